@@ -1,0 +1,7 @@
+/** The virtual node every graph starts from. */
+export const START = "__start__";
+/** The virtual node a run reaches when it is done. */
+export const END = "__end__";
+
+export type Start = typeof START;
+export type End = typeof END;

@@ -1,0 +1,78 @@
+import type { Logger } from "../logger.js";
+import type { Command } from "./command.js";
+
+/**
+ * What every node receives besides the state. Explicit and typed: no string-keyed bags.
+ */
+export interface NodeContext {
+  /** Aborts when the run is cancelled, the node times out, or (in a parallel group) its branch loses. */
+  readonly signal: AbortSignal;
+  /** The session this run belongs to. */
+  readonly sessionId: string;
+  /** This run's id. */
+  readonly runId: string;
+  /** This node's name; inside nested graphs, the nesting path (`parent/child`). */
+  readonly node: string;
+  /** How many node executions this run has started, this one included (1-based). */
+  readonly iteration: number;
+  /** Which attempt this is under the node's retry policy (1-based). */
+  readonly attempt: number;
+  /** Human guidance when the node is re-run (`rerun`, `request_changes`); otherwise `undefined`. */
+  readonly feedback: string | undefined;
+  /** In a `DynamicParallelGroup` branch, the list item this branch works on. */
+  readonly item: unknown;
+  /** Emits a custom event (`type: "custom"`) to `stream()` and `on("custom")` listeners. */
+  emit(name: string, data?: unknown): void;
+  /** The agent's logger. */
+  readonly logger: Logger;
+}
+
+/** What a node may return: a partial update, a `Command`, or nothing. */
+export type NodeResult<S> = Partial<S> | Command<S> | undefined | void;
+
+/** A node: a sync or async function of the state and its context. It must not mutate `state`. */
+export type NodeFn<S> = (state: Readonly<S>, ctx: NodeContext) => NodeResult<S> | Promise<NodeResult<S>>;
+
+/** When and how a failing node is tried again. */
+export interface RetryPolicy {
+  /** Total attempts, the first included. Default 3. */
+  readonly maxAttempts?: number;
+  /** Delay before the second attempt, in ms. Default 100. */
+  readonly initialDelayMs?: number;
+  /** Each further delay is the previous one times this. Default 2. */
+  readonly backoffFactor?: number;
+  /** Upper bound of one delay, in ms. Default 10,000. */
+  readonly maxDelayMs?: number;
+  /** Randomise each delay by up to this fraction (0–1). Default 0.1. */
+  readonly jitter?: number;
+  /** Which errors are retried. Default: every error except timeouts and cancellation. */
+  readonly retryOn?: (error: unknown) => boolean;
+}
+
+/** Options of one node. */
+export interface NodeOptions {
+  /** Retry the node when it throws. */
+  readonly retry?: RetryPolicy;
+  /** Abort the node (through `ctx.signal`) and fail it with `NodeTimeoutError` after this many ms. */
+  readonly timeoutMs?: number;
+  /** The run may end after this node even though it has no edge to END. */
+  readonly finish?: boolean;
+  /** Shown in `toMermaid()` and docs. */
+  readonly description?: string;
+}
+
+/** What kind of node this is; decides the span name and how it is executed. */
+export type NodeKind = "function" | "agent" | "dynamic" | "nested" | "parallel";
+
+/**
+ * A node with more than a function: its kind and what telemetry should say about it.
+ * `addNode` accepts either a plain `NodeFn` or one of these (e.g. from `agentNode()`).
+ */
+export interface NodeDefinition<S> {
+  readonly kind: NodeKind;
+  readonly run: NodeFn<S>;
+  /** For `agent` nodes: the agent's name (`gen_ai.agent.name`). */
+  readonly agentName?: string;
+  /** For `agent` nodes: the model that answers (`gen_ai.provider.name`, `gen_ai.request.model`). */
+  readonly model?: { readonly provider: string; readonly name: string };
+}

@@ -1,0 +1,53 @@
+/** How a run stood when a checkpoint was written. */
+export type CheckpointStatus = "running" | "paused" | "completed" | "failed" | "cancelled" | "rejected";
+
+/**
+ * One checkpoint as a store keeps it. The state is either a full snapshot or a delta
+ * against `parentId`; `payload` is its JSON text, so `payload.length` is what it costs.
+ */
+export interface CheckpointRecord {
+  /** The checkpoint's thread: the session id, or `session/node` for a nested graph's checkpoints. */
+  readonly threadId: string;
+  readonly id: string;
+  /** Increases by one per checkpoint of the thread, across runs and forks. */
+  readonly seq: number;
+  /** The checkpoint this one continues; `null` for the first of a lineage. */
+  readonly parentId: string | null;
+  readonly runId: string;
+  /** The node that just completed; `null` for the checkpoint of the run's input. */
+  readonly node: string | null;
+  /** Node executions so far in this run. */
+  readonly iteration: number;
+  /** The nodes that run next. */
+  readonly next: readonly string[];
+  readonly status: CheckpointStatus;
+  readonly kind: "full" | "delta";
+  /** JSON: the state (full) or a `DeltaOp[]` (delta). */
+  readonly payload: string;
+  /** JSON of extra data (pending interrupt, trace context, finished branches), or `null`. */
+  readonly meta: string | null;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** Storage of checkpoints. Every backend passes the shared suite in `test/store`. */
+export interface CheckpointStore {
+  /** Appends records atomically, in order. A `(threadId, seq)` or id already stored is an error. */
+  append(records: readonly CheckpointRecord[]): Promise<void>;
+  /** One checkpoint by id. */
+  get(threadId: string, id: string): Promise<CheckpointRecord | undefined>;
+  /** The checkpoint with the highest `seq` in the thread. */
+  latest(threadId: string): Promise<CheckpointRecord | undefined>;
+  /** Checkpoints newest first, `limit` at most, only those with `seq < beforeSeq` when given. */
+  list(
+    threadId: string,
+    options?: { readonly limit?: number; readonly beforeSeq?: number },
+  ): Promise<CheckpointRecord[]>;
+  /**
+   * The chain from the nearest full snapshot up to `id`, oldest first (parents followed
+   * through `parentId`). Used to rebuild a state.
+   */
+  lineage(threadId: string, id: string): Promise<CheckpointRecord[]>;
+  /** Removes every checkpoint of the thread (and of threads nested under it). */
+  deleteThread(threadId: string): Promise<void>;
+}
