@@ -208,3 +208,317 @@ export class SessionBusyError extends TrellisError {
     this.sessionId = sessionId;
   }
 }
+
+/** Why a model's answer could not be used. */
+export type ModelOutputProblem = "empty" | "invalid_json" | "schema_mismatch";
+
+/**
+ * A model's answer could not be used: it was empty, not JSON, or did not match the schema of
+ * the request. `text` holds the raw answer so it can be logged or shown to the model again.
+ */
+export class ModelOutputError extends TrellisError {
+  /** The model that answered. */
+  readonly model: string;
+  /** What was wrong with the answer. */
+  readonly problem: ModelOutputProblem;
+  /** The raw text the model returned. */
+  readonly text: string;
+  /** Schema issues (`path: message`) when `problem` is `schema_mismatch`. */
+  readonly issues: readonly string[];
+  constructor(
+    model: string,
+    problem: ModelOutputProblem,
+    text: string,
+    detail: string,
+    issues: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    super(
+      "MODEL_OUTPUT_INVALID",
+      `Model \`${model}\` returned output that ${detail}; got ${describeValue(shown)}. Ask for JSON that matches the schema in the prompt, loosen the schema, or catch ModelOutputError and retry.`,
+      options,
+    );
+    this.name = "ModelOutputError";
+    this.model = model;
+    this.problem = problem;
+    this.text = text;
+    this.issues = issues;
+  }
+}
+
+/** A model adapter needs an API key and none was given or found in the environment. */
+export class MissingApiKeyError extends TrellisError {
+  /** The provider that needs the key, e.g. `gemini`. */
+  readonly provider: string;
+  /** The environment variable that was read. */
+  readonly envVar: string;
+  constructor(provider: string, envVar: string, received: unknown) {
+    super(
+      "MISSING_API_KEY",
+      `The ${provider} model needs an API key, got ${describeValue(received)}. Pass \`apiKey\` in the options, set the ${envVar} environment variable, or use ScriptedModel to run offline.`,
+    );
+    this.name = "MissingApiKeyError";
+    this.provider = provider;
+    this.envVar = envVar;
+  }
+}
+
+/** Calling a model failed (network, quota, unknown model, …). `cause` is the provider's error. */
+export class ModelCallError extends TrellisError {
+  /** The provider that was called, e.g. `gemini`. */
+  readonly provider: string;
+  /** The model that was asked. */
+  readonly model: string;
+  constructor(provider: string, model: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      "MODEL_CALL_FAILED",
+      `Calling ${provider} model \`${model}\` failed: ${reason}. Check the API key, the model name and network access; the provider's error is in \`cause\`.`,
+      { cause },
+    );
+    this.name = "ModelCallError";
+    this.provider = provider;
+    this.model = model;
+  }
+}
+
+/** A `ScriptedModel` was called more times than it has scripted answers. */
+export class ScriptExhaustedError extends TrellisError {
+  /** The scripted model's name. */
+  readonly model: string;
+  /** How many answers were scripted. */
+  readonly scripted: number;
+  /** The request that found no answer. */
+  readonly received: unknown;
+  constructor(model: string, scripted: number, received: unknown) {
+    super(
+      "SCRIPT_EXHAUSTED",
+      `ScriptedModel \`${model}\` was called ${scripted + 1} times but has ${scripted} scripted answer${scripted === 1 ? "" : "s"}. Add answers to \`responses\`, or pass a function \`(request, callIndex) => answer\`.`,
+    );
+    this.name = "ScriptExhaustedError";
+    this.model = model;
+    this.scripted = scripted;
+    this.received = received;
+  }
+}
+
+/** A hook passed to `GraphAgent` (`beforeNode`, `afterNode`, `onEdge`) threw; the run failed. */
+export class HookError extends TrellisError {
+  readonly hook: string;
+  constructor(hook: string, cause: unknown) {
+    super(
+      "HOOK_FAILED",
+      `The \`${hook}\` hook threw: ${cause instanceof Error ? cause.message : String(cause)}. Hooks must not throw; catch inside the hook.`,
+      { cause },
+    );
+    this.name = "HookError";
+    this.hook = hook;
+  }
+}
+
+/**
+ * What was sent as an interrupt is not an action Trellis knows, or its fields are wrong.
+ * Nothing was queued. `validTypes` lists the action types that are accepted.
+ */
+export class InvalidInterruptError extends TrellisError {
+  readonly sessionId: string;
+  readonly received: unknown;
+  /** One line per problem, `path: message`. */
+  readonly issues: readonly string[];
+  readonly validTypes: readonly string[];
+  constructor(
+    sessionId: string,
+    problem: string,
+    received: unknown,
+    issues: readonly string[],
+    validTypes: readonly string[],
+  ) {
+    super(
+      "INTERRUPT_INVALID",
+      `Interrupt for session \`${sessionId}\` ${problem}, got ${describeValue(received)}.${issues.map((i) => `\n  - ${i}`).join("")}\nSend an action \`{ type: … }\` with one of the types ${validTypes.join(", ")}, or a non-empty string of free text. Nothing was queued.`,
+    );
+    this.name = "InvalidInterruptError";
+    this.sessionId = sessionId;
+    this.received = received;
+    this.issues = issues;
+    this.validTypes = validTypes;
+  }
+}
+
+/** A session's interrupt queue holds `maxQueueSize` messages; this one was not queued. */
+export class QueueFullError extends TrellisError {
+  readonly sessionId: string;
+  readonly maxQueueSize: number;
+  constructor(sessionId: string, maxQueueSize: number) {
+    super(
+      "INTERRUPT_QUEUE_FULL",
+      `The interrupt queue of session \`${sessionId}\` is full (${maxQueueSize} messages waiting); this message was not queued. Wait for the run to take some, clear the queue, or raise \`limits.maxQueueSize\`.`,
+    );
+    this.name = "QueueFullError";
+    this.sessionId = sessionId;
+    this.maxQueueSize = maxQueueSize;
+  }
+}
+
+/** `maxSessions` sessions already have queued interrupts; a message for a new one was refused. */
+export class TooManySessionsError extends TrellisError {
+  readonly sessionId: string;
+  readonly maxSessions: number;
+  constructor(sessionId: string, maxSessions: number) {
+    super(
+      "INTERRUPT_TOO_MANY_SESSIONS",
+      `${maxSessions} sessions already have queued interrupts, so a message for session \`${sessionId}\` was not queued. Run or clear waiting sessions, lower \`limits.messageTtlMs\`, or raise \`limits.maxSessions\`.`,
+    );
+    this.name = "TooManySessionsError";
+    this.sessionId = sessionId;
+    this.maxSessions = maxSessions;
+  }
+}
+
+/** An interrupt's text (free text, or a text field of an action) is longer than allowed. */
+export class MessageTooLongError extends TrellisError {
+  readonly sessionId: string;
+  /** Which text: `text`, `guidance`, `feedback`, `reason` or `comment`. */
+  readonly field: string;
+  readonly length: number;
+  readonly maxLength: number;
+  constructor(sessionId: string, field: string, length: number, maxLength: number) {
+    super(
+      "INTERRUPT_TOO_LONG",
+      `Interrupt \`${field}\` for session \`${sessionId}\` is ${length} characters, more than the ${maxLength} allowed; it was not queued. Shorten it or raise \`limits.maxMessageLength\`.`,
+    );
+    this.name = "MessageTooLongError";
+    this.sessionId = sessionId;
+    this.field = field;
+    this.length = length;
+    this.maxLength = maxLength;
+  }
+}
+
+/** An interrupt's `metadata`, as JSON, is larger than allowed. */
+export class MetadataTooLargeError extends TrellisError {
+  readonly sessionId: string;
+  /** Size of the metadata as UTF-8 JSON. */
+  readonly bytes: number;
+  readonly maxBytes: number;
+  constructor(sessionId: string, bytes: number, maxBytes: number) {
+    super(
+      "INTERRUPT_METADATA_TOO_LARGE",
+      `Interrupt metadata for session \`${sessionId}\` is ${bytes} bytes of JSON, more than the ${maxBytes} allowed; the message was not queued. Send less metadata (store large data elsewhere and pass a reference) or raise \`limits.maxMetadataBytes\`.`,
+    );
+    this.name = "MetadataTooLargeError";
+    this.sessionId = sessionId;
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** A queued interrupt was removed before a run took it: its queue was cleared or its session deleted. */
+export class InterruptClearedError extends TrellisError {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly reason: "cleared" | "deleted";
+  constructor(id: string, sessionId: string, reason: "cleared" | "deleted") {
+    super(
+      "INTERRUPT_CLEARED",
+      `Interrupt \`${id}\` was removed unapplied because session \`${sessionId}\` was ${reason === "cleared" ? "cleared" : "deleted"}. Send it again if it still applies.`,
+    );
+    this.name = "InterruptClearedError";
+    this.id = id;
+    this.sessionId = sessionId;
+    this.reason = reason;
+  }
+}
+
+/** An interrupt store was asked to queue a message whose id it already holds. */
+export class DuplicateInterruptError extends TrellisError {
+  readonly id: string;
+  constructor(id: string) {
+    super(
+      "INTERRUPT_DUPLICATE",
+      `An interrupt with id \`${id}\` is already queued or in flight. Give every message a new id (InterruptService uses random UUIDs).`,
+    );
+    this.name = "DuplicateInterruptError";
+    this.id = id;
+  }
+}
+
+/** Renders a conflicting value: a short JSON preview for objects and arrays. */
+function previewValue(value: unknown): string {
+  if (typeof value !== "object" || value === null) return describeValue(value);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) return describeValue(value);
+  return `\`${json.length > 60 ? `${json.slice(0, 57)}...` : json}\``;
+}
+
+/**
+ * Parallel branches changed the same state path to different values and the merge policy is
+ * `"error"` (the default). `values[i]` is what branch `branches[i]` left at `path`
+ * (`undefined` when it deleted it); `base` is the value at the fork.
+ */
+export class MergeConflictError extends TrellisError {
+  /** The dotted path both branches changed, e.g. `profile.name`. */
+  readonly path: string;
+  /** The branches that changed it, in declaration order. */
+  readonly branches: readonly string[];
+  /** What each branch left at `path`, in the order of `branches`. */
+  readonly values: readonly unknown[];
+  /** The value at `path` when the branches forked. */
+  readonly base: unknown;
+  constructor(conflict: {
+    readonly path: string;
+    readonly branches: readonly string[];
+    readonly values: readonly unknown[];
+    readonly base: unknown;
+  }) {
+    const { path, branches, values, base } = conflict;
+    const key = path.split(".")[0] ?? path;
+    super(
+      "MERGE_CONFLICT",
+      `Parallel branches ${branches.map((b) => `\`${b}\``).join(", ")} changed \`${path}\` to different values: ${branches
+        .map((b, i) => `\`${b}\` → ${previewValue(values[i])}`)
+        .join(
+          ", ",
+        )} (it was ${previewValue(base)} at the fork). Make the branches write to different paths, give \`${key}\` a reducer that combines updates (\`append\`, \`merge\`, \`sum\` or a function), or pass a conflict policy: \`"first"\`, \`"last"\` or a resolver function.`,
+    );
+    this.name = "MergeConflictError";
+    this.path = path;
+    this.branches = branches;
+    this.values = values;
+    this.base = base;
+  }
+}
+
+/**
+ * `setupTelemetry()` found a tracer provider that it did not register already installed as the
+ * global one; registering a second one would be ignored by OpenTelemetry without a word.
+ */
+export class TelemetryConflictError extends TrellisError {
+  constructor() {
+    super(
+      "TELEMETRY_CONFLICT",
+      "Another OpenTelemetry tracer provider is already registered globally. Trellis only uses `@opentelemetry/api`, so its spans already go to that provider: drop the call to `setupTelemetry()`, or call `trace.disable()` from `@opentelemetry/api` before it to replace the provider.",
+    );
+    this.name = "TelemetryConflictError";
+  }
+}
+
+/** `SimulatedClock.runAll()` fired `limit` timers and more kept coming: a loop that never ends. */
+export class TimerLimitError extends TrellisError {
+  /** How many timers fired before giving up. */
+  readonly limit: number;
+  constructor(limit: number) {
+    super(
+      "TIMER_LIMIT",
+      `SimulatedClock.runAll() fired ${limit} timers and more keep being scheduled; the code under test probably sleeps in a loop that never ends. Move time by a bounded amount with \`advance(ms)\`, or raise \`limit\`.`,
+    );
+    this.name = "TimerLimitError";
+    this.limit = limit;
+  }
+}

@@ -22,7 +22,12 @@ export class Command<S = Record<string, unknown>> {
 
   constructor(init: CommandInit<S>) {
     this.update = init.update;
-    this.goto = init.goto === undefined ? undefined : typeof init.goto === "string" ? [init.goto] : [...init.goto];
+    this.goto =
+      init.goto === undefined
+        ? undefined
+        : typeof init.goto === "string"
+          ? [init.goto]
+          : [...init.goto];
   }
 
   /** A command that only routes. */

@@ -64,4 +64,6 @@ export interface GraphEvents {
 export type GraphEventType = keyof GraphEvents;
 
 /** One event, discriminated by `type`. */
-export type GraphEvent = { [K in GraphEventType]: { readonly type: K } & GraphEvents[K] }[GraphEventType];
+export type GraphEvent = {
+  [K in GraphEventType]: { readonly type: K } & GraphEvents[K];
+}[GraphEventType];

@@ -28,10 +28,14 @@ export interface NodeContext {
 }
 
 /** What a node may return: a partial update, a `Command`, or nothing. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a node may simply not return.
 export type NodeResult<S> = Partial<S> | Command<S> | undefined | void;
 
 /** A node: a sync or async function of the state and its context. It must not mutate `state`. */
-export type NodeFn<S> = (state: Readonly<S>, ctx: NodeContext) => NodeResult<S> | Promise<NodeResult<S>>;
+export type NodeFn<S> = (
+  state: Readonly<S>,
+  ctx: NodeContext,
+) => NodeResult<S> | Promise<NodeResult<S>>;
 
 /** When and how a failing node is tried again. */
 export interface RetryPolicy {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { StateValidationError, type StateIssue } from "../errors.js";
+import { type StateIssue, StateValidationError } from "../errors.js";
 import { type Reducer, type ReducerMap, reduce } from "./reducers.js";
 
 /** A state schema: a zod object. */
@@ -92,22 +92,22 @@ export class StateDefinition<S extends Record<string, unknown>> {
    * (for `append`, an array of items; for `merge`, a partial object).
    */
   validateUpdate(update: Record<string, unknown>, what: string): void {
-    let issues: StateIssue[] | undefined;
+    const issues: StateIssue[] = [];
     for (const key in update) {
       const value = update[key];
       if (value === undefined) continue;
       const schema = this.#updateSchema(key);
       if (!schema) {
-        (issues ??= []).push({
+        issues.push({
           path: key,
           message: `unknown key; the state has ${this.keys.map((k) => `\`${k}\``).join(", ")}`,
         });
         continue;
       }
       const result = schema.safeParse(value);
-      if (!result.success) (issues ??= []).push(...toIssues(result.error, key));
+      if (!result.success) issues.push(...toIssues(result.error, key));
     }
-    if (issues) throw new StateValidationError(what, issues, update);
+    if (issues.length > 0) throw new StateValidationError(what, issues, update);
   }
 
   /** Applies an update through the reducers. Pure: returns a new state and the delta. */
@@ -141,7 +141,8 @@ export function applyDelta<S extends Record<string, unknown>>(
   for (const op of delta) {
     const [key, kind, value] = op;
     if (kind === "set") next[key] = value;
-    else if (kind === "append") next[key] = ((next[key] as unknown[] | undefined) ?? []).concat(value);
+    else if (kind === "append")
+      next[key] = ((next[key] as unknown[] | undefined) ?? []).concat(value);
     else next[key] = { ...(next[key] as Record<string, unknown>), ...value };
   }
   return next as S;
@@ -150,7 +151,12 @@ export function applyDelta<S extends Record<string, unknown>>(
 function unwrap(schema: z.ZodType): z.ZodType {
   let current: z.ZodType = schema;
   for (;;) {
-    if (current instanceof z.ZodDefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodPrefault) {
+    if (
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodPrefault
+    ) {
       current = current.unwrap() as z.ZodType;
     } else {
       return current;

@@ -1,5 +1,11 @@
 /** How a run stood when a checkpoint was written. */
-export type CheckpointStatus = "running" | "paused" | "completed" | "failed" | "cancelled" | "rejected";
+export type CheckpointStatus =
+  | "running"
+  | "paused"
+  | "completed"
+  | "failed"
+  | "cancelled"
+  | "rejected";
 
 /**
  * One checkpoint as a store keeps it. The state is either a full snapshot or a delta

@@ -32,7 +32,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
     }
     for (const record of records) {
       const thread = this.#thread(record.threadId);
-      thread.byId.set(record.id, Object.freeze({ ...record, next: Object.freeze([...record.next]) }));
+      thread.byId.set(
+        record.id,
+        Object.freeze({ ...record, next: Object.freeze([...record.next]) }),
+      );
       thread.ordered.push(thread.byId.get(record.id)!);
     }
   }

@@ -1,0 +1,238 @@
+import { CheckpointNotFoundError } from "../errors.js";
+import type {
+  CheckpointRecord,
+  CheckpointStatus,
+  CheckpointStore,
+} from "../store/checkpoint-store.js";
+import { applyDelta, type DeltaOp } from "./state.js";
+
+/**
+ * When checkpoints are written: `"step"` after every node (awaited), `"exit"` buffered and
+ * written when the run ends or pauses, `"off"` never (no history, no resume).
+ */
+export type Durability = "step" | "exit" | "off";
+
+/** Extra data kept with a checkpoint (JSON). */
+export interface CheckpointMeta {
+  /** Full path up to and including this checkpoint's node; only on full snapshots. */
+  readonly path?: readonly string[];
+  /** Anything the run needs to continue (pending interrupt, finished branches, trace context). */
+  readonly [key: string]: unknown;
+}
+
+/** A checkpoint as the API returns it: the record with its state and path rebuilt. */
+export interface Checkpoint<S> {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly runId: string;
+  readonly seq: number;
+  readonly parentId: string | null;
+  readonly node: string | null;
+  readonly iteration: number;
+  readonly next: readonly string[];
+  readonly status: CheckpointStatus;
+  readonly path: readonly string[];
+  readonly state: S;
+  readonly meta: CheckpointMeta;
+  readonly createdAt: number;
+  /** Size of the stored payload: a delta costs what the node changed. */
+  readonly bytes: number;
+}
+
+/** What the run hands over per checkpoint. */
+export interface CheckpointInput {
+  readonly runId: string;
+  readonly node: string | null;
+  readonly iteration: number;
+  readonly next: readonly string[];
+  readonly status: CheckpointStatus;
+  readonly delta: readonly DeltaOp[];
+  readonly extra?: Record<string, unknown>;
+}
+
+const MAX_CHAIN = 2_000;
+
+/**
+ * Writes the checkpoints of one thread: a full snapshot first, then deltas, and a new full
+ * snapshot once the deltas since the last one weigh more than it (or the chain gets long),
+ * so storage grows with what nodes change and rebuilding a state stays bounded.
+ */
+export class Checkpointer<S extends Record<string, unknown>> {
+  readonly threadId: string;
+  readonly #store: CheckpointStore;
+  readonly #durability: Durability;
+  readonly #now: () => number;
+  #seq: number;
+  #parentId: string | null;
+  #snapshotBytes = 0;
+  #bytesSinceSnapshot = 0;
+  #chain = 0;
+  #forceFull: boolean;
+  #buffer: CheckpointRecord[] = [];
+
+  constructor(options: {
+    readonly threadId: string;
+    readonly store: CheckpointStore;
+    readonly durability: Durability;
+    readonly now: () => number;
+    /** The checkpoint this lineage continues, if any. */
+    readonly parent: CheckpointRecord | undefined;
+    /** The next sequence number of the thread. */
+    readonly nextSeq: number;
+  }) {
+    this.threadId = options.threadId;
+    this.#store = options.store;
+    this.#durability = options.durability;
+    this.#now = options.now;
+    this.#seq = options.nextSeq;
+    this.#parentId = options.parent?.id ?? null;
+    // A continued lineage starts with a full snapshot: its chain length is unknown here.
+    this.#forceFull = true;
+  }
+
+  get lastId(): string | null {
+    return this.#parentId;
+  }
+
+  get enabled(): boolean {
+    return this.#durability !== "off";
+  }
+
+  /**
+   * Records a checkpoint; returns it (or `undefined` with durability `"off"`). `state` and
+   * `path` are the values after the node, used when a full snapshot is due.
+   */
+  async save(
+    input: CheckpointInput,
+    state: S,
+    path: readonly string[],
+  ): Promise<CheckpointRecord | undefined> {
+    if (this.#durability === "off") return undefined;
+    const deltaText = JSON.stringify(input.delta);
+    const full =
+      this.#forceFull ||
+      this.#chain >= MAX_CHAIN ||
+      this.#bytesSinceSnapshot + deltaText.length > this.#snapshotBytes;
+    const payload = full ? JSON.stringify(state) : deltaText;
+    const meta: Record<string, unknown> | undefined = full ? { ...input.extra, path } : input.extra;
+    const seq = this.#seq++;
+    const record: CheckpointRecord = {
+      threadId: this.threadId,
+      id: `${input.runId}.${seq}`,
+      seq,
+      parentId: this.#parentId,
+      runId: input.runId,
+      node: input.node,
+      iteration: input.iteration,
+      next: input.next,
+      status: input.status,
+      kind: full ? "full" : "delta",
+      payload,
+      meta: meta === undefined ? null : JSON.stringify(meta),
+      createdAt: this.#now(),
+    };
+    if (full) {
+      this.#forceFull = false;
+      this.#snapshotBytes = payload.length + (record.meta?.length ?? 0);
+      this.#bytesSinceSnapshot = 0;
+      this.#chain = 0;
+    } else {
+      this.#bytesSinceSnapshot += payload.length;
+      this.#chain++;
+    }
+    this.#parentId = record.id;
+    if (this.#durability === "step") await this.#store.append([record]);
+    else this.#buffer.push(record);
+    return record;
+  }
+
+  /** Writes what `"exit"` durability buffered. */
+  async flush(): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    const records = this.#buffer;
+    this.#buffer = [];
+    await this.#store.append(records);
+  }
+}
+
+/** Rebuilds the state and path at one checkpoint from its lineage. */
+export async function loadCheckpoint<S extends Record<string, unknown>>(
+  store: CheckpointStore,
+  threadId: string,
+  checkpointId?: string,
+): Promise<Checkpoint<S>> {
+  const record =
+    checkpointId === undefined
+      ? await store.latest(threadId)
+      : await store.get(threadId, checkpointId);
+  if (!record) throw new CheckpointNotFoundError(threadId, checkpointId);
+  const chain = await store.lineage(threadId, record.id);
+  let state = {} as S;
+  let path: string[] = [];
+  for (const link of chain) {
+    ({ state, path } = step(state, path, link));
+  }
+  return toCheckpoint(record, state, path);
+}
+
+/** Rebuilds every checkpoint of a thread (newest first), sharing work across the lineage. */
+export async function loadHistory<S extends Record<string, unknown>>(
+  store: CheckpointStore,
+  threadId: string,
+  limit: number,
+): Promise<Checkpoint<S>[]> {
+  const newest = await store.list(threadId, { limit });
+  if (newest.length === 0) return [];
+  const known = new Map<string, { state: S; path: string[] }>();
+  const out: Checkpoint<S>[] = [];
+  for (const record of [...newest].reverse()) {
+    const parent = record.parentId === null ? undefined : known.get(record.parentId);
+    let built: { state: S; path: string[] };
+    if (record.kind === "full" || parent) {
+      built = step(parent?.state ?? ({} as S), parent?.path ?? [], record);
+    } else {
+      const loaded = await loadCheckpoint<S>(store, threadId, record.id);
+      built = { state: loaded.state, path: [...loaded.path] };
+    }
+    known.set(record.id, built);
+    out.push(toCheckpoint(record, built.state, built.path));
+  }
+  return out.reverse();
+}
+
+function step<S extends Record<string, unknown>>(
+  state: S,
+  path: string[],
+  record: CheckpointRecord,
+): { state: S; path: string[] } {
+  if (record.kind === "full") {
+    const meta = record.meta === null ? {} : (JSON.parse(record.meta) as CheckpointMeta);
+    return { state: JSON.parse(record.payload) as S, path: [...(meta.path ?? [])] };
+  }
+  const next = applyDelta(state, JSON.parse(record.payload) as DeltaOp[]);
+  return { state: next, path: record.node === null ? path : [...path, record.node] };
+}
+
+function toCheckpoint<S>(
+  record: CheckpointRecord,
+  state: S,
+  path: readonly string[],
+): Checkpoint<S> {
+  const meta = record.meta === null ? {} : (JSON.parse(record.meta) as CheckpointMeta);
+  return {
+    id: record.id,
+    sessionId: record.threadId,
+    runId: record.runId,
+    seq: record.seq,
+    parentId: record.parentId,
+    node: record.node,
+    iteration: record.iteration,
+    next: record.next,
+    status: record.status,
+    path: meta.path ?? path,
+    state,
+    meta,
+    createdAt: record.createdAt,
+    bytes: record.payload.length,
+  };
+}

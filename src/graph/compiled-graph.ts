@@ -1,0 +1,76 @@
+import { END, START } from "./constants.js";
+import type { OutEdges } from "./edges.js";
+import type { NodeEntry } from "./graph.js";
+import { type RouteDecision, route } from "./route.js";
+import type { StateDefinition } from "./state.js";
+import { toMermaid } from "./to-mermaid.js";
+
+/** Options of `graph.compile()`. */
+export interface CompileOptions {
+  /**
+   * Validate every node update against the state schema (unknown keys, wrong types) before
+   * it is applied. Default `true`; turn off only for hot loops whose nodes you trust.
+   */
+  readonly validateUpdates?: boolean;
+}
+
+/** A validated, immutable graph, ready for `new GraphAgent({ graph })`. */
+export class CompiledGraph<S extends Record<string, unknown>> {
+  readonly name: string;
+  readonly state: StateDefinition<S>;
+  readonly validateUpdates: boolean;
+  readonly #nodes: ReadonlyMap<string, NodeEntry<S>>;
+  readonly #edges: ReadonlyMap<string, OutEdges<S>>;
+  readonly #isNode = (name: string): boolean => this.#nodes.has(name);
+  readonly #known = (): readonly string[] => [...this.#nodes.keys()];
+
+  constructor(
+    name: string,
+    state: StateDefinition<S>,
+    nodes: ReadonlyMap<string, NodeEntry<S>>,
+    edges: ReadonlyMap<string, OutEdges<S>>,
+    options: CompileOptions,
+  ) {
+    this.name = name;
+    this.state = state;
+    this.#nodes = nodes;
+    this.#edges = edges;
+    this.validateUpdates = options.validateUpdates ?? true;
+  }
+
+  /** The node names, in the order they were added. */
+  get nodeNames(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** One node, or `undefined`. */
+  node(name: string): NodeEntry<S> | undefined {
+    return this.#nodes.get(name);
+  }
+
+  /** The outgoing edges of a node (or of START). */
+  edges(from: string): OutEdges<S> | undefined {
+    return this.#edges.get(from);
+  }
+
+  /** The first nodes to run for a state. */
+  entry(state: Readonly<S>): RouteDecision {
+    return route(START, state, this.#edges.get(START), undefined, false, this.#isNode, this.#known);
+  }
+
+  /** The nodes that run after `from`, given the state after it and its `Command.goto`. */
+  next(from: string, state: Readonly<S>, goto: readonly string[] | undefined): RouteDecision {
+    const finish = this.#nodes.get(from)?.options.finish === true;
+    return route(from, state, this.#edges.get(from), goto, finish, this.#isNode, this.#known);
+  }
+
+  /** A Mermaid flowchart of the graph; conditional edges are dotted and labelled. */
+  toMermaid(): string {
+    return toMermaid(this.#nodes, this.#edges);
+  }
+
+  /** True when `name` is END. */
+  static isEnd(name: string): boolean {
+    return name === END;
+  }
+}

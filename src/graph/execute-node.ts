@@ -1,0 +1,99 @@
+import type { Clock } from "../clock.js";
+import { NodeExecutionError, NodeTimeoutError, RunCancelledError } from "../errors.js";
+import type { NodeContext, NodeResult, RetryPolicy } from "./node.js";
+
+/** Everything needed to run one node once or several times under its retry policy. */
+export interface NodeCall<S> {
+  readonly name: string;
+  readonly run: (state: Readonly<S>, ctx: NodeContext) => NodeResult<S> | Promise<NodeResult<S>>;
+  readonly state: Readonly<S>;
+  readonly retry: RetryPolicy | undefined;
+  readonly timeoutMs: number | undefined;
+  /** The run's signal: aborting it aborts the node at once. */
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  /** Builds the context for one attempt. */
+  readonly context: (attempt: number, signal: AbortSignal) => NodeContext;
+  /** Told about each failed attempt before the next one (or the final failure). */
+  readonly onFailure: (attempt: number, error: unknown, willRetry: boolean) => void;
+  readonly random?: () => number;
+}
+
+const defaultRetryOn = (error: unknown): boolean =>
+  !(error instanceof NodeTimeoutError) && !(error instanceof RunCancelledError);
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** Waits for `promise`, or rejects as soon as `signal` aborts. */
+function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+async function attempt<S>(call: NodeCall<S>, n: number): Promise<NodeResult<S>> {
+  if (call.timeoutMs === undefined) {
+    const result = call.run(call.state, call.context(n, call.signal));
+    return isThenable<NodeResult<S>>(result) ? raceAbort(result, call.signal) : result;
+  }
+  const controller = new AbortController();
+  const stopTimer = new AbortController();
+  const onRunAbort = () => controller.abort(call.signal.reason);
+  call.signal.addEventListener("abort", onRunAbort, { once: true });
+  call.clock.sleep(call.timeoutMs, stopTimer.signal).then(
+    () => controller.abort(new NodeTimeoutError(call.name, call.timeoutMs!)),
+    () => {},
+  );
+  try {
+    const result = call.run(call.state, call.context(n, controller.signal));
+    return isThenable<NodeResult<S>>(result) ? await raceAbort(result, controller.signal) : result;
+  } finally {
+    stopTimer.abort();
+    call.signal.removeEventListener("abort", onRunAbort);
+  }
+}
+
+/**
+ * Runs a node under its retry policy and timeout. Resolves with its result; rejects with
+ * `NodeTimeoutError`, the run's abort reason when the run was cancelled, or
+ * `NodeExecutionError` wrapping what the node threw.
+ */
+export async function executeNode<S>(call: NodeCall<S>): Promise<NodeResult<S>> {
+  const policy = call.retry;
+  const maxAttempts = policy ? (policy.maxAttempts ?? 3) : 1;
+  const retryOn = policy?.retryOn ?? defaultRetryOn;
+  let delay = policy?.initialDelayMs ?? 100;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(call, n);
+    } catch (error) {
+      if (call.signal.aborted) throw call.signal.reason;
+      const willRetry = n < maxAttempts && retryOn(error);
+      call.onFailure(n, error, willRetry);
+      if (!willRetry) {
+        if (error instanceof NodeTimeoutError || error instanceof NodeExecutionError) throw error;
+        throw new NodeExecutionError(call.name, n, error);
+      }
+      const jitter = policy?.jitter ?? 0.1;
+      const random = call.random ?? Math.random;
+      const wait =
+        Math.min(delay, policy?.maxDelayMs ?? 10_000) * (1 + jitter * (random() * 2 - 1));
+      await call.clock.sleep(Math.max(0, wait), call.signal);
+      delay *= policy?.backoffFactor ?? 2;
+    }
+  }
+}

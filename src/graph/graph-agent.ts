@@ -1,0 +1,363 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import { type Clock, systemClock } from "../clock.js";
+import { InvalidOptionError, SessionBusyError, TrellisError } from "../errors.js";
+import { consoleLogger, type Logger } from "../logger.js";
+import type { CheckpointRecord } from "../store/checkpoint-store.js";
+import { MemoryStore } from "../store/memory-store.js";
+import type { Store } from "../store/store.js";
+import {
+  type Checkpoint,
+  Checkpointer,
+  type Durability,
+  loadCheckpoint,
+  loadHistory,
+} from "./checkpointer.js";
+import type { CompiledGraph } from "./compiled-graph.js";
+import { EventChannel } from "./event-channel.js";
+import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
+import { Run, type RunHooks } from "./run.js";
+import type { RunResult } from "./run-result.js";
+
+/** Options of `new GraphAgent()`. */
+export interface GraphAgentOptions<S extends Record<string, unknown>> {
+  /** The compiled graph to run. */
+  readonly graph: CompiledGraph<S>;
+  /** The agent's name (`gen_ai.workflow.name`). Default: the graph's name. */
+  readonly name?: string;
+  /** Where checkpoints, interrupt queues and the audit trail live. Default: a new `MemoryStore`. */
+  readonly store?: Store;
+  /** When checkpoints are written: `"step"` (default), `"exit"` or `"off"`. */
+  readonly durability?: Durability;
+  /** Node executions allowed per run before it fails with `MaxIterationsError`. Default 1,000. */
+  readonly maxIterations?: number;
+  /** Callbacks before and after each node and on each edge decision. */
+  readonly hooks?: RunHooks<S>;
+  /** Time source for timeouts, retries and event times. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Where warnings go. Default: the console, warnings and errors only. */
+  readonly logger?: Logger;
+}
+
+/** Options of one `run()`. */
+export interface RunOptions {
+  /** The session (conversation) this run belongs to. Default: a new random id. */
+  readonly sessionId?: string;
+  /** Aborts the in-flight node at once; the run ends `cancelled` with its last checkpoint kept. */
+  readonly signal?: AbortSignal;
+}
+
+/** What `stream()` yields: every event, only state updates, or only the final event. */
+export type StreamMode = "events" | "updates" | "final";
+
+/** Options of `resume()`. */
+export interface ResumeOptions {
+  /** Continue from this checkpoint instead of the session's latest. */
+  readonly checkpointId?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `fork()`. */
+export interface ForkOptions<S> {
+  /** Changes applied (through the reducers) to the checkpoint's state before running on. */
+  readonly update?: Partial<S>;
+  /** Run the fork in another session; default the same session (a new branch of its history). */
+  readonly toSessionId?: string;
+  readonly signal?: AbortSignal;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(name, "an integer from 1 and up", value);
+  }
+  return value;
+}
+
+/**
+ * Runs a compiled graph: fresh runs, resumes and forks, with checkpoints in a `Store`,
+ * typed events, streaming and cancellation.
+ *
+ * @example
+ * ```ts
+ * const agent = new GraphAgent({ name: "counter", graph });
+ * const result = await agent.run({ count: 0 }, { sessionId: "s1" });
+ * if (result.status === "completed") console.log(result.state.count);
+ * for await (const event of agent.stream({}, { sessionId: "s2" })) console.log(event.type);
+ * ```
+ */
+export class GraphAgent<S extends Record<string, unknown>> {
+  readonly name: string;
+  readonly graph: CompiledGraph<S>;
+  readonly store: Store;
+  readonly #durability: Durability;
+  readonly #maxIterations: number;
+  readonly #hooks: RunHooks<S>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #emitter = new EventEmitter();
+  readonly #active = new Map<string, Run<S>>();
+
+  constructor(options: GraphAgentOptions<S>) {
+    if (!options || typeof options.graph?.next !== "function") {
+      throw new InvalidOptionError(
+        "graph",
+        "a compiled graph (call `.compile()` on the Graph)",
+        options?.graph,
+      );
+    }
+    const durability = options.durability ?? "step";
+    if (!["step", "exit", "off"].includes(durability)) {
+      throw new InvalidOptionError("durability", '"step", "exit" or "off"', durability);
+    }
+    this.graph = options.graph;
+    this.name = options.name ?? options.graph.name;
+    this.store = options.store ?? new MemoryStore();
+    this.#durability = durability;
+    this.#maxIterations = positiveInteger("maxIterations", options.maxIterations, 1_000);
+    this.#hooks = options.hooks ?? {};
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? consoleLogger;
+  }
+
+  /** Listens to one event type from every run of this agent. Returns a function that stops it. */
+  on<K extends GraphEventType>(
+    type: K,
+    listener: (event: { readonly type: K } & GraphEvents[K]) => void,
+  ): () => void {
+    this.#emitter.on(type, listener);
+    return () => this.#emitter.off(type, listener);
+  }
+
+  /** Stops a listener added with `on()`. */
+  off<K extends GraphEventType>(
+    type: K,
+    listener: (event: { readonly type: K } & GraphEvents[K]) => void,
+  ): void {
+    this.#emitter.off(type, listener);
+  }
+
+  /** Runs the graph from START on validated input. Outcomes are data: see `result.status`. */
+  async run(input: unknown, options: RunOptions = {}): Promise<RunResult<S>> {
+    return this.#start(input, options, undefined);
+  }
+
+  async #start(
+    input: unknown,
+    options: RunOptions,
+    sink: ((e: GraphEvent) => void) | undefined,
+  ): Promise<RunResult<S>> {
+    const sessionId = this.#sessionId(options.sessionId);
+    const state = this.graph.state.parseInput(input);
+    const frontier = this.graph.entry(state).targets;
+    const latest =
+      this.#durability === "off" ? undefined : await this.store.checkpoints.latest(sessionId);
+    return this.#execute({
+      sessionId,
+      state,
+      path: [],
+      frontier,
+      parent: latest,
+      resumedFrom: null,
+      signal: options.signal,
+      sink,
+    });
+  }
+
+  /**
+   * Continues a session from its latest checkpoint (or `checkpointId`): after a pause,
+   * a cancel, a failure, or a crash. Nodes that completed are not run again.
+   */
+  async resume(sessionId: string, options: ResumeOptions = {}): Promise<RunResult<S>> {
+    const checkpoint = await loadCheckpoint<S>(
+      this.store.checkpoints,
+      sessionId,
+      options.checkpointId,
+    );
+    const parent = await this.store.checkpoints.latest(sessionId);
+    return this.#execute({
+      sessionId,
+      state: checkpoint.state,
+      path: checkpoint.path,
+      frontier: checkpoint.next,
+      parent:
+        options.checkpointId === undefined
+          ? parent
+          : await this.store.checkpoints.get(sessionId, checkpoint.id),
+      resumedFrom: checkpoint.id,
+      signal: options.signal,
+      sink: undefined,
+    });
+  }
+
+  /**
+   * Time travel: runs on from an earlier checkpoint, optionally with a changed state, as a
+   * new branch of the session's history (or in another session). The original history stays.
+   */
+  async fork(
+    sessionId: string,
+    checkpointId: string,
+    options: ForkOptions<S> = {},
+  ): Promise<RunResult<S>> {
+    const checkpoint = await loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId);
+    let state = checkpoint.state;
+    if (options.update !== undefined) {
+      this.graph.state.validateUpdate(options.update, "The fork's update");
+      state = this.graph.state.apply(state, options.update).state;
+    }
+    const target = options.toSessionId ?? sessionId;
+    const parent =
+      target === sessionId ? await this.store.checkpoints.get(sessionId, checkpoint.id) : undefined;
+    return this.#execute({
+      sessionId: target,
+      state,
+      path: checkpoint.path,
+      frontier: checkpoint.next,
+      parent,
+      resumedFrom: checkpoint.id,
+      signal: options.signal,
+      sink: undefined,
+      seqFrom: target === sessionId ? undefined : await this.store.checkpoints.latest(target),
+    });
+  }
+
+  /**
+   * Streams a run's events. `mode: "updates"` yields only `state:updated` events, `"final"`
+   * only `run:finished`. Stopping the iteration early cancels the run.
+   */
+  async *stream(
+    input: unknown,
+    options: RunOptions & { readonly mode?: StreamMode } = {},
+  ): AsyncGenerator<GraphEvent, void, undefined> {
+    const mode = options.mode ?? "events";
+    if (!["events", "updates", "final"].includes(mode)) {
+      throw new InvalidOptionError("mode", '"events", "updates" or "final"', mode);
+    }
+    const channel = new EventChannel<GraphEvent>();
+    const controller = new AbortController();
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, controller.signal])
+      : controller.signal;
+    const done = this.#start(input, { ...options, signal }, (event) => {
+      if (
+        mode === "events" ||
+        (mode === "updates" && event.type === "state:updated") ||
+        (mode === "final" && event.type === "run:finished")
+      ) {
+        channel.push(event);
+      }
+    }).then(
+      () => channel.close(),
+      (error: unknown) => {
+        channel.close();
+        throw error;
+      },
+    );
+    try {
+      for (;;) {
+        const { value, done: finished } = await channel.next();
+        if (finished) break;
+        yield value;
+      }
+      await done;
+    } finally {
+      controller.abort(new TrellisError("STREAM_CLOSED", "The stream's reader stopped early."));
+      await done.catch(() => {});
+    }
+  }
+
+  /** The session's checkpoints, newest first (`limit` default 100), with states rebuilt. */
+  async history(
+    sessionId: string,
+    options: { readonly limit?: number } = {},
+  ): Promise<Checkpoint<S>[]> {
+    const limit = positiveInteger("limit", options.limit, 100);
+    return loadHistory<S>(this.store.checkpoints, sessionId, limit);
+  }
+
+  /** The session's latest checkpoint (or `checkpointId`), or `undefined` if it has none. */
+  async getState(sessionId: string, checkpointId?: string): Promise<Checkpoint<S> | undefined> {
+    const exists =
+      checkpointId === undefined
+        ? await this.store.checkpoints.latest(sessionId)
+        : await this.store.checkpoints.get(sessionId, checkpointId);
+    return exists ? loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId) : undefined;
+  }
+
+  #sessionId(value: string | undefined): string {
+    if (value === undefined) return randomUUID();
+    if (typeof value !== "string" || value === "" || value.length > 256) {
+      throw new InvalidOptionError(
+        "sessionId",
+        "a non-empty string of at most 256 characters",
+        value,
+      );
+    }
+    return value;
+  }
+
+  async #execute(start: {
+    readonly sessionId: string;
+    readonly state: S;
+    readonly path: readonly string[];
+    readonly frontier: readonly string[];
+    readonly parent: CheckpointRecord | undefined;
+    readonly resumedFrom: string | null;
+    readonly signal: AbortSignal | undefined;
+    readonly sink: ((e: GraphEvent) => void) | undefined;
+    readonly seqFrom?: CheckpointRecord | undefined;
+  }): Promise<RunResult<S>> {
+    const { sessionId } = start;
+    if (this.#active.has(sessionId)) throw new SessionBusyError(sessionId);
+    const runId = randomUUID();
+    const seqBase =
+      start.seqFrom !== undefined
+        ? start.seqFrom
+        : this.#durability === "off"
+          ? undefined
+          : await this.store.checkpoints.latest(sessionId);
+    const checkpointer = new Checkpointer<S>({
+      threadId: sessionId,
+      store: this.store.checkpoints,
+      durability: this.#durability,
+      now: () => this.#clock.now(),
+      parent: start.parent,
+      nextSeq: (seqBase?.seq ?? -1) + 1,
+    });
+    const listening = this.#emitter.eventNames().length > 0;
+    const emitter = this.#emitter;
+    const external = start.sink;
+    const sink =
+      listening && external
+        ? (e: GraphEvent) => {
+            external(e);
+            emitter.emit(e.type, e);
+          }
+        : listening
+          ? (e: GraphEvent) => emitter.emit(e.type, e)
+          : external;
+    const run = new Run<S>({
+      graph: this.graph,
+      graphPath: this.graph.name,
+      sessionId,
+      runId,
+      state: start.state,
+      path: start.path,
+      frontier: start.frontier,
+      resumedFrom: start.resumedFrom,
+      checkpointer,
+      maxIterations: this.#maxIterations,
+      clock: this.#clock,
+      logger: this.#logger,
+      hooks: this.#hooks,
+      sink,
+      signal: start.signal,
+    });
+    this.#active.set(sessionId, run);
+    try {
+      return await run.execute();
+    } finally {
+      this.#active.delete(sessionId);
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import { InvalidOptionError } from "../errors.js";
+import { CompiledGraph, type CompileOptions } from "./compiled-graph.js";
+import { END, START } from "./constants.js";
+import type { ConditionalEdges, OutEdges, Router } from "./edges.js";
+import type { NodeDefinition, NodeFn, NodeOptions } from "./node.js";
+import type { ReducerMap } from "./reducers.js";
+import { type AnyStateSchema, StateDefinition, type StateOf } from "./state.js";
+import { validateGraph } from "./validate-graph.js";
+
+/** Options of `new Graph()`. */
+export interface GraphOptions<T extends AnyStateSchema> {
+  /** The state schema: a zod object. Defaults fill missing input keys. */
+  readonly state: T;
+  /** How updates combine per key; keys left out use `overwrite`. */
+  readonly reducers?: ReducerMap<StateOf<T>>;
+  /** The graph's name, used in events, spans and errors. Default `"graph"`. */
+  readonly name?: string;
+}
+
+/** A node as the builder keeps it. */
+export interface NodeEntry<S> {
+  readonly name: string;
+  readonly definition: NodeDefinition<S>;
+  readonly options: NodeOptions & { readonly goto?: readonly string[] };
+}
+
+/** Structural problems noticed while building, reported by `compile()` with the rest. */
+interface BuildProblem {
+  readonly code: "DUPLICATE_EDGE" | "MIXED_EDGES" | "DUPLICATE_NODE" | "RESERVED_NAME";
+  readonly message: string;
+  readonly node: string;
+}
+
+/**
+ * Builds a directed graph over a zod state. Chain `addNode`, `addEdge` and
+ * `addConditionalEdges`, then `compile()`, which reports every structural problem at once.
+ *
+ * @example
+ * ```ts
+ * const State = z.object({ count: z.number().default(0), log: z.array(z.string()).default([]) });
+ * const graph = new Graph({ state: State, reducers: { log: "append" } })
+ *   .addNode("inc", (s) => ({ count: s.count + 1, log: ["inc"] }))
+ *   .addEdge(START, "inc")
+ *   .addConditionalEdges("inc", (s) => (s.count < 3 ? "inc" : END))
+ *   .compile();
+ * ```
+ */
+export class Graph<T extends AnyStateSchema> {
+  readonly name: string;
+  readonly #state: StateDefinition<StateOf<T>>;
+  readonly #nodes = new Map<string, NodeEntry<StateOf<T>>>();
+  readonly #edges = new Map<string, OutEdges<StateOf<T>>>();
+  readonly #problems: BuildProblem[] = [];
+
+  constructor(options: GraphOptions<T>) {
+    if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
+      throw new InvalidOptionError("name", "a non-empty string", options.name);
+    }
+    this.name = options.name ?? "graph";
+    this.#state = new StateDefinition(options.state, options.reducers ?? {});
+  }
+
+  /**
+   * Adds a node: a function `(state, ctx) => update | Command`, or a `NodeDefinition`
+   * such as `agentNode(...)`. `options.goto` declares where a node that returns
+   * `Command`s may go, so `compile()` can check the graph.
+   */
+  addNode(
+    name: string,
+    node: NodeFn<StateOf<T>> | NodeDefinition<StateOf<T>>,
+    options: NodeOptions & { readonly goto?: readonly string[] } = {},
+  ): this {
+    if (typeof name !== "string" || name === "") {
+      throw new InvalidOptionError("name", "a non-empty string", name);
+    }
+    if (name === START || name === END || name.includes("/")) {
+      this.#problems.push({
+        code: "RESERVED_NAME",
+        node: name,
+        message: `Node name \`${name}\` is reserved or contains \`/\`. Rename the node.`,
+      });
+    }
+    if (this.#nodes.has(name)) {
+      this.#problems.push({
+        code: "DUPLICATE_NODE",
+        node: name,
+        message: `Node \`${name}\` is added twice. Give each node its own name.`,
+      });
+    }
+    const definition: NodeDefinition<StateOf<T>> =
+      typeof node === "function" ? { kind: "function", run: node } : node;
+    if (typeof definition.run !== "function") {
+      throw new InvalidOptionError(`node \`${name}\``, "a function or a node definition", node);
+    }
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
+      throw new InvalidOptionError("timeoutMs", "a number above 0", options.timeoutMs);
+    }
+    this.#nodes.set(name, { name, definition, options });
+    return this;
+  }
+
+  /** Adds a plain edge. Several plain edges from one node run their targets in parallel. */
+  addEdge(from: string, to: string): this {
+    const existing = this.#edges.get(from);
+    if (existing === undefined) {
+      this.#edges.set(from, { kind: "plain", targets: [to] });
+    } else if (existing.kind !== "plain") {
+      this.#mixed(from);
+    } else if (existing.targets.includes(to)) {
+      this.#problems.push({
+        code: "DUPLICATE_EDGE",
+        node: from,
+        message: `The edge \`${label(from)}\` → \`${label(to)}\` is added twice. Remove one.`,
+      });
+    } else {
+      this.#edges.set(from, { kind: "plain", targets: [...existing.targets, to] });
+    }
+    return this;
+  }
+
+  /**
+   * Adds conditional edges from a node: either a router function that returns the next
+   * node, several nodes or END (declare its possible `targets` so `compile()` can check
+   * reachability), or routes with priorities and a fallback.
+   *
+   * @example
+   * ```ts
+   * graph.addConditionalEdges("critique", {
+   *   routes: [
+   *     { to: "final", when: (s) => s.score >= 8, priority: 1, label: "good" },
+   *     { to: "draft", when: (s) => s.round < 3, label: "revise" },
+   *   ],
+   *   fallback: "final",
+   * });
+   * ```
+   */
+  addConditionalEdges(
+    from: string,
+    edges: Router<StateOf<T>> | ConditionalEdges<StateOf<T>>,
+    targets?: readonly string[],
+  ): this {
+    if (this.#edges.has(from)) {
+      this.#mixed(from);
+      return this;
+    }
+    if (typeof edges === "function") {
+      this.#edges.set(from, { kind: "router", router: edges, targets });
+      return this;
+    }
+    if (!edges || !Array.isArray(edges.routes) || edges.routes.length === 0) {
+      throw new InvalidOptionError(
+        `conditional edges of \`${from}\``,
+        "a router function or `{ routes: [...] }` with at least one route",
+        edges,
+      );
+    }
+    const seen = new Set<string>();
+    for (const route of edges.routes) {
+      if (typeof route.when !== "function") {
+        throw new InvalidOptionError(
+          `route \`${label(from)}\` → \`${route.to}\`.when`,
+          "a function",
+          route.when,
+        );
+      }
+      if (seen.has(route.to)) {
+        this.#problems.push({
+          code: "DUPLICATE_EDGE",
+          node: from,
+          message: `The conditional edges of \`${label(from)}\` name \`${label(route.to)}\` twice. Combine the conditions.`,
+        });
+      }
+      seen.add(route.to);
+    }
+    const routes = edges.routes
+      .map((r, index) => ({
+        to: r.to,
+        when: r.when,
+        priority: r.priority ?? 0,
+        label: r.label,
+        index,
+      }))
+      .sort((a, b) => b.priority - a.priority || a.index - b.index)
+      .map(({ index: _index, ...r }) => r);
+    this.#edges.set(from, { kind: "routes", routes, fallback: edges.fallback });
+    return this;
+  }
+
+  #mixed(from: string): void {
+    this.#problems.push({
+      code: "MIXED_EDGES",
+      node: from,
+      message: `\`${label(from)}\` has both plain and conditional edges (or two sets of conditional edges). Give it either plain edges or one \`addConditionalEdges\` call.`,
+    });
+  }
+
+  /** Validates the whole graph and returns a runnable, immutable `CompiledGraph`. */
+  compile(options: CompileOptions = {}): CompiledGraph<StateOf<T>> {
+    const nodes = new Map(this.#nodes);
+    const edges = new Map(this.#edges);
+    validateGraph(this.name, nodes, edges, this.#problems, this.#state);
+    return new CompiledGraph(this.name, this.#state, nodes, edges, options);
+  }
+}
+
+function label(node: string): string {
+  return node === START ? "START" : node === END ? "END" : node;
+}

@@ -1,0 +1,54 @@
+import { END, START } from "./constants.js";
+import type { OutEdges } from "./edges.js";
+import type { NodeEntry } from "./graph.js";
+
+function id(node: string): string {
+  if (node === START) return "__start__";
+  if (node === END) return "__end__";
+  return node.replace(/[^A-Za-z0-9_]/g, "_");
+}
+
+function escapeLabel(text: string): string {
+  return text.replace(/"/g, "#quot;");
+}
+
+/**
+ * Renders a graph as a Mermaid flowchart. START and END are round nodes; plain edges are
+ * solid, conditional edges dotted with their label (or priority), fallbacks labelled
+ * `fallback`, router targets labelled `router`.
+ */
+export function toMermaid<S>(
+  nodes: ReadonlyMap<string, NodeEntry<S>>,
+  edges: ReadonlyMap<string, OutEdges<S>>,
+): string {
+  const lines = ["flowchart TD", `  ${id(START)}([START])`];
+  for (const [name, entry] of nodes) {
+    const kind =
+      entry.definition.kind === "function" ? "" : `<br/><small>${entry.definition.kind}</small>`;
+    lines.push(`  ${id(name)}["${escapeLabel(name)}${kind}"]`);
+  }
+  lines.push(`  ${id(END)}([END])`);
+  for (const [from, out] of edges) {
+    switch (out.kind) {
+      case "plain":
+        for (const to of out.targets) lines.push(`  ${id(from)} --> ${id(to)}`);
+        break;
+      case "routes":
+        for (const r of out.routes) {
+          const text = r.label ?? (r.priority !== 0 ? `priority ${r.priority}` : "when");
+          lines.push(`  ${id(from)} -. "${escapeLabel(text)}" .-> ${id(r.to)}`);
+        }
+        if (out.fallback !== undefined)
+          lines.push(`  ${id(from)} -. "fallback" .-> ${id(out.fallback)}`);
+        break;
+      case "router":
+        for (const to of out.targets ?? []) lines.push(`  ${id(from)} -. "router" .-> ${id(to)}`);
+        break;
+    }
+  }
+  for (const [name, entry] of nodes) {
+    for (const to of entry.options.goto ?? []) lines.push(`  ${id(name)} -. "goto" .-> ${id(to)}`);
+    if (entry.options.finish && !edges.has(name)) lines.push(`  ${id(name)} --> ${id(END)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
