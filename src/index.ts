@@ -65,3 +65,20 @@ export type {
 export { MemoryCheckpointStore } from "./store/memory-checkpoint-store.js";
 export { MemoryStore } from "./store/memory-store.js";
 export type { Store } from "./store/store.js";
+export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./graph/agent-node.js";
+export {
+  createModelFromEnv,
+  DEFAULT_GEMINI_MODEL,
+  GeminiModel,
+  type GeminiModelOptions,
+  type ModelFromEnvOptions,
+} from "./models/gemini-model.js";
+export type {
+  GenerateOptions,
+  ModelClient,
+  ModelMessage,
+  ModelRequest,
+  ModelResponse,
+  ModelUsage,
+} from "./models/model-client.js";
+export { type ScriptedAnswer, ScriptedModel, type ScriptedModelOptions, type ScriptFn } from "./models/scripted-model.js";
