@@ -1,0 +1,59 @@
+import type { Page, PageOptions } from "./interrupt-store.js";
+
+/**
+ * What an audit entry records. Trellis writes the named kinds; applications may add their own
+ * under `custom.`.
+ */
+export type AuditKind =
+  | "interrupt.received"
+  | "interrupt.applied"
+  | "interrupt.refused"
+  | "interrupt.expired"
+  | "interrupt.cleared"
+  | "run.started"
+  | "run.paused"
+  | "run.resumed"
+  | "run.completed"
+  | "run.failed"
+  | "run.cancelled"
+  | "approval.requested"
+  | "approval.decided"
+  | "state.updated"
+  | `custom.${string}`;
+
+/** An audit entry as it is appended. */
+export interface AuditEntryInput {
+  readonly sessionId: string;
+  readonly runId?: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+  readonly kind: AuditKind;
+  /** Who caused it: the interrupt's sender, a reviewer, `system`, … */
+  readonly actor?: string;
+  readonly node?: string;
+  readonly iteration?: number;
+  /** JSON-serialisable details; stored as a JSON copy. */
+  readonly data?: unknown;
+}
+
+/** An audit entry as it is stored: `seq` numbers the session's entries from 1 in append order. */
+export interface AuditEntry extends AuditEntryInput {
+  readonly seq: number;
+}
+
+/**
+ * The append-only audit trail: who steered which session, when, and what came of it. Entries
+ * are never changed or removed one by one. Every backend passes the shared suite in `test/store`.
+ *
+ * @example
+ * ```ts
+ * await store.audit.append({ sessionId: "s1", at: Date.now(), kind: "run.paused", actor: "ana" });
+ * const { items, total } = await store.audit.list("s1", { limit: 20 });
+ * ```
+ */
+export interface AuditStore {
+  /** Appends one entry and returns it with its `seq`. `data` must be JSON-serialisable. */
+  append(entry: AuditEntryInput): Promise<AuditEntry>;
+  /** The session's entries oldest first, one page at a time, and how many there are. */
+  list(sessionId: string, page?: PageOptions): Promise<Page<AuditEntry>>;
+}
