@@ -1,0 +1,359 @@
+import {
+  context,
+  type DiagLogger,
+  DiagLogLevel,
+  diag,
+  propagation,
+  trace,
+} from "@opentelemetry/api";
+import type { InMemorySpanExporter, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { z } from "zod";
+import { InvalidOptionError, TelemetryConflictError } from "../errors.js";
+import { consoleLogger, type Logger } from "../logger.js";
+import { hasTracerProvider, TRELLIS_VERSION } from "./tracing.js";
+
+/** Where spans go: an OTLP/HTTP collector (Jaeger, …), the console, or memory (tests). */
+export type TelemetryExporterKind = "otlp" | "console" | "memory";
+
+/** Options of {@link setupTelemetry}. */
+export interface SetupTelemetryOptions {
+  /** `otlp` sends batches over OTLP/HTTP (JSON); `console` prints each span; `memory` keeps them. */
+  readonly exporter: TelemetryExporterKind;
+  /**
+   * OTLP only. The collector's base URL or full traces URL; `/v1/traces` is appended when the
+   * path does not end with it. Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is), else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4318` (Jaeger's OTLP/HTTP port).
+   */
+  readonly endpoint?: string;
+  /** `service.name` of every span. Default: `OTEL_SERVICE_NAME`, else `trellis`. */
+  readonly serviceName?: string;
+  /** `service.version` of every span. */
+  readonly serviceVersion?: string;
+  /** OTLP only. Headers sent with every export, e.g. an API key of a hosted backend. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Extra resource attributes, e.g. `{ "deployment.environment.name": "staging" }`. */
+  readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
+  /** OTLP only. Time limit of one export, in ms. Default 10,000. */
+  readonly timeoutMs?: number;
+  /** Where failed exports and replaced setups are reported. Default: `consoleLogger`. */
+  readonly logger?: Logger;
+  /**
+   * Forward OpenTelemetry's own warnings and errors (a collector that cannot be reached, …) to
+   * `logger`. Default `true`. This sets the global `diag` logger until `shutdown()`.
+   */
+  readonly diagnostics?: boolean;
+}
+
+/** What {@link setupTelemetry} installed, and how to flush and remove it. */
+export interface TelemetryHandle {
+  /** The registered provider. */
+  readonly provider: NodeTracerProvider;
+  /** The exporter spans go to. */
+  readonly exporter: SpanExporter;
+  /** With `exporter: "memory"`: the exporter to read finished spans from (before `shutdown()`). */
+  readonly memory?: InMemorySpanExporter;
+  /** With `exporter: "otlp"`: the URL spans are posted to. */
+  readonly url?: string;
+  /** Exports every finished span now. Failures are logged, never thrown. */
+  flush(): Promise<void>;
+  /**
+   * Flushes, shuts the provider down and unregisters it (global tracer provider, context manager,
+   * propagator, diag logger), so `setupTelemetry()` can be called again. Idempotent; failures are
+   * logged, never thrown. The memory exporter forgets its spans on shutdown.
+   */
+  shutdown(): Promise<void>;
+}
+
+const DEFAULT_ENDPOINT = "http://localhost:4318";
+const TRACES_PATH = "/v1/traces";
+
+const httpUrl = z.string().refine((value) => {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+});
+
+const OptionsSchema = z.strictObject({
+  exporter: z.enum(["otlp", "console", "memory"]),
+  endpoint: httpUrl.optional(),
+  serviceName: z.string().min(1).optional(),
+  serviceVersion: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  resourceAttributes: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  logger: z.custom<Logger>(isLogger).optional(),
+  diagnostics: z.boolean().optional(),
+});
+
+const EXPECTED: Readonly<Record<string, string>> = {
+  exporter: '"otlp", "console" or "memory"',
+  endpoint: 'an http(s) URL such as "http://localhost:4318"',
+  serviceName: "a non-empty string",
+  serviceVersion: "a non-empty string",
+  headers: "an object of string header values",
+  resourceAttributes: "an object of string, number or boolean values",
+  timeoutMs: "a whole number of milliseconds from 1 and up",
+  logger: "a Logger with debug, info, warn and error methods",
+  diagnostics: "a boolean",
+};
+
+/** The setup whose provider is the global one, if any. */
+let active: ActiveTelemetry | undefined;
+/** Serialises calls so two concurrent setups cannot both register. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Installs the OpenTelemetry SDK so Trellis spans (and any other `@opentelemetry/api` spans in
+ * the process) are exported: a `NodeTracerProvider` registered globally, with a batching OTLP/HTTP
+ * exporter, or a simple console or in-memory exporter. Skip it if your application already sets up
+ * OpenTelemetry — Trellis only uses the API and its spans go to your provider.
+ *
+ * Calling it again replaces the previous setup: the previous provider is flushed and shut down
+ * first, and a warning is logged. If a provider that `setupTelemetry()` did not install is already
+ * registered, it throws `TelemetryConflictError` rather than being ignored silently.
+ *
+ * @throws InvalidOptionError when an option is missing, of the wrong type, or unknown.
+ * @throws TelemetryConflictError when another global tracer provider is registered.
+ *
+ * @example
+ * ```ts
+ * const telemetry = await setupTelemetry({ exporter: "otlp" }); // Jaeger on localhost:4318
+ * await agent.run(input);
+ * await telemetry.shutdown(); // flush before the process exits
+ * ```
+ */
+export async function setupTelemetry(options: SetupTelemetryOptions): Promise<TelemetryHandle> {
+  const parsed = validate(options);
+  const next = queue.then(() => install(parsed));
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+type ParsedOptions = z.infer<typeof OptionsSchema>;
+
+function validate(options: SetupTelemetryOptions): ParsedOptions {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidOptionError(
+      "options",
+      'an object such as `{ exporter: "otlp" }`',
+      options as unknown,
+    );
+  }
+  const result = OptionsSchema.safeParse(options);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    if (issue.code === "unrecognized_keys") {
+      const key = issue.keys[0] ?? "";
+      throw new InvalidOptionError(
+        key,
+        `left out: it is not an option of setupTelemetry() (known options: ${Object.keys(EXPECTED).join(", ")})`,
+        (options as unknown as Record<string, unknown>)[key],
+      );
+    }
+    const key = String(issue.path[0] ?? "options");
+    throw new InvalidOptionError(
+      key,
+      EXPECTED[key] ?? "valid",
+      (options as unknown as Record<string, unknown>)[key],
+    );
+  }
+  const parsed = result.data;
+  if (parsed.exporter !== "otlp") {
+    for (const key of ["endpoint", "headers", "timeoutMs"] as const) {
+      if (parsed[key] !== undefined) {
+        throw new InvalidOptionError(
+          key,
+          `left out with exporter "${parsed.exporter}" (it only applies to "otlp")`,
+          parsed[key],
+        );
+      }
+    }
+  }
+  return parsed;
+}
+
+async function install(options: ParsedOptions): Promise<TelemetryHandle> {
+  const logger = options.logger ?? consoleLogger;
+  if (active !== undefined) {
+    logger.warn(
+      "setupTelemetry() was called again: the previous tracer provider was flushed, shut down and replaced.",
+    );
+    await active.shutdown();
+  }
+  if (foreignProviderRegistered()) throw new TelemetryConflictError();
+
+  const [{ NodeTracerProvider }, base, { defaultResource, resourceFromAttributes }] =
+    await Promise.all([
+      import("@opentelemetry/sdk-trace-node"),
+      import("@opentelemetry/sdk-trace-base"),
+      import("@opentelemetry/resources"),
+    ]);
+
+  const resource = defaultResource().merge(
+    resourceFromAttributes({
+      ...options.resourceAttributes,
+      "service.name": options.serviceName ?? nonEmpty(process.env.OTEL_SERVICE_NAME) ?? "trellis",
+      ...(options.serviceVersion === undefined
+        ? {}
+        : { "service.version": options.serviceVersion }),
+      "telemetry.distro.name": "trellis",
+      "telemetry.distro.version": TRELLIS_VERSION,
+    }),
+  );
+
+  let exporter: SpanExporter;
+  let memory: InMemorySpanExporter | undefined;
+  let url: string | undefined;
+  let processor: InstanceType<typeof base.SimpleSpanProcessor | typeof base.BatchSpanProcessor>;
+  if (options.exporter === "otlp") {
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    url = resolveTracesUrl(options.endpoint);
+    exporter = new OTLPTraceExporter({
+      url,
+      ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
+      timeoutMillis: options.timeoutMs ?? 10_000,
+    });
+    processor = new base.BatchSpanProcessor(exporter);
+  } else if (options.exporter === "console") {
+    exporter = new base.ConsoleSpanExporter();
+    processor = new base.SimpleSpanProcessor(exporter);
+  } else {
+    memory = new base.InMemorySpanExporter();
+    exporter = memory;
+    processor = new base.SimpleSpanProcessor(exporter);
+  }
+
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
+  const diagnostics = options.diagnostics !== false;
+  if (diagnostics) {
+    diag.setLogger(diagAdapter(logger), {
+      logLevel: DiagLogLevel.WARN,
+      suppressOverrideMessage: true,
+    });
+  }
+  provider.register();
+  const handle = new ActiveTelemetry(provider, exporter, memory, url, logger, diagnostics);
+  active = handle;
+  return handle;
+}
+
+class ActiveTelemetry implements TelemetryHandle {
+  readonly provider: NodeTracerProvider;
+  readonly exporter: SpanExporter;
+  readonly memory?: InMemorySpanExporter;
+  readonly url?: string;
+  readonly #logger: Logger;
+  readonly #diagnostics: boolean;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(
+    provider: NodeTracerProvider,
+    exporter: SpanExporter,
+    memory: InMemorySpanExporter | undefined,
+    url: string | undefined,
+    logger: Logger,
+    diagnostics: boolean,
+  ) {
+    this.provider = provider;
+    this.exporter = exporter;
+    if (memory !== undefined) this.memory = memory;
+    if (url !== undefined) this.url = url;
+    this.#logger = logger;
+    this.#diagnostics = diagnostics;
+  }
+
+  async flush(): Promise<void> {
+    try {
+      await this.provider.forceFlush();
+    } catch (error) {
+      this.#logger.warn("Flushing spans failed.", { error: describe(error) });
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#close();
+    return this.#shutdown;
+  }
+
+  async #close(): Promise<void> {
+    try {
+      await this.provider.shutdown();
+    } catch (error) {
+      this.#logger.warn("Shutting the tracer provider down failed.", { error: describe(error) });
+    }
+    if (active !== this) return;
+    active = undefined;
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    if (this.#diagnostics) diag.disable();
+  }
+}
+
+/**
+ * The URL spans are posted to: `endpoint` (or the OTLP environment variables, or the default)
+ * with `/v1/traces` appended when its path does not already end with it.
+ */
+export function resolveTracesUrl(endpoint?: string): string {
+  if (endpoint === undefined) {
+    const tracesEndpoint = nonEmpty(process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+    if (tracesEndpoint !== undefined) return tracesEndpoint;
+  }
+  const base = endpoint ?? nonEmpty(process.env.OTEL_EXPORTER_OTLP_ENDPOINT) ?? DEFAULT_ENDPOINT;
+  const url = new URL(base);
+  const path = url.pathname.replace(/\/+$/, "");
+  if (!path.endsWith(TRACES_PATH)) url.pathname = `${path}${TRACES_PATH}`;
+  return url.toString();
+}
+
+function foreignProviderRegistered(): boolean {
+  return hasTracerProvider(trace.getTracerProvider());
+}
+
+function diagAdapter(logger: Logger): DiagLogger {
+  const write =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (message: string, ...args: unknown[]) => {
+      try {
+        logger[level](
+          `OpenTelemetry: ${message}`,
+          args.length === 0 ? undefined : { details: args.map(describe) },
+        );
+      } catch {
+        // A logger that throws must not break the exporter.
+      }
+    };
+  return {
+    error: write("error"),
+    warn: write("warn"),
+    info: write("info"),
+    debug: write("debug"),
+    verbose: write("debug"),
+  };
+}
+
+function isLogger(value: unknown): value is Logger {
+  if (value === null || typeof value !== "object") return false;
+  const candidate = value as Record<string, unknown>;
+  return ["debug", "info", "warn", "error"].every((m) => typeof candidate[m] === "function");
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

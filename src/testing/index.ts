@@ -1,0 +1,20 @@
+/**
+ * `trellis/testing`: helpers for testing graphs and agents — a clock you move by hand, span trees
+ * for asserting on telemetry, and checks on the path and state of a run.
+ */
+
+export type { ScriptedAnswer, ScriptedModelOptions, ScriptFn } from "../models/scripted-model.js";
+export { ScriptedModel } from "../models/scripted-model.js";
+export type { Evaluation, PathMatchMode, PathMatchOptions, StateMatcher } from "./evaluation.js";
+export { nodeCounts, pathMatches, stateContains } from "./evaluation.js";
+export type { RunAllOptions } from "./simulated-clock.js";
+export { SimulatedClock } from "./simulated-clock.js";
+export type {
+  FormatSpanTreeOptions,
+  SpanMatcher,
+  SpanTreeEvent,
+  SpanTreeLink,
+  SpanTreeNode,
+  SpanTreeStatus,
+} from "./span-tree.js";
+export { findSpan, findSpans, formatSpanTree, spanTree } from "./span-tree.js";
