@@ -522,3 +522,170 @@ export class TimerLimitError extends TrellisError {
     this.limit = limit;
   }
 }
+
+/** An interrupt cannot be applied where the run stands (e.g. `approve` outside an approval gate). */
+export class InterruptNotApplicableError extends TrellisError {
+  readonly action: string;
+  constructor(action: string, detail: string) {
+    super("INTERRUPT_NOT_APPLICABLE", `\`${action}\` cannot be applied now: ${detail}.`);
+    this.name = "InterruptNotApplicableError";
+    this.action = action;
+  }
+}
+
+/** `go_back` (or `rerun`) named a node that is not on the run's path, or more steps than it has. */
+export class GoBackTargetError extends TrellisError {
+  readonly target: string | number;
+  constructor(target: string | number, path: readonly string[]) {
+    super(
+      "GO_BACK_TARGET",
+      typeof target === "number"
+        ? `Cannot go back ${target} step${target === 1 ? "" : "s"}: the path has ${path.length}. Use a number from 1 to ${path.length}.`
+        : `Cannot go back to \`${target}\`: it has not run on this path (${path.join(" → ") || "nothing has run yet"}). Name a node from the path.`,
+    );
+    this.name = "GoBackTargetError";
+    this.target = target;
+  }
+}
+
+/** The run was rejected at an approval gate and no `onReject` edge was configured. */
+export class RunRejectedError extends TrellisError {
+  readonly node: string;
+  constructor(node: string, reason: string | undefined) {
+    super("RUN_REJECTED", `The output of \`${node}\` was rejected${reason ? `: ${reason}` : ""}.`);
+    this.name = "RunRejectedError";
+    this.node = node;
+  }
+}
+
+/** A `dynamicNode` chose an option it does not have, and it has no `fallback`. */
+export class DynamicSelectionError extends TrellisError {
+  readonly node: string;
+  /** What `select` returned. */
+  readonly received: unknown;
+  /** The option keys the node has. */
+  readonly options: readonly string[];
+  constructor(node: string, received: unknown, options: readonly string[]) {
+    super(
+      "DYNAMIC_SELECTION",
+      `Dynamic node \`${node}\` selected ${describeValue(received)}, which is not one of its options: ${options
+        .map((o) => `\`${o}\``)
+        .join(
+          ", ",
+        )}. Return one of these keys from \`select\`, or give the node a \`fallback\` option.`,
+    );
+    this.name = "DynamicSelectionError";
+    this.node = node;
+    this.received = received;
+    this.options = options;
+  }
+}
+
+/** A branch of a parallel group ran past the group's `branchTimeoutMs`; its signal was aborted with this. */
+export class BranchTimeoutError extends TrellisError {
+  readonly group: string;
+  readonly branch: string;
+  readonly timeoutMs: number;
+  constructor(group: string, branch: string, timeoutMs: number) {
+    super(
+      "BRANCH_TIMEOUT",
+      `Branch \`${branch}\` of parallel group \`${group}\` did not finish within ${timeoutMs} ms. Raise \`branchTimeoutMs\` or make the branch honour \`ctx.signal\`.`,
+    );
+    this.name = "BranchTimeoutError";
+    this.group = group;
+    this.branch = branch;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A branch of a parallel group was stopped by the group itself: the join had enough results
+ * (`"join"`), or another branch failed under `errors: "fail-fast"` (`"fail-fast"`). Its
+ * `ctx.signal` is aborted with this error.
+ */
+export class BranchAbortedError extends TrellisError {
+  readonly group: string;
+  readonly branch: string;
+  readonly reason: "join" | "fail-fast";
+  constructor(group: string, branch: string, reason: "join" | "fail-fast") {
+    super(
+      "BRANCH_ABORTED",
+      reason === "join"
+        ? `Branch \`${branch}\` of parallel group \`${group}\` was stopped: the group's join already had enough results.`
+        : `Branch \`${branch}\` of parallel group \`${group}\` was stopped: another branch failed and the group's error policy is \`"fail-fast"\`.`,
+    );
+    this.name = "BranchAbortedError";
+    this.group = group;
+    this.branch = branch;
+    this.reason = reason;
+  }
+}
+
+/** One failed branch of a parallel group. */
+export interface BranchFailure {
+  readonly branch: string;
+  readonly error: unknown;
+}
+
+/**
+ * A parallel group could not produce a result: a branch failed under `"fail-fast"`, every
+ * branch failed under `"collect"`, or too few succeeded for the join. `failures` holds every
+ * branch error, in declaration order.
+ */
+export class ParallelGroupError extends TrellisError {
+  readonly group: string;
+  readonly failures: readonly BranchFailure[];
+  constructor(group: string, failures: readonly BranchFailure[], detail: string) {
+    const list = failures
+      .map(
+        (f) =>
+          `  - \`${f.branch}\`: ${f.error instanceof Error ? f.error.message : String(f.error)}`,
+      )
+      .join("\n");
+    super(
+      "PARALLEL_GROUP_FAILED",
+      `Parallel group \`${group}\` failed: ${detail}.${list ? `\n${list}` : ""}\nFix the failing branches, or choose another \`errors\` policy (\`"continue"\` drops failed branches, \`"collect"\` records them) or a smaller \`join\`.`,
+      { cause: failures[0]?.error },
+    );
+    this.name = "ParallelGroupError";
+    this.group = group;
+    this.failures = failures;
+  }
+}
+
+/** A nested graph's run ended `failed`, `cancelled` or `rejected`; `cause` is the child run's error. */
+export class NestedGraphError extends TrellisError {
+  readonly node: string;
+  readonly graph: string;
+  readonly status: string;
+  constructor(node: string, graph: string, status: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      "NESTED_GRAPH_FAILED",
+      `Nested graph \`${graph}\` (node \`${node}\`) ended \`${status}\`: ${reason}`,
+      { cause },
+    );
+    this.name = "NestedGraphError";
+    this.node = node;
+    this.graph = graph;
+    this.status = status;
+  }
+}
+
+/**
+ * A nested graph's run paused (e.g. at an approval gate). Pausing inside a nested graph is
+ * not supported yet: put the gate on the parent's nested node instead.
+ */
+export class NestedGraphPausedError extends TrellisError {
+  readonly node: string;
+  readonly graph: string;
+  constructor(node: string, graph: string) {
+    super(
+      "NESTED_GRAPH_PAUSED",
+      `Nested graph \`${graph}\` (node \`${node}\`) paused, and pausing inside a nested graph is not supported yet. Put the approval gate or pause on the parent's node \`${node}\` instead.`,
+    );
+    this.name = "NestedGraphPausedError";
+    this.node = node;
+    this.graph = graph;
+  }
+}

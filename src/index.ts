@@ -6,26 +6,45 @@
 export { type Clock, systemClock } from "./clock.js";
 export {
   CheckpointNotFoundError,
+  DuplicateInterruptError,
   describeValue,
+  GoBackTargetError,
   type GraphProblem,
   GraphValidationError,
   HookError,
+  InterruptClearedError,
+  InterruptNotApplicableError,
+  InvalidInterruptError,
   InvalidOptionError,
   MaxIterationsError,
+  MergeConflictError,
+  MessageTooLongError,
+  MetadataTooLargeError,
+  MissingApiKeyError,
+  ModelCallError,
+  ModelOutputError,
   NodeExecutionError,
   NodeTimeoutError,
   NoRouteError,
+  QueueFullError,
   RunCancelledError,
+  RunRejectedError,
+  ScriptExhaustedError,
   SessionBusyError,
   type StateIssue,
   StateValidationError,
+  TelemetryConflictError,
+  TimerLimitError,
+  TooManySessionsError,
   TrellisError,
   UnknownNodeError,
 } from "./errors.js";
+export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./graph/agent-node.js";
 export type { Checkpoint, CheckpointMeta, Durability } from "./graph/checkpointer.js";
 export { Command, type CommandInit } from "./graph/command.js";
 export { CompiledGraph, type CompileOptions } from "./graph/compiled-graph.js";
 export { END, type End, START, type Start } from "./graph/constants.js";
+export { type Change, diff, type Path } from "./graph/diff.js";
 export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
 export type {
   EventBase,
@@ -43,6 +62,13 @@ export {
   type RunOptions,
   type StreamMode,
 } from "./graph/graph-agent.js";
+export {
+  type BranchState,
+  type ConflictPolicy,
+  type MergeConflict,
+  type MergeResult,
+  mergeBranches,
+} from "./graph/merge-branches.js";
 export type {
   NodeContext,
   NodeDefinition,
@@ -52,20 +78,56 @@ export type {
   NodeResult,
   RetryPolicy,
 } from "./graph/node.js";
+export { MergedUpdate, type NodeRuntime } from "./graph/node-runtime.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
 export type { RunHooks } from "./graph/run.js";
+export type { ControlHost, Directive, PendingMeta } from "./graph/run-control.js";
 export type { RunResult, RunStatus } from "./graph/run-result.js";
 export type { AnyStateSchema, DeltaOp, InputOf, StateOf } from "./graph/state.js";
-export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export {
+  APPROVAL_ACTION_TYPES,
+  actionPriority,
+  INTERRUPT_ACTION_TYPES,
+  type InterruptAction,
+  InterruptActionSchema,
+  type InterruptActionType,
+} from "./interrupts/actions.js";
+export type { ApprovalGate, GateOutcome, InterruptConfig } from "./interrupts/interrupt-config.js";
+export {
+  type InterruptDecision,
+  InterruptDecisionSchema,
+} from "./interrupts/interrupt-decision.js";
 export type {
-  CheckpointRecord,
-  CheckpointStatus,
-  CheckpointStore,
-} from "./store/checkpoint-store.js";
-export { MemoryCheckpointStore } from "./store/memory-checkpoint-store.js";
-export { MemoryStore } from "./store/memory-store.js";
-export type { Store } from "./store/store.js";
-export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./graph/agent-node.js";
+  InterruptApplied,
+  InterruptDecisionSource,
+  InterruptExpired,
+  InterruptInput,
+  InterruptOutcome,
+  InterruptReceipt,
+  InterruptRefused,
+  InterruptSendOptions,
+  QueuedInterrupt,
+} from "./interrupts/interrupt-message.js";
+export type {
+  DecideOptions,
+  InterruptReasoner,
+  ReasonerContext,
+  ReasonerOutcome,
+  ReasonerSource,
+} from "./interrupts/interrupt-reasoner.js";
+export {
+  DEFAULT_INTERRUPT_LIMITS,
+  type InterruptLimits,
+  type InterruptMetrics,
+  InterruptService,
+  type InterruptServiceOptions,
+} from "./interrupts/interrupt-service.js";
+export { ModelReasoner, type ModelReasonerOptions } from "./interrupts/model-reasoner.js";
+export {
+  RuleBasedReasoner,
+  type RuleBasedReasonerOptions,
+} from "./interrupts/rule-based-reasoner.js";
+export { consoleLogger, type Logger, silentLogger } from "./logger.js";
 export {
   createModelFromEnv,
   DEFAULT_GEMINI_MODEL,
@@ -81,4 +143,21 @@ export type {
   ModelResponse,
   ModelUsage,
 } from "./models/model-client.js";
-export { type ScriptedAnswer, ScriptedModel, type ScriptedModelOptions, type ScriptFn } from "./models/scripted-model.js";
+export {
+  type ScriptedAnswer,
+  ScriptedModel,
+  type ScriptedModelOptions,
+  type ScriptFn,
+} from "./models/scripted-model.js";
+export type { AuditEntry, AuditEntryInput, AuditKind, AuditStore } from "./store/audit-store.js";
+export type {
+  CheckpointRecord,
+  CheckpointStatus,
+  CheckpointStore,
+} from "./store/checkpoint-store.js";
+export type { InterruptStore, Page, PageOptions } from "./store/interrupt-store.js";
+export { MemoryAuditStore } from "./store/memory-audit-store.js";
+export { MemoryCheckpointStore } from "./store/memory-checkpoint-store.js";
+export { MemoryInterruptStore } from "./store/memory-interrupt-store.js";
+export { MemoryStore } from "./store/memory-store.js";
+export type { Store } from "./store/store.js";

@@ -4,7 +4,16 @@
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
 import { z } from "zod";
-import { agentNode, createModelFromEnv, END, Graph, GraphAgent, type ModelClient, ScriptedModel, START } from "../../src/index.js";
+import {
+  agentNode,
+  createModelFromEnv,
+  END,
+  Graph,
+  GraphAgent,
+  type ModelClient,
+  ScriptedModel,
+  START,
+} from "../../src/index.js";
 
 const State = z.object({
   topic: z.string().min(1),
@@ -44,7 +53,11 @@ function scriptedModel(): ModelClient {
 
 const model = createModelFromEnv() ?? scriptedModel();
 
-export const graph = new Graph({ state: State, name: "content-pipeline", reducers: { notes: "append" } })
+export const graph = new Graph({
+  state: State,
+  name: "content-pipeline",
+  reducers: { notes: "append" },
+})
   .addNode(
     "outline",
     agentNode<State, z.infer<typeof Outline>>({

@@ -1,5 +1,5 @@
-import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { TrellisError } from "../errors.js";
 import type { GraphAgent } from "../graph/graph-agent.js";
 
@@ -33,7 +33,10 @@ export async function loadAgent(file: string): Promise<AgentModule> {
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new AgentModuleError(file, `could not be imported (${error instanceof Error ? error.message : String(error)})`);
+    throw new AgentModuleError(
+      file,
+      `could not be imported (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const agent = (mod.agent ?? mod.default) as AgentModule["agent"] | undefined;
   if (!agent || typeof agent.run !== "function" || typeof agent.stream !== "function") {

@@ -19,7 +19,10 @@ Options:
 `;
 
 /** The `trellis` command. Returns the process exit code. */
-export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: (line: string) => void = console.log,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -62,7 +65,11 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       signal: controller.signal,
     })) {
       if (values.json) {
-        out(JSON.stringify(event, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message } : v)));
+        out(
+          JSON.stringify(event, (_k, v: unknown) =>
+            v instanceof Error ? { name: v.name, message: v.message } : v,
+          ),
+        );
       } else {
         const line = formatEvent(event);
         if (line !== undefined) out(line);

@@ -90,6 +90,15 @@ export class Checkpointer<S extends Record<string, unknown>> {
     this.#forceFull = true;
   }
 
+  /**
+   * The state jumped back to an earlier checkpoint (`go_back`): the next checkpoint continues
+   * that one's lineage, as a full snapshot.
+   */
+  jumpTo(checkpointId: string): void {
+    this.#parentId = checkpointId;
+    this.#forceFull = true;
+  }
+
   get lastId(): string | null {
     return this.#parentId;
   }

@@ -1,8 +1,9 @@
 import { END, START } from "./constants.js";
 import type { OutEdges } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
+import type { ConflictPolicy } from "./merge-branches.js";
 import { type RouteDecision, route } from "./route.js";
-import type { StateDefinition } from "./state.js";
+import type { Applied, StateDefinition } from "./state.js";
 import { toMermaid } from "./to-mermaid.js";
 
 /** Options of `graph.compile()`. */
@@ -12,6 +13,12 @@ export interface CompileOptions {
    * it is applied. Default `true`; turn off only for hot loops whose nodes you trust.
    */
   readonly validateUpdates?: boolean;
+  /**
+   * When nodes that ran in parallel (fan-out) overwrite the same path with different values:
+   * `"error"` (default) fails the run with `MergeConflictError`, `"first"` / `"last"` take the
+   * value of the first / last node in declaration order, or a resolver picks the value.
+   */
+  readonly conflicts?: ConflictPolicy;
 }
 
 /** A validated, immutable graph, ready for `new GraphAgent({ graph })`. */
@@ -19,6 +26,7 @@ export class CompiledGraph<S extends Record<string, unknown>> {
   readonly name: string;
   readonly state: StateDefinition<S>;
   readonly validateUpdates: boolean;
+  readonly conflicts: ConflictPolicy;
   readonly #nodes: ReadonlyMap<string, NodeEntry<S>>;
   readonly #edges: ReadonlyMap<string, OutEdges<S>>;
   readonly #isNode = (name: string): boolean => this.#nodes.has(name);
@@ -36,6 +44,7 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     this.#nodes = nodes;
     this.#edges = edges;
     this.validateUpdates = options.validateUpdates ?? true;
+    this.conflicts = options.conflicts ?? "error";
   }
 
   /** The node names, in the order they were added. */
@@ -51,6 +60,12 @@ export class CompiledGraph<S extends Record<string, unknown>> {
   /** The outgoing edges of a node (or of START). */
   edges(from: string): OutEdges<S> | undefined {
     return this.#edges.get(from);
+  }
+
+  /** Validates a node's update (unless `validateUpdates` is off) and applies it. Pure apart from the throw. */
+  validateAndApply(state: S, update: Partial<S>, node: string): Applied<S> {
+    if (this.validateUpdates) this.state.validateUpdate(update, `The update from node \`${node}\``);
+    return this.state.apply(state, update);
   }
 
   /** The first nodes to run for a state. */

@@ -1,4 +1,6 @@
 import type { TrellisError } from "../errors.js";
+import type { InterruptAction } from "../interrupts/actions.js";
+import type { InterruptDecisionSource } from "../interrupts/interrupt-message.js";
 import type { RunStatus } from "./run-result.js";
 import type { DeltaOp } from "./state.js";
 
@@ -58,6 +60,29 @@ export interface GraphEvents {
     readonly bytes: number;
   };
   custom: EventBase & { readonly node: string; readonly name: string; readonly data: unknown };
+  "interrupt:applied": EventBase & {
+    readonly id: string;
+    readonly action: InterruptAction;
+    readonly source: InterruptDecisionSource;
+    readonly node: string | null;
+  };
+  "interrupt:refused": EventBase & {
+    readonly id: string;
+    readonly error: TrellisError;
+    readonly node: string | null;
+  };
+  "approval:requested": EventBase & { readonly node: string; readonly revision: number };
+  "approval:decided": EventBase & {
+    readonly node: string;
+    readonly decision: "approve" | "reject" | "request_changes";
+    readonly actor: string | undefined;
+    readonly by: "human" | "timeout" | "revision-limit";
+  };
+  "state:restored": EventBase & {
+    readonly checkpointId: string;
+    readonly path: readonly string[];
+    readonly next: readonly string[];
+  };
 }
 
 /** The name of an event. */

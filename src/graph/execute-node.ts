@@ -1,11 +1,15 @@
 import type { Clock } from "../clock.js";
 import { NodeExecutionError, NodeTimeoutError, RunCancelledError } from "../errors.js";
-import type { NodeContext, NodeResult, RetryPolicy } from "./node.js";
+import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "./node.js";
+import type { MergedUpdate, NodeRuntime } from "./node-runtime.js";
+
+type Result<S> = NodeResult<S> | MergedUpdate<S>;
 
 /** Everything needed to run one node once or several times under its retry policy. */
 export interface NodeCall<S> {
   readonly name: string;
-  readonly run: (state: Readonly<S>, ctx: NodeContext) => NodeResult<S> | Promise<NodeResult<S>>;
+  readonly run: NodeDefinition<S>["run"];
+  readonly runtime: NodeRuntime;
   readonly state: Readonly<S>;
   readonly retry: RetryPolicy | undefined;
   readonly timeoutMs: number | undefined;
@@ -45,10 +49,10 @@ function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> 
   });
 }
 
-async function attempt<S>(call: NodeCall<S>, n: number): Promise<NodeResult<S>> {
+async function attempt<S>(call: NodeCall<S>, n: number): Promise<Result<S>> {
   if (call.timeoutMs === undefined) {
-    const result = call.run(call.state, call.context(n, call.signal));
-    return isThenable<NodeResult<S>>(result) ? raceAbort(result, call.signal) : result;
+    const result = call.run(call.state, call.context(n, call.signal), call.runtime);
+    return isThenable<Result<S>>(result) ? raceAbort(result, call.signal) : result;
   }
   const controller = new AbortController();
   const stopTimer = new AbortController();
@@ -59,8 +63,8 @@ async function attempt<S>(call: NodeCall<S>, n: number): Promise<NodeResult<S>> 
     () => {},
   );
   try {
-    const result = call.run(call.state, call.context(n, controller.signal));
-    return isThenable<NodeResult<S>>(result) ? await raceAbort(result, controller.signal) : result;
+    const result = call.run(call.state, call.context(n, controller.signal), call.runtime);
+    return isThenable<Result<S>>(result) ? await raceAbort(result, controller.signal) : result;
   } finally {
     stopTimer.abort();
     call.signal.removeEventListener("abort", onRunAbort);
@@ -72,7 +76,7 @@ async function attempt<S>(call: NodeCall<S>, n: number): Promise<NodeResult<S>> 
  * `NodeTimeoutError`, the run's abort reason when the run was cancelled, or
  * `NodeExecutionError` wrapping what the node threw.
  */
-export async function executeNode<S>(call: NodeCall<S>): Promise<NodeResult<S>> {
+export async function executeNode<S>(call: NodeCall<S>): Promise<Result<S>> {
   const policy = call.retry;
   const maxAttempts = policy ? (policy.maxAttempts ?? 3) : 1;
   const retryOn = policy?.retryOn ?? defaultRetryOn;

@@ -2,6 +2,13 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { InvalidOptionError, SessionBusyError, TrellisError } from "../errors.js";
+import {
+  type InterruptConfig,
+  type ResolvedInterruptConfig,
+  resolveInterruptConfig,
+} from "../interrupts/interrupt-config.js";
+import type { InterruptService } from "../interrupts/interrupt-service.js";
+import { RuleBasedReasoner } from "../interrupts/rule-based-reasoner.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { CheckpointRecord } from "../store/checkpoint-store.js";
 import { MemoryStore } from "../store/memory-store.js";
@@ -17,6 +24,7 @@ import type { CompiledGraph } from "./compiled-graph.js";
 import { EventChannel } from "./event-channel.js";
 import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { Run, type RunHooks } from "./run.js";
+import { type ControlHost, type PendingMeta, RunControl } from "./run-control.js";
 import type { RunResult } from "./run-result.js";
 
 /** Options of `new GraphAgent()`. */
@@ -37,6 +45,13 @@ export interface GraphAgentOptions<S extends Record<string, unknown>> {
   readonly clock?: Clock;
   /** Where warnings go. Default: the console, warnings and errors only. */
   readonly logger?: Logger;
+  /**
+   * The interrupt queue runs of this agent listen to. Use the same `store` for both so a
+   * suspended run can be resumed by any process.
+   */
+  readonly interrupts?: InterruptService;
+  /** Where and how runs listen to the queue, approval gates, and the free-text reasoner. */
+  readonly interruptConfig?: InterruptConfig;
 }
 
 /** Options of one `run()`. */
@@ -97,6 +112,9 @@ export class GraphAgent<S extends Record<string, unknown>> {
   readonly #logger: Logger;
   readonly #emitter = new EventEmitter();
   readonly #active = new Map<string, Run<S>>();
+  readonly #reserved = new Set<string>();
+  readonly #interrupts: InterruptService | undefined;
+  readonly #interruptConfig: ResolvedInterruptConfig | undefined;
 
   constructor(options: GraphAgentOptions<S>) {
     if (!options || typeof options.graph?.next !== "function") {
@@ -118,6 +136,37 @@ export class GraphAgent<S extends Record<string, unknown>> {
     this.#hooks = options.hooks ?? {};
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? consoleLogger;
+    this.#interrupts = options.interrupts;
+    if (options.interruptConfig !== undefined && options.interrupts === undefined) {
+      throw new InvalidOptionError(
+        "interrupts",
+        "an InterruptService when `interruptConfig` is given",
+        undefined,
+      );
+    }
+    this.#interruptConfig =
+      options.interrupts === undefined
+        ? undefined
+        : resolveInterruptConfig(
+            options.interruptConfig ?? {},
+            options.graph.nodeNames,
+            () => new RuleBasedReasoner(),
+          );
+  }
+
+  /** Cancels the session's run in this process at once, if one is running. Returns whether one was. */
+  cancel(sessionId: string, reason?: unknown): boolean {
+    const run = this.#active.get(sessionId);
+    run?.cancel(reason);
+    return run !== undefined;
+  }
+
+  /** The session's audit trail: pauses, resumes, interrupts and approval decisions, oldest first. */
+  async auditTrail(
+    sessionId: string,
+    options: { readonly offset?: number; readonly limit?: number } = {},
+  ) {
+    return this.store.audit.list(sessionId, options);
   }
 
   /** Listens to one event type from every run of this agent. Returns a function that stops it. */
@@ -142,12 +191,32 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return this.#start(input, options, undefined);
   }
 
+  /** Marks a session busy before anything async happens, so two runs of one session never overlap. */
+  async #exclusive<T>(sessionId: string, body: () => Promise<T>): Promise<T> {
+    if (this.#reserved.has(sessionId)) throw new SessionBusyError(sessionId);
+    this.#reserved.add(sessionId);
+    try {
+      return await body();
+    } finally {
+      this.#reserved.delete(sessionId);
+    }
+  }
+
   async #start(
     input: unknown,
     options: RunOptions,
     sink: ((e: GraphEvent) => void) | undefined,
   ): Promise<RunResult<S>> {
     const sessionId = this.#sessionId(options.sessionId);
+    return this.#exclusive(sessionId, () => this.#startReserved(sessionId, input, options, sink));
+  }
+
+  async #startReserved(
+    sessionId: string,
+    input: unknown,
+    options: RunOptions,
+    sink: ((e: GraphEvent) => void) | undefined,
+  ): Promise<RunResult<S>> {
     const state = this.graph.state.parseInput(input);
     const frontier = this.graph.entry(state).targets;
     const latest =
@@ -169,24 +238,30 @@ export class GraphAgent<S extends Record<string, unknown>> {
    * a cancel, a failure, or a crash. Nodes that completed are not run again.
    */
   async resume(sessionId: string, options: ResumeOptions = {}): Promise<RunResult<S>> {
-    const checkpoint = await loadCheckpoint<S>(
-      this.store.checkpoints,
-      sessionId,
-      options.checkpointId,
-    );
-    const parent = await this.store.checkpoints.latest(sessionId);
+    return this.#exclusive(this.#sessionId(sessionId), () => this.#resume(sessionId, options));
+  }
+
+  async #resume(sessionId: string, options: ResumeOptions): Promise<RunResult<S>> {
+    const { checkpointId } = options;
+    const checkpoint = await loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId);
+    if (checkpoint.status === "completed" && checkpointId === undefined) {
+      throw new InvalidOptionError(
+        "sessionId",
+        "a session whose last run did not complete (use `fork()` to run on from a checkpoint)",
+        sessionId,
+      );
+    }
     return this.#execute({
       sessionId,
       state: checkpoint.state,
       path: checkpoint.path,
       frontier: checkpoint.next,
-      parent:
-        options.checkpointId === undefined
-          ? parent
-          : await this.store.checkpoints.get(sessionId, checkpoint.id),
+      parent: await this.store.checkpoints.get(sessionId, checkpoint.id),
       resumedFrom: checkpoint.id,
       signal: options.signal,
       sink: undefined,
+      pending: checkpoint.meta.pending as PendingMeta | undefined,
+      progress: checkpoint.meta.progress as { node: string; data: unknown } | undefined,
     });
   }
 
@@ -284,6 +359,21 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return exists ? loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId) : undefined;
   }
 
+  #controlFactory(): ((host: ControlHost) => RunControl) | undefined {
+    const service = this.#interrupts;
+    const config = this.#interruptConfig;
+    if (!service || !config) return undefined;
+    return (host) =>
+      new RunControl({
+        service,
+        config,
+        host,
+        clock: this.#clock,
+        logger: this.#logger,
+        audit: this.store.audit,
+      });
+  }
+
   #sessionId(value: string | undefined): string {
     if (value === undefined) return randomUUID();
     if (typeof value !== "string" || value === "" || value.length > 256) {
@@ -306,9 +396,10 @@ export class GraphAgent<S extends Record<string, unknown>> {
     readonly signal: AbortSignal | undefined;
     readonly sink: ((e: GraphEvent) => void) | undefined;
     readonly seqFrom?: CheckpointRecord | undefined;
+    readonly pending?: PendingMeta | undefined;
+    readonly progress?: { node: string; data: unknown } | undefined;
   }): Promise<RunResult<S>> {
     const { sessionId } = start;
-    if (this.#active.has(sessionId)) throw new SessionBusyError(sessionId);
     const runId = randomUUID();
     const seqBase =
       start.seqFrom !== undefined
@@ -340,6 +431,12 @@ export class GraphAgent<S extends Record<string, unknown>> {
       graph: this.graph,
       graphPath: this.graph.name,
       sessionId,
+      threadId: sessionId,
+      store: this.store,
+      durability: this.#durability,
+      progress: start.progress,
+      pending: start.pending,
+      control: this.#controlFactory(),
       runId,
       state: start.state,
       path: start.path,

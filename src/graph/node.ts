@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.js";
 import type { Command } from "./command.js";
+import type { MergedUpdate, NodeRuntime } from "./node-runtime.js";
 
 /**
  * What every node receives besides the state. Explicit and typed: no string-keyed bags.
@@ -74,7 +75,12 @@ export type NodeKind = "function" | "agent" | "dynamic" | "nested" | "parallel";
  */
 export interface NodeDefinition<S> {
   readonly kind: NodeKind;
-  readonly run: NodeFn<S>;
+  /** Runs the node. Pattern nodes also receive the engine's `NodeRuntime`. */
+  readonly run: (
+    state: Readonly<S>,
+    ctx: NodeContext,
+    runtime: NodeRuntime,
+  ) => NodeResult<S> | MergedUpdate<S> | Promise<NodeResult<S> | MergedUpdate<S>>;
   /** For `agent` nodes: the agent's name (`gen_ai.agent.name`). */
   readonly agentName?: string;
   /** For `agent` nodes: the model that answers (`gen_ai.provider.name`, `gen_ai.request.model`). */

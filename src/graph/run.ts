@@ -1,16 +1,27 @@
 import type { Clock } from "../clock.js";
-import { HookError, MaxIterationsError, RunCancelledError, TrellisError } from "../errors.js";
+import {
+  GoBackTargetError,
+  HookError,
+  MaxIterationsError,
+  RunCancelledError,
+  RunRejectedError,
+  TrellisError,
+} from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
-import type { Checkpointer } from "./checkpointer.js";
+import type { Store } from "../store/store.js";
+import { type Checkpointer, type Durability, loadCheckpoint } from "./checkpointer.js";
 import { isCommand } from "./command.js";
 import type { CompiledGraph } from "./compiled-graph.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
-import type { NodeContext, NodeResult } from "./node.js";
+import { mergeBranches } from "./merge-branches.js";
+import type { NodeContext } from "./node.js";
+import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
 import type { RouteDecision } from "./route.js";
+import type { ControlHost, Directive, PendingMeta, RunControl } from "./run-control.js";
 import type { RunResult, RunStatus } from "./run-result.js";
-import type { DeltaOp } from "./state.js";
+import { type DeltaOp, deepFreeze, freezeChanged } from "./state.js";
 
 /** Callbacks around each node and edge decision. A hook that throws fails the run. */
 export interface RunHooks<S> {
@@ -51,6 +62,8 @@ export interface RunSetup<S extends Record<string, unknown>> {
   /** The graph's name in events, or the nesting path for nested graphs. */
   readonly graphPath: string;
   readonly sessionId: string;
+  /** The checkpoint thread: the session id, or `session/node` for a nested graph. */
+  readonly threadId: string;
   readonly runId: string;
   readonly state: S;
   readonly path: readonly string[];
@@ -58,41 +71,65 @@ export interface RunSetup<S extends Record<string, unknown>> {
   /** The checkpoint this run continues (`null` for a fresh run). */
   readonly resumedFrom: string | null;
   readonly checkpointer: Checkpointer<S>;
+  readonly store: Store;
+  readonly durability: Durability;
   readonly maxIterations: number;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly hooks: RunHooks<S>;
   readonly sink: EventSink | undefined;
   readonly signal: AbortSignal | undefined;
-  /** Guidance for the first node this run executes (`rerun`, `request_changes`). */
-  readonly feedback?: ReadonlyMap<string, string>;
+  /** Progress a pattern node saved before the run stopped. */
+  readonly progress: { readonly node: string; readonly data: unknown } | undefined;
+  /** Why the run this one continues was suspended. */
+  readonly pending: PendingMeta | undefined;
+  /** Connects the run to its session's interrupt queue, when the agent has one. */
+  readonly control: ((host: ControlHost) => RunControl) | undefined;
 }
 
 type Outcome = {
   readonly status: Exclude<RunStatus, "completed">;
   readonly error: TrellisError | undefined;
+  readonly pending?: PendingMeta;
 };
+
+/** Thrown inside the loop to stop it as `paused`. */
+class Suspend {
+  constructor(readonly pending: PendingMeta) {}
+}
+
+/** Thrown inside the loop to stop it as `rejected`. */
+class Reject {
+  constructor(readonly error: RunRejectedError) {}
+}
 
 /**
  * One run of a compiled graph: the only place that holds mutable run state. Planning the
- * next step (`graph.next`) and applying updates (`state.apply`) are pure; this class
- * sequences them, executes nodes, emits events and writes checkpoints.
+ * next step (`graph.next`) and applying updates (`state.apply`, `mergeBranches`) are pure;
+ * this class sequences them, executes nodes, obeys interrupts, emits events and writes
+ * checkpoints.
  */
 export class Run<S extends Record<string, unknown>> {
   readonly #setup: RunSetup<S>;
   readonly #abort = new AbortController();
   #state: S;
-  readonly #path: string[];
+  #path: string[];
   #frontier: readonly string[];
   #iteration = 0;
-  #feedback: Map<string, string>;
+  readonly #feedback = new Map<string, string>();
+  readonly #revisions = new Map<string, number>();
+  #progress: RunSetup<S>["progress"];
+  #annotations: Record<string, unknown> | undefined;
+  #control: RunControl | undefined;
 
   constructor(setup: RunSetup<S>) {
     this.#setup = setup;
-    this.#state = Object.freeze({ ...setup.state }) as S;
+    this.#state = deepFreeze({ ...setup.state });
     this.#path = [...setup.path];
     this.#frontier = setup.frontier;
-    this.#feedback = new Map(setup.feedback);
+    this.#progress = setup.progress;
+    if (setup.pending?.kind === "approval")
+      this.#revisions.set(setup.pending.node, setup.pending.revisions);
     const user = setup.signal;
     if (user) {
       if (user.aborted) this.#abort.abort(new RunCancelledError(user.reason));
@@ -102,14 +139,17 @@ export class Run<S extends Record<string, unknown>> {
 
   /** Aborts the in-flight node at once; the run ends `cancelled`. */
   cancel(reason?: unknown): void {
-    if (!this.#abort.signal.aborted) this.#abort.abort(new RunCancelledError(reason));
+    if (!this.#abort.signal.aborted) {
+      this.#abort.abort(
+        reason instanceof RunCancelledError ? reason : new RunCancelledError(reason),
+      );
+    }
   }
 
   #emit<K extends GraphEventType>(type: K, fields: Omit<GraphEvents[K], keyof EventBase>): void {
-    const sink = this.#setup.sink;
-    if (sink === undefined) return;
     const s = this.#setup;
-    sink({
+    if (s.sink === undefined) return;
+    s.sink({
       type,
       sessionId: s.sessionId,
       runId: s.runId,
@@ -136,11 +176,20 @@ export class Run<S extends Record<string, unknown>> {
     node: string | null,
     delta: readonly DeltaOp[],
     status: CheckpointStatus,
+    extra?: Record<string, unknown>,
     next: readonly string[] = this.#frontier,
   ): Promise<void> {
     const s = this.#setup;
     const record = await s.checkpointer.save(
-      { runId: s.runId, node, iteration: this.#iteration, next, status, delta },
+      {
+        runId: s.runId,
+        node,
+        iteration: this.#iteration,
+        next,
+        status,
+        delta,
+        ...(extra === undefined ? {} : { extra }),
+      },
       this.#state,
       this.#path,
     );
@@ -154,28 +203,185 @@ export class Run<S extends Record<string, unknown>> {
     }
   }
 
-  /** Runs until the graph ends, fails, is cancelled or pauses. Never throws for run outcomes. */
+  #host(): ControlHost {
+    const s = this.#setup;
+    return {
+      sessionId: s.sessionId,
+      runId: s.runId,
+      graph: s.graph.name,
+      state: () => this.#state,
+      path: () => this.#path,
+      iteration: () => this.#iteration,
+      applyUpdate: async (values) => {
+        s.graph.state.validateUpdate(values, "The `update_state` values");
+        const applied = s.graph.state.apply(this.#state, values);
+        this.#state = freezeChanged(applied.state, applied.delta);
+        this.#emit("state:updated", { node: "update_state", delta: applied.delta });
+        await this.#checkpoint(null, applied.delta, "running");
+      },
+      checkTarget: (target) => {
+        const ok =
+          typeof target === "number"
+            ? target >= 1 && target <= this.#path.length
+            : this.#path.includes(target);
+        if (!ok) throw new GoBackTargetError(target, this.#path);
+        if (s.durability === "off") {
+          throw new GoBackTargetError(target, []);
+        }
+      },
+      cancel: (reason) => this.cancel(reason),
+      notify: (event) => {
+        const { type, ...fields } = event;
+        this.#emit(type, fields as never);
+      },
+    };
+  }
+
+  /** Runs until the graph ends, fails, is cancelled, rejected or pauses. Never throws for outcomes. */
   async execute(): Promise<RunResult<S>> {
     const s = this.#setup;
     this.#emit("run:started", { resumedFrom: s.resumedFrom });
     let outcome: Outcome | undefined;
     try {
+      this.#control = s.control?.(this.#host());
       if (s.resumedFrom === null) await this.#checkpoint(null, [], "running");
+      if (this.#control) {
+        const pending = s.pending;
+        if (pending?.kind === "approval") {
+          await this.#obey(
+            await this.#control.gate(pending.node, pending.revisions, this.#abort.signal),
+            pending.node,
+          );
+        } else {
+          await this.#obey(await this.#control.check("start", null), null);
+        }
+      }
       while (this.#frontier.length > 0) {
         if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
         if (this.#iteration + this.#frontier.length > s.maxIterations) {
           throw new MaxIterationsError(s.maxIterations, this.#path.slice(-8));
         }
-        if (this.#frontier.length === 1) await this.#step(this.#frontier[0]!);
-        else await this.#superstep(this.#frontier);
+        if (this.#frontier.length > 1) {
+          await this.#superstep(this.#frontier);
+          continue;
+        }
+        const node = this.#frontier[0]!;
+        const control = this.#control;
+        if (
+          control?.listens("before", node) &&
+          (await this.#obey(await control.check("before", node), node))
+        ) {
+          continue;
+        }
+        if (control?.takeSkip()) {
+          await this.#skip(node);
+          continue;
+        }
+        await this.#step(node);
+        if (!control) continue;
+        if (control.gateOf(node)) {
+          const revisions = this.#revisions.get(node) ?? 0;
+          await this.#obey(await control.gate(node, revisions, this.#abort.signal), node);
+        } else if (control.listens("after", node)) {
+          await this.#obey(await control.check("after", node), node);
+        }
       }
     } catch (error) {
       outcome = this.#classify(error);
+    } finally {
+      this.#control?.close();
     }
     return this.#finish(outcome);
   }
 
+  /** Carries out a directive; returns true when it changed what runs next. */
+  async #obey(directive: Directive, node: string | null): Promise<boolean> {
+    switch (directive.kind) {
+      case "none":
+        return false;
+      case "suspend":
+        throw new Suspend(directive.pending);
+      case "skip":
+        await this.#skip(node!);
+        return true;
+      case "reject": {
+        const gate = this.#control?.gateOf(directive.node);
+        if (gate?.onReject !== undefined) {
+          this.#frontier = [gate.onReject];
+          this.#emit("edge:taken", {
+            from: directive.node,
+            to: this.#frontier,
+            reason: "interrupt",
+            label: "rejected",
+          });
+          return true;
+        }
+        throw new Reject(new RunRejectedError(directive.node, directive.reason));
+      }
+      case "restore": {
+        await this.#restore(directive.target, directive.feedback);
+        return true;
+      }
+    }
+  }
+
+  /** Runs a node's edges without running it (the `skip` action). */
+  async #skip(node: string): Promise<void> {
+    const decision = this.#setup.graph.next(node, this.#state, undefined);
+    this.#frontier = decision.targets;
+    this.#emit("edge:taken", {
+      from: node,
+      to: decision.targets,
+      reason: "interrupt",
+      label: "skipped",
+    });
+    await this.#checkpoint(null, [], "running", { skipped: node });
+  }
+
+  /** Puts back the state from before `target` last ran (or `target` nodes back), from the checkpoints. */
+  async #restore(target: string | number, feedback: string | undefined): Promise<void> {
+    const s = this.#setup;
+    await s.checkpointer.flush();
+    let id = s.checkpointer.lastId;
+    let seen = 0;
+    let before: string | null | undefined;
+    let node: string | undefined;
+    while (id !== null) {
+      const record = await s.store.checkpoints.get(s.threadId, id);
+      if (!record) break;
+      if (record.node !== null) {
+        seen++;
+        if (typeof target === "number" ? seen === target : record.node === target) {
+          before = record.parentId;
+          node = record.node;
+          break;
+        }
+      }
+      id = record.parentId;
+    }
+    if (before === undefined || before === null || node === undefined) {
+      throw new GoBackTargetError(target, this.#path);
+    }
+    const checkpoint = await loadCheckpoint<S>(s.store.checkpoints, s.threadId, before);
+    this.#state = deepFreeze(checkpoint.state);
+    this.#path = [...checkpoint.path];
+    this.#frontier = [node];
+    if (feedback !== undefined) {
+      this.#feedback.set(node, feedback);
+      this.#revisions.set(
+        node,
+        (this.#revisions.get(node) ?? 0) + (this.#control?.gateOf(node) ? 1 : 0),
+      );
+    }
+    s.checkpointer.jumpTo(before);
+    this.#emit("state:restored", { checkpointId: before, path: this.#path, next: this.#frontier });
+    await this.#checkpoint(null, [], "running", { restoredFrom: before });
+  }
+
   #classify(error: unknown): Outcome {
+    if (error instanceof Suspend)
+      return { status: "paused", error: undefined, pending: error.pending };
+    if (error instanceof Reject) return { status: "rejected", error: error.error };
     if (this.#abort.signal.aborted) {
       const reason = this.#abort.signal.reason;
       return {
@@ -195,7 +401,8 @@ export class Run<S extends Record<string, unknown>> {
     const status: RunStatus = outcome?.status ?? "completed";
     let error = outcome?.error;
     try {
-      await this.#checkpoint(null, [], status, status === "completed" ? [] : this.#frontier);
+      const extra = outcome?.pending ? { pending: outcome.pending } : undefined;
+      await this.#checkpoint(null, [], status, extra, status === "completed" ? [] : this.#frontier);
       await s.checkpointer.flush();
     } catch (writeError) {
       s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
@@ -223,13 +430,7 @@ export class Run<S extends Record<string, unknown>> {
     return result;
   }
 
-  #context(
-    node: string,
-    iteration: number,
-    attempt: number,
-    signal: AbortSignal,
-    item: unknown,
-  ): NodeContext {
+  #context(node: string, iteration: number, attempt: number, signal: AbortSignal): NodeContext {
     const s = this.#setup;
     return {
       signal,
@@ -239,17 +440,43 @@ export class Run<S extends Record<string, unknown>> {
       iteration,
       attempt,
       feedback: this.#feedback.get(node),
-      item,
+      item: undefined,
       logger: s.logger,
       emit: (name, data) => this.#emit("custom", { node, name, data }),
     };
   }
 
-  /** Executes one node against `state` and returns its update and `goto`, without applying them. */
+  #runtime(node: string): NodeRuntime {
+    const s = this.#setup;
+    const progress = this.#progress?.node === node ? this.#progress.data : undefined;
+    return {
+      store: s.store,
+      clock: s.clock,
+      logger: s.logger,
+      threadId: s.threadId,
+      graphPath: s.graphPath,
+      sessionId: s.sessionId,
+      runId: s.runId,
+      durability: s.durability,
+      maxIterations: s.maxIterations,
+      state: s.graph.state as never,
+      sink: s.sink,
+      progress,
+      saveProgress: (data) => this.#checkpoint(null, [], "running", { progress: { node, data } }),
+      annotate: (data) => {
+        this.#annotations = { ...this.#annotations, ...data };
+      },
+    };
+  }
+
+  /** Executes one node against `state`; returns its result without applying it. */
   async #invoke(
     name: string,
     state: S,
-  ): Promise<{ update: Partial<S> | undefined; goto: readonly string[] | undefined }> {
+  ): Promise<{
+    update: Partial<S> | MergedUpdate<S> | undefined;
+    goto: readonly string[] | undefined;
+  }> {
     const s = this.#setup;
     const entry = s.graph.node(name)!;
     const iteration = ++this.#iteration;
@@ -262,47 +489,75 @@ export class Run<S extends Record<string, unknown>> {
       runId: s.runId,
     });
     const started = s.sink ? s.clock.now() : 0;
-    const result: NodeResult<S> = await executeNode<S>({
+    const result = await executeNode<S>({
       name,
       run: entry.definition.run,
+      runtime: this.#runtime(name),
       state,
       retry: entry.options.retry,
       timeoutMs: entry.options.timeoutMs,
       signal: this.#abort.signal,
       clock: s.clock,
-      context: (attempt, signal) => this.#context(name, iteration, attempt, signal, undefined),
+      context: (attempt, signal) => this.#context(name, iteration, attempt, signal),
       onFailure: (attempt, error, willRetry) => {
         this.#emit("node:failed", { node: name, iteration, attempt, error, willRetry });
         if (willRetry) this.#emit("node:started", { node: name, iteration, attempt: attempt + 1 });
       },
     });
     this.#feedback.delete(name);
+    if (this.#progress?.node === name) this.#progress = undefined;
     if (s.sink)
       this.#emit("node:completed", { node: name, iteration, durationMs: s.clock.now() - started });
     if (result === undefined || result === null) return { update: undefined, goto: undefined };
+    if (result instanceof MergedUpdate) return { update: result, goto: result.goto };
     if (isCommand(result))
       return { update: result.update as Partial<S> | undefined, goto: result.goto };
     return { update: result as Partial<S>, goto: undefined };
   }
 
-  #validate(name: string, update: Partial<S> | undefined): void {
-    if (update !== undefined && this.#setup.graph.validateUpdates) {
-      this.#setup.graph.state.validateUpdate(update, `The update from node \`${name}\``);
-    }
+  /** Applies a node's update to `state` (validated, through the reducers). Pure apart from the throw. */
+  #applyTo(
+    state: S,
+    name: string,
+    update: Partial<S> | MergedUpdate<S> | undefined,
+  ): { state: S; delta: readonly DeltaOp[] } {
+    if (update === undefined) return { state, delta: [] };
+    const applied =
+      update instanceof MergedUpdate
+        ? update
+        : this.#setup.graph.validateAndApply(state, update, name);
+    return { state: freezeChanged(applied.state, applied.delta), delta: applied.delta };
   }
 
   async #step(name: string): Promise<void> {
     const s = this.#setup;
     const { update, goto } = await this.#invoke(name, this.#state);
-    let delta: readonly DeltaOp[] = [];
-    if (update !== undefined) {
-      this.#validate(name, update);
-      const applied = s.graph.state.apply(this.#state, update);
-      this.#state = Object.freeze(applied.state);
-      delta = applied.delta;
-      if (delta.length > 0) this.#emit("state:updated", { node: name, delta });
-    }
+    // Everything that can fail is computed before the run's state changes, so a failure
+    // leaves the state exactly as the last checkpoint has it.
+    const applied = this.#applyTo(this.#state, name, update);
+    const decision = s.graph.next(name, applied.state, goto);
+    this.#state = applied.state;
     this.#path.push(name);
+    this.#frontier = decision.targets;
+    if (applied.delta.length > 0) this.#emit("state:updated", { node: name, delta: applied.delta });
+    this.#emit("edge:taken", {
+      from: name,
+      to: decision.targets,
+      reason: decision.reason,
+      label: decision.label,
+    });
+    const annotations = this.#annotations;
+    this.#annotations = undefined;
+    await this.#checkpoint(name, applied.delta, "running", annotations);
+    await this.#afterHooks(name, update instanceof MergedUpdate ? undefined : update, decision);
+  }
+
+  async #afterHooks(
+    name: string,
+    update: Partial<S> | undefined,
+    decision: RouteDecision,
+  ): Promise<void> {
+    const s = this.#setup;
     await this.#hook("afterNode", {
       node: name,
       state: this.#state,
@@ -311,22 +566,8 @@ export class Run<S extends Record<string, unknown>> {
       sessionId: s.sessionId,
       runId: s.runId,
     });
-    await this.#route(name, goto);
-    await this.#checkpoint(name, delta, "running");
-  }
-
-  async #route(from: string, goto: readonly string[] | undefined): Promise<void> {
-    const s = this.#setup;
-    const decision = s.graph.next(from, this.#state, goto);
-    this.#frontier = decision.targets;
-    this.#emit("edge:taken", {
-      from,
-      to: decision.targets,
-      reason: decision.reason,
-      label: decision.label,
-    });
     await this.#hook("onEdge", {
-      from,
+      from: name,
       to: decision.targets,
       reason: decision.reason,
       label: decision.label,
@@ -335,36 +576,57 @@ export class Run<S extends Record<string, unknown>> {
     });
   }
 
-  /** Several nodes in the frontier: they run concurrently on the same state and are merged. */
+  /**
+   * Several nodes in the frontier (fan-out): they run concurrently, each on the same state,
+   * and their structural diffs are merged in frontier order, so the result never depends on
+   * which finished first. Conflicting overwrites follow the graph's conflict policy.
+   */
   async #superstep(nodes: readonly string[]): Promise<void> {
     const s = this.#setup;
     const base = this.#state;
     const results = await Promise.all(nodes.map((name) => this.#invoke(name, base)));
-    let state = base;
-    const deltas: DeltaOp[] = [];
+    const branches = results.map(({ update }, i) => ({
+      name: nodes[i]!,
+      state: this.#applyTo(base, nodes[i]!, update).state,
+    }));
+    const merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
     const next: string[] = [];
-    results.forEach(({ update }, i) => {
-      const name = nodes[i]!;
-      this.#validate(name, update);
-      if (update === undefined) return;
-      const applied = s.graph.state.apply(state, update);
-      state = applied.state;
-      deltas.push(...applied.delta);
-    });
-    this.#state = Object.freeze(state);
-    for (let i = 0; i < nodes.length; i++) {
-      const name = nodes[i]!;
-      this.#path.push(name);
-      const decision = s.graph.next(name, this.#state, results[i]!.goto);
-      for (const t of decision.targets) if (!next.includes(t)) next.push(t);
+    const decisions = nodes.map((name, i) => s.graph.next(name, merged.state, results[i]!.goto));
+    for (const decision of decisions) {
+      for (const target of decision.targets) if (!next.includes(target)) next.push(target);
+    }
+    this.#state = merged.state;
+    if (merged.delta.length > 0)
+      this.#emit("state:updated", { node: nodes.join("+"), delta: merged.delta });
+    decisions.forEach((decision, i) => {
       this.#emit("edge:taken", {
-        from: name,
+        from: nodes[i]!,
         to: decision.targets,
         reason: decision.reason,
         label: decision.label,
       });
+    });
+    // One checkpoint per node: every node of the step ran on `base`, so going back to any of
+    // them restores `base`; the last one carries the merged delta.
+    for (let i = 0; i < nodes.length; i++) {
+      this.#path.push(nodes[i]!);
+      const last = i === nodes.length - 1;
+      if (last) this.#frontier = next;
+      await this.#checkpoint(
+        nodes[i]!,
+        last ? merged.delta : [],
+        "running",
+        undefined,
+        last ? next : nodes.slice(i + 1),
+      );
     }
-    this.#frontier = next;
-    await this.#checkpoint(nodes.join("+"), deltas, "running");
+    for (let i = 0; i < nodes.length; i++) {
+      const update = results[i]!.update;
+      await this.#afterHooks(
+        nodes[i]!,
+        update instanceof MergedUpdate ? undefined : update,
+        decisions[i]!,
+      );
+    }
   }
 }

@@ -56,7 +56,19 @@ export class StateDefinition<S extends Record<string, unknown>> {
   /** Validates run input, filling defaults. Throws `StateValidationError` listing every issue. */
   parseInput(input: unknown): S {
     const result = this.schema.safeParse(input ?? {});
-    if (!result.success) throw new StateValidationError("Run input", toIssues(result.error), input);
+    const unknown =
+      input !== null && typeof input === "object"
+        ? Object.keys(input).filter((key) => !(key in this.#shape))
+        : [];
+    const issues = [
+      ...(result.success ? [] : toIssues(result.error)),
+      ...unknown.map((key) => ({
+        path: key,
+        message: `unknown key; the state has ${this.keys.map((k) => `\`${k}\``).join(", ")}`,
+      })),
+    ];
+    if (issues.length > 0 || !result.success)
+      throw new StateValidationError("Run input", issues, input);
     return result.data as S;
   }
 
@@ -162,4 +174,32 @@ function unwrap(schema: z.ZodType): z.ZodType {
       return current;
     }
   }
+}
+
+/**
+ * Freezes a value and everything inside it (plain objects and arrays), so a node that tries
+ * to mutate the state it was given fails at once instead of corrupting the run.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return value;
+}
+
+/** Freezes a new state object and the values of the keys a delta changed. */
+export function freezeChanged<S extends Record<string, unknown>>(
+  state: S,
+  delta: readonly DeltaOp[],
+): S {
+  for (const op of delta) {
+    if (op[1] === "append") {
+      // Only the new items need a walk; the earlier ones were frozen when they arrived.
+      for (const item of op[2]) deepFreeze(item);
+      Object.freeze(state[op[0]]);
+    } else {
+      deepFreeze(state[op[0]]);
+    }
+  }
+  return Object.freeze(state);
 }

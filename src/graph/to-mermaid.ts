@@ -2,10 +2,33 @@ import { END, START } from "./constants.js";
 import type { OutEdges } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
 
+const RESERVED = new Set([
+  "end",
+  "graph",
+  "subgraph",
+  "flowchart",
+  "style",
+  "class",
+  "classdef",
+  "click",
+  "default",
+  "linkstyle",
+  "direction",
+]);
+
 function id(node: string): string {
   if (node === START) return "__start__";
   if (node === END) return "__end__";
-  return node.replace(/[^A-Za-z0-9_]/g, "_");
+  // Plain names stay readable; anything else (punctuation, Mermaid's own words, the `n__`
+  // prefix itself) is spelled out character by character, so two nodes never share an id.
+  if (
+    /^[A-Za-z][A-Za-z0-9_]*$/.test(node) &&
+    !RESERVED.has(node.toLowerCase()) &&
+    !node.startsWith("n__")
+  ) {
+    return node;
+  }
+  return `n__${node.replace(/[^A-Za-z0-9]/g, (c) => `_${c.codePointAt(0)!.toString(16)}_`)}`;
 }
 
 function escapeLabel(text: string): string {

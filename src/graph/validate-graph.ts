@@ -164,7 +164,7 @@ function plainCycles<S>(
   const plain = (n: string): readonly string[] => {
     const out = edges.get(n);
     const entry = nodes.get(n);
-    if (!out || out.kind !== "plain" || entry?.options.goto || entry?.options.finish) return [];
+    if (out?.kind !== "plain" || entry?.options.goto || entry?.options.finish) return [];
     return out.targets.filter((t) => nodes.has(t));
   };
   // Tarjan's algorithm, iterative enough for the graph sizes users write.

@@ -26,7 +26,8 @@ const GoBack = z
   })
   .strict()
   .refine((a) => (a.to === undefined) !== (a.steps === undefined), {
-    message: "go_back needs exactly one of `to` (a node on the path) or `steps` (a positive integer)",
+    message:
+      "go_back needs exactly one of `to` (a node on the path) or `steps` (a positive integer)",
   });
 /** Run a node again (the last one by default) with guidance it receives in `ctx.feedback`. */
 const Rerun = z
