@@ -5,8 +5,12 @@
 
 export { type Clock, systemClock } from "./clock.js";
 export {
+  BranchAbortedError,
+  type BranchFailure,
+  BranchTimeoutError,
   CheckpointNotFoundError,
   DuplicateInterruptError,
+  DynamicSelectionError,
   describeValue,
   GoBackTargetError,
   type GraphProblem,
@@ -23,9 +27,12 @@ export {
   MissingApiKeyError,
   ModelCallError,
   ModelOutputError,
+  NestedGraphError,
+  NestedGraphPausedError,
   NodeExecutionError,
   NodeTimeoutError,
   NoRouteError,
+  ParallelGroupError,
   QueueFullError,
   RunCancelledError,
   RunRejectedError,
@@ -45,6 +52,7 @@ export { Command, type CommandInit } from "./graph/command.js";
 export { CompiledGraph, type CompileOptions } from "./graph/compiled-graph.js";
 export { END, type End, START, type Start } from "./graph/constants.js";
 export { type Change, diff, type Path } from "./graph/diff.js";
+export { type DynamicNodeOptions, dynamicNode } from "./graph/dynamic-node.js";
 export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
 export type {
   EventBase,
@@ -69,6 +77,7 @@ export {
   type MergeResult,
   mergeBranches,
 } from "./graph/merge-branches.js";
+export { type NestedGraphOptions, nestedGraph } from "./graph/nested-graph-node.js";
 export type {
   NodeContext,
   NodeDefinition,
@@ -79,6 +88,15 @@ export type {
   RetryPolicy,
 } from "./graph/node.js";
 export { MergedUpdate, type NodeRuntime } from "./graph/node-runtime.js";
+export {
+  type BranchErrorPolicy,
+  type DynamicParallelGroupOptions,
+  dynamicParallelGroup,
+  type JoinPolicy,
+  type ParallelGroupOptions,
+  type ParallelOptions,
+  parallelGroup,
+} from "./graph/parallel-group.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
 export type { RunHooks } from "./graph/run.js";
 export type { ControlHost, Directive, PendingMeta } from "./graph/run-control.js";

@@ -1,0 +1,524 @@
+import PQueue from "p-queue";
+import {
+  BranchAbortedError,
+  type BranchFailure,
+  BranchTimeoutError,
+  InvalidOptionError,
+  ParallelGroupError,
+} from "../errors.js";
+import type { CheckpointMeta } from "./checkpointer.js";
+import { isCommand } from "./command.js";
+import {
+  type BranchState,
+  type ConflictPolicy,
+  type MergeConflict,
+  mergeBranches,
+} from "./merge-branches.js";
+import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "./node.js";
+import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
+import { applyDelta, type DeltaOp } from "./state.js";
+
+/** How many branches must succeed before the group joins. */
+export type JoinPolicy = "all" | "any" | { readonly n: number };
+
+/** What a group does when a branch fails. */
+export type BranchErrorPolicy = "fail-fast" | "continue" | "collect";
+
+/** Options shared by `parallelGroup()` and `dynamicParallelGroup()`. */
+export interface ParallelOptions {
+  /**
+   * `"all"` (default) waits for every branch; `"any"` joins on the first success and `{ n }`
+   * on the n-th, aborting the branches still running (their `ctx.signal` aborts with
+   * `BranchAbortedError`).
+   */
+  readonly join?: JoinPolicy;
+  /**
+   * `"fail-fast"` (default) aborts the other branches on the first failure and fails the
+   * group; `"continue"` drops failed branches from the merge; `"collect"` merges the
+   * successful ones, records the failures in the checkpoint meta (`failures`) and a
+   * `parallel:failures` event, and fails only when every branch failed.
+   */
+  readonly errors?: BranchErrorPolicy;
+  /** Most branches running at once. Default: all of them. */
+  readonly concurrency?: number;
+  /** Aborts a branch (with `BranchTimeoutError`, a branch failure) after this many ms. */
+  readonly branchTimeoutMs?: number;
+  /** What to do when branches overwrite one path differently. Default `"error"`. */
+  readonly conflicts?: ConflictPolicy;
+}
+
+/** Options of `parallelGroup()`. */
+export interface ParallelGroupOptions<S> extends ParallelOptions {
+  /** The branches, by name; they are merged in this (declaration) order. */
+  readonly branches: Readonly<Record<string, NodeFn<S> | NodeDefinition<S>>>;
+}
+
+/** Options of `dynamicParallelGroup()`. */
+export interface DynamicParallelGroupOptions<S, T> extends ParallelOptions {
+  /** The list to fan out over; one branch per item, named by its index (`"0"`, `"1"`, …). */
+  readonly items: (state: Readonly<S>) => readonly T[];
+  /** One branch's work; `ctx.item` is its item (also passed as the third argument). */
+  readonly branch: (
+    state: Readonly<S>,
+    ctx: NodeContext,
+    item: T,
+  ) => NodeResult<S> | Promise<NodeResult<S>>;
+}
+
+/** What a parallel group saves with `saveProgress`: the delta of each finished branch. */
+interface GroupProgress {
+  readonly finished: Record<string, readonly DeltaOp[]>;
+  readonly inner?: Record<string, unknown>;
+}
+
+interface Branch<S> {
+  readonly name: string;
+  readonly item: unknown;
+  readonly run: NodeDefinition<S>["run"];
+}
+
+type Outcome =
+  | {
+      readonly kind: "ok";
+      readonly delta: readonly DeltaOp[];
+      readonly state: Record<string, unknown>;
+    }
+  | { readonly kind: "failed"; readonly error: unknown }
+  | { readonly kind: "aborted" };
+
+type Update<S> = NodeResult<S> | MergedUpdate<S>;
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The node's own name, from `ctx.node` (which carries the nesting path inside nested graphs). */
+export function nodeNameOf(ctx: NodeContext, runtime: NodeRuntime): string {
+  const prefix = `${runtime.graphPath}/`;
+  return ctx.node.startsWith(prefix) ? ctx.node.slice(prefix.length) : ctx.node;
+}
+
+/**
+ * What this node saved with `saveProgress` in the run it continues: `runtime.progress` when
+ * the engine handed it over; otherwise (with `"step"` durability) found in the thread's
+ * checkpoints, when this node is the first to run after an unfinished run stopped in it.
+ */
+export async function savedProgress(runtime: NodeRuntime, node: string): Promise<unknown> {
+  if (runtime.progress !== undefined) return runtime.progress;
+  if (runtime.durability !== "step") return undefined;
+  const store = runtime.store.checkpoints;
+  const latest = await store.latest(runtime.threadId);
+  if (
+    latest === undefined ||
+    latest.runId === runtime.runId ||
+    latest.status === "completed" ||
+    !latest.next.includes(node)
+  ) {
+    return undefined;
+  }
+  let record = latest;
+  while (record.runId === latest.runId && record.node === null) {
+    const meta = record.meta === null ? undefined : (JSON.parse(record.meta) as CheckpointMeta);
+    const progress = meta?.progress as { node?: unknown; data?: unknown } | undefined;
+    if (progress?.node === node) return progress.data;
+    if (record.parentId === null) break;
+    const parent = await store.get(runtime.threadId, record.parentId);
+    if (parent === undefined) break;
+    record = parent;
+  }
+  return undefined;
+}
+
+function checkOptions(options: ParallelOptions, what: string): void {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidOptionError(what, "an options object", options);
+  }
+  const { join, errors, concurrency, branchTimeoutMs, conflicts } = options;
+  if (
+    join !== undefined &&
+    join !== "all" &&
+    join !== "any" &&
+    !(typeof join === "object" && join !== null && Number.isInteger(join.n) && join.n >= 1)
+  ) {
+    throw new InvalidOptionError(
+      "join",
+      '`"all"`, `"any"` or `{ n }` with an integer n from 1 and up',
+      join,
+    );
+  }
+  if (
+    errors !== undefined &&
+    errors !== "fail-fast" &&
+    errors !== "continue" &&
+    errors !== "collect"
+  ) {
+    throw new InvalidOptionError("errors", '`"fail-fast"`, `"continue"` or `"collect"`', errors);
+  }
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new InvalidOptionError("concurrency", "an integer from 1 and up", concurrency);
+  }
+  if (
+    branchTimeoutMs !== undefined &&
+    !(typeof branchTimeoutMs === "number" && branchTimeoutMs > 0)
+  ) {
+    throw new InvalidOptionError(
+      "branchTimeoutMs",
+      "a number of milliseconds above 0",
+      branchTimeoutMs,
+    );
+  }
+  if (
+    conflicts !== undefined &&
+    typeof conflicts !== "function" &&
+    conflicts !== "error" &&
+    conflicts !== "first" &&
+    conflicts !== "last"
+  ) {
+    throw new InvalidOptionError(
+      "conflicts",
+      '`"error"`, `"first"`, `"last"` or a resolver function',
+      conflicts,
+    );
+  }
+}
+
+function toRun<S>(branch: NodeFn<S> | NodeDefinition<S>, name: string): NodeDefinition<S>["run"] {
+  if (typeof branch === "function") return (state, ctx) => branch(state, ctx);
+  if (branch !== null && typeof branch === "object" && typeof branch.run === "function")
+    return branch.run;
+  throw new InvalidOptionError(`branches.${name}`, "a node function or a NodeDefinition", branch);
+}
+
+function describeError(error: unknown): { message: string; code?: string; name?: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === "string" ? { code } : {}),
+    };
+  }
+  return { message: String(error) };
+}
+
+/**
+ * Runs fixed branches in parallel, each on the state the group was given (the fork snapshot),
+ * and merges their structural diffs in declaration order (see `mergeBranches`). Finished
+ * branches are checkpointed, so a resumed run only runs the unfinished ones.
+ *
+ * @example
+ * ```ts
+ * graph.addNode(
+ *   "gather",
+ *   parallelGroup<State>({
+ *     branches: { web: searchWeb, docs: searchDocs },
+ *     join: "all",
+ *     errors: "collect",
+ *     concurrency: 2,
+ *     branchTimeoutMs: 30_000,
+ *   }),
+ * );
+ * ```
+ */
+export function parallelGroup<S extends Record<string, unknown>>(
+  options: ParallelGroupOptions<S>,
+): NodeDefinition<S> {
+  checkOptions(options, "parallelGroup options");
+  const { branches } = options;
+  if (branches === null || typeof branches !== "object" || Object.keys(branches).length === 0) {
+    throw new InvalidOptionError("branches", "an object with at least one named branch", branches);
+  }
+  const list: Branch<S>[] = Object.entries(branches).map(([name, branch]) => ({
+    name,
+    item: undefined,
+    run: toRun(branch, name),
+  }));
+  const n = joinCount(options.join, list.length);
+  if (n > list.length) {
+    throw new InvalidOptionError("join.n", `at most the number of branches (${list.length})`, n);
+  }
+  return {
+    kind: "parallel",
+    run: (state, ctx, runtime) => runGroup(state, ctx, runtime, list, options),
+  };
+}
+
+/**
+ * One branch per item of a list computed from the state (map-reduce), run like
+ * `parallelGroup`. Branches are named by index and merged in list order; `ctx.item` is the item.
+ *
+ * @example
+ * ```ts
+ * graph.addNode(
+ *   "research",
+ *   dynamicParallelGroup<State, string>({
+ *     items: (s) => s.questions,
+ *     branch: async (s, ctx, question) => ({ findings: [await answer(question, ctx.signal)] }),
+ *     concurrency: 4,
+ *   }),
+ * );
+ * ```
+ */
+export function dynamicParallelGroup<S extends Record<string, unknown>, T>(
+  options: DynamicParallelGroupOptions<S, T>,
+): NodeDefinition<S> {
+  checkOptions(options, "dynamicParallelGroup options");
+  const { items, branch } = options;
+  if (typeof items !== "function") {
+    throw new InvalidOptionError("items", "a function `(state) => readonly item[]`", items);
+  }
+  if (typeof branch !== "function") {
+    throw new InvalidOptionError("branch", "a function `(state, ctx, item) => update`", branch);
+  }
+  return {
+    kind: "parallel",
+    run: (state, ctx, runtime) => {
+      const values = items(state);
+      if (!Array.isArray(values)) throw new InvalidOptionError("items(state)", "an array", values);
+      const list: Branch<S>[] = values.map((item: T, index) => ({
+        name: String(index),
+        item,
+        run: (s, c) => branch(s, c, item),
+      }));
+      return runGroup(state, ctx, runtime, list, options);
+    },
+  };
+}
+
+function joinCount(join: JoinPolicy | undefined, total: number): number {
+  if (join === undefined || join === "all") return total;
+  if (join === "any") return 1;
+  return join.n;
+}
+
+function toBranchState<S extends Record<string, unknown>>(
+  snapshot: S,
+  runtime: NodeRuntime,
+  label: string,
+  result: Update<S>,
+): { state: Record<string, unknown>; delta: readonly DeltaOp[] } {
+  if (result === undefined || result === null) return { state: snapshot, delta: [] };
+  if (result instanceof MergedUpdate) {
+    return { state: result.state as Record<string, unknown>, delta: result.delta };
+  }
+  const update = (isCommand(result) ? result.update : result) as
+    | Record<string, unknown>
+    | undefined;
+  if (update === undefined) return { state: snapshot, delta: [] };
+  runtime.state.validateUpdate(update, `The update from ${label}`);
+  return runtime.state.apply(snapshot, update);
+}
+
+async function runGroup<S extends Record<string, unknown>>(
+  snapshot: Readonly<S>,
+  ctx: NodeContext,
+  runtime: NodeRuntime,
+  branches: readonly Branch<S>[],
+  options: ParallelOptions,
+): Promise<MergedUpdate<S>> {
+  const group = nodeNameOf(ctx, runtime);
+  const errors = options.errors ?? "fail-fast";
+  const need = Math.min(joinCount(options.join, branches.length), branches.length);
+  const joinAll = options.join === undefined || options.join === "all";
+  const base = snapshot as S;
+
+  const saved = (await savedProgress(runtime, group)) as GroupProgress | undefined;
+  const finished: Record<string, readonly DeltaOp[]> = { ...saved?.finished };
+  const inner: Record<string, unknown> = { ...saved?.inner };
+  const outcomes = new Map<string, Outcome>();
+  for (const branch of branches) {
+    const delta = finished[branch.name];
+    if (delta !== undefined) {
+      outcomes.set(branch.name, { kind: "ok", delta, state: applyDelta(base, delta) });
+    }
+  }
+  const succeeded = () => [...outcomes.values()].filter((o) => o.kind === "ok").length;
+  const todo = succeeded() >= need ? [] : branches.filter((b) => !outcomes.has(b.name));
+
+  // Progress writes are serialised so checkpoints land in the order they were made.
+  let writes: Promise<void> = Promise.resolve();
+  const save = (): void => {
+    const data: GroupProgress = { finished: { ...finished }, inner: { ...inner } };
+    writes = writes.then(() => runtime.saveProgress(data));
+  };
+
+  const branchAnnotations: Record<string, Record<string, unknown>> = {};
+  const active = new Map<string, AbortController>();
+  let decided = false;
+
+  await new Promise<void>((resolve, reject) => {
+    let left = todo.length;
+    const parent = ctx.signal;
+    const queue = new PQueue({ concurrency: options.concurrency ?? Number.POSITIVE_INFINITY });
+    const onParentAbort = () => {
+      decided = true;
+      for (const controller of active.values()) controller.abort(parent.reason);
+      queue.clear();
+      reject(parent.reason);
+    };
+    const finish = (error?: unknown) => {
+      if (decided) return;
+      decided = true;
+      parent.removeEventListener("abort", onParentAbort);
+      queue.clear();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const stopOthers = (reason: "join" | "fail-fast") => {
+      for (const [name, controller] of active) {
+        controller.abort(new BranchAbortedError(group, name, reason));
+      }
+    };
+    if (parent.aborted) {
+      reject(parent.reason);
+      return;
+    }
+    parent.addEventListener("abort", onParentAbort, { once: true });
+    if (left === 0) {
+      finish();
+      return;
+    }
+    for (const branch of todo) {
+      void queue
+        .add(async () => {
+          if (decided) return;
+          const outcome = await runBranch(branch);
+          if (decided) return;
+          outcomes.set(branch.name, outcome);
+          left--;
+          if (outcome.kind === "ok") {
+            finished[branch.name] = outcome.delta;
+            save();
+            if (succeeded() >= need) {
+              stopOthers("join");
+              finish();
+              return;
+            }
+          } else if (outcome.kind === "failed") {
+            if (errors === "fail-fast") {
+              stopOthers("fail-fast");
+              finish(
+                new ParallelGroupError(
+                  group,
+                  [{ branch: branch.name, error: outcome.error }],
+                  `branch \`${branch.name}\` failed and the error policy is \`"fail-fast"\``,
+                ),
+              );
+              return;
+            }
+          }
+          if (left === 0) finish();
+        })
+        .catch((error: unknown) => finish(error));
+    }
+  });
+
+  async function runBranch(branch: Branch<S>): Promise<Outcome> {
+    const controller = new AbortController();
+    active.set(branch.name, controller);
+    const stopTimer = new AbortController();
+    const timeout = options.branchTimeoutMs;
+    if (timeout !== undefined) {
+      runtime.clock.sleep(timeout, stopTimer.signal).then(
+        () => controller.abort(new BranchTimeoutError(group, branch.name, timeout)),
+        () => {},
+      );
+    }
+    const branchCtx: NodeContext = {
+      ...ctx,
+      signal: controller.signal,
+      node: `${ctx.node}/${branch.name}`,
+      item: branch.item,
+    };
+    const branchRuntime: NodeRuntime = {
+      ...runtime,
+      progress: inner[branch.name],
+      saveProgress: async (data) => {
+        inner[branch.name] = data;
+        save();
+        await writes;
+      },
+      annotate: (data) => {
+        branchAnnotations[branch.name] = { ...branchAnnotations[branch.name], ...data };
+        runtime.annotate({ branches: { ...branchAnnotations } });
+      },
+    };
+    try {
+      const result = branch.run(base, branchCtx, branchRuntime);
+      const value = isThenable<Update<S>>(result)
+        ? await raceAbort(result, controller.signal)
+        : result;
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
+      const { state, delta } = toBranchState(base, runtime, label, value);
+      return { kind: "ok", state, delta };
+    } catch (error) {
+      const reason = controller.signal.aborted ? controller.signal.reason : error;
+      if (reason instanceof BranchAbortedError) return { kind: "aborted" };
+      return { kind: "failed", error: reason };
+    } finally {
+      stopTimer.abort();
+      active.delete(branch.name);
+    }
+  }
+
+  await writes;
+
+  const failures: BranchFailure[] = [];
+  const merged: BranchState<S>[] = [];
+  for (const branch of branches) {
+    const outcome = outcomes.get(branch.name);
+    if (outcome?.kind === "ok") merged.push({ name: branch.name, state: outcome.state as S });
+    else if (outcome?.kind === "failed")
+      failures.push({ branch: branch.name, error: outcome.error });
+  }
+  if (errors === "collect" && failures.length > 0 && merged.length === 0) {
+    throw new ParallelGroupError(group, failures, "every branch failed");
+  }
+  if (!joinAll && merged.length < need) {
+    throw new ParallelGroupError(
+      group,
+      failures,
+      `the join needs ${need} successful branch${need === 1 ? "" : "es"}, only ${merged.length} succeeded`,
+    );
+  }
+  if (failures.length > 0) {
+    if (errors === "collect") {
+      const recorded = failures.map((f) => ({ branch: f.branch, error: describeError(f.error) }));
+      runtime.annotate({ failures: recorded });
+      ctx.emit("parallel:failures", { failures: recorded });
+    } else {
+      runtime.logger.warn(
+        `Parallel group \`${group}\` dropped ${failures.length} failed branch(es)`,
+        {
+          branches: failures.map((f) => f.branch),
+        },
+      );
+    }
+  }
+  const result = mergeBranches(base, merged, runtime.state as never, options.conflicts ?? "error");
+  if (result.conflicts.length > 0) {
+    const conflicts: MergeConflict[] = [...result.conflicts];
+    runtime.annotate({ conflicts });
+    ctx.emit("merge:conflicts", { conflicts });
+  }
+  return new MergedUpdate(result.state as S, result.delta);
+}
