@@ -1,0 +1,19 @@
+import { rawFanOut } from "../impl/raw.js";
+import { trellisFanOut } from "../impl/trellis.js";
+import { langgraph, raw, trellis } from "../implementations.js";
+import { defineScenario } from "../scenario.js";
+
+const options = { branches: 100 };
+
+export default defineScenario({
+  id: "e",
+  title: "Fan-out to 100 branches and join, no checkpoints",
+  unit: "ms/run",
+  implementations: [
+    raw(() => rawFanOut(options)),
+    trellis(() => trellisFanOut(options)),
+    langgraph(async () => (await import("../impl/langgraph.js")).langgraphFanOut(options), {
+      measure: { warmupRuns: 5, warmupMs: 500, samples: 5, minSampleMs: 100 },
+    }),
+  ],
+});
