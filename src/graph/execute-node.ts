@@ -26,12 +26,13 @@ export interface NodeCall<S> {
 const defaultRetryOn = (error: unknown): boolean =>
   !(error instanceof NodeTimeoutError) && !(error instanceof RunCancelledError);
 
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
+/** True for promises and other thenables. */
+export function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** Waits for `promise`, or rejects as soon as `signal` aborts. */
-function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+export function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);

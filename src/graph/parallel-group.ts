@@ -8,6 +8,7 @@ import {
 } from "../errors.js";
 import type { CheckpointMeta } from "./checkpointer.js";
 import { isCommand } from "./command.js";
+import { isThenable, raceAbort } from "./execute-node.js";
 import {
   type BranchState,
   type ConflictPolicy,
@@ -87,28 +88,6 @@ type Outcome =
   | { readonly kind: "aborted" };
 
 type Update<S> = NodeResult<S> | MergedUpdate<S>;
-
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
-}
-
-function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** The node's own name, from `ctx.node` (which carries the nesting path inside nested graphs). */
 export function nodeNameOf(ctx: NodeContext, runtime: NodeRuntime): string {
