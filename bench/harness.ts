@@ -80,6 +80,7 @@ export async function measureHere(
   implementations: readonly Implementation[],
   defaults: MeasureOptions,
 ): Promise<ImplResult[]> {
+  const startRssMb = currentRssMb();
   const prepared: Prepared[] = [];
   for (const impl of implementations) prepared.push(await prepare(impl));
   const entries: { runner: Runner; options: MeasureOptions }[] = [];
@@ -89,7 +90,6 @@ export async function measureHere(
     entries.push({ runner: p.runner, options });
     if (p.reference) entries.push({ runner: p.reference, options });
   }
-  const startRssMb = currentRssMb();
   const times = entries.length > 0 ? await measureRunners(entries) : [];
   const results: ImplResult[] = [];
   let next = 0;
@@ -144,6 +144,7 @@ export async function runScenario(
     title: scenario.title,
     unit: scenario.unit,
     isolated: scenario.isolate ?? false,
+    ...(scenario.referenceLabel === undefined ? {} : { referenceLabel: scenario.referenceLabel }),
     implementations,
     ratios: ratios(scenario, byName),
     targets: scenario.targets?.(byName) ?? [],

@@ -5,6 +5,9 @@ const NAMES: Record<string, string> = {
   raw: "raw loop",
   trellis: "Trellis",
   langgraph: "LangGraph.js",
+  "trellis parallelGroup": "Trellis `parallelGroup`",
+  "raw+otel": "raw loop + OTel SDK",
+  "trellis+otel": "Trellis + OTel SDK",
 };
 
 function implName(name: string): string {
@@ -36,9 +39,13 @@ export function toMarkdown(results: readonly ScenarioResult[]): string {
       const rss =
         r.peakRssMb === undefined
           ? ""
-          : `${format(r.peakRssMb)} MiB${r.startRssMb === undefined ? "" : ` (${format(r.startRssMb)} before)`}`;
+          : `${format(r.peakRssMb)} MiB${r.startRssMb === undefined ? "" : ` (${format(r.startRssMb)} at start)`}`;
+      const reference =
+        r.reference === undefined
+          ? ""
+          : ` (${s.referenceLabel ?? "reference"}: ${format(r.reference)})`;
       lines.push(
-        `| ${label} | ${implName(r.name)} | ${format(r.value!)} ${s.unit} | ${format(r.min!)} – ${format(r.max!)} | ${bytes} | ${rss} |`,
+        `| ${label} | ${implName(r.name)} | ${format(r.value!)} ${s.unit}${reference} | ${format(r.min!)} – ${format(r.max!)} | ${bytes} | ${rss} |`,
       );
     }
   }

@@ -50,7 +50,7 @@ export interface ImplResult {
   readonly reference?: number;
   /** Peak RSS of the process that ran this implementation alone (isolated scenarios). */
   readonly peakRssMb?: number;
-  /** RSS of that process once its graphs were built and checked, before measuring. */
+  /** RSS of that process before its graphs were built and run. */
   readonly startRssMb?: number;
 }
 
@@ -75,6 +75,7 @@ export interface ScenarioResult {
   readonly title: string;
   readonly unit: Unit;
   readonly isolated: boolean;
+  readonly referenceLabel?: string;
   readonly implementations: ImplResult[];
   readonly ratios: RatioResult[];
   readonly targets: TargetResult[];
@@ -98,6 +99,8 @@ export interface Scenario {
   readonly ratios?: readonly (readonly [string, string])[];
   /** Overrides of the measuring options, for slow scenarios. */
   readonly measure?: MeasureOptionsOverride;
+  /** How the report names the implementations' `reference` workload, e.g. `(c) alongside`. */
+  readonly referenceLabel?: string;
   /** Pass/fail checks against this scenario's results. */
   readonly targets?: (results: ReadonlyMap<string, ImplResult>) => TargetResult[];
 }

@@ -4,9 +4,15 @@
  * checkpoints the agent uses durability `"off"`; with them, `"step"` into a `MemoryStore`.
  */
 import { z } from "zod";
-import { END, Graph, GraphAgent, MemoryStore, START } from "../../src/index.js";
-import { InterruptService } from "../../src/interrupts/interrupt-service.js";
-import { setupTelemetry } from "../../src/telemetry/setup-telemetry.js";
+import {
+  END,
+  Graph,
+  GraphAgent,
+  InterruptService,
+  MemoryStore,
+  parallelGroup,
+  START,
+} from "../../src/index.js";
 import type { Missing } from "../scenario.js";
 import { type BenchState, chainNames, expectCount, makeBlob, type Runner } from "./runner.js";
 
@@ -90,9 +96,25 @@ const FanState = z.object({
   results: z.array(z.string()).default([]),
 });
 
+type FanOutState = z.output<typeof FanState>;
+
+function runFanOut(graph: Graph<typeof FanState>, branches: number): Runner {
+  const agent = new GraphAgent({ graph: graph.compile(), durability: "off" });
+  return {
+    steps: branches + 2,
+    async run() {
+      const result = await agent.run({}, { sessionId: "bench" });
+      if (result.status !== "completed") {
+        throw new Error(`trellis: run ended ${result.status}: ${result.error?.message}`);
+      }
+      expectCount(result.state.count, branches, "trellis");
+    },
+  };
+}
+
 /**
  * Fan-out from `fork` to `branches` nodes through plain edges (the targets of several plain
- * edges run concurrently in one superstep), then a `join` node.
+ * edges run concurrently in one superstep, like LangGraph's), then a `join` node.
  */
 export function trellisFanOut(options: { branches: number }): Runner {
   const names = Array.from({ length: options.branches }, (_, i) => `b${i}`);
@@ -106,17 +128,28 @@ export function trellisFanOut(options: { branches: number }): Runner {
     graph.addEdge("fork", name);
     graph.addEdge(name, "join");
   }
-  const agent = new GraphAgent({ graph: graph.compile(), durability: "off" });
-  return {
-    steps: options.branches + 2,
-    async run() {
-      const result = await agent.run({}, { sessionId: "bench" });
-      if (result.status !== "completed") {
-        throw new Error(`trellis: run ended ${result.status}: ${result.error?.message}`);
-      }
-      expectCount(result.state.count, options.branches, "trellis");
-    },
-  };
+  return runFanOut(graph, options.branches);
+}
+
+/**
+ * The same fan-out as one `parallelGroup` node: each branch runs on its own copy of the state
+ * and the group merges the branches' diffs (here, appends to `results`) at the join.
+ */
+export function trellisParallelGroup(options: { branches: number }): Runner {
+  const branches: Record<string, (s: Readonly<FanOutState>) => Partial<FanOutState>> = {};
+  for (let i = 0; i < options.branches; i++) {
+    const name = `b${i}`;
+    branches[name] = () => ({ results: [name] });
+  }
+  const graph = new Graph({ state: FanState, name: "parallel", reducers: { results: "append" } })
+    .addNode("fork", (s) => ({ count: s.count + 1 }))
+    .addNode("group", parallelGroup<FanOutState>({ branches }))
+    .addNode("join", (s) => ({ count: s.results.length }))
+    .addEdge(START, "fork")
+    .addEdge("fork", "group")
+    .addEdge("group", "join")
+    .addEdge("join", END);
+  return runFanOut(graph, options.branches);
 }
 
 /**
@@ -124,6 +157,7 @@ export function trellisFanOut(options: { branches: number }): Runner {
  * Reports itself missing while the run loop emits no spans.
  */
 export async function trellisTracedChain(options: { nodes: number }): Promise<Runner | Missing> {
+  const { setupTelemetry } = await import("../../src/telemetry/setup-telemetry.js");
   const telemetry = await setupTelemetry({ exporter: "memory", diagnostics: false });
   const memory = telemetry.memory!;
   const inner = trellisChain({ nodes: options.nodes, checkpoints: false });

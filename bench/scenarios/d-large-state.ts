@@ -40,6 +40,7 @@ export default defineScenario({
   unit: "µs/step",
   isolate: true,
   measure: { samples: 5 },
+  referenceLabel: "(c) alongside",
   implementations: [
     raw(() => rawChain(large), { reference: async () => rawChain(small) }),
     trellis(() => trellisChain(large), { reference: async () => trellisChain(small) }),

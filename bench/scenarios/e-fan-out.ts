@@ -1,5 +1,5 @@
 import { rawFanOut } from "../impl/raw.js";
-import { trellisFanOut } from "../impl/trellis.js";
+import { trellisFanOut, trellisParallelGroup } from "../impl/trellis.js";
 import { langgraph, raw, trellis } from "../implementations.js";
 import { defineScenario } from "../scenario.js";
 
@@ -12,8 +12,14 @@ export default defineScenario({
   implementations: [
     raw(() => rawFanOut(options)),
     trellis(() => trellisFanOut(options)),
+    trellis(() => trellisParallelGroup(options), { name: "trellis parallelGroup" }),
     langgraph(async () => (await import("../impl/langgraph.js")).langgraphFanOut(options), {
       measure: { warmupRuns: 5, warmupMs: 500, samples: 5, minSampleMs: 100 },
     }),
+  ],
+  ratios: [
+    ["trellis", "raw"],
+    ["trellis parallelGroup", "raw"],
+    ["langgraph", "trellis"],
   ],
 });
