@@ -98,8 +98,8 @@ export {
   parallelGroup,
 } from "./graph/parallel-group.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
-export type { RunHooks } from "./graph/run.js";
 export type { ControlHost, Directive, PendingMeta } from "./graph/run-control.js";
+export type { RunHooks } from "./graph/run-hooks.js";
 export type { RunResult, RunStatus } from "./graph/run-result.js";
 export type { AnyStateSchema, DeltaOp, InputOf, StateOf } from "./graph/state.js";
 export {

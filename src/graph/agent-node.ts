@@ -1,7 +1,9 @@
 import type { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
 import type { ModelClient, ModelRequest } from "../models/model-client.js";
+import { tracedGenerate } from "../telemetry/traced-generate.js";
 import type { NodeContext, NodeDefinition } from "./node.js";
+import type { NodeRuntime } from "./node-runtime.js";
 
 /** What an agent node's model answered. */
 export interface AgentAnswer<T = unknown> {
@@ -18,7 +20,12 @@ export interface AgentAnswer<T = unknown> {
 export interface AgentNodeDefinition<S> extends NodeDefinition<S> {
   readonly kind: "agent";
   readonly model: { readonly provider: string; readonly name: string };
-  readonly run: (state: Readonly<S>, ctx: NodeContext) => Promise<Partial<S>>;
+  /** Outside a graph (tests) the runtime may be left out; the model call is then traced under the active span. */
+  readonly run: (
+    state: Readonly<S>,
+    ctx: NodeContext,
+    runtime?: NodeRuntime,
+  ) => Promise<Partial<S>>;
 }
 
 /** Options of `agentNode()`. */
@@ -65,7 +72,7 @@ export function agentNode<S, T = unknown>(options: AgentNodeOptions<S, T>): Agen
   const definition: AgentNodeDefinition<S> = {
     kind: "agent",
     model: { provider: model.provider, name: model.model },
-    async run(state, ctx) {
+    async run(state, ctx, runtime?: NodeRuntime) {
       const system = typeof instructions === "function" ? instructions(state) : instructions;
       const request: ModelRequest = {
         system,
@@ -73,7 +80,11 @@ export function agentNode<S, T = unknown>(options: AgentNodeOptions<S, T>): Agen
         ...(output === undefined ? {} : { schema: output }),
         ...(temperature === undefined ? {} : { temperature }),
       };
-      const response = await model.generate(request, { signal: ctx.signal });
+      // Inside a graph the call is a `chat {model}` span under this node's span.
+      const response = await tracedGenerate(model, request, {
+        signal: ctx.signal,
+        ...(runtime === undefined ? {} : { tracer: runtime.tracer, parent: runtime.traceContext }),
+      });
       if (response.usage) {
         ctx.logger.debug(`Agent node \`${ctx.node}\` used ${model.provider} model tokens`, {
           model: response.model,

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { TracerProvider } from "@opentelemetry/api";
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { InvalidOptionError, SessionBusyError, TrellisError } from "../errors.js";
@@ -13,6 +14,7 @@ import { consoleLogger, type Logger } from "../logger.js";
 import type { CheckpointRecord } from "../store/checkpoint-store.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { Store } from "../store/store.js";
+import { TrellisTracer } from "../telemetry/tracing.js";
 import {
   type Checkpoint,
   Checkpointer,
@@ -23,9 +25,11 @@ import {
 import type { CompiledGraph } from "./compiled-graph.js";
 import { EventChannel } from "./event-channel.js";
 import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
-import { Run, type RunHooks } from "./run.js";
+import { Run } from "./run.js";
 import { type ControlHost, type PendingMeta, RunControl } from "./run-control.js";
+import type { RunHooks } from "./run-hooks.js";
 import type { RunResult } from "./run-result.js";
+import { RunTracing } from "./run-tracing.js";
 
 /** Options of `new GraphAgent()`. */
 export interface GraphAgentOptions<S extends Record<string, unknown>> {
@@ -52,6 +56,16 @@ export interface GraphAgentOptions<S extends Record<string, unknown>> {
   readonly interrupts?: InterruptService;
   /** Where and how runs listen to the queue, approval gates, and the free-text reasoner. */
   readonly interruptConfig?: InterruptConfig;
+  /**
+   * Span settings. Spans go to whatever OpenTelemetry SDK is registered (`setupTelemetry()`
+   * or your own); with none, they cost next to nothing.
+   */
+  readonly telemetry?: {
+    /** Put states, updates and interrupt text on spans. Default `false`. */
+    readonly recordContent?: boolean;
+    /** Use this provider instead of the global one. */
+    readonly tracerProvider?: TracerProvider;
+  };
 }
 
 /** Options of one `run()`. */
@@ -114,6 +128,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
   readonly #active = new Map<string, Run<S>>();
   readonly #reserved = new Set<string>();
   readonly #interrupts: InterruptService | undefined;
+  readonly #tracer: TrellisTracer;
   readonly #interruptConfig: ResolvedInterruptConfig | undefined;
 
   constructor(options: GraphAgentOptions<S>) {
@@ -137,6 +152,15 @@ export class GraphAgent<S extends Record<string, unknown>> {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? consoleLogger;
     this.#interrupts = options.interrupts;
+    this.#tracer = new TrellisTracer({
+      logger: this.#logger,
+      ...(options.telemetry?.recordContent === undefined
+        ? {}
+        : { recordContent: options.telemetry.recordContent }),
+      ...(options.telemetry?.tracerProvider === undefined
+        ? {}
+        : { tracerProvider: options.telemetry.tracerProvider }),
+    });
     if (options.interruptConfig !== undefined && options.interrupts === undefined) {
       throw new InvalidOptionError(
         "interrupts",
@@ -261,6 +285,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       signal: options.signal,
       sink: undefined,
       pending: checkpoint.meta.pending as PendingMeta | undefined,
+      previousTraceparent: await this.#previousTraceparent(sessionId, checkpoint.id),
       progress: checkpoint.meta.progress as { node: string; data: unknown } | undefined,
     });
   }
@@ -359,6 +384,25 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return exists ? loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId) : undefined;
   }
 
+  /** The root span of the run that wrote `checkpointId` (from its own checkpoints), if traced. */
+  async #previousTraceparent(sessionId: string, checkpointId: string): Promise<string | undefined> {
+    const record = await this.store.checkpoints.get(sessionId, checkpointId);
+    if (!record) return undefined;
+    const meta = record.meta === null ? {} : (JSON.parse(record.meta) as { traceparent?: unknown });
+    if (typeof meta.traceparent === "string") return meta.traceparent;
+    // A run that crashed wrote no final checkpoint: its input or first checkpoint has it.
+    for (const earlier of await this.store.checkpoints.list(sessionId, {
+      limit: 200,
+      beforeSeq: record.seq,
+    })) {
+      if (earlier.runId !== record.runId) break;
+      const m =
+        earlier.meta === null ? {} : (JSON.parse(earlier.meta) as { traceparent?: unknown });
+      if (typeof m.traceparent === "string") return m.traceparent;
+    }
+    return undefined;
+  }
+
   #controlFactory(): ((host: ControlHost) => RunControl) | undefined {
     const service = this.#interrupts;
     const config = this.#interruptConfig;
@@ -397,6 +441,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     readonly sink: ((e: GraphEvent) => void) | undefined;
     readonly seqFrom?: CheckpointRecord | undefined;
     readonly pending?: PendingMeta | undefined;
+    readonly previousTraceparent?: string | undefined;
     readonly progress?: { node: string; data: unknown } | undefined;
   }): Promise<RunResult<S>> {
     const { sessionId } = start;
@@ -437,6 +482,15 @@ export class GraphAgent<S extends Record<string, unknown>> {
       progress: start.progress,
       pending: start.pending,
       control: this.#controlFactory(),
+      tracing: new RunTracing(this.#tracer, {
+        graph: this.graph.name,
+        agentName: this.name,
+        sessionId,
+        runId,
+        resumedFrom: start.resumedFrom,
+        previousTraceparent: start.previousTraceparent,
+        parent: undefined,
+      }),
       runId,
       state: start.state,
       path: start.path,

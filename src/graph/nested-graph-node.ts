@@ -8,6 +8,7 @@ import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
 import { nodeNameOf, savedProgress } from "./parallel-group.js";
 import { Run } from "./run.js";
 import type { RunResult } from "./run-result.js";
+import { RunTracing } from "./run-tracing.js";
 import type { DeltaOp } from "./state.js";
 
 /** Options of `nestedGraph()`. */
@@ -135,6 +136,15 @@ export function nestedGraph<P extends Record<string, unknown>, C extends Record<
         progress: undefined,
         pending: undefined,
         control: undefined,
+        tracing: new RunTracing(runtime.tracer, {
+          graph: compiled.name,
+          agentName: compiled.name,
+          sessionId: runtime.sessionId,
+          runId,
+          resumedFrom,
+          previousTraceparent: undefined,
+          parent: runtime.traceContext,
+        }),
       });
       const result = await run.execute();
       return toParentUpdate(result, parent, runtime, node, compiled.name, options.output);

@@ -1,8 +1,11 @@
+import type { Context } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
+import type { TrellisTracer } from "../telemetry/tracing.js";
 import type { Durability } from "./checkpointer.js";
 import type { GraphEvent } from "./events.js";
+import type { ConflictPolicy } from "./merge-branches.js";
 import type { DeltaOp, StateDefinition } from "./state.js";
 
 /**
@@ -25,6 +28,12 @@ export interface NodeRuntime {
   readonly state: StateDefinition<Record<string, unknown>>;
   /** Receives events (already filtered to listeners); `undefined` when nobody listens. */
   readonly sink: ((event: GraphEvent) => void) | undefined;
+  /** Starts spans (branches, model calls) with the agent's telemetry settings. */
+  readonly tracer: TrellisTracer;
+  /** The context of this node's span: the parent of spans the node starts. */
+  readonly traceContext: Context;
+  /** The graph's policy for conflicting overwrites when branches merge. */
+  readonly conflicts: ConflictPolicy;
   /** What this node saved with `saveProgress` before the run stopped, when the run resumes it. */
   readonly progress: unknown;
   /** Writes a checkpoint recording the node's partial progress (e.g. finished branches). */

@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import PQueue from "p-queue";
 import {
   BranchAbortedError,
@@ -6,6 +7,7 @@ import {
   InvalidOptionError,
   ParallelGroupError,
 } from "../errors.js";
+import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
 import type { CheckpointMeta } from "./checkpointer.js";
 import { isCommand } from "./command.js";
 import { isThenable, raceAbort } from "./execute-node.js";
@@ -44,7 +46,7 @@ export interface ParallelOptions {
   readonly concurrency?: number;
   /** Aborts a branch (with `BranchTimeoutError`, a branch failure) after this many ms. */
   readonly branchTimeoutMs?: number;
-  /** What to do when branches overwrite one path differently. Default `"error"`. */
+  /** What to do when branches overwrite one path differently. Default: the graph's `conflicts` (`"error"` unless set). */
   readonly conflicts?: ConflictPolicy;
 }
 
@@ -413,9 +415,10 @@ async function runGroup<S extends Record<string, unknown>>(
   async function runBranch(branch: Branch<S>): Promise<Outcome> {
     const controller = new AbortController();
     active.set(branch.name, controller);
-    const stopTimer = new AbortController();
+    // Only a branch with a timeout gets a timer to stop: aborting one builds an exception.
     const timeout = options.branchTimeoutMs;
-    if (timeout !== undefined) {
+    const stopTimer = timeout === undefined ? undefined : new AbortController();
+    if (timeout !== undefined && stopTimer !== undefined) {
       runtime.clock.sleep(timeout, stopTimer.signal).then(
         () => controller.abort(new BranchTimeoutError(group, branch.name, timeout)),
         () => {},
@@ -427,8 +430,16 @@ async function runGroup<S extends Record<string, unknown>>(
       node: `${ctx.node}/${branch.name}`,
       item: branch.item,
     };
+    const span = runtime.tracer.startSpan(SpanNames.branch(branch.name), {
+      parent: runtime.traceContext,
+      attributes: () => ({
+        [TrellisAttributes.BRANCH]: branch.name,
+        [TrellisAttributes.GROUP]: group,
+      }),
+    });
     const branchRuntime: NodeRuntime = {
       ...runtime,
+      traceContext: span.context,
       progress: inner[branch.name],
       saveProgress: async (data) => {
         inner[branch.name] = data;
@@ -441,20 +452,25 @@ async function runGroup<S extends Record<string, unknown>>(
       },
     };
     try {
-      const result = branch.run(base, branchCtx, branchRuntime);
+      const result = span.runInContext(() => branch.run(base, branchCtx, branchRuntime));
       const value = isThenable<Update<S>>(result)
         ? await raceAbort(result, controller.signal)
         : result;
       if (controller.signal.aborted) throw controller.signal.reason;
       const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
       const { state, delta } = toBranchState(base, runtime, label, value);
+      span.end({ "trellis.branch.outcome": "ok" });
       return { kind: "ok", state, delta };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : error;
-      if (reason instanceof BranchAbortedError) return { kind: "aborted" };
+      if (reason instanceof BranchAbortedError) {
+        span.end({ "trellis.branch.outcome": "aborted" });
+        return { kind: "aborted" };
+      }
+      span.endWithError(reason, { attributes: { "trellis.branch.outcome": "failed" } });
       return { kind: "failed", error: reason };
     } finally {
-      stopTimer.abort();
+      stopTimer?.abort();
       active.delete(branch.name);
     }
   }
@@ -493,11 +509,29 @@ async function runGroup<S extends Record<string, unknown>>(
       );
     }
   }
-  const result = mergeBranches(base, merged, runtime.state as never, options.conflicts ?? "error");
+  const result = mergeBranches(
+    base,
+    merged,
+    runtime.state as never,
+    options.conflicts ?? runtime.conflicts,
+  );
   if (result.conflicts.length > 0) {
     const conflicts: MergeConflict[] = [...result.conflicts];
+    recordConflicts(runtime, conflicts);
     runtime.annotate({ conflicts });
     ctx.emit("merge:conflicts", { conflicts });
   }
   return new MergedUpdate(result.state as S, result.delta);
+}
+
+/** Puts resolved merge conflicts on the group's span as an event. Never throws. */
+function recordConflicts(runtime: NodeRuntime, conflicts: readonly MergeConflict[]): void {
+  try {
+    trace.getSpan(runtime.traceContext)?.addEvent("trellis.merge.conflicts", {
+      [TrellisAttributes.MERGE_CONFLICTS]: conflicts.length,
+      "trellis.merge.paths": conflicts.map((c) => c.path),
+    });
+  } catch (error) {
+    runtime.logger.warn("Could not record merge conflicts on the span", { error: String(error) });
+  }
 }

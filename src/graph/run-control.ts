@@ -1,3 +1,4 @@
+import type { Attributes } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import { InterruptNotApplicableError, TrellisError } from "../errors.js";
 import type { InterruptAction } from "../interrupts/actions.js";
@@ -6,6 +7,8 @@ import type { InterruptDecisionSource, QueuedInterrupt } from "../interrupts/int
 import type { InterruptService } from "../interrupts/interrupt-service.js";
 import type { Logger } from "../logger.js";
 import type { AuditStore } from "../store/audit-store.js";
+import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
+import type { SpanHandle } from "../telemetry/tracing.js";
 
 /** What the run must do after listening to its queue. */
 export type Directive =
@@ -37,6 +40,8 @@ export interface ControlHost {
   /** Throws `GoBackTargetError` when the target is not on the path. */
   checkTarget(target: string | number): void;
   cancel(reason: unknown): void;
+  /** Starts a span under the run's root span (interrupt handling, approval and pause waits). */
+  span(name: string, attributes?: () => Attributes): SpanHandle;
   /** Emits `interrupt:applied` / `interrupt:refused` / approval events. */
   notify(
     event:
@@ -46,6 +51,8 @@ export interface ControlHost {
           action: InterruptAction;
           source: InterruptDecisionSource;
           node: string | null;
+          /** The reasoner's confidence, for free text. */
+          confidence?: number;
         }
       | { type: "interrupt:refused"; id: string; error: TrellisError; node: string | null }
       | { type: "approval:requested"; node: string; revision: number }
@@ -65,6 +72,7 @@ type Decided = {
   readonly action: InterruptAction;
   readonly source: InterruptDecisionSource;
   readonly detail?: string;
+  readonly confidence?: number;
 };
 
 type Where = {
@@ -153,6 +161,21 @@ export class RunControl {
    * arrive meanwhile are applied (or refused) as usual.
    */
   async gate(node: string, revisions: number, signal: AbortSignal): Promise<Directive> {
+    const span = this.#host.span(SpanNames.approval(node), () => ({
+      [TrellisAttributes.NODE]: node,
+      "trellis.approval.revision": revisions,
+    }));
+    try {
+      const directive = await this.#gate(node, revisions, signal);
+      span.end(() => ({ "trellis.directive": directive.kind }));
+      return directive;
+    } catch (error) {
+      span.endWithError(error);
+      throw error;
+    }
+  }
+
+  async #gate(node: string, revisions: number, signal: AbortSignal): Promise<Directive> {
     const gate = this.#config.approvals.get(node)!;
     this.#host.notify({ type: "approval:requested", node, revision: revisions });
     await this.#record("approval.requested", node, { revision: revisions });
@@ -275,6 +298,7 @@ export class RunControl {
       action: outcome.decision.action,
       source: outcome.source,
       detail: outcome.decision.reasoning,
+      confidence: outcome.decision.confidence,
     };
   }
 
@@ -284,8 +308,23 @@ export class RunControl {
     gate: { node: string; revisions: number } | undefined,
   ): Promise<Directive> {
     let decided: Decided | undefined;
+    const span = this.#host.span(SpanNames.interrupt(), () => ({
+      [TrellisAttributes.INTERRUPT_ID]: message.id,
+      [TrellisAttributes.INTERRUPT_PHASE]: where.phase,
+      ...(where.node === null ? {} : { [TrellisAttributes.NODE]: where.node }),
+    }));
+    if (message.kind === "text") span.setContent(TrellisAttributes.INTERRUPT_TEXT, message.text);
     try {
-      decided = await this.#decide(message, where, gate !== undefined);
+      decided = await span.runInContext(() => this.#decide(message, where, gate !== undefined));
+      const chosen = decided;
+      span.updateName(SpanNames.interrupt(chosen.action.type));
+      span.setAttributes(() => ({
+        [TrellisAttributes.INTERRUPT_ACTION]: chosen.action.type,
+        [TrellisAttributes.INTERRUPT_SOURCE]: chosen.source,
+        ...(chosen.confidence === undefined
+          ? {}
+          : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: chosen.confidence }),
+      }));
       const directive = await this.#apply(decided.action, where, gate, message.sender);
       await this.#service.settle(message.id, {
         status: "applied",
@@ -302,7 +341,12 @@ export class RunControl {
         action: decided.action,
         source: decided.source,
         node: where.node,
+        ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
       });
+      span.end(() => ({
+        "trellis.interrupt.outcome": "applied",
+        "trellis.directive": directive.kind,
+      }));
       return directive;
     } catch (error) {
       const refusal =
@@ -321,6 +365,8 @@ export class RunControl {
         error: refusal,
         node: where.node,
       });
+      // A refused message is the sender's mistake, not the run's: the span keeps an unset status.
+      span.end(() => ({ "trellis.interrupt.outcome": "refused", "error.type": refusal.name }));
       return gate ? GATE_WAITING : NONE;
     }
   }
@@ -432,6 +478,25 @@ export class RunControl {
 
   /** A `"wait"` pause: holds the run until `resume`, a course change, or the timeout. */
   async #waitPaused(
+    timeoutMs: number,
+    where: Where,
+    gate: { node: string; revisions: number } | undefined,
+  ): Promise<Directive> {
+    const span = this.#host.span(SpanNames.pause, () => ({
+      [TrellisAttributes.PAUSE_MODE]: "wait",
+      ...(where.node === null ? {} : { [TrellisAttributes.NODE]: where.node }),
+    }));
+    try {
+      const directive = await this.#holdPaused(timeoutMs, where, gate);
+      span.end(() => ({ "trellis.directive": directive.kind }));
+      return directive;
+    } catch (error) {
+      span.endWithError(error);
+      throw error;
+    }
+  }
+
+  async #holdPaused(
     timeoutMs: number,
     where: Where,
     gate: { node: string; revisions: number } | undefined,

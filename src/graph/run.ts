@@ -10,6 +10,8 @@ import {
 import type { Logger } from "../logger.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
+import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
+import type { SpanHandle } from "../telemetry/tracing.js";
 import { type Checkpointer, type Durability, loadCheckpoint } from "./checkpointer.js";
 import { isCommand } from "./command.js";
 import type { CompiledGraph } from "./compiled-graph.js";
@@ -20,41 +22,10 @@ import type { NodeContext } from "./node.js";
 import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
 import type { RouteDecision } from "./route.js";
 import type { ControlHost, Directive, PendingMeta, RunControl } from "./run-control.js";
+import type { EventSink, RunHooks } from "./run-hooks.js";
 import type { RunResult, RunStatus } from "./run-result.js";
+import type { RunTracing } from "./run-tracing.js";
 import { type DeltaOp, deepFreeze, freezeChanged } from "./state.js";
-
-/** Callbacks around each node and edge decision. A hook that throws fails the run. */
-export interface RunHooks<S> {
-  /** Before a node runs. */
-  readonly beforeNode?: (info: {
-    readonly node: string;
-    readonly state: Readonly<S>;
-    readonly iteration: number;
-    readonly sessionId: string;
-    readonly runId: string;
-  }) => void | Promise<void>;
-  /** After a node's update was applied. */
-  readonly afterNode?: (info: {
-    readonly node: string;
-    readonly state: Readonly<S>;
-    readonly update: Readonly<Partial<S>> | undefined;
-    readonly iteration: number;
-    readonly sessionId: string;
-    readonly runId: string;
-  }) => void | Promise<void>;
-  /** After the next node(s) were chosen. */
-  readonly onEdge?: (info: {
-    readonly from: string;
-    readonly to: readonly string[];
-    readonly reason: RouteDecision["reason"];
-    readonly label: string | undefined;
-    readonly sessionId: string;
-    readonly runId: string;
-  }) => void | Promise<void>;
-}
-
-/** Receives a run's events; `undefined` when nobody listens, so no event is built. */
-export type EventSink = (event: GraphEvent) => void;
 
 /** What a run starts from. */
 export interface RunSetup<S extends Record<string, unknown>> {
@@ -83,6 +54,8 @@ export interface RunSetup<S extends Record<string, unknown>> {
   readonly progress: { readonly node: string; readonly data: unknown } | undefined;
   /** Why the run this one continues was suspended. */
   readonly pending: PendingMeta | undefined;
+  /** The run's spans. */
+  readonly tracing: RunTracing;
   /** Connects the run to its session's interrupt queue, when the agent has one. */
   readonly control: ((host: ControlHost) => RunControl) | undefined;
 }
@@ -180,19 +153,27 @@ export class Run<S extends Record<string, unknown>> {
     next: readonly string[] = this.#frontier,
   ): Promise<void> {
     const s = this.#setup;
-    const record = await s.checkpointer.save(
-      {
-        runId: s.runId,
-        node,
-        iteration: this.#iteration,
-        next,
-        status,
-        delta,
-        ...(extra === undefined ? {} : { extra }),
-      },
-      this.#state,
-      this.#path,
-    );
+    const span = s.tracing.checkpointStart();
+    let record: Awaited<ReturnType<typeof s.checkpointer.save>>;
+    try {
+      record = await s.checkpointer.save(
+        {
+          runId: s.runId,
+          node,
+          iteration: this.#iteration,
+          next,
+          status,
+          delta,
+          ...(extra === undefined ? {} : { extra }),
+        },
+        this.#state,
+        this.#path,
+      );
+    } catch (error) {
+      s.tracing.checkpointEnd(span, undefined, error);
+      throw error;
+    }
+    s.tracing.checkpointEnd(span, record);
     if (record && s.sink) {
       this.#emit("checkpoint:saved", {
         checkpointId: record.id,
@@ -230,8 +211,14 @@ export class Run<S extends Record<string, unknown>> {
         }
       },
       cancel: (reason) => this.cancel(reason),
+      span: (name, attributes) =>
+        s.tracing.tracer.startSpan(name, {
+          parent: s.tracing.context,
+          ...(attributes === undefined ? {} : { attributes }),
+        }),
       notify: (event) => {
         const { type, ...fields } = event;
+        s.tracing.event(`trellis.${type.replace(":", ".")}`, () => interruptAttributes(event));
         this.#emit(type, fields as never);
       },
     };
@@ -244,7 +231,7 @@ export class Run<S extends Record<string, unknown>> {
     let outcome: Outcome | undefined;
     try {
       this.#control = s.control?.(this.#host());
-      if (s.resumedFrom === null) await this.#checkpoint(null, [], "running");
+      if (s.resumedFrom === null) await this.#checkpoint(null, [], "running", this.#traceExtra());
       if (this.#control) {
         const pending = s.pending;
         if (pending?.kind === "approval") {
@@ -378,6 +365,12 @@ export class Run<S extends Record<string, unknown>> {
     await this.#checkpoint(null, [], "running", { restoredFrom: before });
   }
 
+  /** The root span, so a run that continues this one can link to it. */
+  #traceExtra(): Record<string, unknown> | undefined {
+    const traceparent = this.#setup.tracing.traceparent();
+    return traceparent === undefined ? undefined : { traceparent };
+  }
+
   #classify(error: unknown): Outcome {
     if (error instanceof Suspend)
       return { status: "paused", error: undefined, pending: error.pending };
@@ -401,7 +394,10 @@ export class Run<S extends Record<string, unknown>> {
     const status: RunStatus = outcome?.status ?? "completed";
     let error = outcome?.error;
     try {
-      const extra = outcome?.pending ? { pending: outcome.pending } : undefined;
+      const extra = {
+        ...this.#traceExtra(),
+        ...(outcome?.pending ? { pending: outcome.pending } : {}),
+      };
       await this.#checkpoint(null, [], status, extra, status === "completed" ? [] : this.#frontier);
       await s.checkpointer.flush();
     } catch (writeError) {
@@ -421,6 +417,7 @@ export class Run<S extends Record<string, unknown>> {
       checkpointId: s.checkpointer.lastId,
       error,
     };
+    s.tracing.finish(result.status, error, result.path.length);
     this.#emit("run:finished", {
       status: result.status,
       path: result.path,
@@ -446,7 +443,7 @@ export class Run<S extends Record<string, unknown>> {
     };
   }
 
-  #runtime(node: string): NodeRuntime {
+  #runtime(node: string, span: SpanHandle): NodeRuntime {
     const s = this.#setup;
     const progress = this.#progress?.node === node ? this.#progress.data : undefined;
     return {
@@ -461,6 +458,9 @@ export class Run<S extends Record<string, unknown>> {
       maxIterations: s.maxIterations,
       state: s.graph.state as never,
       sink: s.sink,
+      tracer: s.tracing.tracer,
+      traceContext: span.context,
+      conflicts: s.graph.conflicts,
       progress,
       saveProgress: (data) => this.#checkpoint(null, [], "running", { progress: { node, data } }),
       annotate: (data) => {
@@ -476,10 +476,32 @@ export class Run<S extends Record<string, unknown>> {
   ): Promise<{
     update: Partial<S> | MergedUpdate<S> | undefined;
     goto: readonly string[] | undefined;
+    span: SpanHandle;
   }> {
     const s = this.#setup;
     const entry = s.graph.node(name)!;
     const iteration = ++this.#iteration;
+    const span = s.tracing.node(name, entry.definition, iteration);
+    try {
+      const { update, goto } = await this.#execute(name, entry, state, iteration, span);
+      return { update, goto, span };
+    } catch (error) {
+      span.endWithError(error);
+      throw error;
+    }
+  }
+
+  async #execute(
+    name: string,
+    entry: NonNullable<ReturnType<CompiledGraph<S>["node"]>>,
+    state: S,
+    iteration: number,
+    span: SpanHandle,
+  ): Promise<{
+    update: Partial<S> | MergedUpdate<S> | undefined;
+    goto: readonly string[] | undefined;
+  }> {
+    const s = this.#setup;
     this.#emit("node:started", { node: name, iteration, attempt: 1 });
     await this.#hook("beforeNode", {
       node: name,
@@ -489,21 +511,29 @@ export class Run<S extends Record<string, unknown>> {
       runId: s.runId,
     });
     const started = s.sink ? s.clock.now() : 0;
-    const result = await executeNode<S>({
-      name,
-      run: entry.definition.run,
-      runtime: this.#runtime(name),
-      state,
-      retry: entry.options.retry,
-      timeoutMs: entry.options.timeoutMs,
-      signal: this.#abort.signal,
-      clock: s.clock,
-      context: (attempt, signal) => this.#context(name, iteration, attempt, signal),
-      onFailure: (attempt, error, willRetry) => {
-        this.#emit("node:failed", { node: name, iteration, attempt, error, willRetry });
-        if (willRetry) this.#emit("node:started", { node: name, iteration, attempt: attempt + 1 });
-      },
-    });
+    const result = await span.runInContext(() =>
+      executeNode<S>({
+        name,
+        run: entry.definition.run,
+        runtime: this.#runtime(name, span),
+        state,
+        retry: entry.options.retry,
+        timeoutMs: entry.options.timeoutMs,
+        signal: this.#abort.signal,
+        clock: s.clock,
+        context: (attempt, signal) => this.#context(name, iteration, attempt, signal),
+        onFailure: (attempt, error, willRetry) => {
+          this.#emit("node:failed", { node: name, iteration, attempt, error, willRetry });
+          if (willRetry) {
+            span.addEvent(TrellisEvents.RETRY, () => ({
+              [TrellisAttributes.ATTEMPT]: attempt,
+              "error.type": errorName(error),
+            }));
+            this.#emit("node:started", { node: name, iteration, attempt: attempt + 1 });
+          }
+        },
+      }),
+    );
     this.#feedback.delete(name);
     if (this.#progress?.node === name) this.#progress = undefined;
     if (s.sink)
@@ -531,11 +561,19 @@ export class Run<S extends Record<string, unknown>> {
 
   async #step(name: string): Promise<void> {
     const s = this.#setup;
-    const { update, goto } = await this.#invoke(name, this.#state);
+    const { update, goto, span } = await this.#invoke(name, this.#state);
     // Everything that can fail is computed before the run's state changes, so a failure
     // leaves the state exactly as the last checkpoint has it.
-    const applied = this.#applyTo(this.#state, name, update);
-    const decision = s.graph.next(name, applied.state, goto);
+    let applied: { state: S; delta: readonly DeltaOp[] };
+    let decision: RouteDecision;
+    try {
+      applied = this.#applyTo(this.#state, name, update);
+      decision = s.graph.next(name, applied.state, goto);
+    } catch (error) {
+      span.endWithError(error);
+      throw error;
+    }
+    endNodeSpan(span, decision, this.#annotations);
     this.#state = applied.state;
     this.#path.push(name);
     this.#frontier = decision.targets;
@@ -584,14 +622,41 @@ export class Run<S extends Record<string, unknown>> {
   async #superstep(nodes: readonly string[]): Promise<void> {
     const s = this.#setup;
     const base = this.#state;
-    const results = await Promise.all(nodes.map((name) => this.#invoke(name, base)));
-    const branches = results.map(({ update }, i) => ({
-      name: nodes[i]!,
-      state: this.#applyTo(base, nodes[i]!, update).state,
-    }));
-    const merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
+    const pending = nodes.map((name) => this.#invoke(name, base));
+    let results: Awaited<(typeof pending)[number]>[];
+    try {
+      results = await Promise.all(pending);
+    } catch (error) {
+      // The run fails at the first failure; spans of nodes still running end when they do.
+      for (const p of pending)
+        p.then(
+          (r) => r.span.end(),
+          () => {},
+        );
+      throw error;
+    }
+    let merged: ReturnType<typeof mergeBranches<S>>;
+    let decisions: RouteDecision[];
+    try {
+      const branches = results.map(({ update }, i) => ({
+        name: nodes[i]!,
+        state: this.#applyTo(base, nodes[i]!, update).state,
+      }));
+      merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
+      const state = merged.state;
+      decisions = nodes.map((name, i) => s.graph.next(name, state, results[i]!.goto));
+    } catch (error) {
+      for (const r of results) r.span.endWithError(error);
+      throw error;
+    }
+    results.forEach((r, i) => endNodeSpan(r.span, decisions[i]!, undefined));
+    if (merged.conflicts.length > 0) {
+      s.tracing.event("trellis.merge.conflicts", () => ({
+        [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,
+        "trellis.merge.paths": merged.conflicts.map((c) => c.path),
+      }));
+    }
     const next: string[] = [];
-    const decisions = nodes.map((name, i) => s.graph.next(name, merged.state, results[i]!.goto));
     for (const decision of decisions) {
       for (const target of decision.targets) if (!next.includes(target)) next.push(target);
     }
@@ -628,5 +693,61 @@ export class Run<S extends Record<string, unknown>> {
         decisions[i]!,
       );
     }
+  }
+}
+
+/** Ends a node span with the route it chose as a span event. */
+function endNodeSpan(
+  span: SpanHandle,
+  decision: RouteDecision,
+  annotations: Record<string, unknown> | undefined,
+): void {
+  if (!span.isRecording) {
+    span.end();
+    return;
+  }
+  span.addEvent(TrellisEvents.ROUTE, () => ({
+    [TrellisAttributes.ROUTE_REASON]: decision.reason,
+    [TrellisAttributes.ROUTE_TARGETS]:
+      decision.targets.length === 0 ? ["END"] : [...decision.targets],
+    ...(decision.label === undefined ? {} : { "trellis.route.label": decision.label }),
+  }));
+  const selected = annotations?.selected;
+  span.end(typeof selected === "string" ? { "trellis.dynamic.selected": selected } : undefined);
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** Span-event attributes for interrupt and approval notifications. */
+function interruptAttributes(
+  event: Parameters<ControlHost["notify"]>[0],
+): Record<string, string | number> {
+  switch (event.type) {
+    case "interrupt:applied":
+      return {
+        [TrellisAttributes.INTERRUPT_ID]: event.id,
+        [TrellisAttributes.INTERRUPT_ACTION]: event.action.type,
+        [TrellisAttributes.INTERRUPT_SOURCE]: event.source,
+        ...(event.confidence === undefined
+          ? {}
+          : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: event.confidence }),
+        ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
+      };
+    case "interrupt:refused":
+      return {
+        [TrellisAttributes.INTERRUPT_ID]: event.id,
+        "error.type": event.error.name,
+        ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
+      };
+    case "approval:requested":
+      return { [TrellisAttributes.NODE]: event.node, "trellis.approval.revision": event.revision };
+    case "approval:decided":
+      return {
+        [TrellisAttributes.NODE]: event.node,
+        "trellis.approval.decision": event.decision,
+        "trellis.approval.by": event.by,
+      };
   }
 }

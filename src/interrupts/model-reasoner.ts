@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { InvalidOptionError, ModelOutputError } from "../errors.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { ModelClient, ModelMessage, ModelResponse } from "../models/model-client.js";
+import { tracedGenerate } from "../telemetry/traced-generate.js";
 import {
   type InterruptAction,
   InterruptActionSchema,
@@ -173,7 +174,8 @@ export class ModelReasoner implements InterruptReasoner {
       let answerText: string;
       let problem: string;
       try {
-        response = await this.#model.generate(
+        response = await tracedGenerate(
+          this.#model,
           {
             system: SYSTEM_PROMPT,
             prompt: [...conversation],

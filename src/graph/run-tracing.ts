@@ -1,0 +1,160 @@
+import { type Context, SpanKind } from "@opentelemetry/api";
+import type { TrellisError } from "../errors.js";
+import type { CheckpointRecord } from "../store/checkpoint-store.js";
+import {
+  GenAiAttributes,
+  GenAiOperations,
+  SpanNames,
+  TrellisAttributes,
+} from "../telemetry/attributes.js";
+import { linkFromTraceparent, type SpanHandle, type TrellisTracer } from "../telemetry/tracing.js";
+import type { NodeDefinition } from "./node.js";
+import type { RunStatus } from "./run-result.js";
+
+/** Who a run is, for its root span. */
+export interface RunIdentity {
+  readonly graph: string;
+  readonly agentName: string;
+  readonly sessionId: string;
+  readonly runId: string;
+  readonly resumedFrom: string | null;
+  /** The root span of the run this one continues (a W3C `traceparent`), for a span link. */
+  readonly previousTraceparent: string | undefined;
+  /** Parent context: the caller's active context, or a nested graph's node span. */
+  readonly parent: Context | undefined;
+}
+
+/**
+ * The spans of one run: the root `invoke_workflow {graph}`, one span per node execution
+ * (`invoke_agent {name}` for agent nodes, `parallel {name}` for groups), checkpoint writes,
+ * and routing decisions as span events. Costs next to nothing when no SDK is registered.
+ */
+export class RunTracing {
+  readonly tracer: TrellisTracer;
+  readonly #root: SpanHandle;
+  readonly #enabled: boolean;
+
+  constructor(tracer: TrellisTracer, run: RunIdentity) {
+    this.tracer = tracer;
+    this.#enabled = tracer.enabled;
+    const link = linkFromTraceparent(run.previousTraceparent, { "trellis.link": "resumed_from" });
+    this.#root = tracer.startSpan(SpanNames.workflow(run.graph), {
+      ...(run.parent === undefined ? {} : { parent: run.parent }),
+      ...(link === undefined ? {} : { links: [link] }),
+      attributes: () => ({
+        [GenAiAttributes.OPERATION_NAME]: GenAiOperations.INVOKE_WORKFLOW,
+        [GenAiAttributes.WORKFLOW_NAME]: run.agentName,
+        [GenAiAttributes.AGENT_NAME]: run.agentName,
+        [GenAiAttributes.CONVERSATION_ID]: run.sessionId,
+        [TrellisAttributes.RUN_ID]: run.runId,
+        [TrellisAttributes.GRAPH]: run.graph,
+        ...(run.resumedFrom === null
+          ? {}
+          : { [TrellisAttributes.SESSION_RESUMED_FROM]: run.resumedFrom }),
+      }),
+    });
+  }
+
+  /** True when spans are recorded; callers skip building telemetry-only data otherwise. */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** The root span's context: the parent of node spans. */
+  get context(): Context {
+    return this.#root.context;
+  }
+
+  /** The root span as a `traceparent`, kept in checkpoints so a resumed run can link to it. */
+  traceparent(): string | undefined {
+    return this.#enabled ? this.#root.traceparent() : undefined;
+  }
+
+  /** Starts the span of one node execution. */
+  node<S>(
+    name: string,
+    definition: NodeDefinition<S>,
+    iteration: number,
+    parent?: Context,
+  ): SpanHandle {
+    const kind = definition.kind;
+    const spanName =
+      kind === "agent"
+        ? SpanNames.agent(definition.agentName ?? name)
+        : kind === "parallel"
+          ? SpanNames.parallel(name)
+          : SpanNames.node(name);
+    return this.tracer.startSpan(spanName, {
+      parent: parent ?? this.#root.context,
+      attributes: () => ({
+        [TrellisAttributes.NODE]: name,
+        [TrellisAttributes.NODE_KIND]: kind,
+        [TrellisAttributes.ITERATION]: iteration,
+        ...(kind === "agent"
+          ? {
+              [GenAiAttributes.OPERATION_NAME]: GenAiOperations.INVOKE_AGENT,
+              [GenAiAttributes.AGENT_NAME]: definition.agentName ?? name,
+              ...(definition.model
+                ? {
+                    [GenAiAttributes.PROVIDER_NAME]: definition.model.provider,
+                    [GenAiAttributes.REQUEST_MODEL]: definition.model.name,
+                  }
+                : {}),
+            }
+          : {}),
+      }),
+    });
+  }
+
+  /** Starts a `checkpoint write` span; `undefined` when tracing is off. */
+  checkpointStart(): SpanHandle | undefined {
+    if (!this.#enabled) return undefined;
+    return this.tracer.startSpan(SpanNames.checkpointWrite, { parent: this.#root.context });
+  }
+
+  /** Ends a `checkpoint write` span with what was written. */
+  checkpointEnd(
+    span: SpanHandle | undefined,
+    record: CheckpointRecord | undefined,
+    error?: unknown,
+  ): void {
+    if (!span) return;
+    if (error !== undefined) {
+      span.endWithError(error);
+      return;
+    }
+    span.end(() =>
+      record === undefined
+        ? {}
+        : {
+            [TrellisAttributes.CHECKPOINT_ID]: record.id,
+            [TrellisAttributes.CHECKPOINT_SEQ]: record.seq,
+            [TrellisAttributes.CHECKPOINT_BYTES]: record.payload.length,
+            [TrellisAttributes.CHECKPOINT_DELTA]: record.kind === "delta",
+            ...(record.node === null ? {} : { [TrellisAttributes.NODE]: record.node }),
+          },
+    );
+  }
+
+  /** Records something that happened to the run as a whole (interrupt, pause, merge conflict). */
+  event(
+    name: string,
+    attributes: () => Record<string, string | number | boolean | string[]>,
+  ): void {
+    if (this.#enabled) this.#root.addEvent(name, attributes);
+  }
+
+  /** Ends the root span: `ERROR` for failures; the outcome in `trellis.run.status`. */
+  finish(status: RunStatus, error: TrellisError | undefined, pathLength: number): void {
+    const attributes = () => ({
+      [TrellisAttributes.RUN_STATUS]: status,
+      [TrellisAttributes.PATH_LENGTH]: pathLength,
+    });
+    if (status === "failed" && error)
+      this.#root.endWithError(error, { attributes, errorType: error.name });
+    else this.#root.end(attributes);
+  }
+}
+
+/** Span kind for model calls. */
+export const MODEL_CALL_KIND = SpanKind.CLIENT;

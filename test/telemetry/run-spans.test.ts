@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  agentNode,
+  END,
+  Graph,
+  GraphAgent,
+  InterruptService,
+  MemoryStore,
+  nestedGraph,
+  parallelGroup,
+  ScriptedModel,
+  START,
+} from "../../src/index.js";
+import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
+import { findSpan, findSpans, formatSpanTree, spanTree } from "../../src/testing/index.js";
+
+const State = z.object({
+  topic: z.string().default("tides"),
+  draft: z.string().default(""),
+  notes: z.array(z.string()).default([]),
+});
+type State = z.infer<typeof State>;
+
+function build() {
+  const child = new Graph({ state: State, name: "polish", reducers: { notes: "append" } })
+    .addNode("tidy", () => ({ notes: ["tidied"] }))
+    .addEdge(START, "tidy")
+    .addEdge("tidy", END)
+    .compile();
+  const model = new ScriptedModel({ responses: () => "A draft about tides." });
+  return new Graph({ state: State, name: "article", reducers: { notes: "append" } })
+    .addNode(
+      "write",
+      agentNode<State>({
+        name: "writer",
+        model,
+        instructions: "Write.",
+        prompt: (s) => `Write about ${s.topic}`,
+        update: ({ text }) => ({ draft: text }),
+      }),
+    )
+    .addNode("polish", nestedGraph<State, State>(child))
+    .addNode(
+      "check",
+      parallelGroup<State>({
+        branches: { facts: () => ({ notes: ["facts ok"] }), tone: () => ({ notes: ["tone ok"] }) },
+      }),
+    )
+    .addNode("review", (s) => ({ notes: [`reviewed ${s.draft.length}`] }))
+    .addEdge(START, "write")
+    .addEdge("write", "polish")
+    .addEdge("polish", "check")
+    .addEdge("check", "review")
+    .addEdge("review", END)
+    .compile();
+}
+
+let telemetry: TelemetryHandle | undefined;
+afterEach(async () => {
+  await telemetry?.shutdown();
+  telemetry = undefined;
+});
+
+describe("run spans", () => {
+  it("nests node, agent, model, nested-graph, branch, approval and interrupt spans and links a resumed run", async () => {
+    telemetry = await setupTelemetry({ exporter: "memory", serviceName: "trellis-test" });
+    const store = new MemoryStore();
+    const interrupts = new InterruptService({ store });
+    const agent = new GraphAgent({
+      graph: build(),
+      store,
+      interrupts,
+      interruptConfig: { approvals: { review: {} } },
+    });
+
+    const first = await agent.run({}, { sessionId: "traced" });
+    expect(first.status).toBe("paused");
+    await interrupts.send("traced", "looks good, ship it", { sender: "ana" });
+    const second = await agent.resume("traced");
+    expect(second.status).toBe("completed");
+
+    await telemetry.flush();
+    const roots = spanTree(telemetry.memory!.getFinishedSpans());
+    const runs = roots.filter((r) => r.name === "invoke_workflow article");
+    expect(runs, formatSpanTree(roots)).toHaveLength(2);
+    const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
+
+    expect(one.attributes).toMatchObject({
+      "gen_ai.operation.name": "invoke_workflow",
+      "gen_ai.conversation.id": "traced",
+      "trellis.run.status": "paused",
+    });
+    const writer = findSpan([one], "invoke_agent writer");
+    expect(writer?.attributes).toMatchObject({
+      "gen_ai.agent.name": "writer",
+      "gen_ai.provider.name": "scripted",
+    });
+    const chat = writer?.children.find((c) => c.name.startsWith("chat "));
+    expect(chat?.kind).toBe("client");
+    expect(chat?.attributes["gen_ai.usage.output_tokens"]).toBeGreaterThan(0);
+
+    const polish = findSpan([one], "node polish");
+    expect(polish?.children.map((c) => c.name)).toContain("invoke_workflow polish");
+    expect(findSpan(polish ? [polish] : [], "node tidy")).toBeDefined();
+
+    const group = findSpan([one], "parallel check");
+    expect(group?.children.map((c) => c.name).sort()).toEqual(["branch facts", "branch tone"]);
+
+    expect(findSpan([one], "approval review")).toBeDefined();
+    expect(findSpans([one], "checkpoint write").length).toBeGreaterThan(4);
+    const route = findSpan([one], "node review")?.events.find((e) => e.name === "trellis.route");
+    expect(route?.attributes?.["trellis.route.targets"]).toEqual(["END"]);
+
+    // The resumed run links to the run it continues and records the decision it obeyed.
+    expect(two.links.map((l) => l.spanId)).toContain(one.spanId);
+    expect(two.attributes["trellis.session.resumed_from"]).toBeTypeOf("string");
+    const decision = findSpan([two], "interrupt approve");
+    expect(decision?.attributes).toMatchObject({
+      "trellis.interrupt.action": "approve",
+      "trellis.interrupt.source": "rules",
+    });
+    expect(decision?.attributes["trellis.interrupt.confidence"]).toBeGreaterThan(0.5);
+    expect(two.attributes["trellis.run.status"]).toBe("completed");
+  });
+
+  it("marks a failed run's root span as an error with error.type", async () => {
+    telemetry = await setupTelemetry({ exporter: "memory" });
+    const graph = new Graph({ state: State, name: "broken" })
+      .addNode("boom", () => {
+        throw new Error("disk full");
+      })
+      .addEdge(START, "boom")
+      .addEdge("boom", END)
+      .compile();
+    const result = await new GraphAgent({ graph }).run({});
+    expect(result.status).toBe("failed");
+    await telemetry.flush();
+    const [root] = spanTree(telemetry.memory!.getFinishedSpans());
+    expect(root?.status.code).toBe("error");
+    expect(root?.attributes["error.type"]).toBe("NodeExecutionError");
+    expect(findSpan(root ? [root] : [], "node boom")?.status.code).toBe("error");
+  });
+});
