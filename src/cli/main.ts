@@ -2,6 +2,7 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { TrellisError } from "../errors.js";
+import { setupTelemetry } from "../telemetry/setup-telemetry.js";
 import { formatEvent } from "./format-event.js";
 import { loadAgent } from "./load-agent.js";
 
@@ -15,6 +16,7 @@ Options:
   --input <json>   Run input as JSON (default: the file's \`input\` export)
   --session <id>   Session id (default: a new random id)
   --json           Print events as JSON lines instead of text
+  --otlp [url]     Export spans over OTLP/HTTP (default http://localhost:4318, Jaeger's port)
   -h, --help       Show this help
 `;
 
@@ -23,8 +25,9 @@ export async function main(
   argv: readonly string[],
   out: (line: string) => void = console.log,
 ): Promise<number> {
+  const { args, otlp } = takeOtlp(argv);
   const { values, positionals } = parseArgs({
-    args: [...argv],
+    args,
     allowPositionals: true,
     options: {
       input: { type: "string" },
@@ -42,6 +45,42 @@ export async function main(
     out(USAGE);
     return 2;
   }
+  const telemetry =
+    otlp === undefined
+      ? undefined
+      : await setupTelemetry({ exporter: "otlp", ...(otlp === true ? {} : { endpoint: otlp }) });
+  try {
+    return await execute(command, file, values, out);
+  } finally {
+    await telemetry?.shutdown();
+  }
+}
+
+/** `--otlp` takes an optional URL, which `parseArgs` cannot express: it is taken out first. */
+function takeOtlp(argv: readonly string[]): { args: string[]; otlp: string | true | undefined } {
+  const args = [...argv];
+  const at = args.findIndex((a) => a === "--otlp" || a.startsWith("--otlp="));
+  if (at === -1) return { args, otlp: undefined };
+  const flag = args.splice(at, 1)[0]!;
+  if (flag.startsWith("--otlp=")) return { args, otlp: flag.slice("--otlp=".length) };
+  const next = args[at];
+  if (next !== undefined && /^https?:\/\//.test(next)) {
+    args.splice(at, 1);
+    return { args, otlp: next };
+  }
+  return { args, otlp: true };
+}
+
+async function execute(
+  command: string,
+  file: string,
+  values: {
+    readonly input?: string | undefined;
+    readonly session?: string | undefined;
+    readonly json?: boolean | undefined;
+  },
+  out: (line: string) => void,
+): Promise<number> {
   const { agent, input } = await loadAgent(file);
   if (command === "mermaid") {
     out(agent.graph.toMermaid());
