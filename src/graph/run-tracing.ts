@@ -144,14 +144,24 @@ export class RunTracing {
     if (this.#enabled) this.#root.addEvent(name, attributes);
   }
 
+  /** Records the state the run starts from (only when content recording is on). */
+  input(state: unknown): void {
+    this.#root.setContent(TrellisAttributes.STATE_INPUT, state);
+  }
+
   /** Ends the root span: `ERROR` for failures; the outcome in `trellis.run.status`. */
-  finish(status: RunStatus, error: TrellisError | undefined, pathLength: number): void {
+  finish(
+    status: RunStatus,
+    error: TrellisError | undefined,
+    pathLength: number,
+    state: unknown,
+  ): void {
+    this.#root.setContent(TrellisAttributes.STATE_OUTPUT, state);
     const attributes = () => ({
       [TrellisAttributes.RUN_STATUS]: status,
       [TrellisAttributes.PATH_LENGTH]: pathLength,
     });
-    if (status === "failed" && error)
-      this.#root.endWithError(error, { attributes, errorType: error.name });
+    if (status === "failed" && error) this.#root.endWithError(error, { attributes });
     else this.#root.end(attributes);
   }
 }

@@ -228,6 +228,7 @@ export class Run<S extends Record<string, unknown>> {
   async execute(): Promise<RunResult<S>> {
     const s = this.#setup;
     this.#emit("run:started", { resumedFrom: s.resumedFrom });
+    s.tracing.input(this.#state);
     let outcome: Outcome | undefined;
     try {
       this.#control = s.control?.(this.#host());
@@ -417,7 +418,7 @@ export class Run<S extends Record<string, unknown>> {
       checkpointId: s.checkpointer.lastId,
       error,
     };
-    s.tracing.finish(result.status, error, result.path.length);
+    s.tracing.finish(result.status, error, result.path.length, result.state);
     this.#emit("run:finished", {
       status: result.status,
       path: result.path,
@@ -427,7 +428,13 @@ export class Run<S extends Record<string, unknown>> {
     return result;
   }
 
-  #context(node: string, iteration: number, attempt: number, signal: AbortSignal): NodeContext {
+  #context(
+    node: string,
+    iteration: number,
+    attempt: number,
+    signal: AbortSignal,
+    span: SpanHandle,
+  ): NodeContext {
     const s = this.#setup;
     return {
       signal,
@@ -439,7 +446,10 @@ export class Run<S extends Record<string, unknown>> {
       feedback: this.#feedback.get(node),
       item: undefined,
       logger: s.logger,
-      emit: (name, data) => this.#emit("custom", { node, name, data }),
+      emit: (name, data) => {
+        span.addEvent(TrellisEvents.CUSTOM, () => ({ "trellis.event.name": name }));
+        this.#emit("custom", { node, name, data });
+      },
     };
   }
 
@@ -482,6 +492,8 @@ export class Run<S extends Record<string, unknown>> {
     const entry = s.graph.node(name)!;
     const iteration = ++this.#iteration;
     const span = s.tracing.node(name, entry.definition, iteration);
+    const feedback = this.#feedback.get(name);
+    if (feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, feedback);
     try {
       const { update, goto } = await this.#execute(name, entry, state, iteration, span);
       return { update, goto, span };
@@ -521,7 +533,7 @@ export class Run<S extends Record<string, unknown>> {
         timeoutMs: entry.options.timeoutMs,
         signal: this.#abort.signal,
         clock: s.clock,
-        context: (attempt, signal) => this.#context(name, iteration, attempt, signal),
+        context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
         onFailure: (attempt, error, willRetry) => {
           this.#emit("node:failed", { node: name, iteration, attempt, error, willRetry });
           if (willRetry) {
@@ -572,6 +584,12 @@ export class Run<S extends Record<string, unknown>> {
     } catch (error) {
       span.endWithError(error);
       throw error;
+    }
+    if (update !== undefined) {
+      span.setContent(
+        TrellisAttributes.STATE_UPDATE,
+        update instanceof MergedUpdate ? applied.delta : update,
+      );
     }
     endNodeSpan(span, decision, this.#annotations);
     this.#state = applied.state;

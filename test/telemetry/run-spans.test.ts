@@ -138,7 +138,27 @@ describe("run spans", () => {
     await telemetry.flush();
     const [root] = spanTree(telemetry.memory!.getFinishedSpans());
     expect(root?.status.code).toBe("error");
-    expect(root?.attributes["error.type"]).toBe("NodeExecutionError");
+    expect(root?.attributes["error.type"]).toBe("NODE_FAILED");
     expect(findSpan(root ? [root] : [], "node boom")?.status.code).toBe("error");
+  });
+
+  it("records states and updates on spans only when content recording is on", async () => {
+    telemetry = await setupTelemetry({ exporter: "memory" });
+    const graph = new Graph({ state: State, name: "private" })
+      .addNode("note", () => ({ draft: "secret plan" }))
+      .addEdge(START, "note")
+      .addEdge("note", END)
+      .compile();
+    await new GraphAgent({ graph }).run({ topic: "payroll" });
+    await new GraphAgent({ graph, telemetry: { recordContent: true } }).run({ topic: "payroll" });
+    await telemetry.flush();
+    const [quiet, loud] = spanTree(telemetry.memory!.getFinishedSpans());
+    const all = (root: typeof quiet) => JSON.stringify(root);
+    expect(all(quiet)).not.toContain("payroll");
+    expect(all(quiet)).not.toContain("secret plan");
+    expect(String(loud?.attributes["trellis.state.input"])).toContain("payroll");
+    expect(
+      String(findSpan(loud ? [loud] : [], "node note")?.attributes["trellis.state.update"]),
+    ).toContain("secret plan");
   });
 });
