@@ -179,3 +179,28 @@ export { MemoryCheckpointStore } from "./store/memory-checkpoint-store.js";
 export { MemoryInterruptStore } from "./store/memory-interrupt-store.js";
 export { MemoryStore } from "./store/memory-store.js";
 export type { Store } from "./store/store.js";
+export {
+  Attr,
+  GenAiAttributes,
+  GenAiOperations,
+  SpanNames,
+  TrellisAttributes,
+  TrellisEvents,
+} from "./telemetry/attributes.js";
+export {
+  type SetupTelemetryOptions,
+  setupTelemetry,
+  type TelemetryExporterKind,
+  type TelemetryHandle,
+} from "./telemetry/setup-telemetry.js";
+export { tracedGenerate } from "./telemetry/traced-generate.js";
+export {
+  type AttributesInput,
+  formatTraceparent,
+  linkFromTraceparent,
+  parseTraceparent,
+  SpanHandle,
+  type StartSpanOptions,
+  TrellisTracer,
+  type TrellisTracerOptions,
+} from "./telemetry/tracing.js";

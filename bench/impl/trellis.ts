@@ -30,12 +30,19 @@ async function storedBytes(store: MemoryStore, sessionId: string): Promise<numbe
 
 function runner(
   graph: ChainGraph,
-  options: { steps: number; checkpoints: boolean; blobBytes: number; expected: number },
+  options: {
+    steps: number;
+    checkpoints: boolean;
+    blobBytes: number;
+    expected: number;
+    spans?: boolean;
+  },
 ): Runner {
   const store = new MemoryStore();
   const agent = new GraphAgent({
     graph: graph.compile(),
     store,
+    ...(options.spans === false ? { telemetry: false as const } : {}),
     durability: options.checkpoints ? "step" : "off",
     maxIterations: options.steps + 10,
   });
@@ -64,6 +71,8 @@ export function trellisChain(options: {
   nodes: number;
   checkpoints: boolean;
   blobBytes?: number;
+  /** `false` builds the agent with `telemetry: false`: no span calls at all. */
+  spans?: boolean;
 }): Runner {
   const graph = new Graph({ state: State, name: "chain" });
   const names = chainNames(options.nodes);
@@ -77,6 +86,7 @@ export function trellisChain(options: {
     checkpoints: options.checkpoints,
     blobBytes: options.blobBytes ?? 0,
     expected: options.nodes,
+    ...(options.spans === undefined ? {} : { spans: options.spans }),
   });
 }
 

@@ -58,14 +58,16 @@ export interface GraphAgentOptions<S extends Record<string, unknown>> {
   readonly interruptConfig?: InterruptConfig;
   /**
    * Span settings. Spans go to whatever OpenTelemetry SDK is registered (`setupTelemetry()`
-   * or your own); with none, they cost next to nothing.
+   * or your own); with none, they cost next to nothing. `false` turns spans off entirely.
    */
-  readonly telemetry?: {
-    /** Put states, updates and interrupt text on spans. Default `false`. */
-    readonly recordContent?: boolean;
-    /** Use this provider instead of the global one. */
-    readonly tracerProvider?: TracerProvider;
-  };
+  readonly telemetry?:
+    | false
+    | {
+        /** Put states, updates and interrupt text on spans. Default `false`. */
+        readonly recordContent?: boolean;
+        /** Use this provider instead of the global one. */
+        readonly tracerProvider?: TracerProvider;
+      };
 }
 
 /** Options of one `run()`. */
@@ -152,14 +154,14 @@ export class GraphAgent<S extends Record<string, unknown>> {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? consoleLogger;
     this.#interrupts = options.interrupts;
+    const telemetry = options.telemetry === false ? undefined : options.telemetry;
     this.#tracer = new TrellisTracer({
       logger: this.#logger,
-      ...(options.telemetry?.recordContent === undefined
+      disabled: options.telemetry === false,
+      ...(telemetry?.recordContent === undefined ? {} : { recordContent: telemetry.recordContent }),
+      ...(telemetry?.tracerProvider === undefined
         ? {}
-        : { recordContent: options.telemetry.recordContent }),
-      ...(options.telemetry?.tracerProvider === undefined
-        ? {}
-        : { tracerProvider: options.telemetry.tracerProvider }),
+        : { tracerProvider: telemetry.tracerProvider }),
     });
     if (options.interruptConfig !== undefined && options.interrupts === undefined) {
       throw new InvalidOptionError(

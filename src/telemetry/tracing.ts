@@ -50,6 +50,8 @@ export interface TrellisTracerOptions {
   readonly maxContentLength?: number;
   /** Use this provider instead of the global one (tests, several SDKs in one process). */
   readonly tracerProvider?: TracerProvider;
+  /** Record nothing, whatever provider is registered. Default `false`. */
+  readonly disabled?: boolean;
 }
 
 /** Options of {@link TrellisTracer.startSpan}. */
@@ -330,6 +332,7 @@ export class TrellisTracer {
   readonly #content: ContentPolicy | undefined;
   readonly #fixedProvider: TracerProvider | undefined;
   #provider: TracerProvider | undefined;
+  readonly #disabled: boolean;
   #tracer: Tracer | undefined;
 
   /** @throws InvalidOptionError when `maxContentLength` is not a whole number from 1 and up. */
@@ -345,6 +348,7 @@ export class TrellisTracer {
     }
     this.#content = options.recordContent === true ? new ContentPolicy(max) : undefined;
     this.#fixedProvider = options.tracerProvider;
+    this.#disabled = options.disabled === true;
   }
 
   /** Whether content (state, messages, interrupt text) goes on spans. */
@@ -357,6 +361,7 @@ export class TrellisTracer {
    * before building anything only telemetry needs.
    */
   get enabled(): boolean {
+    if (this.#disabled) return false;
     if (this.#fixedProvider !== undefined) return true;
     try {
       return hasTracerProvider(trace.getTracerProvider());
