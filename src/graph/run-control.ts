@@ -40,6 +40,8 @@ export interface ControlHost {
   /** Throws `GoBackTargetError` when the target is not on the path. */
   checkTarget(target: string | number): void;
   cancel(reason: unknown): void;
+  /** The run's signal: aborted when the run is cancelled. */
+  readonly signal: AbortSignal;
   /** Starts a span under the run's root span (interrupt handling, approval and pause waits). */
   span(name: string, attributes?: () => Attributes): SpanHandle;
   /** Emits `interrupt:applied` / `interrupt:refused` / approval events. */
@@ -96,6 +98,10 @@ export class RunControl {
   #pending = true;
   #wake: (() => void) | undefined;
   readonly #skipNext = { value: false };
+  /** Set once a cancel was obeyed: nothing queued behind it is taken any more. */
+  #cancelled = false;
+  /** Cancels that aborted the run through the subscription, settled when the run closes. */
+  readonly #cancels: Extract<QueuedInterrupt, { kind: "action" }>[] = [];
 
   constructor(options: {
     readonly service: InterruptService;
@@ -113,15 +119,37 @@ export class RunControl {
     this.#audit = options.audit;
     this.#unsubscribe = this.#service.subscribe(this.#host.sessionId, (message) => {
       this.#pending = true;
-      if (message.kind === "action" && message.action.type === "cancel") {
+      if (message.kind === "action" && message.action.type === "cancel" && !this.#cancelled) {
+        this.#cancelled = true;
+        this.#cancels.push(message);
         this.#host.cancel(message.action.reason ?? "cancelled by an interrupt");
       }
       this.#wake?.();
     });
   }
 
-  close(): void {
+  /**
+   * Stops listening and settles the cancels that aborted the run at once, so their receipts
+   * resolve and a later resume does not take them again.
+   */
+  async close(): Promise<void> {
     this.#unsubscribe();
+    for (const message of this.#cancels.splice(0)) {
+      await this.#service.settle(message.id, {
+        status: "applied",
+        action: message.action,
+        source: "action",
+        runId: this.#host.runId,
+        iteration: this.#host.iteration(),
+      });
+      this.#host.notify({
+        type: "interrupt:applied",
+        id: message.id,
+        action: message.action,
+        source: "action",
+        node: null,
+      });
+    }
   }
 
   /** True when the run listens around `node` in this phase. */
@@ -149,6 +177,7 @@ export class RunControl {
     if (!this.#pending && !(await this.#service.hasPending(this.#host.sessionId))) return NONE;
     this.#pending = false;
     for (;;) {
+      if (this.#cancelled) return NONE;
       const message = await this.#service.next(this.#host.sessionId);
       if (!message) return NONE;
       const directive = await this.#handle(message, { phase, node }, undefined);
@@ -306,6 +335,7 @@ export class RunControl {
     message: QueuedInterrupt,
     where: Where,
     gate: { node: string; revisions: number } | undefined,
+    preDecided?: Decided,
   ): Promise<Directive> {
     let decided: Decided | undefined;
     const span = this.#host.span(SpanNames.interrupt(), () => ({
@@ -315,7 +345,9 @@ export class RunControl {
     }));
     if (message.kind === "text") span.setContent(TrellisAttributes.INTERRUPT_TEXT, message.text);
     try {
-      decided = await span.runInContext(() => this.#decide(message, where, gate !== undefined));
+      decided =
+        preDecided ??
+        (await span.runInContext(() => this.#decide(message, where, gate !== undefined)));
       const chosen = decided;
       span.updateName(SpanNames.interrupt(chosen.action.type));
       span.setAttributes(() => ({
@@ -325,7 +357,7 @@ export class RunControl {
           ? {}
           : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: chosen.confidence }),
       }));
-      const directive = await this.#apply(decided.action, where, gate, message.sender);
+      const applied = await this.#apply(decided.action, where, gate, message.sender);
       await this.#service.settle(message.id, {
         status: "applied",
         action: decided.action,
@@ -343,11 +375,16 @@ export class RunControl {
         node: where.node,
         ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
       });
+      if (applied instanceof WaitPause) {
+        // The sender learns at once that the run is held; the wait itself comes after.
+        span.end(() => ({ "trellis.interrupt.outcome": "applied", "trellis.directive": "wait" }));
+        return this.#waitPaused(applied.timeoutMs, where, gate);
+      }
       span.end(() => ({
         "trellis.interrupt.outcome": "applied",
-        "trellis.directive": directive.kind,
+        "trellis.directive": applied.kind,
       }));
-      return directive;
+      return applied;
     } catch (error) {
       const refusal =
         error instanceof TrellisError
@@ -376,7 +413,7 @@ export class RunControl {
     where: Where,
     gate: { node: string; revisions: number } | undefined,
     actor: string | undefined,
-  ): Promise<Directive> {
+  ): Promise<Directive | WaitPause> {
     switch (action.type) {
       case "continue":
         return gate ? GATE_WAITING : NONE;
@@ -385,6 +422,7 @@ export class RunControl {
         if (where.phase === "start") return NONE;
         throw new InterruptNotApplicableError("resume", "the run is not paused");
       case "cancel":
+        this.#cancelled = true;
         this.#host.cancel(action.reason ?? "cancelled by an interrupt");
         return NONE;
       case "pause": {
@@ -395,7 +433,7 @@ export class RunControl {
             kind: "suspend",
             pending: gate ? { kind: "approval", ...gate } : { kind: "pause" },
           };
-        return this.#waitPaused(action.timeoutMs ?? this.#config.pauseTimeoutMs, where, gate);
+        return new WaitPause(action.timeoutMs ?? this.#config.pauseTimeoutMs);
       }
       case "go_back": {
         const target = action.to ?? action.steps!;
@@ -502,33 +540,43 @@ export class RunControl {
     gate: { node: string; revisions: number } | undefined,
   ): Promise<Directive> {
     const deadline = this.#clock.now() + timeoutMs;
-    const never = new AbortController().signal;
+    const signal = this.#host.signal;
     for (;;) {
+      if (this.#cancelled || signal.aborted) return NONE;
       const message = await this.#service.next(this.#host.sessionId);
       if (message) {
-        if (message.kind === "action" && message.action.type === "resume") {
+        // Free text is read first, so "go on" ends the wait like a `resume` action does.
+        const decided: Decided | undefined =
+          message.kind === "action"
+            ? { action: message.action, source: "action" }
+            : await this.#decide(message, where, gate !== undefined).catch(() => undefined);
+        if (decided?.action.type === "resume") {
           await this.#service.settle(message.id, {
             status: "applied",
-            action: message.action,
-            source: "action",
+            action: decided.action,
+            source: decided.source,
             runId: this.#host.runId,
+            ...(where.node === null ? {} : { node: where.node }),
+            iteration: this.#host.iteration(),
           });
           this.#host.notify({
             type: "interrupt:applied",
             id: message.id,
-            action: message.action,
-            source: "action",
+            action: decided.action,
+            source: decided.source,
             node: where.node,
+            ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
           });
           await this.#record("run.resumed", where.node, {}, message.sender);
           return gate ? GATE_WAITING : NONE;
         }
-        const directive = await this.#handle(message, where, gate);
+        const directive = await this.#handle(message, where, gate, decided);
         if (directive.kind !== "none" && directive !== GATE_WAITING) return directive;
         continue;
       }
       const left = deadline - this.#clock.now();
-      if (left <= 0 || !(await this.#waitForMessage(left, never))) {
+      if (left <= 0 || !(await this.#waitForMessage(left, signal))) {
+        if (signal.aborted) return NONE;
         const outcome = this.#config.onPauseTimeout;
         await this.#record("run.resumed", where.node, { by: "timeout", outcome });
         if (outcome === "continue") return gate ? GATE_WAITING : NONE;
@@ -543,6 +591,11 @@ export class RunControl {
       }
     }
   }
+}
+
+/** `#apply`'s answer to a `"wait"` pause: settle the message first, then hold the run. */
+class WaitPause {
+  constructor(readonly timeoutMs: number) {}
 }
 
 /** Returned inside a gate for messages that did not decide it: keep waiting. */

@@ -211,6 +211,7 @@ export class Run<S extends Record<string, unknown>> {
         }
       },
       cancel: (reason) => this.cancel(reason),
+      signal: this.#abort.signal,
       span: (name, attributes) =>
         s.tracing.tracer.startSpan(name, {
           parent: s.tracing.context,
@@ -277,7 +278,13 @@ export class Run<S extends Record<string, unknown>> {
     } catch (error) {
       outcome = this.#classify(error);
     } finally {
-      this.#control?.close();
+      try {
+        await this.#control?.close();
+      } catch (error) {
+        s.logger.warn("Could not settle the interrupts that cancelled the run", {
+          error: String(error),
+        });
+      }
     }
     return this.#finish(outcome);
   }
@@ -362,7 +369,11 @@ export class Run<S extends Record<string, unknown>> {
       );
     }
     s.checkpointer.jumpTo(before);
-    this.#emit("state:restored", { checkpointId: before, path: this.#path, next: this.#frontier });
+    this.#emit("state:restored", {
+      checkpointId: before,
+      path: [...this.#path],
+      next: this.#frontier,
+    });
     await this.#checkpoint(null, [], "running", { restoredFrom: before });
   }
 
@@ -373,6 +384,14 @@ export class Run<S extends Record<string, unknown>> {
   }
 
   #classify(error: unknown): Outcome {
+    // A cancel wins over a pause or rejection that was decided after it.
+    if (this.#abort.signal.aborted) {
+      const reason = this.#abort.signal.reason;
+      return {
+        status: "cancelled",
+        error: reason instanceof TrellisError ? reason : new RunCancelledError(reason),
+      };
+    }
     if (error instanceof Suspend)
       return { status: "paused", error: undefined, pending: error.pending };
     if (error instanceof Reject) return { status: "rejected", error: error.error };
@@ -413,7 +432,7 @@ export class Run<S extends Record<string, unknown>> {
       sessionId: s.sessionId,
       runId: s.runId,
       state: this.#state,
-      path: this.#path,
+      path: [...this.#path],
       iterations: this.#iteration,
       checkpointId: s.checkpointer.lastId,
       error,
