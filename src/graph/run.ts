@@ -94,6 +94,8 @@ export class Run<S extends Record<string, unknown>> {
   #progress: RunSetup<S>["progress"];
   #annotations: Record<string, unknown> | undefined;
   #control: RunControl | undefined;
+  /** Whether checkpoints are written at all (durability is not `"off"`). */
+  readonly #writes: boolean;
 
   constructor(setup: RunSetup<S>) {
     this.#setup = setup;
@@ -101,6 +103,7 @@ export class Run<S extends Record<string, unknown>> {
     this.#path = [...setup.path];
     this.#frontier = setup.frontier;
     this.#progress = setup.progress;
+    this.#writes = setup.checkpointer.enabled;
     if (setup.pending?.kind === "approval")
       this.#revisions.set(setup.pending.node, setup.pending.revisions);
     const user = setup.signal;
@@ -153,6 +156,7 @@ export class Run<S extends Record<string, unknown>> {
     next: readonly string[] = this.#frontier,
   ): Promise<void> {
     const s = this.#setup;
+    if (!this.#writes) return;
     const span = s.tracing.checkpointStart();
     let record: Awaited<ReturnType<typeof s.checkpointer.save>>;
     try {
@@ -534,13 +538,14 @@ export class Run<S extends Record<string, unknown>> {
   }> {
     const s = this.#setup;
     this.#emit("node:started", { node: name, iteration, attempt: 1 });
-    await this.#hook("beforeNode", {
-      node: name,
-      state,
-      iteration,
-      sessionId: s.sessionId,
-      runId: s.runId,
-    });
+    if (s.hooks.beforeNode)
+      await this.#hook("beforeNode", {
+        node: name,
+        state,
+        iteration,
+        sessionId: s.sessionId,
+        runId: s.runId,
+      });
     const started = s.sink ? s.clock.now() : 0;
     const result = await span.runInContext(() =>
       executeNode<S>({
@@ -623,8 +628,12 @@ export class Run<S extends Record<string, unknown>> {
     });
     const annotations = this.#annotations;
     this.#annotations = undefined;
-    await this.#checkpoint(name, applied.delta, "running", annotations);
-    await this.#afterHooks(name, update instanceof MergedUpdate ? undefined : update, decision);
+    // Each await costs a promise per step (and more under an OpenTelemetry context manager),
+    // so steps that have nothing to write or call skip them.
+    if (this.#writes) await this.#checkpoint(name, applied.delta, "running", annotations);
+    if (s.hooks.afterNode || s.hooks.onEdge) {
+      await this.#afterHooks(name, update instanceof MergedUpdate ? undefined : update, decision);
+    }
   }
 
   async #afterHooks(
@@ -686,7 +695,7 @@ export class Run<S extends Record<string, unknown>> {
       for (const r of results) r.span.endWithError(error);
       throw error;
     }
-    results.forEach((r, i) => endNodeSpan(r.span, decisions[i]!, undefined));
+    for (const [i, r] of results.entries()) endNodeSpan(r.span, decisions[i]!, undefined);
     if (merged.conflicts.length > 0) {
       s.tracing.event("trellis.merge.conflicts", () => ({
         [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,
