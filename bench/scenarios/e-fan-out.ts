@@ -1,7 +1,7 @@
 import { rawFanOut } from "../impl/raw.js";
 import { trellisFanOut, trellisParallelGroup } from "../impl/trellis.js";
 import { langgraph, raw, trellis } from "../implementations.js";
-import { defineScenario } from "../scenario.js";
+import { atMost, defineScenario } from "../scenario.js";
 
 const options = { branches: 100 };
 
@@ -16,6 +16,15 @@ export default defineScenario({
     langgraph(async () => (await import("../impl/langgraph.js")).langgraphFanOut(options), {
       measure: { warmupRuns: 5, warmupMs: 500, samples: 5, minSampleMs: 100 },
     }),
+  ],
+  targets: (r) => [
+    atMost("(e) Trellis fan-out ≤ 1 ms/run", r.get("trellis")?.value, 1, "ms/run"),
+    atMost(
+      "(e) Trellis parallelGroup ≤ 1 ms/run",
+      r.get("trellis parallelGroup")?.value,
+      1,
+      "ms/run",
+    ),
   ],
   ratios: [
     ["trellis", "raw"],

@@ -1,7 +1,7 @@
 import { rawInterrupt } from "../impl/raw.js";
 import { trellisInterrupt } from "../impl/trellis.js";
 import { langgraph, raw, trellis } from "../implementations.js";
-import { defineScenario } from "../scenario.js";
+import { atMost, defineScenario } from "../scenario.js";
 
 export default defineScenario({
   id: "f",
@@ -13,5 +13,17 @@ export default defineScenario({
     langgraph(async () => (await import("../impl/langgraph.js")).langgraphInterrupt(), {
       measure: { warmupRuns: 5, warmupMs: 500, samples: 5, minSampleMs: 100 },
     }),
+  ],
+  targets: (r) => [
+    atMost(
+      "(f) Trellis pause + resume round trip ≤ 0.2 ms",
+      r.get("trellis")?.value,
+      0.2,
+      "ms/run",
+    ),
+  ],
+  ratios: [
+    ["trellis", "raw"],
+    ["langgraph", "trellis"],
   ],
 });

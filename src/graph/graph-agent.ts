@@ -388,6 +388,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
 
   /** The root span of the run that wrote `checkpointId` (from its own checkpoints), if traced. */
   async #previousTraceparent(sessionId: string, checkpointId: string): Promise<string | undefined> {
+    if (!this.#tracer.enabled) return undefined;
     const record = await this.store.checkpoints.get(sessionId, checkpointId);
     if (!record) return undefined;
     const meta = record.meta === null ? {} : (JSON.parse(record.meta) as { traceparent?: unknown });
