@@ -1,7 +1,11 @@
 import type { Attributes } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import { InterruptNotApplicableError, TrellisError } from "../errors.js";
-import type { InterruptAction } from "../interrupts/actions.js";
+import {
+  APPROVAL_ACTION_TYPES,
+  INTERRUPT_ACTION_TYPES,
+  type InterruptAction,
+} from "../interrupts/actions.js";
 import type { ResolvedInterruptConfig } from "../interrupts/interrupt-config.js";
 import type { InterruptDecisionSource, QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import type { InterruptService } from "../interrupts/interrupt-service.js";
@@ -135,20 +139,7 @@ export class RunControl {
   async close(): Promise<void> {
     this.#unsubscribe();
     for (const message of this.#cancels.splice(0)) {
-      await this.#service.settle(message.id, {
-        status: "applied",
-        action: message.action,
-        source: "action",
-        runId: this.#host.runId,
-        iteration: this.#host.iteration(),
-      });
-      this.#host.notify({
-        type: "interrupt:applied",
-        id: message.id,
-        action: message.action,
-        source: "action",
-        node: null,
-      });
+      await this.#settleApplied(message.id, { action: message.action, source: "action" }, null);
     }
   }
 
@@ -303,16 +294,7 @@ export class RunControl {
           "update_state",
           "pause",
         ] as const)
-      : ([
-          "continue",
-          "pause",
-          "resume",
-          "cancel",
-          "go_back",
-          "rerun",
-          "skip",
-          "update_state",
-        ] as const);
+      : INTERRUPT_ACTION_TYPES.filter((type) => !APPROVAL_ACTION_TYPES.includes(type));
     const path = this.#host.path();
     const outcome = await this.#config.reasoner.decide(message.text, {
       graph: this.#host.graph,
@@ -329,6 +311,27 @@ export class RunControl {
       detail: outcome.decision.reasoning,
       confidence: outcome.decision.confidence,
     };
+  }
+
+  /** Records a message as obeyed: settles its receipt (and audit entry) and emits the event. */
+  async #settleApplied(id: string, decided: Decided, node: string | null): Promise<void> {
+    await this.#service.settle(id, {
+      status: "applied",
+      action: decided.action,
+      source: decided.source,
+      ...(decided.detail === undefined ? {} : { detail: decided.detail }),
+      runId: this.#host.runId,
+      ...(node === null ? {} : { node }),
+      iteration: this.#host.iteration(),
+    });
+    this.#host.notify({
+      type: "interrupt:applied",
+      id,
+      action: decided.action,
+      source: decided.source,
+      node,
+      ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
+    });
   }
 
   async #handle(
@@ -358,23 +361,7 @@ export class RunControl {
           : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: chosen.confidence }),
       }));
       const applied = await this.#apply(decided.action, where, gate, message.sender);
-      await this.#service.settle(message.id, {
-        status: "applied",
-        action: decided.action,
-        source: decided.source,
-        ...(decided.detail === undefined ? {} : { detail: decided.detail }),
-        runId: this.#host.runId,
-        ...(where.node === null ? {} : { node: where.node }),
-        iteration: this.#host.iteration(),
-      });
-      this.#host.notify({
-        type: "interrupt:applied",
-        id: message.id,
-        action: decided.action,
-        source: decided.source,
-        node: where.node,
-        ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
-      });
+      await this.#settleApplied(message.id, decided, where.node);
       if (applied instanceof WaitPause) {
         // The sender learns at once that the run is held; the wait itself comes after.
         span.end(() => ({ "trellis.interrupt.outcome": "applied", "trellis.directive": "wait" }));
@@ -551,22 +538,7 @@ export class RunControl {
             ? { action: message.action, source: "action" }
             : await this.#decide(message, where, gate !== undefined).catch(() => undefined);
         if (decided?.action.type === "resume") {
-          await this.#service.settle(message.id, {
-            status: "applied",
-            action: decided.action,
-            source: decided.source,
-            runId: this.#host.runId,
-            ...(where.node === null ? {} : { node: where.node }),
-            iteration: this.#host.iteration(),
-          });
-          this.#host.notify({
-            type: "interrupt:applied",
-            id: message.id,
-            action: decided.action,
-            source: decided.source,
-            node: where.node,
-            ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
-          });
+          await this.#settleApplied(message.id, decided, where.node);
           await this.#record("run.resumed", where.node, {}, message.sender);
           return gate ? GATE_WAITING : NONE;
         }
