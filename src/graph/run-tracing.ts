@@ -6,9 +6,12 @@ import {
   GenAiOperations,
   SpanNames,
   TrellisAttributes,
+  TrellisEvents,
 } from "../telemetry/attributes.js";
 import { linkFromTraceparent, type SpanHandle, type TrellisTracer } from "../telemetry/tracing.js";
 import type { NodeDefinition } from "./node.js";
+import type { RouteDecision } from "./route.js";
+import type { ControlHost } from "./run-control.js";
 import type { RunStatus } from "./run-result.js";
 
 /** Who a run is, for its root span. */
@@ -53,6 +56,11 @@ export class RunTracing {
           : { [TrellisAttributes.SESSION_RESUMED_FROM]: run.resumedFrom }),
       }),
     });
+    if (run.resumedFrom !== null && this.#enabled) {
+      this.#root.addEvent(TrellisEvents.RESUMED, {
+        [TrellisAttributes.SESSION_RESUMED_FROM]: run.resumedFrom,
+      });
+    }
   }
 
   /** True when spans are recorded; callers skip building telemetry-only data otherwise. */
@@ -168,3 +176,59 @@ export class RunTracing {
 
 /** Span kind for model calls. */
 export const MODEL_CALL_KIND = SpanKind.CLIENT;
+
+/** Ends a node span with the route it chose as a span event. */
+export function endNodeSpan(
+  span: SpanHandle,
+  decision: RouteDecision,
+  annotations: Record<string, unknown> | undefined,
+): void {
+  if (!span.isRecording) {
+    span.end();
+    return;
+  }
+  span.addEvent(TrellisEvents.ROUTE, () => ({
+    [TrellisAttributes.ROUTE_REASON]: decision.reason,
+    [TrellisAttributes.ROUTE_TARGETS]:
+      decision.targets.length === 0 ? ["END"] : [...decision.targets],
+    ...(decision.label === undefined ? {} : { "trellis.route.label": decision.label }),
+  }));
+  const selected = annotations?.selected;
+  span.end(typeof selected === "string" ? { "trellis.dynamic.selected": selected } : undefined);
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** Span-event attributes for interrupt and approval notifications. */
+export function interruptAttributes(
+  event: Parameters<ControlHost["notify"]>[0],
+): Record<string, string | number> {
+  switch (event.type) {
+    case "interrupt:applied":
+      return {
+        [TrellisAttributes.INTERRUPT_ID]: event.id,
+        [TrellisAttributes.INTERRUPT_ACTION]: event.action.type,
+        [TrellisAttributes.INTERRUPT_SOURCE]: event.source,
+        ...(event.confidence === undefined
+          ? {}
+          : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: event.confidence }),
+        ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
+      };
+    case "interrupt:refused":
+      return {
+        [TrellisAttributes.INTERRUPT_ID]: event.id,
+        "error.type": event.error.name,
+        ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
+      };
+    case "approval:requested":
+      return { [TrellisAttributes.NODE]: event.node, "trellis.approval.revision": event.revision };
+    case "approval:decided":
+      return {
+        [TrellisAttributes.NODE]: event.node,
+        "trellis.approval.decision": event.decision,
+        "trellis.approval.by": event.by,
+      };
+  }
+}

@@ -24,7 +24,7 @@ import type { RouteDecision } from "./route.js";
 import type { ControlHost, Directive, PendingMeta, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
 import type { RunResult, RunStatus } from "./run-result.js";
-import type { RunTracing } from "./run-tracing.js";
+import { endNodeSpan, errorName, interruptAttributes, type RunTracing } from "./run-tracing.js";
 import { type DeltaOp, deepFreeze, freezeChanged } from "./state.js";
 
 /** What a run starts from. */
@@ -739,61 +739,5 @@ export class Run<S extends Record<string, unknown>> {
         decisions[i]!,
       );
     }
-  }
-}
-
-/** Ends a node span with the route it chose as a span event. */
-function endNodeSpan(
-  span: SpanHandle,
-  decision: RouteDecision,
-  annotations: Record<string, unknown> | undefined,
-): void {
-  if (!span.isRecording) {
-    span.end();
-    return;
-  }
-  span.addEvent(TrellisEvents.ROUTE, () => ({
-    [TrellisAttributes.ROUTE_REASON]: decision.reason,
-    [TrellisAttributes.ROUTE_TARGETS]:
-      decision.targets.length === 0 ? ["END"] : [...decision.targets],
-    ...(decision.label === undefined ? {} : { "trellis.route.label": decision.label }),
-  }));
-  const selected = annotations?.selected;
-  span.end(typeof selected === "string" ? { "trellis.dynamic.selected": selected } : undefined);
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}
-
-/** Span-event attributes for interrupt and approval notifications. */
-function interruptAttributes(
-  event: Parameters<ControlHost["notify"]>[0],
-): Record<string, string | number> {
-  switch (event.type) {
-    case "interrupt:applied":
-      return {
-        [TrellisAttributes.INTERRUPT_ID]: event.id,
-        [TrellisAttributes.INTERRUPT_ACTION]: event.action.type,
-        [TrellisAttributes.INTERRUPT_SOURCE]: event.source,
-        ...(event.confidence === undefined
-          ? {}
-          : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: event.confidence }),
-        ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
-      };
-    case "interrupt:refused":
-      return {
-        [TrellisAttributes.INTERRUPT_ID]: event.id,
-        "error.type": event.error.name,
-        ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
-      };
-    case "approval:requested":
-      return { [TrellisAttributes.NODE]: event.node, "trellis.approval.revision": event.revision };
-    case "approval:decided":
-      return {
-        [TrellisAttributes.NODE]: event.node,
-        "trellis.approval.decision": event.decision,
-        "trellis.approval.by": event.by,
-      };
   }
 }

@@ -115,6 +115,7 @@ describe("run spans", () => {
     // The resumed run links to the run it continues and records the decision it obeyed.
     expect(two.links.map((l) => l.spanId)).toContain(one.spanId);
     expect(two.attributes["trellis.session.resumed_from"]).toBeTypeOf("string");
+    expect(two.events.map((e) => e.name)).toContain("trellis.resumed");
     const decision = findSpan([two], "interrupt approve");
     expect(decision?.attributes).toMatchObject({
       "trellis.interrupt.action": "approve",
