@@ -122,10 +122,9 @@ export class Checkpointer<S extends Record<string, unknown>> {
       this.#forceFull ||
       this.#chain >= MAX_CHAIN ||
       this.#bytesSinceSnapshot + deltaText.length > this.#snapshotBytes;
-    const payload = full ? JSON.stringify(state) : deltaText;
     const meta: Record<string, unknown> | undefined = full ? { ...input.extra, path } : input.extra;
     const seq = this.#seq++;
-    const record: CheckpointRecord = {
+    const fields: Omit<CheckpointRecord, "payload"> = {
       threadId: this.threadId,
       id: `${input.runId}.${seq}`,
       seq,
@@ -133,20 +132,25 @@ export class Checkpointer<S extends Record<string, unknown>> {
       runId: input.runId,
       node: input.node,
       iteration: input.iteration,
-      next: input.next,
+      next: Object.freeze([...input.next]),
       status: input.status,
       kind: full ? "full" : "delta",
-      payload,
       meta: meta === undefined ? null : JSON.stringify(meta),
       createdAt: this.#now(),
     };
+    // A full snapshot is serialized when a store first reads it, not here: the state is
+    // deeply frozen, so the text is the same later, and a store that keeps records in
+    // memory never pays for a snapshot nobody reads.
+    const record: CheckpointRecord = full
+      ? withLazyPayload(fields, () => JSON.stringify(state))
+      : { ...fields, payload: deltaText };
     if (full) {
       this.#forceFull = false;
-      this.#snapshotBytes = payload.length + (record.meta?.length ?? 0);
+      this.#snapshotBytes = approximateJsonLength(state) + (record.meta?.length ?? 0);
       this.#bytesSinceSnapshot = 0;
       this.#chain = 0;
     } else {
-      this.#bytesSinceSnapshot += payload.length;
+      this.#bytesSinceSnapshot += deltaText.length;
       this.#chain++;
     }
     this.#parentId = record.id;
@@ -161,6 +165,53 @@ export class Checkpointer<S extends Record<string, unknown>> {
     const records = this.#buffer;
     this.#buffer = [];
     await this.#store.append(records);
+  }
+}
+
+/** A record whose `payload` is computed on first read, once. */
+function withLazyPayload(
+  fields: Omit<CheckpointRecord, "payload">,
+  serialize: () => string,
+): CheckpointRecord {
+  let text: string | undefined;
+  return Object.defineProperty({ ...fields }, "payload", {
+    enumerable: true,
+    get: () => {
+      text ??= serialize();
+      return text;
+    },
+  }) as CheckpointRecord;
+}
+
+/**
+ * About how long `JSON.stringify(value)` would be, without building it: walks the structure
+ * but not the characters, so a long string costs as little as a short one. Used only to
+ * decide when the next full snapshot is due.
+ */
+export function approximateJsonLength(value: unknown): number {
+  switch (typeof value) {
+    case "string":
+      return value.length + 2;
+    case "number":
+    case "bigint":
+      return 8;
+    case "boolean":
+      return 5;
+    case "object": {
+      if (value === null) return 4;
+      if (Array.isArray(value)) {
+        let size = 2;
+        for (const item of value) size += approximateJsonLength(item) + 1;
+        return size;
+      }
+      let size = 2;
+      for (const [key, item] of Object.entries(value)) {
+        if (item !== undefined) size += key.length + 4 + approximateJsonLength(item);
+      }
+      return size;
+    }
+    default:
+      return 0;
   }
 }
 

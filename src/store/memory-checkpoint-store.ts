@@ -32,10 +32,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
     }
     for (const record of records) {
       const thread = this.#thread(record.threadId);
-      thread.byId.set(
-        record.id,
-        Object.freeze({ ...record, next: Object.freeze([...record.next]) }),
-      );
+      thread.byId.set(record.id, keep(record));
       thread.ordered.push(thread.byId.get(record.id)!);
     }
   }
@@ -79,4 +76,19 @@ export class MemoryCheckpointStore implements CheckpointStore {
       if (key === threadId || key.startsWith(`${threadId}/`)) this.#threads.delete(key);
     }
   }
+}
+
+/**
+ * The record as the store keeps it: a frozen copy, so the caller cannot change history. A
+ * record whose payload is still to be serialized (a lazy full snapshot) is kept as it is,
+ * frozen, so that copying it does not serialize it.
+ */
+function keep(record: CheckpointRecord): CheckpointRecord {
+  if (
+    Object.getOwnPropertyDescriptor(record, "payload")?.get !== undefined &&
+    Object.isFrozen(record.next)
+  ) {
+    return Object.freeze(record);
+  }
+  return Object.freeze({ ...record, next: Object.freeze([...record.next]) });
 }

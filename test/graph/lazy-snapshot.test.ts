@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { approximateJsonLength } from "../../src/graph/checkpointer.js";
+import { END, Graph, GraphAgent, MemoryStore, START } from "../../src/index.js";
+
+describe("full snapshots in the memory store", () => {
+  it("are serialized when first read, not while the run goes on", async () => {
+    let serialized = 0;
+    const blob = {
+      toJSON() {
+        serialized++;
+        return "a large value";
+      },
+    };
+    const State = z.object({ count: z.number().default(0), blob: z.any() });
+    const graph = new Graph({ state: State, name: "lazy" })
+      .addNode("a", (s) => ({ count: s.count + 1 }))
+      .addNode("b", (s) => ({ count: s.count + 1 }))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .addEdge("b", END)
+      .compile();
+    const store = new MemoryStore();
+    const agent = new GraphAgent({ graph, store });
+
+    const result = await agent.run({ blob }, { sessionId: "lazy" });
+    expect(result.status).toBe("completed");
+    expect(serialized).toBe(0);
+
+    const history = await agent.history("lazy");
+    expect(serialized).toBe(1);
+    expect(history.at(-1)?.state).toEqual({ count: 0, blob: "a large value" });
+    expect(history[0]?.state.count).toBe(2);
+    const records = await store.checkpoints.list("lazy");
+    expect(records.at(-1)?.kind).toBe("full");
+    expect(records.at(-1)?.payload).toBe('{"count":0,"blob":"a large value"}');
+    expect(serialized).toBe(1);
+  });
+
+  it("estimate their size from the structure, counting a long string by its length", () => {
+    const state = {
+      count: 12,
+      tags: ["a", "bb"],
+      nested: { ok: true, none: null },
+      blob: "x".repeat(1_000),
+    };
+    const exact = JSON.stringify(state).length;
+    const estimate = approximateJsonLength(state);
+    expect(estimate).toBeGreaterThan(exact * 0.9);
+    expect(estimate).toBeLessThan(exact * 1.1);
+  });
+});
