@@ -1,8 +1,9 @@
 import { CheckpointNotFoundError } from "../errors.js";
-import type {
-  CheckpointRecord,
-  CheckpointStatus,
-  CheckpointStore,
+import {
+  type CheckpointRecord,
+  type CheckpointStatus,
+  type CheckpointStore,
+  LazyCheckpointRecord,
 } from "../store/checkpoint-store.js";
 import { applyDelta, type DeltaOp } from "./state.js";
 
@@ -124,7 +125,7 @@ export class Checkpointer<S extends Record<string, unknown>> {
       this.#bytesSinceSnapshot + deltaText.length > this.#snapshotBytes;
     const meta: Record<string, unknown> | undefined = full ? { ...input.extra, path } : input.extra;
     const seq = this.#seq++;
-    const fields: Omit<CheckpointRecord, "payload"> = {
+    const record: CheckpointRecord = {
       threadId: this.threadId,
       id: `${input.runId}.${seq}`,
       seq,
@@ -132,18 +133,17 @@ export class Checkpointer<S extends Record<string, unknown>> {
       runId: input.runId,
       node: input.node,
       iteration: input.iteration,
-      next: Object.freeze([...input.next]),
+      next: input.next,
       status: input.status,
       kind: full ? "full" : "delta",
       meta: meta === undefined ? null : JSON.stringify(meta),
       createdAt: this.#now(),
+      payload: deltaText,
     };
     // A full snapshot is serialized when a store first reads it, not here: the state is
     // deeply frozen, so the text is the same later, and a store that keeps records in
     // memory never pays for a snapshot nobody reads.
-    const record: CheckpointRecord = full
-      ? withLazyPayload(fields, () => JSON.stringify(state))
-      : { ...fields, payload: deltaText };
+    const saved = full ? new LazyCheckpointRecord(record, () => JSON.stringify(state)) : record;
     if (full) {
       this.#forceFull = false;
       this.#snapshotBytes = approximateJsonLength(state) + (record.meta?.length ?? 0);
@@ -154,9 +154,9 @@ export class Checkpointer<S extends Record<string, unknown>> {
       this.#chain++;
     }
     this.#parentId = record.id;
-    if (this.#durability === "step") await this.#store.append([record]);
-    else this.#buffer.push(record);
-    return record;
+    if (this.#durability === "step") await this.#store.append([saved]);
+    else this.#buffer.push(saved);
+    return saved;
   }
 
   /** Writes what `"exit"` durability buffered. */
@@ -166,21 +166,6 @@ export class Checkpointer<S extends Record<string, unknown>> {
     this.#buffer = [];
     await this.#store.append(records);
   }
-}
-
-/** A record whose `payload` is computed on first read, once. */
-function withLazyPayload(
-  fields: Omit<CheckpointRecord, "payload">,
-  serialize: () => string,
-): CheckpointRecord {
-  let text: string | undefined;
-  return Object.defineProperty({ ...fields }, "payload", {
-    enumerable: true,
-    get: () => {
-      text ??= serialize();
-      return text;
-    },
-  }) as CheckpointRecord;
 }
 
 /**

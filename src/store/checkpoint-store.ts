@@ -36,6 +36,59 @@ export interface CheckpointRecord {
   readonly createdAt: number;
 }
 
+/**
+ * A record whose `payload` is produced the first time it is read, then kept. The checkpointer
+ * uses it for full snapshots of deeply frozen states, so a store that keeps records in memory
+ * never serializes a snapshot nobody reads; a store that writes elsewhere reads `payload` and
+ * pays then.
+ */
+export class LazyCheckpointRecord implements CheckpointRecord {
+  readonly threadId: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly parentId: string | null;
+  readonly runId: string;
+  readonly node: string | null;
+  readonly iteration: number;
+  readonly next: readonly string[];
+  readonly status: CheckpointStatus;
+  readonly kind: "full" | "delta";
+  readonly meta: string | null;
+  readonly createdAt: number;
+  #payload: string | undefined;
+  #serialize: (() => string) | undefined;
+
+  /** `fields.payload` is ignored: the payload is what `serialize` returns, on first read. */
+  constructor(fields: CheckpointRecord, serialize: () => string) {
+    this.threadId = fields.threadId;
+    this.id = fields.id;
+    this.seq = fields.seq;
+    this.parentId = fields.parentId;
+    this.runId = fields.runId;
+    this.node = fields.node;
+    this.iteration = fields.iteration;
+    this.next = Object.freeze([...fields.next]);
+    this.status = fields.status;
+    this.kind = fields.kind;
+    this.meta = fields.meta;
+    this.createdAt = fields.createdAt;
+    this.#serialize = serialize;
+  }
+
+  get payload(): string {
+    if (this.#payload === undefined) {
+      this.#payload = this.#serialize!();
+      this.#serialize = undefined;
+    }
+    return this.#payload;
+  }
+
+  /** A plain object with the same fields (the payload serialized). */
+  toJSON(): CheckpointRecord {
+    return { ...this, payload: this.payload };
+  }
+}
+
 /** Storage of checkpoints. Every backend passes the shared suite in `test/store`. */
 export interface CheckpointStore {
   /** Appends records atomically, in order. A `(threadId, seq)` or id already stored is an error. */

@@ -1,5 +1,9 @@
 import { TrellisError } from "../errors.js";
-import type { CheckpointRecord, CheckpointStore } from "./checkpoint-store.js";
+import {
+  type CheckpointRecord,
+  type CheckpointStore,
+  LazyCheckpointRecord,
+} from "./checkpoint-store.js";
 
 interface Thread {
   readonly byId: Map<string, CheckpointRecord>;
@@ -80,15 +84,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
 /**
  * The record as the store keeps it: a frozen copy, so the caller cannot change history. A
- * record whose payload is still to be serialized (a lazy full snapshot) is kept as it is,
- * frozen, so that copying it does not serialize it.
+ * lazy full snapshot is immutable already (its state is frozen, its `next` a frozen copy) and
+ * is kept as it is, so that keeping it does not serialize it.
  */
 function keep(record: CheckpointRecord): CheckpointRecord {
-  if (
-    Object.getOwnPropertyDescriptor(record, "payload")?.get !== undefined &&
-    Object.isFrozen(record.next)
-  ) {
-    return Object.freeze(record);
-  }
+  if (record instanceof LazyCheckpointRecord) return record;
   return Object.freeze({ ...record, next: Object.freeze([...record.next]) });
 }
