@@ -288,7 +288,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       sink: undefined,
       pending: checkpoint.meta.pending as PendingMeta | undefined,
       previousTraceparent: await this.#previousTraceparent(sessionId, checkpoint.id),
-      progress: checkpoint.meta.progress as { node: string; data: unknown } | undefined,
+      progress: await this.#savedProgress(sessionId, checkpoint.id, checkpoint.next),
     });
   }
 
@@ -386,6 +386,34 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return exists ? loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId) : undefined;
   }
 
+  /**
+   * What the node about to run saved with `saveProgress` before the run stopped in it: the
+   * progress records written since its last node checkpoint, oldest first.
+   */
+  async #savedProgress(
+    sessionId: string,
+    checkpointId: string,
+    next: readonly string[],
+  ): Promise<{ node: string; data: unknown[] } | undefined> {
+    const node = next.length === 1 ? next[0]! : undefined;
+    if (node === undefined) return undefined;
+    const data: unknown[] = [];
+    let record = await this.store.checkpoints.get(sessionId, checkpointId);
+    const runId = record?.runId;
+    while (record && record.node === null && record.runId === runId) {
+      const meta =
+        record.meta === null
+          ? {}
+          : (JSON.parse(record.meta) as { progress?: { node?: unknown; data?: unknown } });
+      if (meta.progress?.node === node) data.push(meta.progress.data);
+      record =
+        record.parentId === null
+          ? undefined
+          : await this.store.checkpoints.get(sessionId, record.parentId);
+    }
+    return data.length === 0 ? undefined : { node, data: data.reverse() };
+  }
+
   /** The root span of the run that wrote `checkpointId` (from its own checkpoints), if traced. */
   async #previousTraceparent(sessionId: string, checkpointId: string): Promise<string | undefined> {
     if (!this.#tracer.enabled) return undefined;
@@ -445,7 +473,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     readonly seqFrom?: CheckpointRecord | undefined;
     readonly pending?: PendingMeta | undefined;
     readonly previousTraceparent?: string | undefined;
-    readonly progress?: { node: string; data: unknown } | undefined;
+    readonly progress?: { node: string; data: readonly unknown[] } | undefined;
   }): Promise<RunResult<S>> {
     const { sessionId } = start;
     const runId = randomUUID();

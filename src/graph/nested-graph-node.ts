@@ -5,7 +5,7 @@ import type { CompiledGraph } from "./compiled-graph.js";
 import { deepEqual } from "./diff.js";
 import type { NodeDefinition } from "./node.js";
 import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
-import { nodeNameOf, savedProgress } from "./parallel-group.js";
+import { nodeNameOf } from "./parallel-group.js";
 import { Run } from "./run.js";
 import type { RunResult } from "./run-result.js";
 import { RunTracing } from "./run-tracing.js";
@@ -83,7 +83,7 @@ export function nestedGraph<P extends Record<string, unknown>, C extends Record<
       const threadId = `${runtime.threadId}/${node}`;
       const store = runtime.store.checkpoints;
       const latest = runtime.durability === "off" ? undefined : await store.latest(threadId);
-      const saved = (await savedProgress(runtime, node)) as NestedProgress | undefined;
+      const saved = runtime.progress.at(-1) as NestedProgress | undefined;
       const resume =
         latest !== undefined && latest.status !== "completed" && saved?.childRunId === latest.runId;
 

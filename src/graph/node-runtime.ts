@@ -34,8 +34,11 @@ export interface NodeRuntime {
   readonly traceContext: Context;
   /** The graph's policy for conflicting overwrites when branches merge. */
   readonly conflicts: ConflictPolicy;
-  /** What this node saved with `saveProgress` before the run stopped, when the run resumes it. */
-  readonly progress: unknown;
+  /**
+   * Everything this node saved with `saveProgress` in the run this one continues, oldest
+   * first; empty when the node starts afresh. Save increments (a finished branch), not totals.
+   */
+  readonly progress: readonly unknown[];
   /** Writes a checkpoint recording the node's partial progress (e.g. finished branches). */
   saveProgress(data: unknown): Promise<void>;
   /** Adds data to the meta of the checkpoint written after this node (e.g. a DynamicNode's choice). */

@@ -68,11 +68,13 @@ export interface DynamicParallelGroupOptions<S, T> extends ParallelOptions {
   ) => NodeResult<S> | Promise<NodeResult<S>>;
 }
 
-/** What a parallel group saves with `saveProgress`: the delta of each finished branch. */
-interface GroupProgress {
-  readonly finished: Record<string, readonly DeltaOp[]>;
-  readonly inner?: Record<string, unknown>;
-}
+/**
+ * What a parallel group saves with `saveProgress`, one record per event: a branch that
+ * finished (its delta), or progress a branch saved itself (e.g. a nested graph's child run).
+ */
+type GroupProgress =
+  | { readonly finished: string; readonly delta: readonly DeltaOp[] }
+  | { readonly inner: string; readonly data: unknown };
 
 interface Branch<S> {
   readonly name: string;
@@ -95,37 +97,6 @@ type Update<S> = NodeResult<S> | MergedUpdate<S>;
 export function nodeNameOf(ctx: NodeContext, runtime: NodeRuntime): string {
   const prefix = `${runtime.graphPath}/`;
   return ctx.node.startsWith(prefix) ? ctx.node.slice(prefix.length) : ctx.node;
-}
-
-/**
- * What this node saved with `saveProgress` in the run it continues: `runtime.progress` when
- * the engine handed it over; otherwise (with `"step"` durability) found in the thread's
- * checkpoints, when this node is the first to run after an unfinished run stopped in it.
- */
-export async function savedProgress(runtime: NodeRuntime, node: string): Promise<unknown> {
-  if (runtime.progress !== undefined) return runtime.progress;
-  if (runtime.durability !== "step") return undefined;
-  const store = runtime.store.checkpoints;
-  const latest = await store.latest(runtime.threadId);
-  if (
-    latest === undefined ||
-    latest.runId === runtime.runId ||
-    latest.status === "completed" ||
-    !latest.next.includes(node)
-  ) {
-    return undefined;
-  }
-  let record = latest;
-  while (record.runId === latest.runId && record.node === null) {
-    const meta = record.meta === null ? undefined : (JSON.parse(record.meta) as CheckpointMeta);
-    const progress = meta?.progress as { node?: unknown; data?: unknown } | undefined;
-    if (progress?.node === node) return progress.data;
-    if (record.parentId === null) break;
-    const parent = await store.get(runtime.threadId, record.parentId);
-    if (parent === undefined) break;
-    record = parent;
-  }
-  return undefined;
 }
 
 function checkOptions(options: ParallelOptions, what: string): void {
@@ -321,23 +292,26 @@ async function runGroup<S extends Record<string, unknown>>(
   const joinAll = options.join === undefined || options.join === "all";
   const base = snapshot as S;
 
-  const saved = (await savedProgress(runtime, group)) as GroupProgress | undefined;
-  const finished: Record<string, readonly DeltaOp[]> = { ...saved?.finished };
-  const inner: Record<string, unknown> = { ...saved?.inner };
+  const finished = new Map<string, readonly DeltaOp[]>();
+  const inner = new Map<string, unknown[]>();
+  for (const saved of runtime.progress as readonly GroupProgress[]) {
+    if ("finished" in saved) finished.set(saved.finished, saved.delta);
+    else inner.set(saved.inner, [...(inner.get(saved.inner) ?? []), saved.data]);
+  }
   const outcomes = new Map<string, Outcome>();
   for (const branch of branches) {
-    const delta = finished[branch.name];
+    const delta = finished.get(branch.name);
     if (delta !== undefined) {
       outcomes.set(branch.name, { kind: "ok", delta, state: applyDelta(base, delta) });
     }
   }
-  const succeeded = () => [...outcomes.values()].filter((o) => o.kind === "ok").length;
+  let ok = [...outcomes.values()].filter((o) => o.kind === "ok").length;
+  const succeeded = () => ok;
   const todo = succeeded() >= need ? [] : branches.filter((b) => !outcomes.has(b.name));
 
   // Progress writes are serialised so checkpoints land in the order they were made.
   let writes: Promise<void> = Promise.resolve();
-  const save = (): void => {
-    const data: GroupProgress = { finished: { ...finished }, inner: { ...inner } };
+  const save = (data: GroupProgress): void => {
     writes = writes.then(() => runtime.saveProgress(data));
   };
 
@@ -386,8 +360,8 @@ async function runGroup<S extends Record<string, unknown>>(
           outcomes.set(branch.name, outcome);
           left--;
           if (outcome.kind === "ok") {
-            finished[branch.name] = outcome.delta;
-            save();
+            ok++;
+            save({ finished: branch.name, delta: outcome.delta });
             if (succeeded() >= need) {
               stopOthers("join");
               finish();
@@ -440,10 +414,9 @@ async function runGroup<S extends Record<string, unknown>>(
     const branchRuntime: NodeRuntime = {
       ...runtime,
       traceContext: span.context,
-      progress: inner[branch.name],
+      progress: inner.get(branch.name) ?? [],
       saveProgress: async (data) => {
-        inner[branch.name] = data;
-        save();
+        save({ inner: branch.name, data });
         await writes;
       },
       annotate: (data) => {

@@ -51,7 +51,7 @@ export interface RunSetup<S extends Record<string, unknown>> {
   readonly sink: EventSink | undefined;
   readonly signal: AbortSignal | undefined;
   /** Progress a pattern node saved before the run stopped. */
-  readonly progress: { readonly node: string; readonly data: unknown } | undefined;
+  readonly progress: { readonly node: string; readonly data: readonly unknown[] } | undefined;
   /** Why the run this one continues was suspended. */
   readonly pending: PendingMeta | undefined;
   /** The run's spans. */
@@ -478,7 +478,7 @@ export class Run<S extends Record<string, unknown>> {
 
   #runtime(node: string, span: SpanHandle): NodeRuntime {
     const s = this.#setup;
-    const progress = this.#progress?.node === node ? this.#progress.data : undefined;
+    const progress = this.#progress?.node === node ? this.#progress.data : [];
     return {
       store: s.store,
       clock: s.clock,
