@@ -8,9 +8,10 @@ import {
   ParallelGroupError,
 } from "../errors.js";
 import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
+import { BranchAbort, BranchContext } from "./branch-context.js";
 import type { CheckpointMeta } from "./checkpointer.js";
 import { isCommand } from "./command.js";
-import { isThenable, raceAbort } from "./execute-node.js";
+import { isThenable } from "./execute-node.js";
 import {
   type BranchState,
   type ConflictPolicy,
@@ -316,7 +317,7 @@ async function runGroup<S extends Record<string, unknown>>(
   };
 
   const branchAnnotations: Record<string, Record<string, unknown>> = {};
-  const active = new Map<string, AbortController>();
+  const active = new Map<string, BranchAbort>();
   let decided = false;
 
   await new Promise<void>((resolve, reject) => {
@@ -387,7 +388,7 @@ async function runGroup<S extends Record<string, unknown>>(
   });
 
   async function runBranch(branch: Branch<S>): Promise<Outcome> {
-    const controller = new AbortController();
+    const controller = new BranchAbort();
     active.set(branch.name, controller);
     // Only a branch with a timeout gets a timer to stop: aborting one builds an exception.
     const timeout = options.branchTimeoutMs;
@@ -398,12 +399,7 @@ async function runGroup<S extends Record<string, unknown>>(
         () => {},
       );
     }
-    const branchCtx: NodeContext = {
-      ...ctx,
-      signal: controller.signal,
-      node: `${ctx.node}/${branch.name}`,
-      item: branch.item,
-    };
+    const branchCtx = new BranchContext(ctx, branch.name, branch.item, controller);
     const span = runtime.tracer.startSpan(SpanNames.branch(branch.name), {
       parent: runtime.traceContext,
       attributes: () => ({
@@ -426,16 +422,14 @@ async function runGroup<S extends Record<string, unknown>>(
     };
     try {
       const result = span.runInContext(() => branch.run(base, branchCtx, branchRuntime));
-      const value = isThenable<Update<S>>(result)
-        ? await raceAbort(result, controller.signal)
-        : result;
-      if (controller.signal.aborted) throw controller.signal.reason;
+      const value = isThenable<Update<S>>(result) ? await controller.race(result) : result;
+      if (controller.aborted) throw controller.reason;
       const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
       const { state, delta } = toBranchState(base, runtime, label, value);
       span.end({ "trellis.branch.outcome": "ok" });
       return { kind: "ok", state, delta };
     } catch (error) {
-      const reason = controller.signal.aborted ? controller.signal.reason : error;
+      const reason = controller.aborted ? controller.reason : error;
       if (reason instanceof BranchAbortedError) {
         span.end({ "trellis.branch.outcome": "aborted" });
         return { kind: "aborted" };
