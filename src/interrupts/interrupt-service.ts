@@ -97,7 +97,6 @@ export interface SignalOptions {
 
 const positiveInteger = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const LIMIT_KEYS = Object.keys(DEFAULT_INTERRUPT_LIMITS) as (keyof InterruptLimits)[];
-const SessionIdSchema = z.string().min(1).max(256);
 const isFunction = (value: unknown) => typeof value === "function";
 const isObject = (value: unknown) => typeof value === "object" && value !== null;
 const StoreSchema = z.custom<Store>(
@@ -116,7 +115,7 @@ const LoggerSchema = z.object({
 });
 
 function checkSessionId(sessionId: unknown): string {
-  if (!SessionIdSchema.safeParse(sessionId).success) {
+  if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 256) {
     throw new InvalidOptionError(
       "sessionId",
       "a non-empty string of at most 256 characters",
