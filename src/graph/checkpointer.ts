@@ -143,7 +143,7 @@ export class Checkpointer<S extends Record<string, unknown>> {
     // A full snapshot is serialized when a store first reads it, not here: the state is
     // deeply frozen, so the text is the same later, and a store that keeps records in
     // memory never pays for a snapshot nobody reads.
-    const saved = full ? new LazyCheckpointRecord(record, () => JSON.stringify(state)) : record;
+    const saved = full ? new LazyCheckpointRecord(record, state) : record;
     if (full) {
       this.#forceFull = false;
       this.#snapshotBytes = approximateJsonLength(state) + (record.meta?.length ?? 0);
@@ -252,7 +252,12 @@ function step<S extends Record<string, unknown>>(
 ): { state: S; path: string[] } {
   if (record.kind === "full") {
     const meta = record.meta === null ? {} : (JSON.parse(record.meta) as CheckpointMeta);
-    return { state: JSON.parse(record.payload) as S, path: [...(meta.path ?? [])] };
+    // A snapshot still held in memory is the frozen state itself: no need to parse it.
+    const state =
+      record instanceof LazyCheckpointRecord
+        ? (record.value as S)
+        : (JSON.parse(record.payload) as S);
+    return { state, path: [...(meta.path ?? [])] };
   }
   const next = applyDelta(state, JSON.parse(record.payload) as DeltaOp[]);
   return { state: next, path: record.node === null ? path : [...path, record.node] };
@@ -278,6 +283,9 @@ function toCheckpoint<S>(
     state,
     meta,
     createdAt: record.createdAt,
-    bytes: record.payload.length,
+    // Read on demand: a snapshot held in memory is only serialized if someone asks its size.
+    get bytes() {
+      return record.payload.length;
+    },
   };
 }

@@ -102,6 +102,8 @@ export class RunControl {
   #pending = true;
   #wake: (() => void) | undefined;
   readonly #skipNext = { value: false };
+  /** The node execution at which the store was last polled for messages. */
+  #polledAt = -1;
   /** Set once a cancel was obeyed: nothing queued behind it is taken any more. */
   #cancelled = false;
   /** Cancels that aborted the run through the subscription, settled when the run closes. */
@@ -165,7 +167,14 @@ export class RunControl {
 
   /** Drains the queue at a checkpoint; stops at the first message that changes the run's course. */
   async check(phase: "before" | "after" | "start", node: string | null): Promise<Directive> {
-    if (!this.#pending && !(await this.#service.hasPending(this.#host.sessionId))) return NONE;
+    if (!this.#pending) {
+      // Messages sent through this service wake the run through the subscription; the store
+      // is polled for messages from elsewhere once per node execution, not at every check.
+      const iteration = this.#host.iteration();
+      if (this.#polledAt === iteration) return NONE;
+      this.#polledAt = iteration;
+      if (!(await this.#service.hasPending(this.#host.sessionId))) return NONE;
+    }
     this.#pending = false;
     for (;;) {
       if (this.#cancelled) return NONE;

@@ -56,10 +56,13 @@ export class LazyCheckpointRecord implements CheckpointRecord {
   readonly meta: string | null;
   readonly createdAt: number;
   #payload: string | undefined;
-  #serialize: (() => string) | undefined;
+  readonly #value: unknown;
 
-  /** `fields.payload` is ignored: the payload is what `serialize` returns, on first read. */
-  constructor(fields: CheckpointRecord, serialize: () => string) {
+  /**
+   * `fields.payload` is ignored: the payload is `JSON.stringify(value)`, made on first read.
+   * `value` must be deeply frozen, so that text is the same whenever it is made.
+   */
+  constructor(fields: CheckpointRecord, value: unknown) {
     this.threadId = fields.threadId;
     this.id = fields.id;
     this.seq = fields.seq;
@@ -72,14 +75,16 @@ export class LazyCheckpointRecord implements CheckpointRecord {
     this.kind = fields.kind;
     this.meta = fields.meta;
     this.createdAt = fields.createdAt;
-    this.#serialize = serialize;
+    this.#value = value;
+  }
+
+  /** The snapshot itself: a store in the same process can hand it back without parsing. */
+  get value(): unknown {
+    return this.#value;
   }
 
   get payload(): string {
-    if (this.#payload === undefined) {
-      this.#payload = this.#serialize!();
-      this.#serialize = undefined;
-    }
+    this.#payload ??= JSON.stringify(this.#value);
     return this.#payload;
   }
 
