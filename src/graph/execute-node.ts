@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import { NodeExecutionError, NodeTimeoutError, RunCancelledError } from "../errors.js";
+import type { LazyAbort } from "./lazy-abort.js";
 import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "./node.js";
 import type { MergedUpdate, NodeRuntime } from "./node-runtime.js";
 
@@ -13,11 +14,12 @@ export interface NodeCall<S> {
   readonly state: Readonly<S>;
   readonly retry: RetryPolicy | undefined;
   readonly timeoutMs: number | undefined;
-  /** The run's signal: aborting it aborts the node at once. */
-  readonly signal: AbortSignal;
+  /** The run's abort switch: aborting it aborts the node at once. */
+  readonly abort: LazyAbort;
   readonly clock: Clock;
   /** Builds the context for one attempt. */
-  readonly context: (attempt: number, signal: AbortSignal) => NodeContext;
+  /** Builds the context; `signal()` gives the attempt's signal, built only if the node reads it. */
+  readonly context: (attempt: number, signal: () => AbortSignal) => NodeContext;
   /** Told about each failed attempt before the next one (or the final failure). */
   readonly onFailure: (attempt: number, error: unknown, willRetry: boolean) => void;
   readonly random?: () => number;
@@ -52,23 +54,30 @@ export function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Prom
 
 async function attempt<S>(call: NodeCall<S>, n: number): Promise<Result<S>> {
   if (call.timeoutMs === undefined) {
-    const result = call.run(call.state, call.context(n, call.signal), call.runtime);
-    return isThenable<Result<S>>(result) ? raceAbort(result, call.signal) : result;
+    const result = call.run(
+      call.state,
+      call.context(n, () => call.abort.signal),
+      call.runtime,
+    );
+    return isThenable<Result<S>>(result) ? call.abort.race(result) : result;
   }
   const controller = new AbortController();
   const stopTimer = new AbortController();
-  const onRunAbort = () => controller.abort(call.signal.reason);
-  call.signal.addEventListener("abort", onRunAbort, { once: true });
+  const stopListening = call.abort.onAbort((reason) => controller.abort(reason));
   call.clock.sleep(call.timeoutMs, stopTimer.signal).then(
     () => controller.abort(new NodeTimeoutError(call.name, call.timeoutMs!)),
     () => {},
   );
   try {
-    const result = call.run(call.state, call.context(n, controller.signal), call.runtime);
+    const result = call.run(
+      call.state,
+      call.context(n, () => controller.signal),
+      call.runtime,
+    );
     return isThenable<Result<S>>(result) ? await raceAbort(result, controller.signal) : result;
   } finally {
     stopTimer.abort();
-    call.signal.removeEventListener("abort", onRunAbort);
+    stopListening();
   }
 }
 
@@ -86,7 +95,7 @@ export async function executeNode<S>(call: NodeCall<S>): Promise<Result<S>> {
     try {
       return await attempt(call, n);
     } catch (error) {
-      if (call.signal.aborted) throw call.signal.reason;
+      if (call.abort.aborted) throw call.abort.reason;
       const willRetry = n < maxAttempts && retryOn(error);
       call.onFailure(n, error, willRetry);
       if (!willRetry) {
@@ -97,7 +106,7 @@ export async function executeNode<S>(call: NodeCall<S>): Promise<Result<S>> {
       const random = call.random ?? Math.random;
       const wait =
         Math.min(delay, policy?.maxDelayMs ?? 10_000) * (1 + jitter * (random() * 2 - 1));
-      await call.clock.sleep(Math.max(0, wait), call.signal);
+      await call.clock.sleep(Math.max(0, wait), call.abort.signal);
       delay *= policy?.backoffFactor ?? 2;
     }
   }

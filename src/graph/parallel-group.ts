@@ -8,10 +8,11 @@ import {
   ParallelGroupError,
 } from "../errors.js";
 import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
-import { BranchAbort, BranchContext } from "./branch-context.js";
+import { BranchContext } from "./branch-context.js";
 import type { CheckpointMeta } from "./checkpointer.js";
 import { isCommand } from "./command.js";
 import { isThenable } from "./execute-node.js";
+import { LazyAbort } from "./lazy-abort.js";
 import {
   type BranchState,
   type ConflictPolicy,
@@ -317,7 +318,7 @@ async function runGroup<S extends Record<string, unknown>>(
   };
 
   const branchAnnotations: Record<string, Record<string, unknown>> = {};
-  const active = new Map<string, BranchAbort>();
+  const active = new Map<string, LazyAbort>();
   let decided = false;
 
   await new Promise<void>((resolve, reject) => {
@@ -388,7 +389,7 @@ async function runGroup<S extends Record<string, unknown>>(
   });
 
   async function runBranch(branch: Branch<S>): Promise<Outcome> {
-    const controller = new BranchAbort();
+    const controller = new LazyAbort();
     active.set(branch.name, controller);
     // Only a branch with a timeout gets a timer to stop: aborting one builds an exception.
     const timeout = options.branchTimeoutMs;

@@ -17,6 +17,7 @@ import { isCommand } from "./command.js";
 import type { CompiledGraph } from "./compiled-graph.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
+import { LazyAbort } from "./lazy-abort.js";
 import { mergeBranches } from "./merge-branches.js";
 import type { NodeContext } from "./node.js";
 import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
@@ -84,7 +85,7 @@ class Reject {
  */
 export class Run<S extends Record<string, unknown>> {
   readonly #setup: RunSetup<S>;
-  readonly #abort = new AbortController();
+  readonly #abort = new LazyAbort();
   #state: S;
   #path: string[];
   #frontier: readonly string[];
@@ -115,7 +116,7 @@ export class Run<S extends Record<string, unknown>> {
 
   /** Aborts the in-flight node at once; the run ends `cancelled`. */
   cancel(reason?: unknown): void {
-    if (!this.#abort.signal.aborted) {
+    if (!this.#abort.aborted) {
       this.#abort.abort(
         reason instanceof RunCancelledError ? reason : new RunCancelledError(reason),
       );
@@ -190,6 +191,7 @@ export class Run<S extends Record<string, unknown>> {
 
   #host(): ControlHost {
     const s = this.#setup;
+    const abort = this.#abort;
     return {
       sessionId: s.sessionId,
       runId: s.runId,
@@ -215,7 +217,9 @@ export class Run<S extends Record<string, unknown>> {
         }
       },
       cancel: (reason) => this.cancel(reason),
-      signal: this.#abort.signal,
+      get signal() {
+        return abort.signal;
+      },
       span: (name, attributes) =>
         s.tracing.tracer.startSpan(name, {
           parent: s.tracing.context,
@@ -250,7 +254,7 @@ export class Run<S extends Record<string, unknown>> {
         }
       }
       while (this.#frontier.length > 0) {
-        if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
+        if (this.#abort.aborted) throw this.#abort.reason;
         if (this.#iteration + this.#frontier.length > s.maxIterations) {
           throw new MaxIterationsError(s.maxIterations, this.#path.slice(-8));
         }
@@ -389,8 +393,8 @@ export class Run<S extends Record<string, unknown>> {
 
   #classify(error: unknown): Outcome {
     // A cancel wins over a pause or rejection that was decided after it.
-    if (this.#abort.signal.aborted) {
-      const reason = this.#abort.signal.reason;
+    if (this.#abort.aborted) {
+      const reason = this.#abort.reason;
       return {
         status: "cancelled",
         error: reason instanceof TrellisError ? reason : new RunCancelledError(reason),
@@ -399,8 +403,8 @@ export class Run<S extends Record<string, unknown>> {
     if (error instanceof Suspend)
       return { status: "paused", error: undefined, pending: error.pending };
     if (error instanceof Reject) return { status: "rejected", error: error.error };
-    if (this.#abort.signal.aborted) {
-      const reason = this.#abort.signal.reason;
+    if (this.#abort.aborted) {
+      const reason = this.#abort.reason;
       return {
         status: "cancelled",
         error: reason instanceof TrellisError ? reason : new RunCancelledError(reason),
@@ -455,12 +459,14 @@ export class Run<S extends Record<string, unknown>> {
     node: string,
     iteration: number,
     attempt: number,
-    signal: AbortSignal,
+    signal: () => AbortSignal,
     span: SpanHandle,
   ): NodeContext {
     const s = this.#setup;
     return {
-      signal,
+      get signal() {
+        return signal();
+      },
       sessionId: s.sessionId,
       runId: s.runId,
       node: s.graphPath === s.graph.name ? node : `${s.graphPath}/${node}`,
@@ -555,7 +561,7 @@ export class Run<S extends Record<string, unknown>> {
         state,
         retry: entry.options.retry,
         timeoutMs: entry.options.timeoutMs,
-        signal: this.#abort.signal,
+        abort: this.#abort,
         clock: s.clock,
         context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
         onFailure: (attempt, error, willRetry) => {

@@ -52,8 +52,8 @@ export interface AuditEntry extends AuditEntryInput {
  * ```
  */
 export interface AuditStore {
-  /** Appends one entry and returns it with its `seq`. `data` must be JSON-serialisable. */
-  append(entry: AuditEntryInput): Promise<AuditEntry>;
+  /** Appends one entry and returns its `seq`. `data` must be JSON-serialisable. */
+  append(entry: AuditEntryInput): Promise<number>;
   /** The session's entries oldest first, one page at a time, and how many there are. */
   list(sessionId: string, page?: PageOptions): Promise<Page<AuditEntry>>;
 }

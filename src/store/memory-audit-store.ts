@@ -2,7 +2,7 @@ import { InvalidOptionError } from "../errors.js";
 import type { AuditEntry, AuditEntryInput, AuditStore } from "./audit-store.js";
 import { type Page, type PageOptions, resolvePage } from "./interrupt-store.js";
 
-function jsonCopy(value: unknown): unknown {
+function jsonText(value: unknown): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -12,7 +12,32 @@ function jsonCopy(value: unknown): unknown {
   if (text === undefined) {
     throw new InvalidOptionError("data", "a JSON-serialisable value (no cycles, no BigInt)", value);
   }
-  return deepFreeze(JSON.parse(text));
+  return text;
+}
+
+/**
+ * One stored entry: its fields, and its `data` as the JSON text taken when it was appended.
+ * The frozen entry is built the first time it is listed: entries are written on every
+ * interrupt and approval, and read far less often.
+ */
+class StoredEntry {
+  readonly #fields: AuditEntry;
+  readonly #data: string | undefined;
+  #entry: AuditEntry | undefined;
+
+  constructor(fields: AuditEntry, data: string | undefined) {
+    this.#fields = fields;
+    this.#data = data;
+  }
+
+  get entry(): AuditEntry {
+    this.#entry ??= Object.freeze(
+      this.#data === undefined
+        ? this.#fields
+        : { ...this.#fields, data: deepFreeze(JSON.parse(this.#data)) },
+    );
+    return this.#entry;
+  }
 }
 
 function deepFreeze<T>(value: T): T {
@@ -25,9 +50,9 @@ function deepFreeze<T>(value: T): T {
 
 /** The audit trail in process memory. Entries are frozen JSON copies, so they cannot change. */
 export class MemoryAuditStore implements AuditStore {
-  readonly #sessions = new Map<string, AuditEntry[]>();
+  readonly #sessions = new Map<string, StoredEntry[]>();
 
-  async append(entry: AuditEntryInput): Promise<AuditEntry> {
+  async append(entry: AuditEntryInput): Promise<number> {
     if (typeof entry.sessionId !== "string" || entry.sessionId.length === 0) {
       throw new InvalidOptionError("sessionId", "a non-empty string", entry.sessionId);
     }
@@ -35,7 +60,8 @@ export class MemoryAuditStore implements AuditStore {
       throw new InvalidOptionError("at", "a finite number of milliseconds", entry.at);
     }
     const entries = this.#sessions.get(entry.sessionId) ?? [];
-    const stored: AuditEntry = Object.freeze({
+    const seq = entries.length + 1;
+    const fields: AuditEntry = {
       sessionId: entry.sessionId,
       ...(entry.runId === undefined ? {} : { runId: entry.runId }),
       at: entry.at,
@@ -43,17 +69,21 @@ export class MemoryAuditStore implements AuditStore {
       ...(entry.actor === undefined ? {} : { actor: entry.actor }),
       ...(entry.node === undefined ? {} : { node: entry.node }),
       ...(entry.iteration === undefined ? {} : { iteration: entry.iteration }),
-      ...(entry.data === undefined ? {} : { data: jsonCopy(entry.data) }),
-      seq: entries.length + 1,
-    });
-    entries.push(stored);
+      seq,
+    };
+    entries.push(
+      new StoredEntry(fields, entry.data === undefined ? undefined : jsonText(entry.data)),
+    );
     this.#sessions.set(entry.sessionId, entries);
-    return stored;
+    return seq;
   }
 
   async list(sessionId: string, page?: PageOptions): Promise<Page<AuditEntry>> {
     const { offset, limit } = resolvePage(page);
     const entries = this.#sessions.get(sessionId) ?? [];
-    return { items: entries.slice(offset, offset + limit), total: entries.length };
+    return {
+      items: entries.slice(offset, offset + limit).map((stored) => stored.entry),
+      total: entries.length,
+    };
   }
 }
