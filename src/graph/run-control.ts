@@ -189,13 +189,13 @@ export class RunControl {
    * Waits at an approval gate for approve / reject / request_changes. Other actions that
    * arrive meanwhile are applied (or refused) as usual.
    */
-  async gate(node: string, revisions: number, signal: AbortSignal): Promise<Directive> {
+  async gate(node: string, revisions: number): Promise<Directive> {
     const span = this.#host.span(SpanNames.approval(node), () => ({
       [TrellisAttributes.NODE]: node,
       "trellis.approval.revision": revisions,
     }));
     try {
-      const directive = await this.#gate(node, revisions, signal);
+      const directive = await this.#gate(node, revisions);
       span.end(() => ({ "trellis.directive": directive.kind }));
       return directive;
     } catch (error) {
@@ -204,7 +204,7 @@ export class RunControl {
     }
   }
 
-  async #gate(node: string, revisions: number, signal: AbortSignal): Promise<Directive> {
+  async #gate(node: string, revisions: number): Promise<Directive> {
     const gate = this.#config.approvals.get(node)!;
     this.#host.notify({ type: "approval:requested", node, revision: revisions });
     await this.#record("approval.requested", node, { revision: revisions });
@@ -219,7 +219,7 @@ export class RunControl {
       if (deadline === undefined)
         return { kind: "suspend", pending: { kind: "approval", node, revisions } };
       const left = deadline - this.#clock.now();
-      if (left <= 0 || !(await this.#waitForMessage(left, signal))) {
+      if (left <= 0 || !(await this.#waitForMessage(left, this.#host.signal))) {
         return this.#decideByPolicy(node, gate.onTimeout, "timeout");
       }
     }

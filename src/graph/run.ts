@@ -245,10 +245,7 @@ export class Run<S extends Record<string, unknown>> {
       if (this.#control) {
         const pending = s.pending;
         if (pending?.kind === "approval") {
-          await this.#obey(
-            await this.#control.gate(pending.node, pending.revisions, this.#abort.signal),
-            pending.node,
-          );
+          await this.#obey(await this.#control.gate(pending.node, pending.revisions), pending.node);
         } else {
           await this.#obey(await this.#control.check("start", null), null);
         }
@@ -278,7 +275,7 @@ export class Run<S extends Record<string, unknown>> {
         if (!control) continue;
         if (control.gateOf(node)) {
           const revisions = this.#revisions.get(node) ?? 0;
-          await this.#obey(await control.gate(node, revisions, this.#abort.signal), node);
+          await this.#obey(await control.gate(node, revisions), node);
         } else if (control.listens("after", node)) {
           await this.#obey(await control.check("after", node), node);
         }
