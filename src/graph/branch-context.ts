@@ -16,7 +16,8 @@ export class BranchContext implements NodeContext {
   readonly item: unknown;
   readonly logger: Logger;
   readonly #abort: LazyAbort;
-  readonly #emit: NodeContext["emit"];
+  /** An own property, so `const { emit } = ctx` works. */
+  readonly emit: NodeContext["emit"];
 
   constructor(group: NodeContext, branch: string, item: unknown, abort: LazyAbort) {
     this.sessionId = group.sessionId;
@@ -28,14 +29,10 @@ export class BranchContext implements NodeContext {
     this.item = item;
     this.logger = group.logger;
     this.#abort = abort;
-    this.#emit = group.emit;
+    this.emit = group.emit;
   }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
-  }
-
-  emit(name: string, data?: unknown): void {
-    this.#emit(name, data);
   }
 }

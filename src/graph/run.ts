@@ -24,6 +24,7 @@ import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
 import type { RouteDecision } from "./route.js";
 import type { ControlHost, Directive, PendingMeta, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
+import { RunNodeContext } from "./run-node-context.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import { endNodeSpan, errorName, interruptAttributes, type RunTracing } from "./run-tracing.js";
 import { type DeltaOp, deepFreeze, freezeChanged } from "./state.js";
@@ -460,23 +461,20 @@ export class Run<S extends Record<string, unknown>> {
     span: SpanHandle,
   ): NodeContext {
     const s = this.#setup;
-    return {
-      get signal() {
-        return signal();
-      },
+    return new RunNodeContext({
+      signal,
       sessionId: s.sessionId,
       runId: s.runId,
       node: s.graphPath === s.graph.name ? node : `${s.graphPath}/${node}`,
       iteration,
       attempt,
       feedback: this.#feedback.get(node),
-      item: undefined,
       logger: s.logger,
       emit: (name, data) => {
         span.addEvent(TrellisEvents.CUSTOM, () => ({ "trellis.event.name": name }));
         this.#emit("custom", { node, name, data });
       },
-    };
+    });
   }
 
   #runtime(node: string, span: SpanHandle): NodeRuntime {
