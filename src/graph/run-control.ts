@@ -187,15 +187,16 @@ export class RunControl {
 
   /**
    * Waits at an approval gate for approve / reject / request_changes. Other actions that
-   * arrive meanwhile are applied (or refused) as usual.
+   * arrive meanwhile are applied (or refused) as usual. `resumed`: the run continues a gate it
+   * was suspended at, so the request is not made (or audited) again.
    */
-  async gate(node: string, revisions: number): Promise<Directive> {
+  async gate(node: string, revisions: number, resumed = false): Promise<Directive> {
     const span = this.#host.span(SpanNames.approval(node), () => ({
       [TrellisAttributes.NODE]: node,
       "trellis.approval.revision": revisions,
     }));
     try {
-      const directive = await this.#gate(node, revisions);
+      const directive = await this.#gate(node, revisions, resumed);
       span.end(() => ({ "trellis.directive": directive.kind }));
       return directive;
     } catch (error) {
@@ -204,10 +205,13 @@ export class RunControl {
     }
   }
 
-  async #gate(node: string, revisions: number): Promise<Directive> {
+  async #gate(node: string, revisions: number, resumed: boolean): Promise<Directive> {
     const gate = this.#config.approvals.get(node)!;
-    this.#host.notify({ type: "approval:requested", node, revision: revisions });
-    await this.#record("approval.requested", node, { revision: revisions });
+    // A run resumed at a gate continues the request made before it was suspended.
+    if (!resumed) {
+      this.#host.notify({ type: "approval:requested", node, revision: revisions });
+      await this.#record("approval.requested", node, { revision: revisions });
+    }
     const deadline = gate.timeoutMs === undefined ? undefined : this.#clock.now() + gate.timeoutMs;
     for (;;) {
       const message = await this.#service.next(this.#host.sessionId);

@@ -246,7 +246,10 @@ export class Run<S extends Record<string, unknown>> {
       if (this.#control) {
         const pending = s.pending;
         if (pending?.kind === "approval") {
-          await this.#obey(await this.#control.gate(pending.node, pending.revisions), pending.node);
+          await this.#obey(
+            await this.#control.gate(pending.node, pending.revisions, true),
+            pending.node,
+          );
         } else {
           await this.#obey(await this.#control.check("start", null), null);
         }

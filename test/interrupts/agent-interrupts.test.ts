@@ -55,4 +55,22 @@ describe("GraphAgent with interrupts", () => {
     expect(trail.items.length).toBeGreaterThan(3);
     void go;
   });
+
+  it("audits one approval request per gate turn, also when the run is suspended and resumed at it", async () => {
+    const store = new MemoryStore();
+    const interrupts = new InterruptService({ store });
+    const agent = new GraphAgent({
+      graph: build(),
+      store,
+      interrupts,
+      interruptConfig: { approvals: { b: {} } },
+    });
+    expect((await agent.run({}, { sessionId: "once" })).status).toBe("paused");
+    expect((await agent.resume("once")).status).toBe("paused");
+    await interrupts.send("once", { type: "approve" }, { sender: "ana" });
+    expect((await agent.resume("once")).status).toBe("completed");
+    const kinds = (await agent.auditTrail("once")).items.map((e) => e.kind);
+    expect(kinds.filter((k) => k === "approval.requested")).toHaveLength(1);
+    expect(kinds.filter((k) => k === "approval.decided")).toHaveLength(1);
+  });
 });
