@@ -9,7 +9,6 @@ import {
 } from "../errors.js";
 import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
 import { BranchContext } from "./branch-context.js";
-import type { CheckpointMeta } from "./checkpointer.js";
 import { isCommand } from "./command.js";
 import { isThenable } from "./execute-node.js";
 import { LazyAbort } from "./lazy-abort.js";
