@@ -8,7 +8,6 @@ import {
   ParallelGroupError,
 } from "../errors.js";
 import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
-import { BranchContext } from "./branch-context.js";
 import { isCommand } from "./command.js";
 import { isThenable } from "./execute-node.js";
 import { LazyAbort } from "./lazy-abort.js";
@@ -20,6 +19,7 @@ import {
 } from "./merge-branches.js";
 import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "./node.js";
 import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
+import { RunNodeContext } from "./run-node-context.js";
 import { applyDelta, type DeltaOp } from "./state.js";
 
 /** How many branches must succeed before the group joins. */
@@ -399,7 +399,18 @@ async function runGroup<S extends Record<string, unknown>>(
         () => {},
       );
     }
-    const branchCtx = new BranchContext(ctx, branch.name, branch.item, controller);
+    const branchCtx = new RunNodeContext({
+      sessionId: ctx.sessionId,
+      runId: ctx.runId,
+      node: `${ctx.node}/${branch.name}`,
+      iteration: ctx.iteration,
+      attempt: ctx.attempt,
+      feedback: ctx.feedback,
+      item: branch.item,
+      logger: ctx.logger,
+      signal: () => controller.signal,
+      emit: ctx.emit,
+    });
     const span = runtime.tracer.startSpan(SpanNames.branch(branch.name), {
       parent: runtime.traceContext,
       attributes: () => ({

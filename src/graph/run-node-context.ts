@@ -2,9 +2,9 @@ import type { Logger } from "../logger.js";
 import type { NodeContext } from "./node.js";
 
 /**
- * The context a node receives from the run loop. A class with a fixed shape, built once per
- * node execution: its `signal` is read through a getter so the run's `AbortSignal` is only
- * built for nodes that use it (an object literal with a getter is far slower to create).
+ * The context a node (or a parallel branch) receives. A class with a fixed shape, built once
+ * per execution: its `signal` is read through a getter so an `AbortSignal` is only built for
+ * nodes that use it (an object literal with a getter is far slower to create).
  */
 export class RunNodeContext implements NodeContext {
   readonly sessionId: string;
@@ -13,7 +13,7 @@ export class RunNodeContext implements NodeContext {
   readonly iteration: number;
   readonly attempt: number;
   readonly feedback: string | undefined;
-  readonly item: unknown = undefined;
+  readonly item: unknown;
   readonly logger: Logger;
   readonly #signal: () => AbortSignal;
   /** An own property, so `const { emit } = ctx` works. */
@@ -26,9 +26,10 @@ export class RunNodeContext implements NodeContext {
     readonly iteration: number;
     readonly attempt: number;
     readonly feedback: string | undefined;
+    readonly item?: unknown;
     readonly logger: Logger;
     readonly signal: () => AbortSignal;
-    readonly emit: (name: string, data: unknown) => void;
+    readonly emit: (name: string, data?: unknown) => void;
   }) {
     this.sessionId = fields.sessionId;
     this.runId = fields.runId;
@@ -36,6 +37,7 @@ export class RunNodeContext implements NodeContext {
     this.iteration = fields.iteration;
     this.attempt = fields.attempt;
     this.feedback = fields.feedback;
+    this.item = fields.item;
     this.logger = fields.logger;
     this.#signal = fields.signal;
     this.emit = fields.emit;
