@@ -25,7 +25,7 @@ import {
   type TrellisError,
 } from "../../src/index.js";
 import { SimulatedClock } from "../../src/testing/index.js";
-import { type Deferred, deferred, turns, untilAborted } from "../graph/helpers.js";
+import { type Deferred, deferred, settlesSoon, turns, untilAborted } from "../graph/helpers.js";
 
 export const State = z.object({
   log: z.array(z.string()).default([]),
@@ -284,17 +284,7 @@ export async function sleeping(clock: SimulatedClock, within = 100): Promise<voi
 
 /** Whether the promise is still pending after a few turns of the event loop. */
 export async function stillPending(promise: Promise<unknown>, within = 20): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  for (let i = 0; i < within && !settled; i++) await turns();
-  return !settled;
+  return !(await settlesSoon(promise, within));
 }
 
 /** Waits (in event-loop turns, not time) until `condition()` holds. */
