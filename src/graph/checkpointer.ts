@@ -125,7 +125,8 @@ export class Checkpointer<S extends Record<string, unknown>> {
       this.#bytesSinceSnapshot + deltaText.length > this.#snapshotBytes;
     const meta: Record<string, unknown> | undefined = full ? { ...input.extra, path } : input.extra;
     const seq = this.#seq++;
-    const record: CheckpointRecord = {
+    // Frozen here, once, so a store can keep the record as it is instead of copying it.
+    const record: CheckpointRecord = Object.freeze({
       threadId: this.threadId,
       id: `${input.runId}.${seq}`,
       seq,
@@ -133,13 +134,13 @@ export class Checkpointer<S extends Record<string, unknown>> {
       runId: input.runId,
       node: input.node,
       iteration: input.iteration,
-      next: input.next,
+      next: Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]),
       status: input.status,
       kind: full ? "full" : "delta",
       meta: meta === undefined ? null : JSON.stringify(meta),
       createdAt: this.#now(),
       payload: deltaText,
-    };
+    });
     // A full snapshot is serialized when a store first reads it, not here: the state is
     // deeply frozen, so the text is the same later, and a store that keeps records in
     // memory never pays for a snapshot nobody reads.

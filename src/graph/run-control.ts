@@ -1,6 +1,7 @@
 import type { Attributes } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import { InterruptNotApplicableError, TrellisError } from "../errors.js";
+import { deepFreeze } from "../freeze.js";
 import {
   APPROVAL_ACTION_TYPES,
   INTERRUPT_ACTION_TYPES,
@@ -288,7 +289,7 @@ export class RunControl {
         ...(node === null ? {} : { node }),
         iteration: this.#host.iteration(),
         ...(actor === undefined ? {} : { actor }),
-        data,
+        data: deepFreeze(data),
       });
     } catch (error) {
       this.#logger.warn("Could not append to the audit trail", { error: String(error) });

@@ -7,6 +7,7 @@ import {
   RunRejectedError,
   TrellisError,
 } from "../errors.js";
+import { deepFreeze } from "../freeze.js";
 import type { Logger } from "../logger.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
@@ -27,7 +28,7 @@ import type { EventSink, RunHooks } from "./run-hooks.js";
 import { RunNodeContext } from "./run-node-context.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import { endNodeSpan, errorName, interruptAttributes, type RunTracing } from "./run-tracing.js";
-import { type DeltaOp, deepFreeze, freezeChanged } from "./state.js";
+import { type DeltaOp, freezeChanged } from "./state.js";
 
 /** What a run starts from. */
 export interface RunSetup<S extends Record<string, unknown>> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type StateIssue, StateValidationError } from "../errors.js";
+import { deepFreeze } from "../freeze.js";
 import { type Reducer, type ReducerMap, reduce } from "./reducers.js";
 
 /** A state schema: a zod object. */
@@ -174,17 +175,6 @@ function unwrap(schema: z.ZodType): z.ZodType {
       return current;
     }
   }
-}
-
-/**
- * Freezes a value and everything inside it (plain objects and arrays), so a node that tries
- * to mutate the state it was given fails at once instead of corrupting the run.
- */
-export function deepFreeze<T>(value: T): T {
-  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  return value;
 }
 
 /** Freezes a new state object and the values of the keys a delta changed. */

@@ -7,6 +7,7 @@ import {
   QueueFullError,
   TooManySessionsError,
 } from "../errors.js";
+import { deepFreeze } from "../freeze.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
 import type {
@@ -235,7 +236,9 @@ export class InterruptService {
     signal?.throwIfAborted();
     const parsed = parseInterruptInput(sessionId, input, this.limits.maxMessageLength);
     const queuedAt = this.#clock.now();
-    const record = {
+    // Frozen: the action and metadata are this service's own JSON copies, so the store can
+    // keep the record as it is.
+    const record = deepFreeze({
       id: randomUUID(),
       sessionId,
       priority: actionPriority(parsed.kind === "text" ? "text" : parsed.action.type),
@@ -244,7 +247,7 @@ export class InterruptService {
       ...(sender === undefined ? {} : { sender }),
       ...(metadata === undefined ? {} : { metadata }),
       ...parsed,
-    } satisfies NewInterruptRecord;
+    } satisfies NewInterruptRecord);
 
     // Register the receipt first: a consumer may settle the message before `enqueue` returns here.
     let resolve!: (outcome: InterruptOutcome) => void;
@@ -543,7 +546,10 @@ export class InterruptService {
   /** Appends to the audit trail; a failure is logged, never thrown at the sender or the run. */
   async #audit(entry: AuditEntryInput): Promise<void> {
     try {
-      await this.#store.audit.append(entry);
+      // The data is built here and never changed again: frozen, the store need not copy it.
+      await this.#store.audit.append(
+        entry.data === undefined ? entry : { ...entry, data: deepFreeze(entry.data) },
+      );
     } catch (error) {
       this.#logger.warn("Could not append to the audit trail", {
         sessionId: entry.sessionId,

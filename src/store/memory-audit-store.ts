@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors.js";
+import { deepFreeze, isFrozenJson } from "../freeze.js";
 import type { AuditEntry, AuditEntryInput, AuditStore } from "./audit-store.js";
 import { type Page, type PageOptions, resolvePage } from "./interrupt-store.js";
 
@@ -20,35 +21,37 @@ function jsonText(value: unknown): string {
  * The frozen entry is built the first time it is listed: entries are written on every
  * interrupt and approval, and read far less often.
  */
+/** How an entry's data is kept: JSON text (copied), or the caller's deeply frozen value. */
+type Data = { readonly text: string } | { readonly frozen: unknown } | undefined;
+
 class StoredEntry {
   readonly #fields: AuditEntry;
-  readonly #data: string | undefined;
+  readonly #data: Data;
   #entry: AuditEntry | undefined;
 
-  constructor(fields: AuditEntry, data: string | undefined) {
+  constructor(fields: AuditEntry, data: Data) {
     this.#fields = fields;
     this.#data = data;
   }
 
   get entry(): AuditEntry {
+    const data = this.#data;
     this.#entry ??= Object.freeze(
-      this.#data === undefined
+      data === undefined
         ? this.#fields
-        : { ...this.#fields, data: deepFreeze(JSON.parse(this.#data)) },
+        : {
+            ...this.#fields,
+            data: "frozen" in data ? data.frozen : deepFreeze(JSON.parse(data.text)),
+          },
     );
     return this.#entry;
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
-/** The audit trail in process memory. Entries are frozen JSON copies, so they cannot change. */
+/**
+ * The audit trail in process memory. Entries are frozen: `data` is a JSON copy, or the
+ * caller's own value when that is deeply frozen already (it cannot change).
+ */
 export class MemoryAuditStore implements AuditStore {
   readonly #sessions = new Map<string, StoredEntry[]>();
 
@@ -72,7 +75,14 @@ export class MemoryAuditStore implements AuditStore {
       seq,
     };
     entries.push(
-      new StoredEntry(fields, entry.data === undefined ? undefined : jsonText(entry.data)),
+      new StoredEntry(
+        fields,
+        entry.data === undefined
+          ? undefined
+          : isFrozenJson(entry.data)
+            ? { frozen: entry.data }
+            : { text: jsonText(entry.data) },
+      ),
     );
     this.#sessions.set(entry.sessionId, entries);
     return seq;

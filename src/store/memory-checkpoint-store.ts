@@ -84,10 +84,11 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
 /**
  * The record as the store keeps it: a frozen copy, so the caller cannot change history. A
- * lazy full snapshot is immutable already (its state is frozen, its `next` a frozen copy) and
- * is kept as it is, so that keeping it does not serialize it.
+ * record that is frozen already (the checkpointer freezes its records; a lazy full snapshot's
+ * state is frozen too) is kept as it is, which also keeps a lazy snapshot unserialized.
  */
 function keep(record: CheckpointRecord): CheckpointRecord {
   if (record instanceof LazyCheckpointRecord) return record;
+  if (Object.isFrozen(record) && Object.isFrozen(record.next)) return record;
   return Object.freeze({ ...record, next: Object.freeze([...record.next]) });
 }

@@ -1,4 +1,5 @@
 import { DuplicateInterruptError } from "../errors.js";
+import { deepFreeze, isFrozenJson } from "../freeze.js";
 import type { QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import {
   type EnqueueLimits,
@@ -29,14 +30,6 @@ interface SessionQueue {
   queued: QueuedInterrupt[];
   nextSeq: number;
   readonly counters: Counters;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 /**
@@ -93,10 +86,13 @@ export class MemoryInterruptStore implements InterruptStore {
       return { ok: false, reason: "too_many_sessions", sessions: this.#activeSessions };
     }
     const session = this.#session(record.sessionId);
-    // A JSON copy (the record is JSON by contract), frozen: faster than structuredClone.
-    const stored = deepFreeze(
-      JSON.parse(JSON.stringify({ ...record, seq: session.nextSeq })) as QueuedInterrupt,
-    );
+    // A deeply frozen record (what the service sends) cannot change, so it is kept as it is;
+    // anything else is copied (as JSON, which it is by contract) and frozen.
+    const stored: QueuedInterrupt = isFrozenJson(record)
+      ? Object.freeze({ ...record, seq: session.nextSeq } as QueuedInterrupt)
+      : deepFreeze(
+          JSON.parse(JSON.stringify({ ...record, seq: session.nextSeq })) as QueuedInterrupt,
+        );
     session.nextSeq++;
     session.counters.queued++;
     // Its seq is the highest, so it goes after every message of the same or a lower priority.

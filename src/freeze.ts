@@ -1,0 +1,37 @@
+/**
+ * Deep freezing. States, checkpoint records, queued interrupts and audit data are immutable
+ * once written; a value that is deeply frozen can be shared instead of copied.
+ */
+
+/** Freezes a value and every plain object and array inside it. Returns the value. */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return value;
+}
+
+/**
+ * True when the value is JSON (objects, arrays, strings, finite numbers, booleans, null) and
+ * it and everything inside it is frozen: it can be kept by reference instead of copied.
+ */
+export function isFrozenJson(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (!Object.isFrozen(value)) return false;
+      if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) return false;
+      for (const key of Object.keys(value)) {
+        if (!isFrozenJson((value as Record<string, unknown>)[key])) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
