@@ -396,7 +396,9 @@ export class GraphAgent<S extends Record<string, unknown>> {
     next: readonly string[],
   ): Promise<{ node: string; data: unknown[] } | undefined> {
     const node = next.length === 1 ? next[0]! : undefined;
-    if (node === undefined) return undefined;
+    // Only pattern nodes (parallel groups, nested graphs) save progress.
+    const kind = node === undefined ? undefined : this.graph.node(node)?.definition.kind;
+    if (node === undefined || kind === "function" || kind === "agent") return undefined;
     const data: unknown[] = [];
     let record = await this.store.checkpoints.get(sessionId, checkpointId);
     const runId = record?.runId;

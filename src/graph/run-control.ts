@@ -166,14 +166,21 @@ export class RunControl {
     return skip;
   }
 
-  /** Drains the queue at a checkpoint; stops at the first message that changes the run's course. */
-  async check(phase: "before" | "after" | "start", node: string | null): Promise<Directive> {
+  /**
+   * Drains the queue at a checkpoint; stops at the first message that changes the run's
+   * course. Returns `NONE` at once (no promise) when there is nothing to look at.
+   */
+  check(phase: "before" | "after" | "start", node: string | null): Directive | Promise<Directive> {
+    // Most checks find nothing to do: they answer without a promise.
+    if (!this.#pending && this.#polledAt === this.#host.iteration()) return NONE;
+    return this.#check(phase, node);
+  }
+
+  async #check(phase: "before" | "after" | "start", node: string | null): Promise<Directive> {
     if (!this.#pending) {
       // Messages sent through this service wake the run through the subscription; the store
       // is polled for messages from elsewhere once per node execution, not at every check.
-      const iteration = this.#host.iteration();
-      if (this.#polledAt === iteration) return NONE;
-      this.#polledAt = iteration;
+      this.#polledAt = this.#host.iteration();
       if (!(await this.#service.hasPending(this.#host.sessionId))) return NONE;
     }
     this.#pending = false;

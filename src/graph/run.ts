@@ -266,11 +266,9 @@ export class Run<S extends Record<string, unknown>> {
         }
         const node = this.#frontier[0]!;
         const control = this.#control;
-        if (
-          control?.listens("before", node) &&
-          (await this.#obey(await control.check("before", node), node))
-        ) {
-          continue;
+        if (control?.listens("before", node)) {
+          const found = control.check("before", node);
+          if (!isNone(found) && (await this.#obeyFound(found, node))) continue;
         }
         if (control?.takeSkip()) {
           await this.#skip(node);
@@ -282,7 +280,8 @@ export class Run<S extends Record<string, unknown>> {
           const revisions = this.#revisions.get(node) ?? 0;
           await this.#obey(await control.gate(node, revisions), node);
         } else if (control.listens("after", node)) {
-          await this.#obey(await control.check("after", node), node);
+          const found = control.check("after", node);
+          if (!isNone(found)) await this.#obeyFound(found, node);
         }
       }
     } catch (error) {
@@ -297,6 +296,11 @@ export class Run<S extends Record<string, unknown>> {
       }
     }
     return this.#finish(outcome);
+  }
+
+  /** Carries out what a check found (a check that found work answers with a promise). */
+  async #obeyFound(found: Directive | Promise<Directive>, node: string): Promise<boolean> {
+    return this.#obey(await found, node);
   }
 
   /** Carries out a directive; returns true when it changed what runs next. */
@@ -745,4 +749,9 @@ export class Run<S extends Record<string, unknown>> {
       );
     }
   }
+}
+
+/** True when a check answered at once that there is nothing to do. */
+function isNone(found: Directive | Promise<Directive>): boolean {
+  return !(found instanceof Promise) && found.kind === "none";
 }
