@@ -1,9 +1,11 @@
 import { CheckpointNotFoundError } from "../errors.js";
+import { deepFreeze } from "../freeze.js";
 import {
   type CheckpointRecord,
   type CheckpointStatus,
   type CheckpointStore,
   LazyCheckpointRecord,
+  recordMeta,
 } from "../store/checkpoint-store.js";
 import { applyDelta, type DeltaOp } from "./state.js";
 
@@ -118,46 +120,49 @@ export class Checkpointer<S extends Record<string, unknown>> {
     path: readonly string[],
   ): Promise<CheckpointRecord | undefined> {
     if (this.#durability === "off") return undefined;
-    const deltaText = JSON.stringify(input.delta);
+    const deltaSize = approximateJsonLength(input.delta);
     const full =
       this.#forceFull ||
       this.#chain >= MAX_CHAIN ||
-      this.#bytesSinceSnapshot + deltaText.length > this.#snapshotBytes;
-    const meta: Record<string, unknown> | undefined = full ? { ...input.extra, path } : input.extra;
+      this.#bytesSinceSnapshot + deltaSize > this.#snapshotBytes;
+    // Everything the record holds is deeply frozen (the path is copied: the run extends its
+    // own), so serializing it can wait until a store reads it.
+    const meta =
+      full || input.extra !== undefined
+        ? deepFreeze(full ? { ...input.extra, path: [...path] } : { ...input.extra })
+        : undefined;
     const seq = this.#seq++;
-    // Frozen here, once, so a store can keep the record as it is instead of copying it.
-    const record: CheckpointRecord = Object.freeze({
-      threadId: this.threadId,
-      id: `${input.runId}.${seq}`,
-      seq,
-      parentId: this.#parentId,
-      runId: input.runId,
-      node: input.node,
-      iteration: input.iteration,
-      next: Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]),
-      status: input.status,
-      kind: full ? "full" : "delta",
-      meta: meta === undefined ? null : JSON.stringify(meta),
-      createdAt: this.#now(),
-      payload: deltaText,
-    });
-    // A full snapshot is serialized when a store first reads it, not here: the state is
-    // deeply frozen, so the text is the same later, and a store that keeps records in
-    // memory never pays for a snapshot nobody reads.
-    const saved = full ? new LazyCheckpointRecord(record, state) : record;
+    const record = new LazyCheckpointRecord(
+      {
+        threadId: this.threadId,
+        id: `${input.runId}.${seq}`,
+        seq,
+        parentId: this.#parentId,
+        runId: input.runId,
+        node: input.node,
+        iteration: input.iteration,
+        next: input.next,
+        status: input.status,
+        kind: full ? "full" : "delta",
+        createdAt: this.#now(),
+      },
+      full ? state : deepFreeze([...input.delta]),
+      meta,
+    );
     if (full) {
       this.#forceFull = false;
-      this.#snapshotBytes = approximateJsonLength(state) + (record.meta?.length ?? 0);
+      this.#snapshotBytes =
+        approximateJsonLength(state) + (meta === undefined ? 0 : approximateJsonLength(meta));
       this.#bytesSinceSnapshot = 0;
       this.#chain = 0;
     } else {
-      this.#bytesSinceSnapshot += deltaText.length;
+      this.#bytesSinceSnapshot += deltaSize;
       this.#chain++;
     }
     this.#parentId = record.id;
-    if (this.#durability === "step") await this.#store.append([saved]);
-    else this.#buffer.push(saved);
-    return saved;
+    if (this.#durability === "step") await this.#store.append([record]);
+    else this.#buffer.push(record);
+    return record;
   }
 
   /** Writes what `"exit"` durability buffered. */
@@ -252,15 +257,19 @@ function step<S extends Record<string, unknown>>(
   record: CheckpointRecord,
 ): { state: S; path: string[] } {
   if (record.kind === "full") {
-    const meta = record.meta === null ? {} : (JSON.parse(record.meta) as CheckpointMeta);
+    const meta = recordMeta(record) as CheckpointMeta;
     // A snapshot still held in memory is the frozen state itself: no need to parse it.
-    const state =
+    const snapshot =
       record instanceof LazyCheckpointRecord
         ? (record.value as S)
         : (JSON.parse(record.payload) as S);
-    return { state, path: [...(meta.path ?? [])] };
+    return { state: snapshot, path: [...(meta.path ?? [])] };
   }
-  const next = applyDelta(state, JSON.parse(record.payload) as DeltaOp[]);
+  const delta =
+    record instanceof LazyCheckpointRecord
+      ? (record.value as DeltaOp[])
+      : (JSON.parse(record.payload) as DeltaOp[]);
+  const next = applyDelta(state, delta);
   return { state: next, path: record.node === null ? path : [...path, record.node] };
 }
 
@@ -269,7 +278,7 @@ function toCheckpoint<S>(
   state: S,
   path: readonly string[],
 ): Checkpoint<S> {
-  const meta = record.meta === null ? {} : (JSON.parse(record.meta) as CheckpointMeta);
+  const meta = recordMeta(record) as CheckpointMeta;
   return {
     id: record.id,
     sessionId: record.threadId,

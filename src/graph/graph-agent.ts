@@ -11,7 +11,7 @@ import {
 import type { InterruptService } from "../interrupts/interrupt-service.js";
 import { RuleBasedReasoner } from "../interrupts/rule-based-reasoner.js";
 import { consoleLogger, type Logger } from "../logger.js";
-import type { CheckpointRecord } from "../store/checkpoint-store.js";
+import { type CheckpointRecord, recordMeta } from "../store/checkpoint-store.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisTracer } from "../telemetry/tracing.js";
@@ -403,10 +403,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     let record = await this.store.checkpoints.get(sessionId, checkpointId);
     const runId = record?.runId;
     while (record && record.node === null && record.runId === runId) {
-      const meta =
-        record.meta === null
-          ? {}
-          : (JSON.parse(record.meta) as { progress?: { node?: unknown; data?: unknown } });
+      const meta = recordMeta(record) as { progress?: { node?: unknown; data?: unknown } };
       if (meta.progress?.node === node) data.push(meta.progress.data);
       record =
         record.parentId === null
@@ -421,7 +418,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     if (!this.#tracer.enabled) return undefined;
     const record = await this.store.checkpoints.get(sessionId, checkpointId);
     if (!record) return undefined;
-    const meta = record.meta === null ? {} : (JSON.parse(record.meta) as { traceparent?: unknown });
+    const meta = recordMeta(record) as { traceparent?: unknown };
     if (typeof meta.traceparent === "string") return meta.traceparent;
     // A run that crashed wrote no final checkpoint: its input or first checkpoint has it.
     for (const earlier of await this.store.checkpoints.list(sessionId, {
@@ -429,8 +426,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       beforeSeq: record.seq,
     })) {
       if (earlier.runId !== record.runId) break;
-      const m =
-        earlier.meta === null ? {} : (JSON.parse(earlier.meta) as { traceparent?: unknown });
+      const m = recordMeta(earlier) as { traceparent?: unknown };
       if (typeof m.traceparent === "string") return m.traceparent;
     }
     return undefined;

@@ -37,10 +37,11 @@ export interface CheckpointRecord {
 }
 
 /**
- * A record whose `payload` is produced the first time it is read, then kept. The checkpointer
- * uses it for full snapshots of deeply frozen states, so a store that keeps records in memory
- * never serializes a snapshot nobody reads; a store that writes elsewhere reads `payload` and
- * pays then.
+ * A record whose `payload` and `meta` are serialized the first time they are read, then kept.
+ * The checkpointer writes these: the state, delta and meta it holds are deeply frozen, so the
+ * text is the same whenever it is made, and a store that keeps records in memory never pays
+ * for serializing records nobody reads. A store that writes elsewhere reads both and pays
+ * then. `value` and `metaValue` give the same data without a JSON round trip.
  */
 export class LazyCheckpointRecord implements CheckpointRecord {
   readonly threadId: string;
@@ -53,16 +54,19 @@ export class LazyCheckpointRecord implements CheckpointRecord {
   readonly next: readonly string[];
   readonly status: CheckpointStatus;
   readonly kind: "full" | "delta";
-  readonly meta: string | null;
   readonly createdAt: number;
+  /** The state (full) or the `DeltaOp[]` (delta), deeply frozen. */
+  readonly value: unknown;
+  /** The meta object, deeply frozen, or `undefined`. */
+  readonly metaValue: Readonly<Record<string, unknown>> | undefined;
   #payload: string | undefined;
-  readonly #value: unknown;
+  #meta: string | null | undefined;
 
-  /**
-   * `fields.payload` is ignored: the payload is `JSON.stringify(value)`, made on first read.
-   * `value` must be deeply frozen, so that text is the same whenever it is made.
-   */
-  constructor(fields: CheckpointRecord, value: unknown) {
+  constructor(
+    fields: Omit<CheckpointRecord, "payload" | "meta">,
+    value: unknown,
+    metaValue: Readonly<Record<string, unknown>> | undefined,
+  ) {
     this.threadId = fields.threadId;
     this.id = fields.id;
     this.seq = fields.seq;
@@ -70,28 +74,36 @@ export class LazyCheckpointRecord implements CheckpointRecord {
     this.runId = fields.runId;
     this.node = fields.node;
     this.iteration = fields.iteration;
-    this.next = Object.freeze([...fields.next]);
+    this.next = Object.isFrozen(fields.next) ? fields.next : Object.freeze([...fields.next]);
     this.status = fields.status;
     this.kind = fields.kind;
-    this.meta = fields.meta;
     this.createdAt = fields.createdAt;
-    this.#value = value;
-  }
-
-  /** The snapshot itself: a store in the same process can hand it back without parsing. */
-  get value(): unknown {
-    return this.#value;
+    this.value = value;
+    this.metaValue = metaValue;
   }
 
   get payload(): string {
-    this.#payload ??= JSON.stringify(this.#value);
+    this.#payload ??= JSON.stringify(this.value);
     return this.#payload;
   }
 
-  /** A plain object with the same fields (the payload serialized). */
-  toJSON(): CheckpointRecord {
-    return { ...this, payload: this.payload };
+  get meta(): string | null {
+    if (this.#meta === undefined) {
+      this.#meta = this.metaValue === undefined ? null : JSON.stringify(this.metaValue);
+    }
+    return this.#meta;
   }
+
+  /** A plain object with the same fields (payload and meta serialized). */
+  toJSON(): CheckpointRecord {
+    return { ...this, payload: this.payload, meta: this.meta };
+  }
+}
+
+/** A record's meta as an object: without a JSON round trip when the record still holds it. */
+export function recordMeta(record: CheckpointRecord): Readonly<Record<string, unknown>> {
+  if (record instanceof LazyCheckpointRecord) return record.metaValue ?? {};
+  return record.meta === null ? {} : (JSON.parse(record.meta) as Record<string, unknown>);
 }
 
 /** Storage of checkpoints. Every backend passes the shared suite in `test/store`. */
