@@ -1,4 +1,4 @@
-import { END, START } from "./constants.js";
+import { START } from "./constants.js";
 import type { OutEdges } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
 import type { ConflictPolicy } from "./merge-branches.js";
@@ -82,10 +82,5 @@ export class CompiledGraph<S extends Record<string, unknown>> {
   /** A Mermaid flowchart of the graph; conditional edges are dotted and labelled. */
   toMermaid(): string {
     return toMermaid(this.#nodes, this.#edges);
-  }
-
-  /** True when `name` is END. */
-  static isEnd(name: string): boolean {
-    return name === END;
   }
 }

@@ -34,7 +34,7 @@ export function isThenable<T>(value: unknown): value is PromiseLike<T> {
 }
 
 /** Waits for `promise`, or rejects as soon as `signal` aborts. */
-export function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);

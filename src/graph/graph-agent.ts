@@ -245,14 +245,12 @@ export class GraphAgent<S extends Record<string, unknown>> {
   ): Promise<RunResult<S>> {
     const state = this.graph.state.parseInput(input);
     const frontier = this.graph.entry(state).targets;
-    const latest =
-      this.#durability === "off" ? undefined : await this.store.checkpoints.latest(sessionId);
     return this.#execute({
       sessionId,
       state,
       path: [],
       frontier,
-      parent: latest,
+      parent: "latest",
       resumedFrom: null,
       signal: options.signal,
       sink,
@@ -277,18 +275,19 @@ export class GraphAgent<S extends Record<string, unknown>> {
         sessionId,
       );
     }
+    const record = await this.store.checkpoints.get(sessionId, checkpoint.id);
     return this.#execute({
       sessionId,
       state: checkpoint.state,
       path: checkpoint.path,
       frontier: checkpoint.next,
-      parent: await this.store.checkpoints.get(sessionId, checkpoint.id),
+      parent: record,
       resumedFrom: checkpoint.id,
       signal: options.signal,
       sink: undefined,
       pending: checkpoint.meta.pending as PendingMeta | undefined,
-      previousTraceparent: await this.#previousTraceparent(sessionId, checkpoint.id),
-      progress: await this.#savedProgress(sessionId, checkpoint.id, checkpoint.next),
+      previousTraceparent: await this.#previousTraceparent(sessionId, record),
+      progress: await this.#savedProgress(sessionId, record, checkpoint.next),
     });
   }
 
@@ -319,7 +318,6 @@ export class GraphAgent<S extends Record<string, unknown>> {
       resumedFrom: checkpoint.id,
       signal: options.signal,
       sink: undefined,
-      seqFrom: target === sessionId ? undefined : await this.store.checkpoints.latest(target),
     });
   }
 
@@ -392,7 +390,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
    */
   async #savedProgress(
     sessionId: string,
-    checkpointId: string,
+    resumed: CheckpointRecord | undefined,
     next: readonly string[],
   ): Promise<{ node: string; data: unknown[] } | undefined> {
     const node = next.length === 1 ? next[0]! : undefined;
@@ -400,7 +398,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const kind = node === undefined ? undefined : this.graph.node(node)?.definition.kind;
     if (node === undefined || kind === "function" || kind === "agent") return undefined;
     const data: unknown[] = [];
-    let record = await this.store.checkpoints.get(sessionId, checkpointId);
+    let record = resumed;
     const runId = record?.runId;
     while (record && record.node === null && record.runId === runId) {
       const meta = recordMeta(record) as { progress?: { node?: unknown; data?: unknown } };
@@ -414,10 +412,11 @@ export class GraphAgent<S extends Record<string, unknown>> {
   }
 
   /** The root span of the run that wrote `checkpointId` (from its own checkpoints), if traced. */
-  async #previousTraceparent(sessionId: string, checkpointId: string): Promise<string | undefined> {
-    if (!this.#tracer.enabled) return undefined;
-    const record = await this.store.checkpoints.get(sessionId, checkpointId);
-    if (!record) return undefined;
+  async #previousTraceparent(
+    sessionId: string,
+    record: CheckpointRecord | undefined,
+  ): Promise<string | undefined> {
+    if (!this.#tracer.enabled || !record) return undefined;
     const meta = recordMeta(record) as { traceparent?: unknown };
     if (typeof meta.traceparent === "string") return meta.traceparent;
     // A run that crashed wrote no final checkpoint: its input or first checkpoint has it.
@@ -464,30 +463,26 @@ export class GraphAgent<S extends Record<string, unknown>> {
     readonly state: S;
     readonly path: readonly string[];
     readonly frontier: readonly string[];
-    readonly parent: CheckpointRecord | undefined;
+    /** The checkpoint the new lineage continues; `"latest"`: the session's latest, if any. */
+    readonly parent: CheckpointRecord | "latest" | undefined;
     readonly resumedFrom: string | null;
     readonly signal: AbortSignal | undefined;
     readonly sink: ((e: GraphEvent) => void) | undefined;
-    readonly seqFrom?: CheckpointRecord | undefined;
     readonly pending?: PendingMeta | undefined;
     readonly previousTraceparent?: string | undefined;
     readonly progress?: { node: string; data: readonly unknown[] } | undefined;
   }): Promise<RunResult<S>> {
     const { sessionId } = start;
     const runId = randomUUID();
-    const seqBase =
-      start.seqFrom !== undefined
-        ? start.seqFrom
-        : this.#durability === "off"
-          ? undefined
-          : await this.store.checkpoints.latest(sessionId);
+    const latest =
+      this.#durability === "off" ? undefined : await this.store.checkpoints.latest(sessionId);
     const checkpointer = new Checkpointer<S>({
       threadId: sessionId,
       store: this.store.checkpoints,
       durability: this.#durability,
       now: () => this.#clock.now(),
-      parent: start.parent,
-      nextSeq: (seqBase?.seq ?? -1) + 1,
+      parent: start.parent === "latest" ? latest : start.parent,
+      nextSeq: (latest?.seq ?? -1) + 1,
     });
     const listening = this.#emitter.eventNames().length > 0;
     const emitter = this.#emitter;

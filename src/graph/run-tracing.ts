@@ -1,4 +1,4 @@
-import { type Context, SpanKind } from "@opentelemetry/api";
+import type { Context } from "@opentelemetry/api";
 import type { TrellisError } from "../errors.js";
 import type { CheckpointRecord } from "../store/checkpoint-store.js";
 import {
@@ -173,9 +173,6 @@ export class RunTracing {
     else this.#root.end(attributes);
   }
 }
-
-/** Span kind for model calls. */
-export const MODEL_CALL_KIND = SpanKind.CLIENT;
 
 /** Ends a node span with the route it chose as a span event. */
 export function endNodeSpan(

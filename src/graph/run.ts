@@ -409,13 +409,6 @@ export class Run<S extends Record<string, unknown>> {
     if (error instanceof Suspend)
       return { status: "paused", error: undefined, pending: error.pending };
     if (error instanceof Reject) return { status: "rejected", error: error.error };
-    if (this.#abort.aborted) {
-      const reason = this.#abort.reason;
-      return {
-        status: "cancelled",
-        error: reason instanceof TrellisError ? reason : new RunCancelledError(reason),
-      };
-    }
     if (error instanceof TrellisError) return { status: "failed", error };
     return {
       status: "failed",
