@@ -46,30 +46,12 @@ export {
   TrellisError,
   UnknownNodeError,
 } from "./errors.js";
-export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./graph/agent-node.js";
-export type { Checkpoint, CheckpointMeta, Durability } from "./graph/checkpointer.js";
 export { Command, type CommandInit } from "./graph/command.js";
 export { CompiledGraph, type CompileOptions } from "./graph/compiled-graph.js";
 export { END, type End, START, type Start } from "./graph/constants.js";
 export { type Change, diff, type Path } from "./graph/diff.js";
-export { type DynamicNodeOptions, dynamicNode } from "./graph/dynamic-node.js";
 export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
-export type {
-  EventBase,
-  GraphEvent,
-  GraphEvents,
-  GraphEventType,
-  RouteReason,
-} from "./graph/events.js";
 export { Graph, type GraphOptions } from "./graph/graph.js";
-export {
-  type ForkOptions,
-  GraphAgent,
-  type GraphAgentOptions,
-  type ResumeOptions,
-  type RunOptions,
-  type StreamMode,
-} from "./graph/graph-agent.js";
 export {
   type BranchState,
   type ConflictPolicy,
@@ -77,7 +59,6 @@ export {
   type MergeResult,
   mergeBranches,
 } from "./graph/merge-branches.js";
-export { type NestedGraphOptions, nestedGraph } from "./graph/nested-graph-node.js";
 export type {
   NodeContext,
   NodeDefinition,
@@ -88,19 +69,7 @@ export type {
   RetryPolicy,
 } from "./graph/node.js";
 export { MergedUpdate, type NodeRuntime } from "./graph/node-runtime.js";
-export {
-  type BranchErrorPolicy,
-  type DynamicParallelGroupOptions,
-  dynamicParallelGroup,
-  type JoinPolicy,
-  type ParallelGroupOptions,
-  type ParallelOptions,
-  parallelGroup,
-} from "./graph/parallel-group.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
-export type { ControlHost, Directive, PendingMeta } from "./graph/run-control.js";
-export type { RunHooks } from "./graph/run-hooks.js";
-export type { RunResult, RunStatus } from "./graph/run-result.js";
 export type { AnyStateSchema, DeltaOp, InputOf, StateOf } from "./graph/state.js";
 export {
   APPROVAL_ACTION_TYPES,
@@ -167,6 +136,37 @@ export {
   type ScriptedModelOptions,
   type ScriptFn,
 } from "./models/scripted-model.js";
+export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./patterns/agent-node.js";
+export { type DynamicNodeOptions, dynamicNode } from "./patterns/dynamic-node.js";
+export { type NestedGraphOptions, nestedGraph } from "./patterns/nested-graph.js";
+export {
+  type BranchErrorPolicy,
+  type DynamicParallelGroupOptions,
+  dynamicParallelGroup,
+  type JoinPolicy,
+  type ParallelGroupOptions,
+  type ParallelOptions,
+  parallelGroup,
+} from "./patterns/parallel-group.js";
+export type { Checkpoint, CheckpointMeta, Durability } from "./run/checkpointer.js";
+export type {
+  EventBase,
+  GraphEvent,
+  GraphEvents,
+  GraphEventType,
+  RouteReason,
+} from "./run/events.js";
+export {
+  type ForkOptions,
+  GraphAgent,
+  type GraphAgentOptions,
+  type ResumeOptions,
+  type RunOptions,
+  type StreamMode,
+} from "./run/graph-agent.js";
+export type { ControlHost, Directive, PendingMeta } from "./run/run-control.js";
+export type { RunHooks } from "./run/run-hooks.js";
+export type { RunResult, RunStatus } from "./run/run-result.js";
 export type { AuditEntry, AuditEntryInput, AuditKind, AuditStore } from "./store/audit-store.js";
 export type {
   CheckpointRecord,
@@ -174,10 +174,10 @@ export type {
   CheckpointStore,
 } from "./store/checkpoint-store.js";
 export type { InterruptStore, Page, PageOptions } from "./store/interrupt-store.js";
-export { MemoryAuditStore } from "./store/memory-audit-store.js";
-export { MemoryCheckpointStore } from "./store/memory-checkpoint-store.js";
-export { MemoryInterruptStore } from "./store/memory-interrupt-store.js";
-export { MemoryStore } from "./store/memory-store.js";
+export { MemoryAuditStore } from "./store/memory/memory-audit-store.js";
+export { MemoryCheckpointStore } from "./store/memory/memory-checkpoint-store.js";
+export { MemoryInterruptStore } from "./store/memory/memory-interrupt-store.js";
+export { MemoryStore } from "./store/memory/memory-store.js";
 export type { Store } from "./store/store.js";
 export {
   Attr,

@@ -5,7 +5,6 @@
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
 import { z } from "zod";
-import { dynamicParallelGroup } from "../../src/graph/parallel-group.js";
 import {
   agentNode,
   createModelFromEnv,
@@ -16,6 +15,7 @@ import {
   ScriptedModel,
   START,
 } from "../../src/index.js";
+import { dynamicParallelGroup } from "../../src/patterns/parallel-group.js";
 
 const Finding = z.object({ question: z.string(), answer: z.string() });
 

@@ -3,9 +3,9 @@
  * specialist being its own graph used as a nested node. Runs offline (no model needed).
  */
 import { z } from "zod";
-import { dynamicNode } from "../../src/graph/dynamic-node.js";
-import { nestedGraph } from "../../src/graph/nested-graph-node.js";
 import { END, Graph, GraphAgent, START } from "../../src/index.js";
+import { dynamicNode } from "../../src/patterns/dynamic-node.js";
+import { nestedGraph } from "../../src/patterns/nested-graph.js";
 
 const Request = z.object({
   request: z.string().min(1),

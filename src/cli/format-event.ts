@@ -1,4 +1,4 @@
-import type { GraphEvent } from "../graph/events.js";
+import type { GraphEvent } from "../run/events.js";
 
 /** One human-readable line for an event, or `undefined` for events not worth a line. */
 export function formatEvent(event: GraphEvent): string | undefined {

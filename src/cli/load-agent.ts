@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { TrellisError } from "../errors.js";
-import type { GraphAgent } from "../graph/graph-agent.js";
+import type { GraphAgent } from "../run/graph-agent.js";
 
 /** What a file passed to `trellis run` exports. */
 export interface AgentModule {

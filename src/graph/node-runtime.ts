@@ -1,10 +1,10 @@
 import type { Context } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
+import type { Durability } from "../run/checkpointer.js";
+import type { GraphEvent } from "../run/events.js";
 import type { Store } from "../store/store.js";
 import type { TrellisTracer } from "../telemetry/tracing.js";
-import type { Durability } from "./checkpointer.js";
-import type { GraphEvent } from "./events.js";
 import type { ConflictPolicy } from "./merge-branches.js";
 import type { DeltaOp, StateDefinition } from "./state.js";
 

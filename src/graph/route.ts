@@ -1,7 +1,7 @@
 import { NoRouteError, UnknownNodeError } from "../errors.js";
+import type { RouteReason } from "../run/events.js";
 import { END } from "./constants.js";
 import type { OutEdges } from "./edges.js";
-import type { RouteReason } from "./events.js";
 
 /** Where a node leads: the next nodes (END removed) and why. */
 export interface RouteDecision {

@@ -12,7 +12,7 @@ import {
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import type { AuditStore } from "../store/audit-store.js";
-import { MemoryStore } from "../store/memory-store.js";
+import { MemoryStore } from "../store/memory/memory-store.js";
 import type { Store } from "../store/store.js";
 import { SimulatedClock } from "../testing/simulated-clock.js";
 import { INTERRUPT_ACTION_TYPES, type InterruptAction } from "./actions.js";

@@ -17,7 +17,7 @@ import type {
   PageOptions,
 } from "../store/interrupt-store.js";
 import { resolvePage } from "../store/interrupt-store.js";
-import { MemoryStore } from "../store/memory-store.js";
+import { MemoryStore } from "../store/memory/memory-store.js";
 import type { Store } from "../store/store.js";
 import { actionPriority } from "./actions.js";
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { approximateJsonLength } from "../../src/graph/checkpointer.js";
 import { END, Graph, GraphAgent, MemoryStore, START } from "../../src/index.js";
+import { approximateJsonLength } from "../../src/run/checkpointer.js";
 
 describe("full snapshots in the memory store", () => {
   it("are serialized when a store first reads the payload, not while the run goes on", async () => {

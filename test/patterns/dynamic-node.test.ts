@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { DynamicSelectionError } from "../../src/errors.js";
-import { dynamicNode } from "../../src/graph/dynamic-node.js";
 import {
   agentNode,
   END,
@@ -12,6 +11,7 @@ import {
   START,
   silentLogger,
 } from "../../src/index.js";
+import { dynamicNode } from "../../src/patterns/dynamic-node.js";
 
 const State = z.object({
   kind: z.string().default(""),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { NestedGraphError } from "../../src/errors.js";
-import { nestedGraph } from "../../src/graph/nested-graph-node.js";
 import { END, Graph, GraphAgent, type GraphEvent, START, silentLogger } from "../../src/index.js";
+import { nestedGraph } from "../../src/patterns/nested-graph.js";
 import { turns, untilAborted } from "../graph/helpers.js";
 
 const Parent = z.object({

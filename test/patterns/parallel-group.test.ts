@@ -6,7 +6,6 @@ import {
   MergeConflictError,
   ParallelGroupError,
 } from "../../src/errors.js";
-import { dynamicParallelGroup, parallelGroup } from "../../src/graph/parallel-group.js";
 import {
   END,
   Graph,
@@ -17,6 +16,7 @@ import {
   START,
   silentLogger,
 } from "../../src/index.js";
+import { dynamicParallelGroup, parallelGroup } from "../../src/patterns/parallel-group.js";
 import { SimulatedClock } from "../../src/testing/index.js";
 import { deferred, settlesSoon, turns, untilAborted } from "../graph/helpers.js";
 

@@ -1,4 +1,4 @@
-import { MemoryStore } from "../../src/store/memory-store.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { describeStore } from "./store-suite.js";
 
 describeStore("MemoryStore", () => new MemoryStore());

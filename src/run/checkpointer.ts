@@ -1,5 +1,6 @@
 import { CheckpointNotFoundError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
+import { applyDelta, type DeltaOp } from "../graph/state.js";
 import {
   type CheckpointRecord,
   type CheckpointStatus,
@@ -7,7 +8,6 @@ import {
   LazyCheckpointRecord,
   recordMeta,
 } from "../store/checkpoint-store.js";
-import { applyDelta, type DeltaOp } from "./state.js";
 
 /**
  * When checkpoints are written: `"step"` after every node (awaited), `"exit"` buffered and

@@ -1,5 +1,5 @@
+import type { NodeContext } from "../graph/node.js";
 import type { Logger } from "../logger.js";
-import type { NodeContext } from "./node.js";
 
 /**
  * The context a node (or a parallel branch) receives. A class with a fixed shape, built once

@@ -1,9 +1,9 @@
 import type { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
+import type { NodeContext, NodeDefinition } from "../graph/node.js";
+import type { NodeRuntime } from "../graph/node-runtime.js";
 import type { ModelClient, ModelRequest } from "../models/model-client.js";
 import { tracedGenerate } from "../telemetry/traced-generate.js";
-import type { NodeContext, NodeDefinition } from "./node.js";
-import type { NodeRuntime } from "./node-runtime.js";
 
 /** What an agent node's model answered. */
 export interface AgentAnswer<T = unknown> {

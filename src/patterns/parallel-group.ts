@@ -7,20 +7,20 @@ import {
   InvalidOptionError,
   ParallelGroupError,
 } from "../errors.js";
-import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
-import { isCommand } from "./command.js";
-import { isThenable } from "./execute-node.js";
-import { LazyAbort } from "./lazy-abort.js";
+import { isCommand } from "../graph/command.js";
 import {
   type BranchState,
   type ConflictPolicy,
   type MergeConflict,
   mergeBranches,
-} from "./merge-branches.js";
-import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "./node.js";
-import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
-import { RunNodeContext } from "./run-node-context.js";
-import { applyDelta, type DeltaOp } from "./state.js";
+} from "../graph/merge-branches.js";
+import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "../graph/node.js";
+import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
+import { applyDelta, type DeltaOp } from "../graph/state.js";
+import { isThenable } from "../run/execute-node.js";
+import { LazyAbort } from "../run/lazy-abort.js";
+import { RunNodeContext } from "../run/run-node-context.js";
+import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
 
 /** How many branches must succeed before the group joins. */
 export type JoinPolicy = "all" | "any" | { readonly n: number };

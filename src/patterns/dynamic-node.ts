@@ -1,5 +1,5 @@
 import { DynamicSelectionError, InvalidOptionError } from "../errors.js";
-import type { NodeContext, NodeDefinition, NodeFn } from "./node.js";
+import type { NodeContext, NodeDefinition, NodeFn } from "../graph/node.js";
 
 /** Options of `dynamicNode()`. */
 export interface DynamicNodeOptions<S> {

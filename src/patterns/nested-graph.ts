@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { InvalidOptionError, NestedGraphError, NestedGraphPausedError } from "../errors.js";
-import { Checkpointer, loadCheckpoint } from "./checkpointer.js";
-import type { CompiledGraph } from "./compiled-graph.js";
-import { deepEqual } from "./diff.js";
-import type { NodeDefinition } from "./node.js";
-import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
+import type { CompiledGraph } from "../graph/compiled-graph.js";
+import { deepEqual } from "../graph/diff.js";
+import type { NodeDefinition } from "../graph/node.js";
+import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
+import type { DeltaOp } from "../graph/state.js";
+import { Checkpointer, loadCheckpoint } from "../run/checkpointer.js";
+import { Run } from "../run/run.js";
+import type { RunResult } from "../run/run-result.js";
+import { RunTracing } from "../run/run-tracing.js";
 import { nodeNameOf } from "./parallel-group.js";
-import { Run } from "./run.js";
-import type { RunResult } from "./run-result.js";
-import { RunTracing } from "./run-tracing.js";
-import type { DeltaOp } from "./state.js";
 
 /** Options of `nestedGraph()`. */
 export interface NestedGraphOptions<P, C> {

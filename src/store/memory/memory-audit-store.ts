@@ -1,7 +1,7 @@
-import { InvalidOptionError } from "../errors.js";
-import { deepFreeze, isFrozenJson } from "../freeze.js";
-import type { AuditEntry, AuditEntryInput, AuditStore } from "./audit-store.js";
-import { type Page, type PageOptions, resolvePage } from "./interrupt-store.js";
+import { InvalidOptionError } from "../../errors.js";
+import { deepFreeze, isFrozenJson } from "../../freeze.js";
+import type { AuditEntry, AuditEntryInput, AuditStore } from "../audit-store.js";
+import { type Page, type PageOptions, resolvePage } from "../interrupt-store.js";
 
 function jsonText(value: unknown): string {
   let text: string | undefined;

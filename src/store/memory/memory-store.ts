@@ -1,10 +1,10 @@
-import type { AuditStore } from "./audit-store.js";
-import type { CheckpointStore } from "./checkpoint-store.js";
-import type { InterruptStore } from "./interrupt-store.js";
+import type { AuditStore } from "../audit-store.js";
+import type { CheckpointStore } from "../checkpoint-store.js";
+import type { InterruptStore } from "../interrupt-store.js";
+import type { Store } from "../store.js";
 import { MemoryAuditStore } from "./memory-audit-store.js";
 import { MemoryCheckpointStore } from "./memory-checkpoint-store.js";
 import { MemoryInterruptStore } from "./memory-interrupt-store.js";
-import type { Store } from "./store.js";
 
 /**
  * A {@link Store} in process memory: the library default. Nothing survives the process; use the

@@ -1,8 +1,8 @@
 import type { TrellisError } from "../errors.js";
+import type { DeltaOp } from "../graph/state.js";
 import type { InterruptAction } from "../interrupts/actions.js";
 import type { InterruptDecisionSource } from "../interrupts/interrupt-message.js";
 import type { RunStatus } from "./run-result.js";
-import type { DeltaOp } from "./state.js";
 
 /** Fields every event carries. */
 export interface EventBase {

@@ -1,5 +1,5 @@
+import type { RouteDecision } from "../graph/route.js";
 import type { GraphEvent } from "./events.js";
-import type { RouteDecision } from "./route.js";
 
 /** Callbacks around each node and edge decision. A hook that throws fails the run. */
 export interface RunHooks<S> {

@@ -1,5 +1,7 @@
 import type { Context } from "@opentelemetry/api";
 import type { TrellisError } from "../errors.js";
+import type { NodeDefinition } from "../graph/node.js";
+import type { RouteDecision } from "../graph/route.js";
 import type { CheckpointRecord } from "../store/checkpoint-store.js";
 import {
   GenAiAttributes,
@@ -9,8 +11,6 @@ import {
   TrellisEvents,
 } from "../telemetry/attributes.js";
 import { linkFromTraceparent, type SpanHandle, type TrellisTracer } from "../telemetry/tracing.js";
-import type { NodeDefinition } from "./node.js";
-import type { RouteDecision } from "./route.js";
 import type { ControlHost } from "./run-control.js";
 import type { RunStatus } from "./run-result.js";
 

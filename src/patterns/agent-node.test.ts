@@ -1,11 +1,11 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
+import { Graph } from "../graph/graph.js";
+import type { NodeContext } from "../graph/node.js";
 import { silentLogger } from "../logger.js";
 import { ScriptedModel } from "../models/scripted-model.js";
 import { agentNode } from "./agent-node.js";
-import { Graph } from "./graph.js";
-import type { NodeContext } from "./node.js";
 
 interface Post {
   topic: string;

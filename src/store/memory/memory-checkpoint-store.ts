@@ -1,9 +1,9 @@
-import { TrellisError } from "../errors.js";
+import { TrellisError } from "../../errors.js";
 import {
   type CheckpointRecord,
   type CheckpointStore,
   LazyCheckpointRecord,
-} from "./checkpoint-store.js";
+} from "../checkpoint-store.js";
 
 interface Thread {
   readonly byId: Map<string, CheckpointRecord>;

@@ -1,6 +1,6 @@
-import { DuplicateInterruptError } from "../errors.js";
-import { deepFreeze, isFrozenJson } from "../freeze.js";
-import type { QueuedInterrupt } from "../interrupts/interrupt-message.js";
+import { DuplicateInterruptError } from "../../errors.js";
+import { deepFreeze, isFrozenJson } from "../../freeze.js";
+import type { QueuedInterrupt } from "../../interrupts/interrupt-message.js";
 import {
   type EnqueueLimits,
   type EnqueueResult,
@@ -12,7 +12,7 @@ import {
   type PageOptions,
   resolvePage,
   type SettleRecord,
-} from "./interrupt-store.js";
+} from "../interrupt-store.js";
 
 interface Counters {
   queued: number;

@@ -3,6 +3,7 @@ import type { TracerProvider } from "@opentelemetry/api";
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { InvalidOptionError, SessionBusyError, TrellisError } from "../errors.js";
+import type { CompiledGraph } from "../graph/compiled-graph.js";
 import {
   type InterruptConfig,
   type ResolvedInterruptConfig,
@@ -12,7 +13,7 @@ import type { InterruptService } from "../interrupts/interrupt-service.js";
 import { RuleBasedReasoner } from "../interrupts/rule-based-reasoner.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import { type CheckpointRecord, recordMeta } from "../store/checkpoint-store.js";
-import { MemoryStore } from "../store/memory-store.js";
+import { MemoryStore } from "../store/memory/memory-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisTracer } from "../telemetry/tracing.js";
 import {
@@ -22,7 +23,6 @@ import {
   loadCheckpoint,
   loadHistory,
 } from "./checkpointer.js";
-import type { CompiledGraph } from "./compiled-graph.js";
 import { EventChannel } from "./event-channel.js";
 import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { Run } from "./run.js";

@@ -1,8 +1,8 @@
 import type { Clock } from "../clock.js";
 import { NodeExecutionError, NodeTimeoutError, RunCancelledError } from "../errors.js";
+import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "../graph/node.js";
+import type { MergedUpdate, NodeRuntime } from "../graph/node-runtime.js";
 import type { LazyAbort } from "./lazy-abort.js";
-import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "./node.js";
-import type { MergedUpdate, NodeRuntime } from "./node-runtime.js";
 
 type Result<S> = NodeResult<S> | MergedUpdate<S>;
 

@@ -8,27 +8,27 @@ import {
   TrellisError,
 } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
+import { isCommand } from "../graph/command.js";
+import type { CompiledGraph } from "../graph/compiled-graph.js";
+import { mergeBranches } from "../graph/merge-branches.js";
+import type { NodeContext } from "../graph/node.js";
+import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
+import type { RouteDecision } from "../graph/route.js";
+import { type DeltaOp, freezeChanged } from "../graph/state.js";
 import type { Logger } from "../logger.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
 import { type Checkpointer, type Durability, loadCheckpoint } from "./checkpointer.js";
-import { isCommand } from "./command.js";
-import type { CompiledGraph } from "./compiled-graph.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
 import { LazyAbort } from "./lazy-abort.js";
-import { mergeBranches } from "./merge-branches.js";
-import type { NodeContext } from "./node.js";
-import { MergedUpdate, type NodeRuntime } from "./node-runtime.js";
-import type { RouteDecision } from "./route.js";
 import type { ControlHost, Directive, PendingMeta, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
 import { RunNodeContext } from "./run-node-context.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import { endNodeSpan, errorName, interruptAttributes, type RunTracing } from "./run-tracing.js";
-import { type DeltaOp, freezeChanged } from "./state.js";
 
 /** What a run starts from. */
 export interface RunSetup<S extends Record<string, unknown>> {
