@@ -3,16 +3,108 @@
  * the value that was received where there is one, and a message that says how to fix it.
  */
 
+/** Every error code Trellis uses: stable and machine-readable. */
+export const ERROR_CODES = [
+  "INTERNAL",
+  "INVALID_OPTION",
+  "GRAPH_INVALID",
+  "STATE_INVALID",
+  "NODE_FAILED",
+  "NODE_TIMEOUT",
+  "NO_ROUTE",
+  "UNKNOWN_NODE",
+  "MAX_ITERATIONS",
+  "CHECKPOINT_NOT_FOUND",
+  "CHECKPOINT_CONFLICT",
+  "CHECKPOINT_CORRUPT",
+  "CHECKPOINT_WRITE",
+  "RUN_CANCELLED",
+  "RUN_REJECTED",
+  "SESSION_BUSY",
+  "SESSION_NOT_FINISHED",
+  "SESSION_ENDED",
+  "LEASE_LOST",
+  "STREAM_CLOSED",
+  "HOOK_FAILED",
+  "MODEL_OUTPUT_INVALID",
+  "MISSING_API_KEY",
+  "MODEL_CALL_FAILED",
+  "SCRIPT_EXHAUSTED",
+  "INTERRUPT_INVALID",
+  "INTERRUPT_QUEUE_FULL",
+  "INTERRUPT_TOO_MANY_SESSIONS",
+  "INTERRUPT_TOO_LONG",
+  "INTERRUPT_METADATA_TOO_LARGE",
+  "INTERRUPT_CLEARED",
+  "INTERRUPT_DUPLICATE",
+  "INTERRUPT_NOT_APPLICABLE",
+  "INTERRUPT_FAILED",
+  "DECISION_STALE",
+  "REVISION_LIMIT",
+  "RUN_ENDED",
+  "REASONER_OUTPUT_INVALID",
+  "GO_BACK_TARGET",
+  "MERGE_CONFLICT",
+  "TELEMETRY_CONFLICT",
+  "TIMER_LIMIT",
+  "DYNAMIC_SELECTION",
+  "BRANCH_TIMEOUT",
+  "BRANCH_ABORTED",
+  "SIBLING_FAILED",
+  "PARALLEL_GROUP_FAILED",
+  "NESTED_GRAPH_FAILED",
+  "CLI_INPUT",
+  "AGENT_MODULE_INVALID",
+  "DEPENDENCY_MISSING",
+  "STORE_UNAVAILABLE",
+  "STORE_LOCKED",
+  "STORE_VERSION",
+  "STORE_CORRUPT",
+] as const;
+
+/** A stable, machine-readable error code. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 /** Base class of every Trellis error. */
 export class TrellisError extends Error {
   /** Stable, machine-readable error code, e.g. `GRAPH_INVALID`. */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = "TrellisError";
   }
+}
+
+/** An error as it is persisted and sent between processes. */
+export interface SerializedTrellisError {
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+/** The persisted form of an error: a Trellis error's code, else `INTERNAL`. */
+export function serializeError(error: unknown): SerializedTrellisError {
+  if (error instanceof TrellisError) {
+    return { code: error.code, name: error.name, message: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const name = error instanceof Error ? error.name : "Error";
+  return { code: "INTERNAL", name, message };
+}
+
+/**
+ * An error read back from a store or another process: a `TrellisError` with the same `code`,
+ * `name` and `message` (not the same class: compare `code`, not `instanceof`, across processes).
+ */
+export function reviveError(stored: SerializedTrellisError): TrellisError {
+  const code = (ERROR_CODES as readonly string[]).includes(stored.code)
+    ? (stored.code as ErrorCode)
+    : "INTERNAL";
+  const error = new TrellisError(code, stored.message);
+  error.name = stored.name;
+  return error;
 }
 
 /** Renders a received value for an error message: `0` (number), `"x"` (string). */
@@ -196,16 +288,25 @@ export class RunCancelledError extends TrellisError {
   }
 }
 
-/** A session already has a run in progress in this process. */
+/**
+ * Another run holds the session's lease (in this process or another one): one writer per
+ * session. Nothing was written.
+ */
 export class SessionBusyError extends TrellisError {
   readonly sessionId: string;
-  constructor(sessionId: string) {
+  /** Who holds the session, when known. */
+  readonly owner: string | undefined;
+  /** When the holder's lease runs out unless renewed (milliseconds since the epoch). */
+  readonly expiresAt: number | undefined;
+  constructor(sessionId: string, holder?: { readonly owner: string; readonly expiresAt: number }) {
     super(
       "SESSION_BUSY",
-      `Session \`${sessionId}\` already has a run in progress. Wait for it, cancel it, or use another session id.`,
+      `Session \`${sessionId}\` is being run${holder ? ` by \`${holder.owner}\` (lease until ${new Date(holder.expiresAt).toISOString()})` : ""}. Wait for that run to end, cancel it, or use another session id.`,
     );
     this.name = "SessionBusyError";
     this.sessionId = sessionId;
+    this.owner = holder?.owner;
+    this.expiresAt = holder?.expiresAt;
   }
 }
 
@@ -673,19 +774,255 @@ export class NestedGraphError extends TrellisError {
 }
 
 /**
- * A nested graph's run paused (e.g. at an approval gate). Pausing inside a nested graph is
- * not supported yet: put the gate on the parent's nested node instead.
+ * `run()` was called for a session whose last run did not finish: it is paused, waits at an
+ * approval gate, or stopped in the middle (a crash). Starting over would silently drop it.
  */
-export class NestedGraphPausedError extends TrellisError {
-  readonly node: string;
-  readonly graph: string;
-  constructor(node: string, graph: string) {
+export class SessionNotFinishedError extends TrellisError {
+  readonly sessionId: string;
+  readonly status: string;
+  constructor(sessionId: string, status: string, gate: string | undefined) {
     super(
-      "NESTED_GRAPH_PAUSED",
-      `Nested graph \`${graph}\` (node \`${node}\`) paused, and pausing inside a nested graph is not supported yet. Put the approval gate or pause on the parent's node \`${node}\` instead.`,
+      "SESSION_NOT_FINISHED",
+      `Session \`${sessionId}\` has a run that did not finish (${gate === undefined ? `status \`${status}\`` : `waiting for approval at \`${gate}\``}). Continue it with \`agent.resume("${sessionId}")\`, branch off with \`agent.fork()\`, or pass \`{ startOver: true }\` to \`run()\` to start a new run in this session.`,
     );
-    this.name = "NestedGraphPausedError";
+    this.name = "SessionNotFinishedError";
+    this.sessionId = sessionId;
+    this.status = status;
+  }
+}
+
+/** `resume()` was called for a session whose run ended for good: `completed` or `rejected`. */
+export class SessionEndedError extends TrellisError {
+  readonly sessionId: string;
+  readonly status: "completed" | "rejected";
+  constructor(sessionId: string, status: "completed" | "rejected", detail: string) {
+    super(
+      "SESSION_ENDED",
+      `Session \`${sessionId}\` ended \`${status}\`${detail}, so it cannot be resumed. To go on deliberately, fork it from one of its checkpoints: \`agent.fork("${sessionId}", checkpointId)\` (listed by \`agent.history()\`); the fork is recorded in the audit trail.`,
+    );
+    this.name = "SessionEndedError";
+    this.sessionId = sessionId;
+    this.status = status;
+  }
+}
+
+/**
+ * The run lost its session's lease (it expired and another process took the session over), so
+ * its writes were refused. Nothing of the refused batch was written; the new holder continues.
+ */
+export class LeaseLostError extends TrellisError {
+  readonly sessionId: string;
+  constructor(sessionId: string) {
+    super(
+      "LEASE_LOST",
+      `The run of session \`${sessionId}\` lost its lease (it expired and another run took the session over); its last writes were refused. Raise \`leaseTtlMs\` if nodes block the event loop longer than the lease.`,
+    );
+    this.name = "LeaseLostError";
+    this.sessionId = sessionId;
+  }
+}
+
+/** A checkpoint with the same id or sequence number is already stored: two writers raced. */
+export class CheckpointConflictError extends TrellisError {
+  readonly sessionId: string;
+  readonly thread: string;
+  readonly checkpointId: string;
+  constructor(sessionId: string, thread: string, checkpointId: string, seq: number) {
+    super(
+      "CHECKPOINT_CONFLICT",
+      `Checkpoint \`${checkpointId}\` (seq ${seq}) of session \`${sessionId}\`${thread === "" ? "" : ` (thread \`${thread}\`)`} conflicts with one already stored; nothing of the batch was written. Another writer may be using this session without its lease.`,
+    );
+    this.name = "CheckpointConflictError";
+    this.sessionId = sessionId;
+    this.thread = thread;
+    this.checkpointId = checkpointId;
+  }
+}
+
+/** Why a stored checkpoint cannot be read. */
+export type CheckpointCorruption =
+  | "broken_chain"
+  | "invalid_json"
+  | "invalid_meta"
+  | "newer_version"
+  | "invalid_state"
+  | "unknown_node";
+
+/**
+ * A stored checkpoint cannot be read: its delta chain is broken, its JSON or meta is invalid,
+ * it was written by a newer version, its state no longer fits the graph's schema, or it names a
+ * node the graph no longer has.
+ */
+export class CheckpointCorruptError extends TrellisError {
+  readonly sessionId: string;
+  readonly checkpointId: string;
+  readonly reason: CheckpointCorruption;
+  constructor(
+    sessionId: string,
+    checkpointId: string,
+    reason: CheckpointCorruption,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "CHECKPOINT_CORRUPT",
+      `Checkpoint \`${checkpointId}\` of session \`${sessionId}\` cannot be read: ${detail}. Resume or fork from an earlier checkpoint (\`agent.history()\` lists them and marks unreadable ones).`,
+      options,
+    );
+    this.name = "CheckpointCorruptError";
+    this.sessionId = sessionId;
+    this.checkpointId = checkpointId;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A gate decision that is not for the request waiting now: it names another request, or it
+ * names none and was sent before this request was made (it was meant for an earlier one).
+ */
+export class StaleDecisionError extends TrellisError {
+  readonly action: string;
+  readonly requestId: string;
+  constructor(action: string, requestId: string, revision: number, detail: string) {
+    super(
+      "DECISION_STALE",
+      `\`${action}\` is not for the approval request waiting now (\`${requestId}\`, revision ${revision}): ${detail}. Read the request and send the decision again, naming \`requestId: "${requestId}"\`.`,
+    );
+    this.name = "StaleDecisionError";
+    this.action = action;
+    this.requestId = requestId;
+  }
+}
+
+/** `request_changes` would pass the gate's `maxRevisions`; the gate's `onRevisionLimit` applies instead. */
+export class RevisionLimitError extends TrellisError {
+  readonly node: string;
+  readonly maxRevisions: number;
+  constructor(node: string, maxRevisions: number, outcome: string) {
+    super(
+      "REVISION_LIMIT",
+      `\`request_changes\` at \`${node}\` was refused: the gate allows ${maxRevisions} revision${maxRevisions === 1 ? "" : "s"} and all were used, so its \`onRevisionLimit\` (\`${outcome}\`) applied instead. Raise \`maxRevisions\` to allow more rounds.`,
+    );
+    this.name = "RevisionLimitError";
     this.node = node;
-    this.graph = graph;
+    this.maxRevisions = maxRevisions;
+  }
+}
+
+/** A message reached a run that had already ended; it had no effect. */
+export class RunEndedError extends TrellisError {
+  readonly status: string;
+  constructor(action: string, status: string) {
+    super(
+      "RUN_ENDED",
+      `\`${action}\` came too late: the run had already ended \`${status}\`, so it had no effect.`,
+    );
+    this.name = "RunEndedError";
+    this.status = status;
+  }
+}
+
+/** A reasoner returned something that is not a valid decision; the message was refused. */
+export class ReasonerOutputError extends TrellisError {
+  readonly received: unknown;
+  readonly issues: readonly string[];
+  constructor(received: unknown, issues: readonly string[]) {
+    super(
+      "REASONER_OUTPUT_INVALID",
+      `The interrupt reasoner returned an invalid decision, got ${describeValue(received)}:${issues.map((i) => `\n  - ${i}`).join("")}\nAn InterruptReasoner must return \`{ decision: { action, reasoning, confidence }, source }\` with an action from \`context.allowedActions\`; the message was refused.`,
+    );
+    this.name = "ReasonerOutputError";
+    this.received = received;
+    this.issues = issues;
+  }
+}
+
+/** A node of a parallel step was stopped because another node of the step failed. */
+export class SiblingFailedError extends TrellisError {
+  readonly node: string;
+  readonly failed: string;
+  constructor(node: string, failed: string) {
+    super(
+      "SIBLING_FAILED",
+      `Node \`${node}\` was stopped: \`${failed}\`, which ran in the same parallel step, failed.`,
+    );
+    this.name = "SiblingFailedError";
+    this.node = node;
+    this.failed = failed;
+  }
+}
+
+/** A feature needs an optional package that is not installed. */
+export class MissingDependencyError extends TrellisError {
+  /** The package to install. */
+  readonly dependency: string;
+  constructor(feature: string, dependency: string, options?: { cause?: unknown }) {
+    super(
+      "DEPENDENCY_MISSING",
+      `${feature} needs the optional package \`${dependency}\`, which is not installed. Install it: npm install ${dependency}`,
+      options,
+    );
+    this.name = "MissingDependencyError";
+    this.dependency = dependency;
+  }
+}
+
+/**
+ * The store cannot be reached (a dropped database connection, a closed store). Nothing of the
+ * operation that failed was written; retry once the store is back.
+ */
+export class StoreUnavailableError extends TrellisError {
+  readonly store: string;
+  constructor(store: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      "STORE_UNAVAILABLE",
+      `The ${store} store is unavailable: ${detail}. Nothing of the failed operation was written; the session can be resumed once the store is back.`,
+      options,
+    );
+    this.name = "StoreUnavailableError";
+    this.store = store;
+  }
+}
+
+/** The database is locked by another process for longer than the store waits. */
+export class StoreLockedError extends TrellisError {
+  readonly store: string;
+  constructor(store: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      "STORE_LOCKED",
+      `The ${store} store is locked: ${detail}. Another process holds a write lock; nothing was written. Retry, or raise the store's \`busyTimeoutMs\`.`,
+      options,
+    );
+    this.name = "StoreLockedError";
+    this.store = store;
+  }
+}
+
+/** The database was written by a newer version of Trellis (a schema version this one does not know). */
+export class StoreVersionError extends TrellisError {
+  readonly found: number;
+  readonly supported: number;
+  constructor(store: string, found: number, supported: number) {
+    super(
+      "STORE_VERSION",
+      `The ${store} database has schema version ${found}, newer than the ${supported} this version of Trellis knows. Upgrade Trellis to open it; nothing was changed.`,
+    );
+    this.name = "StoreVersionError";
+    this.found = found;
+    this.supported = supported;
+  }
+}
+
+/** A stored row cannot be read (invalid JSON, a missing column value, a wrong type). */
+export class StoreCorruptError extends TrellisError {
+  readonly store: string;
+  constructor(store: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      "STORE_CORRUPT",
+      `The ${store} store holds a row that cannot be read: ${detail}. Restore the database from a backup or delete the session.`,
+      options,
+    );
+    this.name = "StoreCorruptError";
+    this.store = store;
   }
 }

@@ -1,4 +1,4 @@
-import type { Page, PageOptions } from "./interrupt-store.js";
+import type { Page, PageOptions } from "./page.js";
 
 /**
  * What an audit entry records. Trellis writes the named kinds; applications may add their own
@@ -11,14 +11,14 @@ export type AuditKind =
   | "interrupt.expired"
   | "interrupt.cleared"
   | "run.started"
-  | "run.paused"
   | "run.resumed"
-  | "run.completed"
-  | "run.failed"
-  | "run.cancelled"
+  | "run.forked"
+  | "run.paused"
+  | "run.finished"
   | "approval.requested"
   | "approval.decided"
   | "state.updated"
+  | "session.deleted"
   | `custom.${string}`;
 
 /** An audit entry as it is appended. */
@@ -41,13 +41,23 @@ export interface AuditEntry extends AuditEntryInput {
   readonly seq: number;
 }
 
+/** Which entries `prune` deletes. */
+export interface AuditPruneOptions {
+  /** Entries appended before this time (milliseconds since the epoch). */
+  readonly before: number;
+  /** Only this session's entries; default: every session's. */
+  readonly sessionId?: string;
+}
+
 /**
  * The append-only audit trail: who steered which session, when, and what came of it. Entries
- * are never changed or removed one by one. Every backend passes the shared suite in `test/store`.
+ * are never changed; they are removed only by `prune` (retention). Entries that belong to a
+ * checkpoint or a queued message are written in the same transaction as it (`Store.commit`,
+ * `InterruptStore.enqueue`). Every backend passes the shared suite in `test/store`.
  *
  * @example
  * ```ts
- * await store.audit.append({ sessionId: "s1", at: Date.now(), kind: "run.paused", actor: "ana" });
+ * await store.audit.append({ sessionId: "s1", at: Date.now(), kind: "custom.note", actor: "ana" });
  * const { items, total } = await store.audit.list("s1", { limit: 20 });
  * ```
  */
@@ -56,4 +66,6 @@ export interface AuditStore {
   append(entry: AuditEntryInput): Promise<number>;
   /** The session's entries oldest first, one page at a time, and how many there are. */
   list(sessionId: string, page?: PageOptions): Promise<Page<AuditEntry>>;
+  /** Deletes old entries (retention); returns how many. `seq` numbers are never reused. */
+  prune(options: AuditPruneOptions): Promise<number>;
 }

@@ -1,23 +1,48 @@
-import type { AuditStore } from "./audit-store.js";
-import type { CheckpointStore } from "./checkpoint-store.js";
-import type { InterruptStore } from "./interrupt-store.js";
+import type { AuditEntryInput, AuditStore } from "./audit-store.js";
+import type { CheckpointRecord, CheckpointStore } from "./checkpoint-store.js";
+import type { InterruptStore, Settlement } from "./interrupt-store.js";
+import type { Notifier } from "./notifier.js";
+import type { Lease, SessionStore } from "./session-store.js";
 
 /**
- * Everything Trellis persists, behind one object: checkpoints, interrupt queues and the audit
- * trail. Backends (memory, SQLite, PostgreSQL) implement the three parts and pass the shared
- * suite in `test/store`.
+ * What belongs together and is written in one transaction: the checkpoints a step produced, the
+ * messages it consumed, and their audit entries. A crash between two statements can never lose
+ * a message or apply it twice.
+ */
+export interface StoreBatch {
+  /**
+   * The writer's lease: the batch is refused with `LeaseLostError` (nothing written) unless it
+   * is still the session's current lease; a committed batch extends it to `now + ttlMs`.
+   */
+  readonly lease?: Lease;
+  /** Appended in order. A `(sessionId, thread, seq)` or id already stored is a `CheckpointConflictError`. */
+  readonly checkpoints?: readonly CheckpointRecord[];
+  readonly settle?: readonly Settlement[];
+  readonly audit?: readonly AuditEntryInput[];
+  /** Milliseconds since the epoch, for lease renewal and decision times. */
+  readonly now: number;
+}
+
+/**
+ * Everything Trellis persists, behind one object: checkpoints, interrupt queues, the audit
+ * trail, session leases and summaries, and a notifier. Backends (memory, SQLite, PostgreSQL)
+ * implement these parts and pass the shared suite in `test/store`.
  *
  * @example
  * ```ts
  * const store = new MemoryStore();
  * const interrupts = new InterruptService({ store });
- * const agent = new GraphAgent(graph, { store, interrupts });
+ * const agent = new GraphAgent({ graph, store, interrupts });
  * ```
  */
 export interface Store {
   readonly checkpoints: CheckpointStore;
   readonly interrupts: InterruptStore;
   readonly audit: AuditStore;
-  /** Releases connections and files. Memory stores have nothing to release. */
-  close?(): Promise<void>;
+  readonly sessions: SessionStore;
+  readonly notifier: Notifier;
+  /** Writes a batch atomically (see {@link StoreBatch}). */
+  commit(batch: StoreBatch): Promise<void>;
+  /** Releases connections and files. */
+  close(): Promise<void>;
 }

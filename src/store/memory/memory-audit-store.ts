@@ -1,7 +1,7 @@
 import { InvalidOptionError } from "../../errors.js";
 import { deepFreeze, isFrozenJson } from "../../freeze.js";
-import type { AuditEntry, AuditEntryInput, AuditStore } from "../audit-store.js";
-import { type Page, type PageOptions, resolvePage } from "../interrupt-store.js";
+import type { AuditEntry, AuditEntryInput, AuditPruneOptions, AuditStore } from "../audit-store.js";
+import { type Page, type PageOptions, resolvePage } from "../page.js";
 
 function jsonText(value: unknown): string {
   let text: string | undefined;
@@ -16,14 +16,14 @@ function jsonText(value: unknown): string {
   return text;
 }
 
+/** How an entry's data is kept: JSON text (copied), or the caller's deeply frozen value. */
+type Data = { readonly text: string } | { readonly frozen: unknown } | undefined;
+
 /**
  * One stored entry: its fields, and its `data` as the JSON text taken when it was appended.
  * The frozen entry is built the first time it is listed: entries are written on every
  * interrupt and approval, and read far less often.
  */
-/** How an entry's data is kept: JSON text (copied), or the caller's deeply frozen value. */
-type Data = { readonly text: string } | { readonly frozen: unknown } | undefined;
-
 class StoredEntry {
   readonly #fields: AuditEntry;
   readonly #data: Data;
@@ -32,6 +32,10 @@ class StoredEntry {
   constructor(fields: AuditEntry, data: Data) {
     this.#fields = fields;
     this.#data = data;
+  }
+
+  get at(): number {
+    return this.#fields.at;
   }
 
   get entry(): AuditEntry {
@@ -48,22 +52,42 @@ class StoredEntry {
   }
 }
 
+interface Trail {
+  entries: StoredEntry[];
+  /** The `seq` of the next entry: never reused, even after pruning. */
+  nextSeq: number;
+}
+
+/** Checks an entry's fields; throws `InvalidOptionError` naming the first wrong one. */
+export function checkAuditEntry(entry: AuditEntryInput): void {
+  if (typeof entry.sessionId !== "string" || entry.sessionId.length === 0) {
+    throw new InvalidOptionError("sessionId", "a non-empty string", entry.sessionId);
+  }
+  if (!Number.isFinite(entry.at)) {
+    throw new InvalidOptionError("at", "a finite number of milliseconds", entry.at);
+  }
+}
+
 /**
  * The audit trail in process memory. Entries are frozen: `data` is a JSON copy, or the
  * caller's own value when that is deeply frozen already (it cannot change).
  */
 export class MemoryAuditStore implements AuditStore {
-  readonly #sessions = new Map<string, StoredEntry[]>();
+  readonly #sessions = new Map<string, Trail>();
 
   async append(entry: AuditEntryInput): Promise<number> {
-    if (typeof entry.sessionId !== "string" || entry.sessionId.length === 0) {
-      throw new InvalidOptionError("sessionId", "a non-empty string", entry.sessionId);
+    return this.insert(entry);
+  }
+
+  /** @internal Appends without a promise, for the store's own atomic steps. */
+  insert(entry: AuditEntryInput): number {
+    checkAuditEntry(entry);
+    let trail = this.#sessions.get(entry.sessionId);
+    if (!trail) {
+      trail = { entries: [], nextSeq: 1 };
+      this.#sessions.set(entry.sessionId, trail);
     }
-    if (!Number.isFinite(entry.at)) {
-      throw new InvalidOptionError("at", "a finite number of milliseconds", entry.at);
-    }
-    const entries = this.#sessions.get(entry.sessionId) ?? [];
-    const seq = entries.length + 1;
+    const seq = trail.nextSeq++;
     const fields: AuditEntry = {
       sessionId: entry.sessionId,
       ...(entry.runId === undefined ? {} : { runId: entry.runId }),
@@ -74,7 +98,7 @@ export class MemoryAuditStore implements AuditStore {
       ...(entry.iteration === undefined ? {} : { iteration: entry.iteration }),
       seq,
     };
-    entries.push(
+    trail.entries.push(
       new StoredEntry(
         fields,
         entry.data === undefined
@@ -84,16 +108,29 @@ export class MemoryAuditStore implements AuditStore {
             : { text: jsonText(entry.data) },
       ),
     );
-    this.#sessions.set(entry.sessionId, entries);
     return seq;
   }
 
   async list(sessionId: string, page?: PageOptions): Promise<Page<AuditEntry>> {
     const { offset, limit } = resolvePage(page);
-    const entries = this.#sessions.get(sessionId) ?? [];
+    const entries = this.#sessions.get(sessionId)?.entries ?? [];
     return {
       items: entries.slice(offset, offset + limit).map((stored) => stored.entry),
       total: entries.length,
     };
+  }
+
+  async prune(options: AuditPruneOptions): Promise<number> {
+    let removed = 0;
+    const trails =
+      options.sessionId === undefined
+        ? [...this.#sessions.values()]
+        : [this.#sessions.get(options.sessionId)].filter((t) => t !== undefined);
+    for (const trail of trails) {
+      const kept = trail.entries.filter((stored) => stored.at >= options.before);
+      removed += trail.entries.length - kept.length;
+      trail.entries = kept;
+    }
+    return removed;
   }
 }

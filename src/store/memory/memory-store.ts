@@ -1,19 +1,95 @@
+import { LeaseLostError } from "../../errors.js";
+import { consoleLogger, type Logger } from "../../logger.js";
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
-import type { Store } from "../store.js";
-import { MemoryAuditStore } from "./memory-audit-store.js";
+import type { Notifier } from "../notifier.js";
+import type { SessionStore } from "../session-store.js";
+import type { Store, StoreBatch } from "../store.js";
+import { checkAuditEntry, MemoryAuditStore } from "./memory-audit-store.js";
 import { MemoryCheckpointStore } from "./memory-checkpoint-store.js";
 import { MemoryInterruptStore } from "./memory-interrupt-store.js";
+import { MemoryNotifier } from "./memory-notifier.js";
+import { MemorySessionStore } from "./memory-session-store.js";
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Where listener failures are reported. Default: the console logger. */
+  readonly logger?: Logger;
+}
 
 /**
- * A {@link Store} in process memory: the library default. Nothing survives the process; use the
- * SQLite or PostgreSQL store to resume runs after a restart or from another process.
+ * A {@link Store} in process memory: the library default. Every operation runs to completion
+ * without awaiting, so each is atomic for every caller in the process. Nothing survives the
+ * process; use the SQLite or PostgreSQL store to resume runs after a restart or elsewhere.
  */
 export class MemoryStore implements Store {
-  readonly checkpoints: CheckpointStore = new MemoryCheckpointStore();
-  readonly interrupts: InterruptStore = new MemoryInterruptStore();
-  readonly audit: AuditStore = new MemoryAuditStore();
+  readonly #checkpoints = new MemoryCheckpointStore();
+  readonly #audit = new MemoryAuditStore();
+  readonly #notifier: MemoryNotifier;
+  readonly #interrupts: MemoryInterruptStore;
+  readonly #sessions: MemorySessionStore;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#notifier = new MemoryNotifier(options.logger ?? consoleLogger);
+    this.#interrupts = new MemoryInterruptStore(this.#audit, this.#notifier);
+    this.#sessions = new MemorySessionStore(
+      {
+        requeue: (sessionId) => this.#interrupts.requeue(sessionId),
+        drop: (sessionId, now, actor) => {
+          this.#checkpoints.drop(sessionId);
+          this.#interrupts.drop(sessionId);
+          this.#audit.insert({
+            sessionId,
+            at: now,
+            kind: "session.deleted",
+            ...(actor === undefined ? {} : { actor }),
+          });
+        },
+      },
+      (sessionId) => this.#notifier.publish({ kind: "released", sessionId }),
+    );
+  }
+
+  get checkpoints(): CheckpointStore {
+    return this.#checkpoints;
+  }
+  get interrupts(): InterruptStore {
+    return this.#interrupts;
+  }
+  get audit(): AuditStore {
+    return this.#audit;
+  }
+  get sessions(): SessionStore {
+    return this.#sessions;
+  }
+  get notifier(): Notifier {
+    return this.#notifier;
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    const { lease, checkpoints = [], settle = [], audit = [] } = batch;
+    // Everything that can refuse the batch is checked before anything is written.
+    if (lease !== undefined && !this.#sessions.holds(lease)) {
+      throw new LeaseLostError(lease.sessionId);
+    }
+    this.#checkpoints.check(checkpoints);
+    for (const entry of audit) checkAuditEntry(entry);
+    this.#checkpoints.insert(checkpoints);
+    for (const settlement of settle) this.#interrupts.settle(settlement, batch.now);
+    for (const entry of audit) this.#audit.insert(entry);
+    if (lease !== undefined) this.#sessions.extend(lease, batch.now);
+    for (const record of checkpoints) {
+      if (record.thread !== "") continue;
+      this.#sessions.record(record);
+      this.#notifier.publish({
+        kind: "checkpoint",
+        sessionId: record.sessionId,
+        id: record.id,
+        status: record.status,
+      });
+    }
+  }
 
   /** Nothing to release; present so code can close any store the same way. */
   async close(): Promise<void> {}

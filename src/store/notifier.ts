@@ -1,0 +1,48 @@
+import type { CheckpointStatus } from "./checkpoint-store.js";
+
+/** Something that changed in a store, as its notifier tells subscribers. */
+export type StoreEvent =
+  | {
+      /** A message was queued. */
+      readonly kind: "queued";
+      readonly sessionId: string;
+      readonly id: string;
+      readonly priority: number;
+      /** The action's type; absent for free text. Lets a run spot a `cancel` at once. */
+      readonly action?: string;
+    }
+  | {
+      /** A message stopped waiting: applied, refused, expired or cleared. */
+      readonly kind: "settled";
+      readonly sessionId: string;
+      readonly id: string;
+    }
+  | {
+      /** A checkpoint of the session's own thread was committed. */
+      readonly kind: "checkpoint";
+      readonly sessionId: string;
+      readonly id: string;
+      readonly status: CheckpointStatus;
+    }
+  | {
+      /** The session's lease was released (its run ended or gave it up). */
+      readonly kind: "released";
+      readonly sessionId: string;
+    };
+
+/** Called with each event; must not throw (a throw is caught and logged). */
+export type StoreListener = (event: StoreEvent) => void;
+
+/**
+ * Tells subscribers what changed in a store, so waiting runs wake at once and receipts resolve
+ * in the process that sent the message. The memory store calls listeners in process; SQL stores
+ * deliver events from every process (PostgreSQL `LISTEN`/`NOTIFY`, SQLite polling). Delivery is a
+ * hint, not a log: a subscriber re-reads the store after it subscribes and on each event.
+ */
+export interface Notifier {
+  /**
+   * Listens to one session's events, or to every session's with `null`. Returns a function that
+   * stops listening.
+   */
+  subscribe(sessionId: string | null, listener: StoreListener): () => void;
+}
