@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "../errors.js";
 import type { Page, PageOptions } from "./page.js";
 
 /**
@@ -68,4 +69,17 @@ export interface AuditStore {
   list(sessionId: string, page?: PageOptions): Promise<Page<AuditEntry>>;
   /** Deletes old entries (retention); returns how many. `seq` numbers are never reused. */
   prune(options: AuditPruneOptions): Promise<number>;
+}
+
+/**
+ * Checks an entry's fields before it is appended; throws `InvalidOptionError` naming the first
+ * wrong one. Every backend calls it, so all refuse the same entries.
+ */
+export function checkAuditEntry(entry: AuditEntryInput): void {
+  if (typeof entry.sessionId !== "string" || entry.sessionId.length === 0) {
+    throw new InvalidOptionError("sessionId", "a non-empty string", entry.sessionId);
+  }
+  if (!Number.isFinite(entry.at)) {
+    throw new InvalidOptionError("at", "a finite number of milliseconds", entry.at);
+  }
 }

@@ -5,6 +5,7 @@
  * record written by a newer version is recognised instead of misread.
  */
 import { z } from "zod";
+import type { NodeNotes } from "../graph/node-runtime.js";
 
 /** The version of {@link CheckpointMetaSchema} this build writes. */
 export const CHECKPOINT_META_VERSION = 1;
@@ -138,19 +139,6 @@ const RecordedFailureSchema = z
   .strict();
 
 /** What a pattern node recorded about its execution (which option ran, branch failures, …). */
-export interface NodeNotes {
-  /** A dynamic node: the option that ran. */
-  readonly selected?: string | undefined;
-  /** A dynamic node that fell back: what `select` asked for. */
-  readonly requested?: string | undefined;
-  /** A parallel group under `errors: "collect"`: the branches that failed. */
-  readonly failures?: z.infer<typeof RecordedFailureSchema>[] | undefined;
-  /** A parallel group: merge conflicts its policy resolved. */
-  readonly conflicts?: z.infer<typeof RecordedConflictSchema>[] | undefined;
-  /** A parallel group: what each branch's own pattern node recorded. */
-  readonly branches?: Record<string, NodeNotes> | undefined;
-}
-
 export const NodeNotesSchema: z.ZodType<NodeNotes> = z.lazy(() =>
   z
     .object({

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "../errors.js";
 import type { DeltaOp } from "../graph/state.js";
 import type { CheckpointMeta } from "./checkpoint-meta.js";
 
@@ -58,6 +59,20 @@ export type CheckpointRecord = CheckpointRecordFields &
     | { readonly kind: "delta"; readonly delta: readonly DeltaOp[] }
   );
 
+/**
+ * What a store returns for a stored checkpoint whose JSON it cannot parse: every column it could
+ * read, and what went wrong. The reader reports it as a corrupt checkpoint, so one bad row never
+ * hides the rest of a history.
+ */
+export type UnparsableRecord = Omit<CheckpointRecordFields, "meta"> & {
+  readonly kind: "unparsable";
+  readonly meta?: undefined;
+  readonly problem: string;
+};
+
+/** A stored checkpoint as a store reads it back. */
+export type StoredRecord = CheckpointRecord | UnparsableRecord;
+
 /** Which checkpoints `list` returns. */
 export interface CheckpointListOptions {
   /** At most this many, newest first. Default: all. */
@@ -73,25 +88,21 @@ export interface CheckpointListOptions {
  */
 export interface CheckpointStore {
   /** One checkpoint by id. */
-  get(sessionId: string, thread: string, id: string): Promise<CheckpointRecord | undefined>;
+  get(sessionId: string, thread: string, id: string): Promise<StoredRecord | undefined>;
   /** The checkpoint with the highest `seq` in the thread. */
-  latest(sessionId: string, thread: string): Promise<CheckpointRecord | undefined>;
+  latest(sessionId: string, thread: string): Promise<StoredRecord | undefined>;
   /** Checkpoints newest first (highest `seq` first). */
-  list(
-    sessionId: string,
-    thread: string,
-    options?: CheckpointListOptions,
-  ): Promise<CheckpointRecord[]>;
+  list(sessionId: string, thread: string, options?: CheckpointListOptions): Promise<StoredRecord[]>;
   /**
    * The chain from the nearest full snapshot up to `id`, oldest first, following `parentId`.
    * It ends early (without a full snapshot first) where a parent is missing; the reader reports
    * that as a broken chain.
    */
-  lineage(sessionId: string, thread: string, id: string): Promise<CheckpointRecord[]>;
+  lineage(sessionId: string, thread: string, id: string): Promise<StoredRecord[]>;
   /**
    * Keeps, in every thread of the session, the newest `keep` checkpoints and every record their
    * states are rebuilt from (back to each one's nearest full snapshot), and deletes the rest.
-   * Returns how many records were deleted.
+   * Returns how many records were deleted. `keep` below 1 is refused (`InvalidOptionError`).
    */
   prune(sessionId: string, options: { readonly keep: number }): Promise<number>;
 }
@@ -99,4 +110,11 @@ export interface CheckpointStore {
 /** The JSON payload of a record: its state (full) or its delta. */
 export function recordPayload(record: CheckpointRecord): unknown {
   return record.kind === "full" ? record.state : record.delta;
+}
+
+/** Checks `prune`'s `keep`: an integer from 1 and up. */
+export function checkKeep(keep: unknown): void {
+  if (typeof keep !== "number" || !Number.isInteger(keep) || keep < 1) {
+    throw new InvalidOptionError("keep", "an integer from 1 and up", keep);
+  }
 }

@@ -46,8 +46,18 @@ export interface Settlement {
   readonly outcome: SettledOutcome;
 }
 
-/** Where a message stands. */
-export type InterruptState = "queued" | "claimed" | "applied" | "refused" | "expired" | "cleared";
+/**
+ * Where a message stands. A message removed with its session (`deleted`) is forgotten: `get`
+ * returns `undefined` for it once the removal is done.
+ */
+export type InterruptState =
+  | "queued"
+  | "claimed"
+  | "applied"
+  | "refused"
+  | "expired"
+  | "cleared"
+  | "deleted";
 
 /** A message as {@link InterruptStore.get} returns it: the message, where it stands, and its outcome. */
 export interface StoredInterrupt {

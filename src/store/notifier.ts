@@ -28,6 +28,14 @@ export type StoreEvent =
       /** The session's lease was released (its run ended or gave it up). */
       readonly kind: "released";
       readonly sessionId: string;
+    }
+  | {
+      /**
+       * Events may have been missed (a listening connection was down): every subscriber, of
+       * every session, re-reads what it waits for. `sessionId` is empty.
+       */
+      readonly kind: "resync";
+      readonly sessionId: "";
     };
 
 /** Called with each event; must not throw (a throw is caught and logged). */

@@ -82,8 +82,10 @@ export interface SessionStore {
   list(query?: SessionQuery): Promise<Page<SessionSummary>>;
   /**
    * Deletes the session with everything it owns: every thread's checkpoints, its interrupt
-   * queue, counters and settled messages, its lease and summary. The audit trail is kept and
-   * gains a `session.deleted` entry.
+   * queue, counters and settled messages, its lease and summary. Messages still queued or
+   * claimed are removed as `InterruptStore.remove({ reason: "deleted" })` removes them (audited,
+   * and the notifier tells their senders). The audit trail is kept and gains a
+   * `session.deleted` entry.
    */
   delete(
     sessionId: string,

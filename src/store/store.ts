@@ -15,7 +15,10 @@ export interface StoreBatch {
    * is still the session's current lease; a committed batch extends it to `now + ttlMs`.
    */
   readonly lease?: Lease;
-  /** Appended in order. A `(sessionId, thread, seq)` or id already stored is a `CheckpointConflictError`. */
+  /**
+   * Appended in order. An id already stored, or a `seq` not above the thread's latest (stored,
+   * or earlier in the batch), is a `CheckpointConflictError`.
+   */
   readonly checkpoints?: readonly CheckpointRecord[];
   readonly settle?: readonly Settlement[];
   readonly audit?: readonly AuditEntryInput[];

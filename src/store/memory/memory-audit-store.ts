@@ -1,6 +1,12 @@
 import { InvalidOptionError } from "../../errors.js";
 import { deepFreeze, isFrozenJson } from "../../freeze.js";
-import type { AuditEntry, AuditEntryInput, AuditPruneOptions, AuditStore } from "../audit-store.js";
+import {
+  type AuditEntry,
+  type AuditEntryInput,
+  type AuditPruneOptions,
+  type AuditStore,
+  checkAuditEntry,
+} from "../audit-store.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
 
 function jsonText(value: unknown): string {
@@ -56,16 +62,6 @@ interface Trail {
   entries: StoredEntry[];
   /** The `seq` of the next entry: never reused, even after pruning. */
   nextSeq: number;
-}
-
-/** Checks an entry's fields; throws `InvalidOptionError` naming the first wrong one. */
-export function checkAuditEntry(entry: AuditEntryInput): void {
-  if (typeof entry.sessionId !== "string" || entry.sessionId.length === 0) {
-    throw new InvalidOptionError("sessionId", "a non-empty string", entry.sessionId);
-  }
-  if (!Number.isFinite(entry.at)) {
-    throw new InvalidOptionError("at", "a finite number of milliseconds", entry.at);
-  }
 }
 
 /**

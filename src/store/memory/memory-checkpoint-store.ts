@@ -5,6 +5,7 @@ import type {
   CheckpointRecord,
   CheckpointStore,
 } from "../checkpoint-store.js";
+import { checkKeep } from "../checkpoint-store.js";
 
 interface Thread {
   readonly byId: Map<string, CheckpointRecord>;
@@ -90,6 +91,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
   }
 
   async prune(sessionId: string, options: { readonly keep: number }): Promise<number> {
+    checkKeep(options.keep);
     let deleted = 0;
     for (const thread of this.#sessions.get(sessionId)?.values() ?? []) {
       const needed = new Set<string>();

@@ -271,7 +271,7 @@ export class MemoryInterruptStore implements InterruptStore {
     }
     for (const message of removed) {
       const entry = this.#entries.get(message.id)!;
-      entry.state = removal.reason === "expired" ? "expired" : "cleared";
+      entry.state = removal.reason;
       delete entry.claimedBy;
       this.#audit.insert(removalAuditEntry(message, removal));
       this.#notifier.publish({ kind: "settled", sessionId: message.sessionId, id: message.id });

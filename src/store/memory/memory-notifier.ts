@@ -32,9 +32,15 @@ export class MemoryNotifier implements Notifier {
     };
   }
 
-  /** Tells the session's listeners and the catch-all ones. Cheap when nobody listens. */
+  /**
+   * Tells the session's listeners and the catch-all ones (a `resync`: every listener). Cheap
+   * when nobody listens.
+   */
   publish(event: StoreEvent): void {
-    const listeners = this.#bySession.get(event.sessionId);
+    const listeners =
+      event.kind === "resync"
+        ? [...this.#bySession.values()].flatMap((set) => [...set])
+        : this.#bySession.get(event.sessionId);
     if (listeners === undefined && this.#everyone.size === 0) return;
     for (const listener of [...(listeners ?? []), ...this.#everyone]) {
       try {

@@ -1,12 +1,13 @@
 import { LeaseLostError } from "../../errors.js";
 import { consoleLogger, type Logger } from "../../logger.js";
 import type { AuditStore } from "../audit-store.js";
+import { checkAuditEntry } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
-import { checkAuditEntry, MemoryAuditStore } from "./memory-audit-store.js";
+import { MemoryAuditStore } from "./memory-audit-store.js";
 import { MemoryCheckpointStore } from "./memory-checkpoint-store.js";
 import { MemoryInterruptStore } from "./memory-interrupt-store.js";
 import { MemoryNotifier } from "./memory-notifier.js";
@@ -38,7 +39,8 @@ export class MemoryStore implements Store {
         requeue: (sessionId) => this.#interrupts.requeue(sessionId),
         drop: (sessionId, now, actor) => {
           this.#checkpoints.drop(sessionId);
-          this.#interrupts.drop(sessionId);
+          // Removed like `deleted`: audited, and waiting receipts are told.
+          void this.#interrupts.remove({ reason: "deleted", now, sessionId });
           this.#audit.insert({
             sessionId,
             at: now,

@@ -142,7 +142,11 @@ export function sessionCases(store: () => Store): void {
       expect((await store().interrupts.stats("s1")).lastSeq).toBe(0);
       expect((await store().sessions.acquire(leaseRequest("s1"))).ok).toBe(true);
       const { items } = await store().audit.list("s1");
-      expect(items.map((e) => e.kind)).toEqual(["interrupt.received", "session.deleted"]);
+      expect(items.map((e) => e.kind)).toEqual([
+        "interrupt.received",
+        "interrupt.cleared",
+        "session.deleted",
+      ]);
       expect(items.at(-1)).toMatchObject({ actor: "admin", at: T0 + 5 });
       expect(await store().sessions.get("other")).toBeDefined();
       expect((await store().interrupts.stats("other")).depth).toBe(1);
