@@ -1,46 +1,18 @@
-import { CheckpointNotFoundError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
-import { applyDelta, type DeltaOp } from "../graph/state.js";
-import {
-  type CheckpointRecord,
-  type CheckpointStatus,
-  type CheckpointStore,
-  LazyCheckpointRecord,
-  recordMeta,
-} from "../store/checkpoint-store.js";
+import type { DeltaOp } from "../graph/state.js";
+import type { AuditEntryInput } from "../store/audit-store.js";
+import { CHECKPOINT_META_VERSION, type CheckpointMeta } from "../store/checkpoint-meta.js";
+import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
+import type { Settlement } from "../store/interrupt-store.js";
+import type { Lease } from "../store/session-store.js";
+import type { Store } from "../store/store.js";
 
 /**
  * When checkpoints are written: `"step"` after every node (awaited), `"exit"` buffered and
- * written when the run ends or pauses, `"off"` never (no history, no resume).
+ * written when the run ends, waits, or consumes an interrupt, `"off"` never (no history, no
+ * resume).
  */
 export type Durability = "step" | "exit" | "off";
-
-/** Extra data kept with a checkpoint (JSON). */
-export interface CheckpointMeta {
-  /** Full path up to and including this checkpoint's node; only on full snapshots. */
-  readonly path?: readonly string[];
-  /** Anything the run needs to continue (pending interrupt, finished branches, trace context). */
-  readonly [key: string]: unknown;
-}
-
-/** A checkpoint as the API returns it: the record with its state and path rebuilt. */
-export interface Checkpoint<S> {
-  readonly id: string;
-  readonly sessionId: string;
-  readonly runId: string;
-  readonly seq: number;
-  readonly parentId: string | null;
-  readonly node: string | null;
-  readonly iteration: number;
-  readonly next: readonly string[];
-  readonly status: CheckpointStatus;
-  readonly path: readonly string[];
-  readonly state: S;
-  readonly meta: CheckpointMeta;
-  readonly createdAt: number;
-  /** Size of the stored payload: a delta costs what the node changed. */
-  readonly bytes: number;
-}
 
 /** What the run hands over per checkpoint. */
 export interface CheckpointInput {
@@ -50,47 +22,65 @@ export interface CheckpointInput {
   readonly next: readonly string[];
   readonly status: CheckpointStatus;
   readonly delta: readonly DeltaOp[];
-  readonly extra?: Record<string, unknown>;
+  /** Meta fields (everything but `v` and `path`, which the checkpointer sets). */
+  readonly meta?: Omit<CheckpointMeta, "v" | "path">;
+}
+
+/** What is written in the same transaction as a checkpoint (or on its own). */
+export interface Extras {
+  readonly settle?: readonly Settlement[];
+  readonly audit?: readonly AuditEntryInput[];
 }
 
 const MAX_CHAIN = 2_000;
 
 /**
  * Writes the checkpoints of one thread: a full snapshot first, then deltas, and a new full
- * snapshot once the deltas since the last one weigh more than it (or the chain gets long),
- * so storage grows with what nodes change and rebuilding a state stays bounded.
+ * snapshot once the deltas since the last one weigh more than it (or the chain gets long), so
+ * storage grows with what nodes change and rebuilding a state stays bounded. Each write is one
+ * `Store.commit`, fenced by the run's lease, together with the messages and audit entries that
+ * belong to it.
  */
-export class Checkpointer<S extends Record<string, unknown>> {
-  readonly threadId: string;
-  readonly #store: CheckpointStore;
+export class Checkpointer {
+  readonly #store: Store;
+  readonly #sessionId: string;
+  readonly #thread: string;
   readonly #durability: Durability;
   readonly #now: () => number;
+  readonly #lease: () => Lease | undefined;
   #seq: number;
   #parentId: string | null;
   #snapshotBytes = 0;
   #bytesSinceSnapshot = 0;
   #chain = 0;
-  #forceFull: boolean;
-  #buffer: CheckpointRecord[] = [];
+  #forceFull = true;
+  #records: CheckpointRecord[] = [];
+  /** The write under way: writes go to the store one after the other, in the order made. */
+  #writing: Promise<void> = Promise.resolve();
+  #busy = 0;
+  #settle: Settlement[] = [];
+  #audit: AuditEntryInput[] = [];
 
   constructor(options: {
-    readonly threadId: string;
-    readonly store: CheckpointStore;
+    readonly store: Store;
+    readonly sessionId: string;
+    readonly thread: string;
     readonly durability: Durability;
     readonly now: () => number;
+    readonly lease: () => Lease | undefined;
     /** The checkpoint this lineage continues, if any. */
-    readonly parent: CheckpointRecord | undefined;
+    readonly parentId: string | null;
     /** The next sequence number of the thread. */
     readonly nextSeq: number;
   }) {
-    this.threadId = options.threadId;
     this.#store = options.store;
+    this.#sessionId = options.sessionId;
+    this.#thread = options.thread;
     this.#durability = options.durability;
     this.#now = options.now;
+    this.#lease = options.lease;
     this.#seq = options.nextSeq;
-    this.#parentId = options.parent?.id ?? null;
-    // A continued lineage starts with a full snapshot: its chain length is unknown here.
-    this.#forceFull = true;
+    this.#parentId = options.parentId;
   }
 
   /**
@@ -102,75 +92,133 @@ export class Checkpointer<S extends Record<string, unknown>> {
     this.#forceFull = true;
   }
 
+  /** The latest checkpoint of this lineage (written or buffered). */
   get lastId(): string | null {
     return this.#parentId;
   }
 
+  /** Whether checkpoints are written at all (durability is not `"off"`). */
   get enabled(): boolean {
     return this.#durability !== "off";
   }
 
   /**
-   * Records a checkpoint; returns it (or `undefined` with durability `"off"`). `state` and
-   * `path` are the values after the node, used when a full snapshot is due.
+   * Records a checkpoint with what belongs to it and returns the record (`undefined` with
+   * durability `"off"`, where only the extras are written). `state` and `path` are the values
+   * after the node, used when a full snapshot is due. Writes at once with `"step"`, when the
+   * extras settle a message, or with `flush`.
    */
   async save(
     input: CheckpointInput,
-    state: S,
+    state: Readonly<Record<string, unknown>>,
     path: readonly string[],
+    extras?: Extras,
+    flush = false,
   ): Promise<CheckpointRecord | undefined> {
-    if (this.#durability === "off") return undefined;
+    const record = this.enabled ? this.#build(input, state, path) : undefined;
+    if (record !== undefined) this.#records.push(record);
+    this.#add(extras);
+    if (this.#durability !== "exit" || flush || this.#settle.length > 0) await this.flush();
+    return record;
+  }
+
+  /** Writes extras that have no checkpoint of their own, with what is buffered before them. */
+  async commit(extras: Extras, flush = true): Promise<void> {
+    this.#add(extras);
+    if (flush || this.#settle.length > 0 || this.#durability !== "exit") await this.flush();
+  }
+
+  /** Writes everything buffered, in one transaction, after any write still under way. */
+  async flush(): Promise<void> {
+    if (this.#records.length === 0 && this.#settle.length === 0 && this.#audit.length === 0) {
+      return this.#writing;
+    }
+    const checkpoints = this.#records;
+    const settle = this.#settle;
+    const audit = this.#audit;
+    this.#records = [];
+    this.#settle = [];
+    this.#audit = [];
+    const write = async () => {
+      const lease = this.#lease();
+      await this.#store.commit({
+        ...(lease === undefined ? {} : { lease }),
+        ...(checkpoints.length === 0 ? {} : { checkpoints }),
+        ...(settle.length === 0 ? {} : { settle }),
+        ...(audit.length === 0 ? {} : { audit }),
+        now: this.#now(),
+      });
+    };
+    // A failed write fails its caller; the next one still goes (and conflicts if it must).
+    // Most writes find none under way and start at once, without a promise hop.
+    const next = this.#busy === 0 ? write() : this.#writing.then(write, write);
+    this.#busy++;
+    this.#writing = next.then(
+      () => {
+        this.#busy--;
+      },
+      () => {
+        this.#busy--;
+      },
+    );
+    return next;
+  }
+
+  #add(extras: Extras | undefined): void {
+    if (extras?.settle !== undefined) for (const s of extras.settle) this.#settle.push(s);
+    if (extras?.audit !== undefined) for (const a of extras.audit) this.#audit.push(a);
+  }
+
+  #build(
+    input: CheckpointInput,
+    state: Readonly<Record<string, unknown>>,
+    path: readonly string[],
+  ): CheckpointRecord {
     const deltaSize = approximateJsonLength(input.delta);
     const full =
       this.#forceFull ||
       this.#chain >= MAX_CHAIN ||
       this.#bytesSinceSnapshot + deltaSize > this.#snapshotBytes;
-    // Everything the record holds is deeply frozen (the path is copied: the run extends its
-    // own), so serializing it can wait until a store reads it.
-    const meta =
-      full || input.extra !== undefined
-        ? deepFreeze(full ? { ...input.extra, path: [...path] } : { ...input.extra })
-        : undefined;
-    const seq = this.#seq++;
-    const record = new LazyCheckpointRecord(
-      {
-        threadId: this.threadId,
-        id: `${input.runId}.${seq}`,
-        seq,
-        parentId: this.#parentId,
-        runId: input.runId,
-        node: input.node,
-        iteration: input.iteration,
-        next: input.next,
-        status: input.status,
-        kind: full ? "full" : "delta",
-        createdAt: this.#now(),
-      },
-      full ? state : deepFreeze([...input.delta]),
-      meta,
+    // Everything a record holds is deeply frozen (the path is copied: the run extends its
+    // own), so the memory store can keep it by reference and other stores serialize it as is.
+    const meta: CheckpointMeta = deepFreeze(
+      full
+        ? { v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path] }
+        : { v: CHECKPOINT_META_VERSION, ...input.meta },
     );
+    const seq = this.#seq++;
+    const fields = {
+      sessionId: this.#sessionId,
+      thread: this.#thread,
+      id: `${input.runId}.${seq}`,
+      seq,
+      parentId: this.#parentId,
+      runId: input.runId,
+      node: input.node,
+      iteration: input.iteration,
+      next: Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]),
+      status: input.status,
+      meta,
+      createdAt: this.#now(),
+    };
+    let record: CheckpointRecord;
     if (full) {
+      record = Object.freeze({ ...fields, kind: "full" as const, state });
       this.#forceFull = false;
-      this.#snapshotBytes =
-        approximateJsonLength(state) + (meta === undefined ? 0 : approximateJsonLength(meta));
+      this.#snapshotBytes = approximateJsonLength(state) + approximateJsonLength(meta);
       this.#bytesSinceSnapshot = 0;
       this.#chain = 0;
     } else {
+      record = Object.freeze({
+        ...fields,
+        kind: "delta" as const,
+        delta: deepFreeze([...input.delta]),
+      });
       this.#bytesSinceSnapshot += deltaSize;
       this.#chain++;
     }
     this.#parentId = record.id;
-    if (this.#durability === "step") await this.#store.append([record]);
-    else this.#buffer.push(record);
     return record;
-  }
-
-  /** Writes what `"exit"` durability buffered. */
-  async flush(): Promise<void> {
-    if (this.#buffer.length === 0) return;
-    const records = this.#buffer;
-    this.#buffer = [];
-    await this.#store.append(records);
   }
 }
 
@@ -190,6 +238,7 @@ export function approximateJsonLength(value: unknown): number {
       return 5;
     case "object": {
       if (value === null) return 4;
+      if (value instanceof Date) return 26;
       if (Array.isArray(value)) {
         let size = 2;
         for (const item of value) size += approximateJsonLength(item) + 1;
@@ -204,98 +253,4 @@ export function approximateJsonLength(value: unknown): number {
     default:
       return 0;
   }
-}
-
-/** Rebuilds the state and path at one checkpoint from its lineage. */
-export async function loadCheckpoint<S extends Record<string, unknown>>(
-  store: CheckpointStore,
-  threadId: string,
-  checkpointId?: string,
-): Promise<Checkpoint<S>> {
-  const record =
-    checkpointId === undefined
-      ? await store.latest(threadId)
-      : await store.get(threadId, checkpointId);
-  if (!record) throw new CheckpointNotFoundError(threadId, checkpointId);
-  const chain = await store.lineage(threadId, record.id);
-  let state = {} as S;
-  let path: string[] = [];
-  for (const link of chain) {
-    ({ state, path } = step(state, path, link));
-  }
-  return toCheckpoint(record, state, path);
-}
-
-/** Rebuilds every checkpoint of a thread (newest first), sharing work across the lineage. */
-export async function loadHistory<S extends Record<string, unknown>>(
-  store: CheckpointStore,
-  threadId: string,
-  limit: number,
-): Promise<Checkpoint<S>[]> {
-  const newest = await store.list(threadId, { limit });
-  if (newest.length === 0) return [];
-  const known = new Map<string, { state: S; path: string[] }>();
-  const out: Checkpoint<S>[] = [];
-  for (const record of [...newest].reverse()) {
-    const parent = record.parentId === null ? undefined : known.get(record.parentId);
-    let built: { state: S; path: string[] };
-    if (record.kind === "full" || parent) {
-      built = step(parent?.state ?? ({} as S), parent?.path ?? [], record);
-    } else {
-      const loaded = await loadCheckpoint<S>(store, threadId, record.id);
-      built = { state: loaded.state, path: [...loaded.path] };
-    }
-    known.set(record.id, built);
-    out.push(toCheckpoint(record, built.state, built.path));
-  }
-  return out.reverse();
-}
-
-function step<S extends Record<string, unknown>>(
-  state: S,
-  path: string[],
-  record: CheckpointRecord,
-): { state: S; path: string[] } {
-  if (record.kind === "full") {
-    const meta = recordMeta(record) as CheckpointMeta;
-    // A snapshot still held in memory is the frozen state itself: no need to parse it.
-    const snapshot =
-      record instanceof LazyCheckpointRecord
-        ? (record.value as S)
-        : (JSON.parse(record.payload) as S);
-    return { state: snapshot, path: [...(meta.path ?? [])] };
-  }
-  const delta =
-    record instanceof LazyCheckpointRecord
-      ? (record.value as DeltaOp[])
-      : (JSON.parse(record.payload) as DeltaOp[]);
-  const next = applyDelta(state, delta);
-  return { state: next, path: record.node === null ? path : [...path, record.node] };
-}
-
-function toCheckpoint<S>(
-  record: CheckpointRecord,
-  state: S,
-  path: readonly string[],
-): Checkpoint<S> {
-  const meta = recordMeta(record) as CheckpointMeta;
-  return {
-    id: record.id,
-    sessionId: record.threadId,
-    runId: record.runId,
-    seq: record.seq,
-    parentId: record.parentId,
-    node: record.node,
-    iteration: record.iteration,
-    next: record.next,
-    status: record.status,
-    path: meta.path ?? path,
-    state,
-    meta,
-    createdAt: record.createdAt,
-    // Read on demand: a snapshot held in memory is only serialized if someone asks its size.
-    get bytes() {
-      return record.payload.length;
-    },
-  };
 }
