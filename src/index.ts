@@ -8,10 +8,15 @@ export {
   BranchAbortedError,
   type BranchFailure,
   BranchTimeoutError,
+  CheckpointConflictError,
+  CheckpointCorruptError,
+  type CheckpointCorruption,
   CheckpointNotFoundError,
   DuplicateInterruptError,
   DynamicSelectionError,
   describeValue,
+  ERROR_CODES,
+  type ErrorCode,
   GoBackTargetError,
   type GraphProblem,
   GraphValidationError,
@@ -20,26 +25,41 @@ export {
   InterruptNotApplicableError,
   InvalidInterruptError,
   InvalidOptionError,
+  LeaseLostError,
   MaxIterationsError,
   MergeConflictError,
   MessageTooLongError,
   MetadataTooLargeError,
   MissingApiKeyError,
+  MissingDependencyError,
   ModelCallError,
   ModelOutputError,
   NestedGraphError,
-  NestedGraphPausedError,
   NodeExecutionError,
   NodeTimeoutError,
   NoRouteError,
   ParallelGroupError,
   QueueFullError,
+  ReasonerOutputError,
+  RevisionLimitError,
   RunCancelledError,
+  RunEndedError,
   RunRejectedError,
+  reviveError,
   ScriptExhaustedError,
+  type SerializedTrellisError,
   SessionBusyError,
+  SessionEndedError,
+  SessionNotFinishedError,
+  SiblingFailedError,
+  StaleDecisionError,
   type StateIssue,
   StateValidationError,
+  StoreCorruptError,
+  StoreLockedError,
+  StoreUnavailableError,
+  StoreVersionError,
+  serializeError,
   TelemetryConflictError,
   TimerLimitError,
   TooManySessionsError,
@@ -67,8 +87,17 @@ export type {
   NodeOptions,
   NodeResult,
   RetryPolicy,
+  RevisionContext,
 } from "./graph/node.js";
-export { MergedUpdate, type NodeRuntime } from "./graph/node-runtime.js";
+export {
+  type BranchRuntime,
+  type ChildResult,
+  MergedUpdate,
+  type NodeNotes,
+  type NodeRuntime,
+  NodeStop,
+  type SpanAttributes,
+} from "./graph/node-runtime.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
 export type { AnyStateSchema, DeltaOp, InputOf, StateOf } from "./graph/state.js";
 export {
@@ -148,7 +177,12 @@ export {
   type ParallelOptions,
   parallelGroup,
 } from "./patterns/parallel-group.js";
-export type { Checkpoint, CheckpointMeta, Durability } from "./run/checkpointer.js";
+export type {
+  Checkpoint,
+  HistoryEntry,
+  UnreadableCheckpoint,
+} from "./run/checkpoint-reader.js";
+export type { Durability } from "./run/checkpointer.js";
 export type {
   EventBase,
   GraphEvent,
@@ -164,21 +198,71 @@ export {
   type RunOptions,
   type StreamMode,
 } from "./run/graph-agent.js";
-export type { ControlHost, Directive, PendingMeta } from "./run/run-control.js";
 export type { RunHooks } from "./run/run-hooks.js";
 export type { RunResult, RunStatus } from "./run/run-result.js";
-export type { AuditEntry, AuditEntryInput, AuditKind, AuditStore } from "./store/audit-store.js";
 export type {
-  CheckpointRecord,
-  CheckpointStatus,
-  CheckpointStore,
+  AuditEntry,
+  AuditEntryInput,
+  AuditKind,
+  AuditPruneOptions,
+  AuditStore,
+} from "./store/audit-store.js";
+export {
+  CHECKPOINT_META_VERSION,
+  type CheckpointMeta,
+  CheckpointMetaSchema,
+  type GateDecisionMeta,
+  type GateMeta,
+  type OutcomeMeta,
+  type PauseMeta,
+  type ProgressMeta,
+  type RerunMeta,
+  type RevisionRound,
+  type SerializedError,
+} from "./store/checkpoint-meta.js";
+export {
+  CHECKPOINT_STATUSES,
+  type CheckpointListOptions,
+  type CheckpointRecord,
+  type CheckpointRecordFields,
+  type CheckpointStatus,
+  type CheckpointStore,
+  recordPayload,
+  type StoredRecord,
+  type UnparsableRecord,
 } from "./store/checkpoint-store.js";
-export type { InterruptStore, Page, PageOptions } from "./store/interrupt-store.js";
-export { MemoryAuditStore } from "./store/memory/memory-audit-store.js";
-export { MemoryCheckpointStore } from "./store/memory/memory-checkpoint-store.js";
-export { MemoryInterruptStore } from "./store/memory/memory-interrupt-store.js";
-export { MemoryStore } from "./store/memory/memory-store.js";
-export type { Store } from "./store/store.js";
+export {
+  type ClaimOptions,
+  type EnqueueLimits,
+  type EnqueueResult,
+  type InterruptRemoval,
+  type InterruptState,
+  type InterruptStats,
+  type InterruptStore,
+  type NewInterruptRecord,
+  removalAuditEntry,
+  type SettledOutcome,
+  type Settlement,
+  type StoredInterrupt,
+} from "./store/interrupt-store.js";
+export { MemoryStore, type MemoryStoreOptions } from "./store/memory/memory-store.js";
+export type { Notifier, StoreEvent, StoreListener } from "./store/notifier.js";
+export {
+  DEFAULT_PAGE_LIMIT,
+  MAX_PAGE_LIMIT,
+  type Page,
+  type PageOptions,
+  resolvePage,
+} from "./store/page.js";
+export type {
+  Lease,
+  LeaseRequest,
+  LeaseResult,
+  SessionQuery,
+  SessionStore,
+  SessionSummary,
+} from "./store/session-store.js";
+export type { Store, StoreBatch } from "./store/store.js";
 export {
   Attr,
   GenAiAttributes,

@@ -11,6 +11,7 @@ import {
   InterruptService,
   MemoryStore,
   parallelGroup,
+  recordPayload,
   START,
 } from "../../src/index.js";
 import type { Missing } from "../scenario.js";
@@ -22,11 +23,22 @@ type ChainGraph = Graph<typeof State>;
 
 const increment = (s: Readonly<BenchState>) => ({ count: s.count + 1 });
 
-/** Bytes of checkpoint records stored for a session: payload plus meta JSON. */
+/** Bytes of checkpoint records stored for a session: payload plus meta as JSON. */
 async function storedBytes(store: MemoryStore, sessionId: string): Promise<number> {
-  const records = await store.checkpoints.list(sessionId);
-  return records.reduce((sum, r) => sum + r.payload.length + (r.meta?.length ?? 0), 0);
+  const records = await store.checkpoints.list(sessionId, "");
+  return records.reduce(
+    (sum, r) =>
+      sum +
+      (r.kind === "unparsable"
+        ? 0
+        : JSON.stringify(recordPayload(r)).length + JSON.stringify(r.meta).length),
+    0,
+  );
 }
+
+/** Forgets the session between runs (untimed), so each run starts from an empty store. */
+const forget = (store: MemoryStore, sessionId: string) =>
+  store.sessions.delete(sessionId, { now: Date.now() });
 
 function runner(
   graph: ChainGraph,
@@ -60,7 +72,7 @@ function runner(
     ...(options.checkpoints
       ? {
           checkpointBytes: () => storedBytes(store, sessionId),
-          reset: () => store.checkpoints.deleteThread(sessionId),
+          reset: () => forget(store, sessionId),
         }
       : {}),
   };
@@ -227,6 +239,6 @@ export function trellisInterrupt(): Runner | Missing {
       expectCount(done.state.count, 3, "trellis");
     },
     checkpointBytes: () => storedBytes(store, sessionId),
-    reset: () => store.checkpoints.deleteThread(sessionId),
+    reset: () => forget(store, sessionId),
   };
 }

@@ -68,6 +68,11 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return this.state.apply(state, update);
   }
 
+  /** The sources of the waiting edge into `target` (it runs once all have run), if it has one. */
+  barrierOf(_target: string): readonly string[] | undefined {
+    return undefined;
+  }
+
   /** The first nodes to run for a state. */
   entry(state: Readonly<S>): RouteDecision {
     return route(START, state, this.#edges.get(START), undefined, false, this.#isNode, this.#known);

@@ -1,37 +1,75 @@
-import type { Context } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
+import type { TrellisError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { Durability } from "../run/checkpointer.js";
-import type { GraphEvent } from "../run/events.js";
-import type { Store } from "../store/store.js";
-import type { TrellisTracer } from "../telemetry/tracing.js";
+import type { ModelClient, ModelRequest, ModelResponse } from "../models/model-client.js";
+import type { CompiledGraph } from "./compiled-graph.js";
 import type { ConflictPolicy } from "./merge-branches.js";
 import type { DeltaOp, StateDefinition } from "./state.js";
 
+/** Attribute values a pattern node may put on its spans. */
+export type SpanAttributes = Readonly<Record<string, string | number | boolean | string[]>>;
+
+/** What a pattern node records about its execution, kept in the checkpoint written after it. */
+export interface NodeNotes {
+  /** A dynamic node: the option that ran. */
+  readonly selected?: string | undefined;
+  /** A dynamic node that fell back: what `select` asked for. */
+  readonly requested?: string | undefined;
+  /** A parallel group under `errors: "collect"`: the branches that failed. */
+  readonly failures?:
+    | {
+        branch: string;
+        error: { message: string; code?: string | undefined; name?: string | undefined };
+      }[]
+    | undefined;
+  /** A parallel group: merge conflicts its policy resolved. */
+  readonly conflicts?:
+    | { path: string; branches: string[]; values: unknown[]; base: unknown }[]
+    | undefined;
+  /** A parallel group: what each branch's own pattern node recorded. */
+  readonly branches?: Record<string, NodeNotes> | undefined;
+}
+
+/** How the run of a nested graph ended, when it ended. */
+export type ChildResult<C> =
+  | { readonly status: "completed"; readonly state: C }
+  | {
+      readonly status: "failed" | "cancelled" | "rejected";
+      readonly error: TrellisError;
+    }
+  | {
+      /**
+       * The child stopped without ending: it paused, or a human asked for something only the
+       * parent can do (go back to one of the parent's nodes). Return `stop` from the node: the
+       * engine carries it out, and a later resume continues the child where it stopped.
+       */
+      readonly status: "stopped";
+      readonly stop: NodeStop;
+    };
+
 /**
- * What the engine gives to pattern nodes (`NestedGraphNode`, `ParallelGroup`, `DynamicNode`)
- * as the third argument of `NodeDefinition.run`. Plain node functions ignore it.
+ * Returned by a node whose work stopped before it finished (a nested graph that paused): the
+ * node did not complete, and the run carries out what the stop says. Only the engine makes
+ * these; a node passes them on.
+ */
+export class NodeStop {
+  /** @internal What the run does instead of taking the node's result. */
+  readonly reason: unknown;
+  /** @internal */
+  constructor(reason: unknown) {
+    this.reason = reason;
+  }
+}
+
+/**
+ * What the engine gives to pattern nodes (nested graphs, parallel groups, dynamic nodes) as the
+ * third argument of `NodeDefinition.run`. Plain node functions ignore it.
  */
 export interface NodeRuntime {
-  readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The checkpoint thread of the running graph: the session id, or `session/node` when nested. */
-  readonly threadId: string;
-  /** The running graph's name, or its nesting path (`parent/child`). */
-  readonly graphPath: string;
-  readonly sessionId: string;
-  readonly runId: string;
-  readonly durability: Durability;
-  readonly maxIterations: number;
   /** The running graph's state schema and reducers. */
   readonly state: StateDefinition<Record<string, unknown>>;
-  /** Receives events (already filtered to listeners); `undefined` when nobody listens. */
-  readonly sink: ((event: GraphEvent) => void) | undefined;
-  /** Starts spans (branches, model calls) with the agent's telemetry settings. */
-  readonly tracer: TrellisTracer;
-  /** The context of this node's span: the parent of spans the node starts. */
-  readonly traceContext: Context;
   /** The graph's policy for conflicting overwrites when branches merge. */
   readonly conflicts: ConflictPolicy;
   /**
@@ -39,10 +77,33 @@ export interface NodeRuntime {
    * first; empty when the node starts afresh. Save increments (a finished branch), not totals.
    */
   readonly progress: readonly unknown[];
-  /** Writes a checkpoint recording the node's partial progress (e.g. finished branches). */
+  /** Writes a checkpoint recording the node's partial progress (e.g. a finished branch). */
   saveProgress(data: unknown): Promise<void>;
-  /** Adds data to the meta of the checkpoint written after this node (e.g. a DynamicNode's choice). */
-  annotate(data: Record<string, unknown>): void;
+  /** Records notes about this execution in the checkpoint written after the node. */
+  note(notes: NodeNotes): void;
+  /** Adds an event to the node's span (only when tracing records). */
+  event(name: string, attributes: () => SpanAttributes): void;
+  /** Calls a model in a `chat {model}` span under the node's span, with the agent's telemetry settings. */
+  generate(model: ModelClient, request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse>;
+  /** Starts one branch of a parallel group: its span, progress and notes. */
+  branch(name: string, attributes: () => SpanAttributes): BranchRuntime;
+  /**
+   * Runs a compiled graph as this node's child, in its own checkpoint thread: from `input()`,
+   * or, when the run this one continues stopped inside the child, from the child's checkpoint.
+   */
+  runChild<C extends Record<string, unknown>>(
+    graph: CompiledGraph<C>,
+    input: () => unknown,
+    signal?: AbortSignal,
+  ): Promise<ChildResult<C>>;
+}
+
+/** The runtime of one parallel branch: a node runtime scoped to the branch, and its span. */
+export interface BranchRuntime extends NodeRuntime {
+  /** Runs `fn` with the branch's span active. */
+  runInSpan<T>(fn: () => T): T;
+  end(attributes?: SpanAttributes): void;
+  endWithError(error: unknown, attributes?: SpanAttributes): void;
 }
 
 /**

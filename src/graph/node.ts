@@ -1,6 +1,27 @@
 import type { Logger } from "../logger.js";
 import type { Command } from "./command.js";
-import type { MergedUpdate, NodeRuntime } from "./node-runtime.js";
+import type { CompiledGraph } from "./compiled-graph.js";
+import type { MergedUpdate, NodeRuntime, NodeStop } from "./node-runtime.js";
+
+/**
+ * What a node re-run for `request_changes` receives: which round this is, the feedback, and
+ * every earlier round of the gate (what the node produced and the feedback it got), so it can
+ * revise its last output instead of starting over.
+ */
+export interface RevisionContext {
+  /** 1 for the first revision, 2 for the next, … */
+  readonly number: number;
+  /** The approval request the feedback answered. */
+  readonly requestId: string;
+  /** The feedback of this round (also in `ctx.feedback`). */
+  readonly feedback: string;
+  /** Every earlier round, oldest first: `output` is what the node returned then. */
+  readonly history: readonly {
+    readonly revision: number;
+    readonly output: unknown;
+    readonly feedback: string;
+  }[];
+}
 
 /**
  * What every node receives besides the state. Explicit and typed: no string-keyed bags.
@@ -12,7 +33,7 @@ export interface NodeContext {
   readonly sessionId: string;
   /** This run's id. */
   readonly runId: string;
-  /** This node's name; inside nested graphs, the nesting path (`parent/child`). */
+  /** This node's path: its name, or inside a nested graph the nested node's path and its name (`review/check`). */
   readonly node: string;
   /** How many node executions this run has started, this one included (1-based). */
   readonly iteration: number;
@@ -20,6 +41,8 @@ export interface NodeContext {
   readonly attempt: number;
   /** Human guidance when the node is re-run (`rerun`, `request_changes`); otherwise `undefined`. */
   readonly feedback: string | undefined;
+  /** When the node re-runs for `request_changes` at its approval gate: the revision context. */
+  readonly revision: RevisionContext | undefined;
   /** In a `DynamicParallelGroup` branch, the list item this branch works on. */
   readonly item: unknown;
   /** Emits a custom event (`type: "custom"`) to `stream()` and `on("custom")` listeners. */
@@ -80,9 +103,15 @@ export interface NodeDefinition<S> {
     state: Readonly<S>,
     ctx: NodeContext,
     runtime: NodeRuntime,
-  ) => NodeResult<S> | MergedUpdate<S> | Promise<NodeResult<S> | MergedUpdate<S>>;
+  ) =>
+    | NodeResult<S>
+    | MergedUpdate<S>
+    | NodeStop
+    | Promise<NodeResult<S> | MergedUpdate<S> | NodeStop>;
   /** For `agent` nodes: the agent's name (`gen_ai.agent.name`). */
   readonly agentName?: string;
   /** For `agent` nodes: the model that answers (`gen_ai.provider.name`, `gen_ai.request.model`). */
   readonly model?: { readonly provider: string; readonly name: string };
+  /** For `nested` nodes: the graph it runs, so interrupt settings can name its nodes by path. */
+  readonly graph?: CompiledGraph<Record<string, unknown>>;
 }

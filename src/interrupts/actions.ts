@@ -43,13 +43,26 @@ const Skip = z.object({ type: z.literal("skip") }).strict();
 const UpdateState = z
   .object({ type: z.literal("update_state"), values: z.record(z.string(), z.unknown()) })
   .strict();
+/**
+ * The approval request a decision is for (`requestId` of the open gate). Without it, a decision
+ * applies to the request that was open when it was sent, and is refused if a newer one opened.
+ */
+const RequestId = z.string().min(1).max(256).optional();
 /** At an approval gate: accept the node's output. */
-const Approve = z.object({ type: z.literal("approve"), comment: z.string().optional() }).strict();
+const Approve = z
+  .object({ type: z.literal("approve"), comment: z.string().optional(), requestId: RequestId })
+  .strict();
 /** At an approval gate: refuse the node's output. */
-const Reject = z.object({ type: z.literal("reject"), reason: z.string().optional() }).strict();
-/** At an approval gate: run the node again with this feedback in `ctx.feedback`. */
+const Reject = z
+  .object({ type: z.literal("reject"), reason: z.string().optional(), requestId: RequestId })
+  .strict();
+/** At an approval gate: run the node again with this feedback (see `ctx.revision`). */
 const RequestChanges = z
-  .object({ type: z.literal("request_changes"), feedback: z.string().min(1) })
+  .object({
+    type: z.literal("request_changes"),
+    feedback: z.string().min(1),
+    requestId: RequestId,
+  })
   .strict();
 
 /** Every action a run obeys, as a zod discriminated union. A typo is a validation error. */

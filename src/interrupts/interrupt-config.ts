@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
+import type { CompiledGraph } from "../graph/compiled-graph.js";
 import type { InterruptReasoner } from "./interrupt-reasoner.js";
 
 /** What happens when an approval gate gets no decision in time, or a revision limit is reached. */
@@ -26,7 +27,11 @@ export interface ApprovalGate {
 export interface InterruptConfig {
   /** Check the queue before each node, after it, or both. Default `"both"`. */
   readonly check?: "before" | "after" | "both";
-  /** Check only around these nodes. Default: all nodes. `cancel` is obeyed everywhere at once. */
+  /**
+   * Check only around these nodes. Default: all nodes. `cancel` is obeyed everywhere at once.
+   * A node inside a nested graph is named by its path: the nested node's name, `/`, and the
+   * child's node (`review/check`).
+   */
   readonly nodes?: readonly string[];
   /**
    * What `pause` does unless the message says: `"suspend"` (default) ends the run as `paused`
@@ -37,7 +42,7 @@ export interface InterruptConfig {
   readonly pauseTimeoutMs?: number;
   /** What a `"wait"` pause that times out becomes: `"suspend"` (default), `"continue"` or `"cancel"`. */
   readonly onPauseTimeout?: "suspend" | "continue" | "cancel";
-  /** Approval gates by node name. */
+  /** Approval gates by node name, or by path for a node inside a nested graph (`review/check`). */
   readonly approvals?: Readonly<Record<string, ApprovalGate>>;
   /** Turns free text into actions. Default: the offline `RuleBasedReasoner`. */
   readonly reasoner?: InterruptReasoner;
@@ -85,10 +90,24 @@ const ConfigSchema = z
   })
   .strict();
 
-/** Validates an `InterruptConfig` against the graph's nodes and fills defaults. */
-export function resolveInterruptConfig(
+/**
+ * Every node a run of `graph` may reach, by path: its own nodes, and the nodes of the graphs its
+ * nested nodes run (`review/check`), at any depth.
+ */
+export function nodePaths(graph: CompiledGraph<Record<string, unknown>>, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const name of graph.nodeNames) {
+    out.push(prefix + name);
+    const child = graph.node(name)?.definition.graph;
+    if (child !== undefined) out.push(...nodePaths(child, `${prefix}${name}/`));
+  }
+  return out;
+}
+
+/** Validates an `InterruptConfig` against the graph's nodes (and nested paths) and fills defaults. */
+export function resolveInterruptConfig<S extends Record<string, unknown>>(
   config: InterruptConfig,
-  nodeNames: readonly string[],
+  graph: CompiledGraph<S>,
   defaultReasoner: () => InterruptReasoner,
 ): ResolvedInterruptConfig {
   const parsed = ConfigSchema.safeParse(config);
@@ -100,6 +119,7 @@ export function resolveInterruptConfig(
       config,
     );
   }
+  const nodeNames = nodePaths(graph as unknown as CompiledGraph<Record<string, unknown>>);
   const known = new Set(nodeNames);
   for (const node of [...(config.nodes ?? []), ...Object.keys(config.approvals ?? {})]) {
     if (!known.has(node))
@@ -110,10 +130,15 @@ export function resolveInterruptConfig(
     ResolvedInterruptConfig["approvals"] extends ReadonlyMap<string, infer G> ? G : never
   >();
   for (const [node, gate] of Object.entries(config.approvals ?? {})) {
-    if (gate.onReject !== undefined && !known.has(gate.onReject)) {
+    // `onReject` names a node of the gated node's own graph.
+    const prefix = node.includes("/") ? node.slice(0, node.lastIndexOf("/") + 1) : "";
+    if (gate.onReject !== undefined && !known.has(prefix + gate.onReject)) {
+      const siblings = nodeNames
+        .filter((n) => n.startsWith(prefix) && !n.slice(prefix.length).includes("/"))
+        .map((n) => n.slice(prefix.length));
       throw new InvalidOptionError(
         `interruptConfig.approvals.${node}.onReject`,
-        `one of ${nodeNames.join(", ")}`,
+        `one of ${siblings.join(", ")}`,
         gate.onReject,
       );
     }

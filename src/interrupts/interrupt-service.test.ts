@@ -11,9 +11,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
-import type { AuditStore } from "../store/audit-store.js";
 import { MemoryStore } from "../store/memory/memory-store.js";
-import type { Store } from "../store/store.js";
 import { SimulatedClock } from "../testing/simulated-clock.js";
 import { INTERRUPT_ACTION_TYPES, type InterruptAction } from "./actions.js";
 import type { QueuedInterrupt } from "./interrupt-message.js";
@@ -271,7 +269,7 @@ describe("InterruptService", () => {
       const receipts = [];
       for (let i = 0; i < 3; i++) receipts.push(await service.send("s1", `m${i}`));
       const error = (await service
-        .send("s1", { type: "cancel" })
+        .send("s1", { type: "pause" })
         .catch((e: unknown) => e)) as QueueFullError;
       expect(error).toBeInstanceOf(QueueFullError);
       expect(error).toMatchObject({
@@ -284,6 +282,19 @@ describe("InterruptService", () => {
       expect(items.map((m) => m.id)).toEqual(receipts.map((r) => r.id));
       // Another session is not affected.
       await expect(service.send("s2", "hi")).resolves.toBeDefined();
+    });
+
+    it("keeps room for one cancel in a full queue, so a cancel always gets through", async () => {
+      const { service } = setup({ maxQueueSize: 2, maxSessions: 1 });
+      await service.send("s1", "m1");
+      await service.send("s1", "m2");
+      await expect(service.send("s1", "m3")).rejects.toBeInstanceOf(QueueFullError);
+      const cancel = await service.send("s1", { type: "cancel" });
+      expect(cancel.priority).toBe(0);
+      expect((await service.list("s1")).items[0]?.id).toBe(cancel.id);
+      // A cancel for a new session also fits past maxSessions.
+      await expect(service.send("s2", "hi")).rejects.toBeInstanceOf(TooManySessionsError);
+      await expect(service.send("s2", { type: "cancel" })).resolves.toBeDefined();
     });
 
     it("refuses a new session when maxSessions sessions have messages waiting", async () => {
@@ -495,7 +506,7 @@ describe("InterruptService", () => {
       const { service } = setup();
       const receipt = await service.send("s1", { type: "approve" });
       const message = await service.next("s1");
-      const error = new TrellisError("NO_APPROVAL_PENDING", "No approval gate is waiting.");
+      const error = new TrellisError("INTERRUPT_NOT_APPLICABLE", "No approval gate is waiting.");
       await service.settle(message!.id, { status: "refused", error });
       await expect(receipt.decision).resolves.toEqual({ status: "refused", error });
     });
@@ -600,7 +611,7 @@ describe("InterruptService", () => {
       await service.next("s1");
       await service.settle(refused.id, {
         status: "refused",
-        error: new TrellisError("NO_APPROVAL_PENDING", "No gate."),
+        error: new TrellisError("INTERRUPT_NOT_APPLICABLE", "No gate."),
       });
       const inFlight = await service.next("s1");
       expect(textOf(inFlight)).toBe("taken");
@@ -716,7 +727,7 @@ describe("InterruptService", () => {
       await service.next("s1");
       await service.settle(b.id, {
         status: "refused",
-        error: new TrellisError("NOT_NOW", "Not now."),
+        error: new TrellisError("INTERRUPT_NOT_APPLICABLE", "Not now."),
         runId: "run-7",
       });
       const { items } = await store.audit.list("s1");
@@ -729,28 +740,7 @@ describe("InterruptService", () => {
       expect(items[0]?.data).toMatchObject({ id: a.id, priority: 1, action: { type: "pause" } });
       expect(items[1]?.data).toMatchObject({ id: b.id, text: "go on" });
       expect(items[2]).toMatchObject({ runId: "run-7", node: "draft", iteration: 3 });
-      expect(items[3]?.data).toMatchObject({ id: b.id, code: "NOT_NOW" });
-    });
-
-    it("logs an audit failure instead of failing the send", async () => {
-      const warn = vi.fn();
-      const memory = new MemoryStore();
-      const failingAudit: AuditStore = {
-        append: () => Promise.reject(new Error("disk full")),
-        list: (sessionId, page) => memory.audit.list(sessionId, page),
-      };
-      const store: Store = {
-        checkpoints: memory.checkpoints,
-        interrupts: memory.interrupts,
-        audit: failingAudit,
-      };
-      const service = new InterruptService({ store, logger: { ...silentLogger, warn } });
-      await expect(service.send("s1", "hi")).resolves.toBeDefined();
-      expect(warn).toHaveBeenCalledWith(
-        expect.stringContaining("audit"),
-        expect.objectContaining({ error: "disk full" }),
-      );
-      expect((await service.list("s1")).total).toBe(1);
+      expect(items[3]?.data).toMatchObject({ id: b.id, code: "INTERRUPT_NOT_APPLICABLE" });
     });
   });
 

@@ -1,23 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { type Clock, systemClock } from "../clock.js";
-import {
-  InterruptClearedError,
-  InvalidOptionError,
-  QueueFullError,
-  TooManySessionsError,
-} from "../errors.js";
+import { InvalidOptionError, QueueFullError, TooManySessionsError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
-import type {
-  EnqueueResult,
-  NewInterruptRecord,
-  Page,
-  PageOptions,
-} from "../store/interrupt-store.js";
-import { resolvePage } from "../store/interrupt-store.js";
+import type { EnqueueResult, NewInterruptRecord } from "../store/interrupt-store.js";
 import { MemoryStore } from "../store/memory/memory-store.js";
+import { type Page, type PageOptions, resolvePage } from "../store/page.js";
 import type { Store } from "../store/store.js";
 import { actionPriority } from "./actions.js";
 import {
@@ -30,6 +20,7 @@ import {
   parseSendOptions,
   type QueuedInterrupt,
 } from "./interrupt-message.js";
+import { applied, outcomeOf, refused } from "./settlement.js";
 
 /** Bounds that keep one session, or many, from exhausting memory or storage. */
 export interface InterruptLimits {
@@ -88,7 +79,7 @@ export interface InterruptMetrics {
   readonly maxDecisionMs: number;
 }
 
-/** Called with each message queued for a session, right after it is queued. */
+/** Called with each message queued for a session (from any process sharing the store). */
 export type InterruptListener = (message: QueuedInterrupt) => void;
 
 /** `signal` for the methods of {@link InterruptService} that take nothing else. */
@@ -103,9 +94,10 @@ const isObject = (value: unknown) => typeof value === "object" && value !== null
 const StoreSchema = z.custom<Store>(
   (v) =>
     isObject(v) &&
-    ["checkpoints", "interrupts", "audit"].every((k) =>
+    ["checkpoints", "interrupts", "audit", "sessions", "notifier"].every((k) =>
       isObject((v as Record<string, unknown>)[k]),
-    ),
+    ) &&
+    isFunction((v as Record<string, unknown>).commit),
 );
 const ClockSchema = z.object({ now: z.custom(isFunction), sleep: z.custom(isFunction) });
 const LoggerSchema = z.object({
@@ -157,23 +149,29 @@ function resolveLimits(limits: unknown): InterruptLimits {
   return resolved;
 }
 
+/** A receipt this service handed out and that has not resolved yet. */
+interface PendingReceipt {
+  readonly sessionId: string;
+  readonly resolve: (outcome: InterruptOutcome) => void;
+  /** Settled by a run of this process: it resolves the receipt itself, with the real error. */
+  local: boolean;
+}
+
 /**
  * One bounded interrupt queue per session. Senders (code, the CLI, the review page) `send()`
- * actions or free text; the run takes them with `next()` at its checkpoints, in priority order
- * (`cancel`, then `pause`, then the rest) and then in arrival order, and reports what it did with
- * `settle()`. Every refusal is an error the sender sees; nothing is dropped silently.
+ * actions or free text; the run takes them at its checkpoints, in priority order (`cancel`,
+ * then `pause`, then the rest) and then in arrival order, and settles each one. Every refusal is
+ * an error the sender sees; nothing is dropped silently.
  *
- * Receipts resolve in the process that sent the message. Queues, counters and the audit trail
- * live in the {@link Store}, so any process sharing it sees the same queue.
+ * Queues, counters and the audit trail live in the {@link Store}, so every process sharing it
+ * sees the same queue, and a receipt resolves in the process that sent the message, whichever
+ * process applied it (through the store's notifier).
  *
  * @example
  * ```ts
- * const interrupts = new InterruptService({ limits: { maxQueueSize: 20 } });
+ * const interrupts = new InterruptService({ store, limits: { maxQueueSize: 20 } });
  * const receipt = await interrupts.send("session-1", { type: "pause", mode: "suspend" });
- * // …in the run loop, at a checkpoint:
- * const message = await interrupts.next("session-1");
- * if (message) await interrupts.settle(message.id, { status: "applied", action: { type: "pause" } });
- * console.log((await receipt.decision).status); // "applied"
+ * console.log((await receipt.decision).status); // "applied", once a run obeyed it
  * ```
  */
 export class InterruptService {
@@ -182,9 +180,10 @@ export class InterruptService {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  /** Resolvers of the receipts sent from this process, by message id. */
-  readonly #pending = new Map<string, (outcome: InterruptOutcome) => void>();
-  readonly #listeners = new Map<string, Set<InterruptListener>>();
+  /** Receipts sent from this service that have not resolved, by message id. */
+  readonly #pending = new Map<string, PendingReceipt>();
+  /** Notifier subscriptions of sessions with pending receipts. */
+  readonly #watching = new Map<string, () => void>();
 
   constructor(options: InterruptServiceOptions = {}) {
     if (!isObject(options)) {
@@ -193,7 +192,7 @@ export class InterruptService {
     if (options.store !== undefined && !StoreSchema.safeParse(options.store).success) {
       throw new InvalidOptionError(
         "store",
-        "a Store (an object with `checkpoints`, `interrupts` and `audit`)",
+        "a Store (an object with `checkpoints`, `interrupts`, `audit`, `sessions`, `notifier` and `commit()`)",
         options.store,
       );
     }
@@ -213,9 +212,15 @@ export class InterruptService {
     this.#logger = options.logger ?? consoleLogger;
   }
 
+  /** The store the queues live in. */
+  get store(): Store {
+    return this.#store;
+  }
+
   /**
    * Validates a message and queues it for the session. An object must be a valid action; a
    * string is free text for the reasoner. Resolves with a receipt once the message is queued.
+   * A `cancel` always finds room: one more than `maxQueueSize` (and `maxSessions`) is kept for it.
    *
    * Throws (nothing is queued): `InvalidInterruptError` for an unknown action type or wrong
    * fields, `MessageTooLongError`, `MetadataTooLargeError`, `QueueFullError`,
@@ -249,64 +254,72 @@ export class InterruptService {
       ...parsed,
     } satisfies NewInterruptRecord);
 
-    // Register the receipt first: a consumer may settle the message before `enqueue` returns here.
+    // Register the receipt first: a run may settle the message before `enqueue` returns here.
     let resolve!: (outcome: InterruptOutcome) => void;
     const decision = new Promise<InterruptOutcome>((r) => {
       resolve = r;
     });
     decision.catch(() => {});
-    this.#pending.set(record.id, resolve);
+    this.#pending.set(record.id, { sessionId, resolve, local: false });
+    this.#watch(sessionId);
 
     let result: EnqueueResult;
     try {
       signal?.throwIfAborted();
-      result = await this.#enqueue(record);
+      result = await this.#enqueue(record, {
+        sessionId,
+        at: queuedAt,
+        kind: "interrupt.received",
+        ...(sender === undefined ? {} : { actor: sender }),
+        data: {
+          id: record.id,
+          priority: record.priority,
+          ...(record.kind === "action" ? { action: record.action } : { text: record.text }),
+          ...(record.metadata === undefined ? {} : { metadata: record.metadata }),
+        },
+      });
     } catch (error) {
-      this.#pending.delete(record.id);
+      this.#forget(record.id);
       throw error;
     }
     if (!result.ok) {
-      this.#pending.delete(record.id);
+      this.#forget(record.id);
       if (result.reason === "queue_full") {
         throw new QueueFullError(sessionId, this.limits.maxQueueSize);
       }
       throw new TooManySessionsError(sessionId, this.limits.maxSessions);
     }
-
-    const queued = result.record;
-    this.#notify(queued);
-    await this.#audit({
+    return {
+      id: result.record.id,
       sessionId,
-      at: queuedAt,
-      kind: "interrupt.received",
-      ...(sender === undefined ? {} : { actor: sender }),
-      data: {
-        id: queued.id,
-        seq: queued.seq,
-        priority: queued.priority,
-        ...(queued.kind === "action" ? { action: queued.action } : { text: queued.text }),
-        ...(queued.metadata === undefined ? {} : { metadata: queued.metadata }),
-      },
-    });
-    return { id: queued.id, sessionId, priority: queued.priority, queuedAt, decision };
+      priority: result.record.priority,
+      queuedAt,
+      decision,
+    };
   }
 
   /**
-   * Claims the next message of the session in service order, or `undefined` when none waits.
-   * Messages past their TTL are removed first; their receipts resolve `expired`. A claimed
-   * message is no longer listed; report what became of it with {@link settle}.
+   * Claims the next message of the session in service order, or `undefined` when none waits,
+   * for code that consumes a queue itself (a run does this on its own). Messages past their TTL
+   * are removed first. Report what became of a claimed message with {@link settle}.
    */
-  async next(sessionId: string, options: SignalOptions = {}): Promise<QueuedInterrupt | undefined> {
+  async next(
+    sessionId: string,
+    options: SignalOptions & { readonly owner?: string } = {},
+  ): Promise<QueuedInterrupt | undefined> {
     checkSessionId(sessionId);
     options.signal?.throwIfAborted();
     await this.#expire(sessionId);
-    return this.#store.interrupts.claim(sessionId, this.#clock.now());
+    return this.#store.interrupts.claim(sessionId, {
+      now: this.#clock.now(),
+      owner: options.owner ?? "interrupt-service",
+    });
   }
 
   /**
    * Records what became of a claimed (or still queued) message: counts it, appends it to the
-   * audit trail and resolves its receipt. Returns `false` when the message is unknown or was
-   * already settled, cleared or expired.
+   * audit trail and resolves its receipt, in one write. Returns `false` when the message is
+   * unknown or was already settled, cleared or expired.
    */
   async settle(
     id: string,
@@ -321,57 +334,48 @@ export class InterruptService {
       throw new InvalidOptionError("settlement.status", '`"applied"` or `"refused"`', status);
     }
     options.signal?.throwIfAborted();
-    const at =
-      settlement.status === "applied"
-        ? (settlement.appliedAt ?? this.#clock.now())
-        : this.#clock.now();
-    const record = await this.#store.interrupts.settle(id, { status: settlement.status, at });
-    if (!record) {
+    const stored = await this.#store.interrupts.get(id);
+    if (stored === undefined || (stored.state !== "queued" && stored.state !== "claimed")) {
       this.#logger.debug("Settled an interrupt that is not queued or in flight", { id, status });
       return false;
     }
-    const outcome: InterruptOutcome =
-      settlement.status === "applied"
-        ? {
-            status: "applied",
-            action: settlement.action,
-            appliedAt: at,
-            ...(settlement.source === undefined ? {} : { source: settlement.source }),
-            ...(settlement.detail === undefined ? {} : { detail: settlement.detail }),
-          }
-        : { status: "refused", error: settlement.error };
-    this.#resolve(id, outcome);
-    await this.#audit({
-      sessionId: record.sessionId,
-      at,
-      kind: outcome.status === "applied" ? "interrupt.applied" : "interrupt.refused",
-      ...(record.sender === undefined ? {} : { actor: record.sender }),
+    const where = {
       ...(settlement.runId === undefined ? {} : { runId: settlement.runId }),
       ...(settlement.node === undefined ? {} : { node: settlement.node }),
       ...(settlement.iteration === undefined ? {} : { iteration: settlement.iteration }),
-      data:
-        outcome.status === "applied"
-          ? {
-              id,
-              action: outcome.action,
-              decisionMs: at - record.queuedAt,
-              ...(outcome.source === undefined ? {} : { source: outcome.source }),
-              ...(outcome.detail === undefined ? {} : { detail: outcome.detail }),
-            }
-          : {
-              id,
-              decisionMs: at - record.queuedAt,
-              code: outcome.error.code,
-              message: outcome.error.message,
+    };
+    const done =
+      settlement.status === "applied"
+        ? applied(
+            stored.message,
+            {
+              action: settlement.action,
+              source: settlement.source ?? "action",
+              detail: settlement.detail,
             },
-    });
+            settlement.appliedAt ?? this.#clock.now(),
+            where,
+          )
+        : refused(stored.message, settlement.error, this.#clock.now(), where);
+    this.expectLocal(id);
+    try {
+      await this.#store.commit({
+        settle: [done.settlement],
+        audit: [done.audit],
+        now: this.#clock.now(),
+      });
+    } catch (error) {
+      this.unexpectLocal(id);
+      throw error;
+    }
+    this.resolveLocal(id, done.outcome);
     return true;
   }
 
   /**
-   * Calls `listener` with every message queued for the session from now on, so a run can react
-   * at once (a `cancel` can abort the node in flight). Listeners run synchronously; what they
-   * throw is logged. Only messages sent through this service instance are seen.
+   * Calls `listener` with every message queued for the session from now on, from any process
+   * sharing the store (a UI can show messages as they arrive). What the listener throws is
+   * logged.
    *
    * @returns a function that removes the listener.
    */
@@ -380,17 +384,30 @@ export class InterruptService {
     if (typeof listener !== "function") {
       throw new InvalidOptionError("listener", "a function", listener);
     }
-    let set = this.#listeners.get(sessionId);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(sessionId, set);
-    }
-    set.add(listener);
-    return () => {
-      const current = this.#listeners.get(sessionId);
-      current?.delete(listener);
-      if (current?.size === 0) this.#listeners.delete(sessionId);
-    };
+    // Messages are read in arrival order, one after the other.
+    let chain: Promise<void> = Promise.resolve();
+    return this.#store.notifier.subscribe(sessionId, (event) => {
+      if (event.kind !== "queued") return;
+      chain = chain.then(async () => {
+        const stored = await this.#store.interrupts.get(event.id);
+        if (stored === undefined) return;
+        try {
+          listener(stored.message);
+        } catch (error) {
+          this.#logger.error("An interrupt listener threw; the message stays queued", {
+            sessionId,
+            id: event.id,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      });
+    });
+  }
+
+  /** What became of a message so far, or `undefined` while it waits. */
+  async outcome(id: string): Promise<InterruptOutcome | undefined> {
+    const stored = await this.#store.interrupts.get(id);
+    return stored === undefined ? undefined : outcomeOf(stored, id, stored.message.sessionId);
   }
 
   /**
@@ -447,25 +464,34 @@ export class InterruptService {
   async clear(sessionId: string, options: SignalOptions = {}): Promise<number> {
     checkSessionId(sessionId);
     options.signal?.throwIfAborted();
-    return this.#drop(sessionId, "cleared");
+    const removed = await this.#store.interrupts.remove({
+      reason: "cleared",
+      now: this.#clock.now(),
+      sessionId,
+    });
+    return removed.length;
   }
 
   /**
    * Forgets the session's queue: removes waiting and claimed messages (their receipts resolve
-   * `refused` with an `InterruptClearedError`) and resets its counters. Call it when the session
-   * itself is deleted. The audit trail is kept.
+   * `refused` with an `InterruptClearedError`) and resets its counters. The audit trail is kept.
    *
    * @returns how many messages were removed.
    */
   async deleteSession(sessionId: string, options: SignalOptions = {}): Promise<number> {
     checkSessionId(sessionId);
     options.signal?.throwIfAborted();
-    return this.#drop(sessionId, "deleted");
+    const removed = await this.#store.interrupts.remove({
+      reason: "deleted",
+      now: this.#clock.now(),
+      sessionId,
+    });
+    return removed.length;
   }
 
   /**
-   * Removes messages past their TTL, of one session or of every session, and resolves their
-   * receipts `expired`. `next()`, `list()` and `metrics()` do this for their session; a host can
+   * Removes messages past their TTL, of one session or of every session; their receipts
+   * resolve `expired`. `next()`, `list()` and `metrics()` do this for their session; a host can
    * call it periodically so receipts of sessions nobody reads still resolve.
    *
    * @returns how many messages expired.
@@ -476,13 +502,41 @@ export class InterruptService {
     return this.#expire(options.sessionId);
   }
 
+  /**
+   * @internal A run of this process is about to write the message's settlement: its receipt is
+   * resolved by {@link resolveLocal}, with the very outcome objects, not by the notifier.
+   */
+  expectLocal(id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending) pending.local = true;
+  }
+
+  /** @internal The write failed: the receipt waits for whoever settles the message later. */
+  unexpectLocal(id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending) pending.local = false;
+  }
+
+  /** @internal The message's settlement is stored: resolves its receipt, if this service sent it. */
+  resolveLocal(id: string, outcome: InterruptOutcome): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#forget(id);
+    pending.resolve(outcome);
+  }
+
   /** Enqueues; at a limit, removes expired messages (which free room) and tries once more. */
-  async #enqueue(record: NewInterruptRecord): Promise<EnqueueResult> {
-    const limits = { maxQueueSize: this.limits.maxQueueSize, maxSessions: this.limits.maxSessions };
-    const result = await this.#store.interrupts.enqueue(record, limits);
+  async #enqueue(record: NewInterruptRecord, audit: AuditEntryInput): Promise<EnqueueResult> {
+    // One `cancel` more than the bounds always fits, so a full queue never keeps one out.
+    const reserve = record.kind === "action" && record.action.type === "cancel" ? 1 : 0;
+    const limits = {
+      maxQueueSize: this.limits.maxQueueSize + reserve,
+      maxSessions: this.limits.maxSessions + reserve,
+    };
+    const result = await this.#store.interrupts.enqueue(record, limits, audit);
     if (result.ok) return result;
     const freed = await this.#expire(result.reason === "queue_full" ? record.sessionId : undefined);
-    return freed > 0 ? this.#store.interrupts.enqueue(record, limits) : result;
+    return freed > 0 ? this.#store.interrupts.enqueue(record, limits, audit) : result;
   }
 
   async #expire(sessionId: string | undefined): Promise<number> {
@@ -490,72 +544,48 @@ export class InterruptService {
     const removed = await this.#store.interrupts.remove(
       sessionId === undefined ? { reason: "expired", now } : { reason: "expired", now, sessionId },
     );
-    for (const record of removed) {
-      this.#resolve(record.id, { status: "expired" });
-      await this.#audit({
-        sessionId: record.sessionId,
-        at: now,
-        kind: "interrupt.expired",
-        ...(record.sender === undefined ? {} : { actor: record.sender }),
-        data: { id: record.id, queuedAt: record.queuedAt, expiresAt: record.expiresAt },
-      });
-    }
     return removed.length;
   }
 
-  async #drop(sessionId: string, reason: "cleared" | "deleted"): Promise<number> {
-    const removed = await this.#store.interrupts.remove({ reason, sessionId });
-    const now = this.#clock.now();
-    for (const record of removed) {
-      const error = new InterruptClearedError(record.id, sessionId, reason);
-      this.#resolve(record.id, { status: "refused", error });
-      await this.#audit({
-        sessionId,
-        at: now,
-        kind: "interrupt.cleared",
-        ...(record.sender === undefined ? {} : { actor: record.sender }),
-        data: { id: record.id, reason },
-      });
-    }
-    return removed.length;
-  }
-
-  #resolve(id: string, outcome: InterruptOutcome): void {
-    const resolve = this.#pending.get(id);
-    if (!resolve) return;
-    this.#pending.delete(id);
-    resolve(outcome);
-  }
-
-  #notify(message: QueuedInterrupt): void {
-    const listeners = this.#listeners.get(message.sessionId);
-    if (!listeners) return;
-    for (const listener of [...listeners]) {
-      try {
-        listener(message);
-      } catch (error) {
-        this.#logger.error("An interrupt listener threw; the message stays queued", {
-          sessionId: message.sessionId,
-          id: message.id,
-          error: error instanceof Error ? error.message : String(error),
-        });
+  /** Listens for settlements of the session while this service has receipts waiting there. */
+  #watch(sessionId: string): void {
+    if (this.#watching.has(sessionId)) return;
+    const stop = this.#store.notifier.subscribe(sessionId, (event) => {
+      if (event.kind === "resync") {
+        for (const [id, pending] of this.#pending) {
+          if (pending.sessionId === sessionId && !pending.local) void this.#resolveFromStore(id);
+        }
+        return;
       }
-    }
+      if (event.kind !== "settled") return;
+      const pending = this.#pending.get(event.id);
+      if (pending === undefined || pending.local) return;
+      void this.#resolveFromStore(event.id);
+    });
+    this.#watching.set(sessionId, stop);
   }
 
-  /** Appends to the audit trail; a failure is logged, never thrown at the sender or the run. */
-  async #audit(entry: AuditEntryInput): Promise<void> {
+  async #resolveFromStore(id: string): Promise<void> {
     try {
-      // The data is built here and never changed again: frozen, the store need not copy it.
-      await this.#store.audit.append(
-        entry.data === undefined ? entry : { ...entry, data: deepFreeze(entry.data) },
-      );
+      const pending = this.#pending.get(id);
+      if (pending === undefined) return;
+      const outcome = outcomeOf(await this.#store.interrupts.get(id), id, pending.sessionId);
+      if (outcome === undefined || pending.local) return;
+      this.resolveLocal(id, outcome);
     } catch (error) {
-      this.#logger.warn("Could not append to the audit trail", {
-        sessionId: entry.sessionId,
-        kind: entry.kind,
+      this.#logger.warn("Could not read a settled interrupt; its receipt waits", {
+        id,
         error: error instanceof Error ? error.message : String(error),
       });
     }
+  }
+
+  #forget(id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    for (const other of this.#pending.values()) if (other.sessionId === pending.sessionId) return;
+    this.#watching.get(pending.sessionId)?.();
+    this.#watching.delete(pending.sessionId);
   }
 }

@@ -22,6 +22,7 @@ function context(overrides: Partial<NodeContext> = {}): NodeContext {
     iteration: 1,
     attempt: 1,
     feedback: undefined,
+    revision: undefined,
     item: undefined,
     emit: () => {},
     logger: silentLogger,

@@ -76,15 +76,15 @@ export function agentNode<S, T = unknown>(options: AgentNodeOptions<S, T>): Agen
       const system = typeof instructions === "function" ? instructions(state) : instructions;
       const request: ModelRequest = {
         system,
-        prompt: withFeedback(prompt(state, ctx), ctx.feedback),
+        prompt: withFeedback(prompt(state, ctx), ctx),
         ...(output === undefined ? {} : { schema: output }),
         ...(temperature === undefined ? {} : { temperature }),
       };
       // Inside a graph the call is a `chat {model}` span under this node's span.
-      const response = await tracedGenerate(model, request, {
-        signal: ctx.signal,
-        ...(runtime === undefined ? {} : { tracer: runtime.tracer, parent: runtime.traceContext }),
-      });
+      const response =
+        runtime === undefined
+          ? await tracedGenerate(model, request, { signal: ctx.signal })
+          : await runtime.generate(model, request, ctx.signal);
       if (response.usage) {
         ctx.logger.debug(`Agent node \`${ctx.node}\` used ${model.provider} model tokens`, {
           model: response.model,
@@ -98,10 +98,20 @@ export function agentNode<S, T = unknown>(options: AgentNodeOptions<S, T>): Agen
   return name === undefined ? definition : { ...definition, agentName: name };
 }
 
-/** The prompt with the reviewer's feedback appended, when there is any. */
-function withFeedback(prompt: string, feedback: string | undefined): string {
+/**
+ * The prompt with the reviewer's feedback appended, when there is any. For a `request_changes`
+ * round it quotes the answer under review first, so the model revises it instead of starting
+ * over.
+ */
+function withFeedback(prompt: string, ctx: NodeContext): string {
+  const feedback = ctx.feedback;
   if (feedback === undefined || feedback.trim() === "") return prompt;
-  return `${prompt}\n\nA human reviewer asked for changes to your previous answer. Follow this feedback:\n${feedback}`;
+  const previous = ctx.revision?.history.at(-1)?.output;
+  const quoted =
+    previous === undefined
+      ? ""
+      : `\n\nYour previous answer (revision ${ctx.revision!.number - 1}) was:\n${typeof previous === "string" ? previous : JSON.stringify(previous)}`;
+  return `${prompt}${quoted}\n\nA human reviewer asked for changes to your previous answer. Follow this feedback:\n${feedback}`;
 }
 
 function validateOptions<S, T>(options: AgentNodeOptions<S, T>): void {

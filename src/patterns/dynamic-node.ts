@@ -74,7 +74,7 @@ export function dynamicNode<S>(options: DynamicNodeOptions<S>): NodeDefinition<S
       const option = known ? requested : (fallback as string);
       const run = runs.get(option) as NodeDefinition<S>["run"];
       ctx.emit("dynamic:selected", known ? { option } : { option, requested, fallback: true });
-      runtime.annotate(
+      runtime.note(
         known ? { selected: option } : { selected: option, requested: String(requested) },
       );
       return run(state, ctx, runtime);

@@ -1,15 +1,9 @@
-import { randomUUID } from "node:crypto";
-import { InvalidOptionError, NestedGraphError, NestedGraphPausedError } from "../errors.js";
+import { InvalidOptionError, NestedGraphError } from "../errors.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import { deepEqual } from "../graph/diff.js";
 import type { NodeDefinition } from "../graph/node.js";
 import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
 import type { DeltaOp } from "../graph/state.js";
-import { Checkpointer, loadCheckpoint } from "../run/checkpointer.js";
-import { Run } from "../run/run.js";
-import type { RunResult } from "../run/run-result.js";
-import { RunTracing } from "../run/run-tracing.js";
-import { nodeNameOf } from "./parallel-group.js";
 
 /** Options of `nestedGraph()`. */
 export interface NestedGraphOptions<P, C> {
@@ -26,22 +20,20 @@ export interface NestedGraphOptions<P, C> {
   readonly output?: (child: Readonly<C>, parent: Readonly<P>) => Partial<P>;
 }
 
-/** What a nested node saves with `saveProgress`: the child run it started. */
-interface NestedProgress {
-  readonly childRunId: string;
-}
-
 /**
- * Uses a compiled graph as one node. The child runs in its own checkpoint thread
- * (`<thread>/<node>`), its node, edge, state and checkpoint events reach the parent's
- * listeners with `graph` set to the nesting path (`parent/child`) (its own `run:started` /
- * `run:finished` are not forwarded), and the parent's cancel aborts it. When the parent is
- * resumed after stopping inside the child, the child continues from its latest checkpoint
- * instead of starting over.
+ * Uses a compiled graph as one node. The child runs in its own checkpoint thread (the nested
+ * node's path), and every child node has its own path: the nested node's name, `/`, and the
+ * child's node (`review/check`) — in events, `ctx.node`, checkpoints and spans. Its node, edge,
+ * state and checkpoint events reach the parent's listeners (its own `run:started` /
+ * `run:finished` are not forwarded), and the parent's cancel aborts it.
+ *
+ * Interrupts reach inside: the child listens to the session's queue at its own checkpoints,
+ * approval gates and `check` lists name child nodes by path, a child that pauses suspends the
+ * whole run, and a resume continues inside the child from its checkpoint. A `go_back` to one of
+ * the parent's nodes is handed up to the parent.
  *
  * A child that ends `failed`, `cancelled` or `rejected` fails the node with
- * `NestedGraphError` (its `cause` is the child's error). Pausing inside a child is not
- * supported yet: it fails the node with `NestedGraphPausedError`.
+ * `NestedGraphError` (its `cause` is the child's error).
  *
  * @example
  * ```ts
@@ -78,88 +70,17 @@ export function nestedGraph<P extends Record<string, unknown>, C extends Record<
   }
   return {
     kind: "nested",
+    graph: compiled as unknown as CompiledGraph<Record<string, unknown>>,
     async run(parent, ctx, runtime) {
-      const node = nodeNameOf(ctx, runtime);
-      const threadId = `${runtime.threadId}/${node}`;
-      const store = runtime.store.checkpoints;
-      const latest = runtime.durability === "off" ? undefined : await store.latest(threadId);
-      const saved = runtime.progress.at(-1) as NestedProgress | undefined;
-      const resume =
-        latest !== undefined && latest.status !== "completed" && saved?.childRunId === latest.runId;
-
-      let state: C;
-      let path: readonly string[] = [];
-      let frontier: readonly string[];
-      let resumedFrom: string | null = null;
-      if (resume) {
-        const checkpoint = await loadCheckpoint<C>(store, threadId, latest.id);
-        state = checkpoint.state;
-        path = checkpoint.path;
-        frontier = checkpoint.next;
-        resumedFrom = checkpoint.id;
-      } else {
-        const input = options.input
-          ? options.input(parent)
-          : sharedValues(parent, compiled.state.keys);
-        state = compiled.state.parseInput(input);
-        frontier = compiled.entry(state).targets;
+      const input = () =>
+        options.input ? options.input(parent) : sharedValues(parent, compiled.state.keys);
+      const result = await runtime.runChild(compiled, input, ctx.signal);
+      if (result.status === "stopped") return result.stop;
+      if (result.status !== "completed") {
+        throw new NestedGraphError(ctx.node, compiled.name, result.status, result.error);
       }
-
-      const runId = randomUUID();
-      await runtime.saveProgress({ childRunId: runId } satisfies NestedProgress);
-      const run = new Run<C>({
-        graph: compiled,
-        graphPath: `${runtime.graphPath}/${compiled.name}`,
-        sessionId: runtime.sessionId,
-        threadId,
-        runId,
-        state,
-        path,
-        frontier,
-        resumedFrom,
-        checkpointer: new Checkpointer<C>({
-          threadId,
-          store,
-          durability: runtime.durability,
-          now: () => runtime.clock.now(),
-          parent: latest,
-          nextSeq: (latest?.seq ?? -1) + 1,
-        }),
-        store: runtime.store,
-        durability: runtime.durability,
-        maxIterations: runtime.maxIterations,
-        clock: runtime.clock,
-        logger: runtime.logger,
-        hooks: {},
-        sink: childSink(runtime.sink),
-        signal: ctx.signal,
-        progress: undefined,
-        pending: undefined,
-        control: undefined,
-        tracing: new RunTracing(runtime.tracer, {
-          graph: compiled.name,
-          agentName: compiled.name,
-          sessionId: runtime.sessionId,
-          runId,
-          resumedFrom,
-          previousTraceparent: undefined,
-          parent: runtime.traceContext,
-        }),
-      });
-      const result = await run.execute();
-      return toParentUpdate(result, parent, runtime, node, compiled.name, options.output);
+      return toParentUpdate(result.state, parent, runtime, ctx.node, compiled.name, options.output);
     },
-  };
-}
-
-/**
- * The parent's sink without the child's `run:started` / `run:finished`: those mark the
- * parent's run for listeners and `stream({ mode: "final" })`; the child's steps still arrive.
- */
-function childSink(sink: NodeRuntime["sink"]): NodeRuntime["sink"] {
-  if (sink === undefined) return undefined;
-  return (event) => {
-    if (event.type !== "run:started" && event.type !== "run:finished") sink(event);
   };
 }
 
@@ -173,22 +94,18 @@ function sharedValues(
 }
 
 function toParentUpdate<P extends Record<string, unknown>, C extends Record<string, unknown>>(
-  result: RunResult<C>,
+  child: Readonly<C>,
   parent: Readonly<P>,
   runtime: NodeRuntime,
   node: string,
   graph: string,
   output: NestedGraphOptions<P, C>["output"],
 ): Partial<P> | MergedUpdate<P> {
-  if (result.status === "paused") throw new NestedGraphPausedError(node, graph);
-  if (result.status !== "completed") {
-    throw new NestedGraphError(node, graph, result.status, result.error);
-  }
-  if (output) return output(result.state, parent);
+  if (output) return output(child, parent);
   const changed: Record<string, unknown> = {};
   for (const key of runtime.state.keys) {
-    if (!Object.hasOwn(result.state, key)) continue;
-    if (!deepEqual(result.state[key], parent[key])) changed[key] = result.state[key];
+    if (!Object.hasOwn(child, key)) continue;
+    if (!deepEqual(child[key], parent[key])) changed[key] = child[key];
   }
   runtime.state.validateUpdate(
     changed,

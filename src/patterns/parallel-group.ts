@@ -1,10 +1,10 @@
-import { trace } from "@opentelemetry/api";
 import PQueue from "p-queue";
 import {
   BranchAbortedError,
   type BranchFailure,
   BranchTimeoutError,
   InvalidOptionError,
+  NestedGraphError,
   ParallelGroupError,
 } from "../errors.js";
 import { isCommand } from "../graph/command.js";
@@ -15,12 +15,12 @@ import {
   mergeBranches,
 } from "../graph/merge-branches.js";
 import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "../graph/node.js";
-import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
+import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
 import { applyDelta, type DeltaOp } from "../graph/state.js";
 import { isThenable } from "../run/execute-node.js";
 import { LazyAbort } from "../run/lazy-abort.js";
 import { RunNodeContext } from "../run/run-node-context.js";
-import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
+import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 
 /** How many branches must succeed before the group joins. */
 export type JoinPolicy = "all" | "any" | { readonly n: number };
@@ -70,12 +70,10 @@ export interface DynamicParallelGroupOptions<S, T> extends ParallelOptions {
 }
 
 /**
- * What a parallel group saves with `saveProgress`, one record per event: a branch that
- * finished (its delta), or progress a branch saved itself (e.g. a nested graph's child run).
+ * What a parallel group saves with `saveProgress`: one record per branch that finished (its
+ * delta). What a branch saves itself (a nested graph's child run) the branch's own runtime keeps.
  */
-type GroupProgress =
-  | { readonly finished: string; readonly delta: readonly DeltaOp[] }
-  | { readonly inner: string; readonly data: unknown };
+type GroupProgress = { readonly finished: string; readonly delta: readonly DeltaOp[] };
 
 interface Branch<S> {
   readonly name: string;
@@ -92,13 +90,7 @@ type Outcome =
   | { readonly kind: "failed"; readonly error: unknown }
   | { readonly kind: "aborted" };
 
-type Update<S> = NodeResult<S> | MergedUpdate<S>;
-
-/** The node's own name, from `ctx.node` (which carries the nesting path inside nested graphs). */
-export function nodeNameOf(ctx: NodeContext, runtime: NodeRuntime): string {
-  const prefix = `${runtime.graphPath}/`;
-  return ctx.node.startsWith(prefix) ? ctx.node.slice(prefix.length) : ctx.node;
-}
+type Update<S> = NodeResult<S> | MergedUpdate<S> | NodeStop;
 
 function checkOptions(options: ParallelOptions, what: string): void {
   if (options === null || typeof options !== "object") {
@@ -269,6 +261,16 @@ function toBranchState<S extends Record<string, unknown>>(
   result: Update<S>,
 ): { state: Record<string, unknown>; delta: readonly DeltaOp[] } {
   if (result === undefined || result === null) return { state: snapshot, delta: [] };
+  if (result instanceof NodeStop) {
+    throw new NestedGraphError(
+      label,
+      "(nested)",
+      "paused",
+      new Error(
+        "interrupts do not reach runs nested inside parallel branches, so they cannot pause",
+      ),
+    );
+  }
   if (result instanceof MergedUpdate) {
     return { state: result.state as Record<string, unknown>, delta: result.delta };
   }
@@ -287,17 +289,15 @@ async function runGroup<S extends Record<string, unknown>>(
   branches: readonly Branch<S>[],
   options: ParallelOptions,
 ): Promise<MergedUpdate<S>> {
-  const group = nodeNameOf(ctx, runtime);
+  const group = ctx.node;
   const errors = options.errors ?? "fail-fast";
   const need = Math.min(joinCount(options.join, branches.length), branches.length);
   const joinAll = options.join === undefined || options.join === "all";
   const base = snapshot as S;
 
   const finished = new Map<string, readonly DeltaOp[]>();
-  const inner = new Map<string, unknown[]>();
   for (const saved of runtime.progress as readonly GroupProgress[]) {
-    if ("finished" in saved) finished.set(saved.finished, saved.delta);
-    else inner.set(saved.inner, [...(inner.get(saved.inner) ?? []), saved.data]);
+    finished.set(saved.finished, saved.delta);
   }
   const outcomes = new Map<string, Outcome>();
   for (const branch of branches) {
@@ -316,7 +316,6 @@ async function runGroup<S extends Record<string, unknown>>(
     writes = writes.then(() => runtime.saveProgress(data));
   };
 
-  const branchAnnotations: Record<string, Record<string, unknown>> = {};
   const active = new Map<string, LazyAbort>();
   let decided = false;
 
@@ -411,41 +410,25 @@ async function runGroup<S extends Record<string, unknown>>(
       signal: () => controller.signal,
       emit: ctx.emit,
     });
-    const span = runtime.tracer.startSpan(SpanNames.branch(branch.name), {
-      parent: runtime.traceContext,
-      attributes: () => ({
-        [TrellisAttributes.BRANCH]: branch.name,
-        [TrellisAttributes.GROUP]: group,
-      }),
-    });
-    const branchRuntime: NodeRuntime = {
-      ...runtime,
-      traceContext: span.context,
-      progress: inner.get(branch.name) ?? [],
-      saveProgress: async (data) => {
-        save({ inner: branch.name, data });
-        await writes;
-      },
-      annotate: (data) => {
-        branchAnnotations[branch.name] = { ...branchAnnotations[branch.name], ...data };
-        runtime.annotate({ branches: { ...branchAnnotations } });
-      },
-    };
+    const branchRuntime = runtime.branch(branch.name, () => ({
+      [TrellisAttributes.BRANCH]: branch.name,
+      [TrellisAttributes.GROUP]: group,
+    }));
     try {
-      const result = span.runInContext(() => branch.run(base, branchCtx, branchRuntime));
+      const result = branchRuntime.runInSpan(() => branch.run(base, branchCtx, branchRuntime));
       const value = isThenable<Update<S>>(result) ? await controller.race(result) : result;
       if (controller.aborted) throw controller.reason;
       const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
       const { state, delta } = toBranchState(base, runtime, label, value);
-      span.end({ "trellis.branch.outcome": "ok" });
+      branchRuntime.end({ [TrellisAttributes.BRANCH_OUTCOME]: "ok" });
       return { kind: "ok", state, delta };
     } catch (error) {
       const reason = controller.aborted ? controller.reason : error;
       if (reason instanceof BranchAbortedError) {
-        span.end({ "trellis.branch.outcome": "aborted" });
+        branchRuntime.end({ [TrellisAttributes.BRANCH_OUTCOME]: "aborted" });
         return { kind: "aborted" };
       }
-      span.endWithError(reason, { attributes: { "trellis.branch.outcome": "failed" } });
+      branchRuntime.endWithError(reason, { [TrellisAttributes.BRANCH_OUTCOME]: "failed" });
       return { kind: "failed", error: reason };
     } finally {
       stopTimer?.abort();
@@ -476,7 +459,7 @@ async function runGroup<S extends Record<string, unknown>>(
   if (failures.length > 0) {
     if (errors === "collect") {
       const recorded = failures.map((f) => ({ branch: f.branch, error: describeError(f.error) }));
-      runtime.annotate({ failures: recorded });
+      runtime.note({ failures: recorded });
       ctx.emit("parallel:failures", { failures: recorded });
     } else {
       runtime.logger.warn(
@@ -495,21 +478,14 @@ async function runGroup<S extends Record<string, unknown>>(
   );
   if (result.conflicts.length > 0) {
     const conflicts: MergeConflict[] = [...result.conflicts];
-    recordConflicts(runtime, conflicts);
-    runtime.annotate({ conflicts });
+    runtime.event(TrellisEvents.MERGE_CONFLICTS, () => ({
+      [TrellisAttributes.MERGE_CONFLICTS]: conflicts.length,
+      [TrellisAttributes.MERGE_PATHS]: conflicts.map((c) => c.path),
+    }));
+    runtime.note({
+      conflicts: conflicts.map((c) => ({ ...c, branches: [...c.branches], values: [...c.values] })),
+    });
     ctx.emit("merge:conflicts", { conflicts });
   }
   return new MergedUpdate(result.state as S, result.delta);
-}
-
-/** Puts resolved merge conflicts on the group's span as an event. Never throws. */
-function recordConflicts(runtime: NodeRuntime, conflicts: readonly MergeConflict[]): void {
-  try {
-    trace.getSpan(runtime.traceContext)?.addEvent("trellis.merge.conflicts", {
-      [TrellisAttributes.MERGE_CONFLICTS]: conflicts.length,
-      "trellis.merge.paths": conflicts.map((c) => c.path),
-    });
-  } catch (error) {
-    runtime.logger.warn("Could not record merge conflicts on the span", { error: String(error) });
-  }
 }

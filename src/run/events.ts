@@ -71,12 +71,17 @@ export interface GraphEvents {
     readonly error: TrellisError;
     readonly node: string | null;
   };
-  "approval:requested": EventBase & { readonly node: string; readonly revision: number };
+  "approval:requested": EventBase & {
+    readonly node: string;
+    readonly revision: number;
+    readonly requestId: string;
+  };
   "approval:decided": EventBase & {
     readonly node: string;
     readonly decision: "approve" | "reject" | "request_changes";
     readonly actor: string | undefined;
     readonly by: "human" | "timeout" | "revision-limit";
+    readonly requestId: string;
   };
   "state:restored": EventBase & {
     readonly checkpointId: string;

@@ -1,10 +1,10 @@
 import type { Clock } from "../clock.js";
 import { NodeExecutionError, NodeTimeoutError, RunCancelledError } from "../errors.js";
 import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "../graph/node.js";
-import type { MergedUpdate, NodeRuntime } from "../graph/node-runtime.js";
+import type { MergedUpdate, NodeRuntime, NodeStop } from "../graph/node-runtime.js";
 import type { LazyAbort } from "./lazy-abort.js";
 
-type Result<S> = NodeResult<S> | MergedUpdate<S>;
+type Result<S> = NodeResult<S> | MergedUpdate<S> | NodeStop;
 
 /** Everything needed to run one node once or several times under its retry policy. */
 export interface NodeCall<S> {

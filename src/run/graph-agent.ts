@@ -1,8 +1,16 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { TracerProvider } from "@opentelemetry/api";
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
-import { InvalidOptionError, SessionBusyError, TrellisError } from "../errors.js";
+import {
+  InvalidOptionError,
+  type LeaseLostError,
+  SessionEndedError,
+  SessionNotFinishedError,
+  TrellisError,
+} from "../errors.js";
+import { deepFreeze } from "../freeze.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import {
   type InterruptConfig,
@@ -12,24 +20,32 @@ import {
 import type { InterruptService } from "../interrupts/interrupt-service.js";
 import { RuleBasedReasoner } from "../interrupts/rule-based-reasoner.js";
 import { consoleLogger, type Logger } from "../logger.js";
-import { type CheckpointRecord, recordMeta } from "../store/checkpoint-store.js";
+import type { AuditEntryInput } from "../store/audit-store.js";
+import type { CheckpointMeta } from "../store/checkpoint-meta.js";
+import type { StoredRecord } from "../store/checkpoint-store.js";
 import { MemoryStore } from "../store/memory/memory-store.js";
+import type { Page, PageOptions } from "../store/page.js";
+import type { SessionQuery, SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisTracer } from "../telemetry/tracing.js";
 import {
   type Checkpoint,
-  Checkpointer,
-  type Durability,
-  loadCheckpoint,
-  loadHistory,
-} from "./checkpointer.js";
+  type HistoryEntry,
+  readCheckpoint,
+  readHistory,
+} from "./checkpoint-reader.js";
+import type { Durability } from "./checkpointer.js";
+import { createRun, ownsGate, type RunEnvironment } from "./create-run.js";
 import { EventChannel } from "./event-channel.js";
 import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
-import { Run } from "./run.js";
-import { type ControlHost, type PendingMeta, RunControl } from "./run-control.js";
+import { reasonerContext } from "./message-decision.js";
+import { type RunPlan, startPlan } from "./planner.js";
+import type { Run, RunSetup } from "./run.js";
+import { RunControl } from "./run-control.js";
 import type { RunHooks } from "./run-hooks.js";
 import type { RunResult } from "./run-result.js";
-import { RunTracing } from "./run-tracing.js";
+import { SessionControl } from "./session-control.js";
+import { SessionLease } from "./session-lease.js";
 
 /** Options of `new GraphAgent()`. */
 export interface GraphAgentOptions<S extends Record<string, unknown>> {
@@ -43,9 +59,14 @@ export interface GraphAgentOptions<S extends Record<string, unknown>> {
   readonly durability?: Durability;
   /** Node executions allowed per run before it fails with `MaxIterationsError`. Default 1,000. */
   readonly maxIterations?: number;
+  /**
+   * How long a run's hold on its session lasts without renewal, in milliseconds. A run renews
+   * it while it goes on; a session whose run died is taken over once it runs out. Default 30 s.
+   */
+  readonly leaseTtlMs?: number;
   /** Callbacks before and after each node and on each edge decision. */
   readonly hooks?: RunHooks<S>;
-  /** Time source for timeouts, retries and event times. Default: the system clock. */
+  /** Time source for timeouts, retries, leases and event times. Default: the system clock. */
   readonly clock?: Clock;
   /** Where warnings go. Default: the console, warnings and errors only. */
   readonly logger?: Logger;
@@ -76,6 +97,12 @@ export interface RunOptions {
   readonly sessionId?: string;
   /** Aborts the in-flight node at once; the run ends `cancelled` with its last checkpoint kept. */
   readonly signal?: AbortSignal;
+  /**
+   * Start a new run even though the session's last run did not finish (it is paused, waits at a
+   * gate, or stopped in a crash). Default `false`: such a session is refused with
+   * `SessionNotFinishedError`.
+   */
+  readonly startOver?: boolean;
 }
 
 /** What `stream()` yields: every event, only state updates, or only the final event. */
@@ -95,6 +122,8 @@ export interface ForkOptions<S> {
   /** Run the fork in another session; default the same session (a new branch of its history). */
   readonly toSessionId?: string;
   readonly signal?: AbortSignal;
+  /** Who forks, for the audit trail. */
+  readonly actor?: string;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -105,9 +134,25 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+/** Where a run starts, before its lease and session control are wired. */
+interface Launch<S extends Record<string, unknown>> {
+  readonly sessionId: string;
+  readonly lease: SessionLease;
+  readonly plan: RunPlan<S>;
+  readonly latest: StoredRecord | undefined;
+  readonly parentId: string | null;
+  readonly resumedFrom: string | null;
+  readonly signal: AbortSignal | undefined;
+  readonly sink: ((e: GraphEvent) => void) | undefined;
+  readonly begin: RunSetup<S>["begin"];
+  readonly previousTraceparent?: string | undefined;
+  readonly progress?: RunSetup<S>["progress"];
+}
+
 /**
- * Runs a compiled graph: fresh runs, resumes and forks, with checkpoints in a `Store`,
- * typed events, streaming and cancellation.
+ * Runs a compiled graph: fresh runs, resumes and forks, with checkpoints in a `Store`, typed
+ * events, streaming and cancellation. Every run holds its session's lease, so one session is
+ * never run twice at once, in this process or any other.
  *
  * @example
  * ```ts
@@ -123,15 +168,16 @@ export class GraphAgent<S extends Record<string, unknown>> {
   readonly store: Store;
   readonly #durability: Durability;
   readonly #maxIterations: number;
+  readonly #leaseTtlMs: number;
   readonly #hooks: RunHooks<S>;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #emitter = new EventEmitter();
   readonly #active = new Map<string, Run<S>>();
-  readonly #reserved = new Set<string>();
   readonly #interrupts: InterruptService | undefined;
   readonly #tracer: TrellisTracer;
   readonly #interruptConfig: ResolvedInterruptConfig | undefined;
+  readonly #owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   constructor(options: GraphAgentOptions<S>) {
     if (!options || typeof options.graph?.next !== "function") {
@@ -150,6 +196,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     this.store = options.store ?? new MemoryStore();
     this.#durability = durability;
     this.#maxIterations = positiveInteger("maxIterations", options.maxIterations, 1_000);
+    this.#leaseTtlMs = positiveInteger("leaseTtlMs", options.leaseTtlMs, 30_000);
     this.#hooks = options.hooks ?? {};
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? consoleLogger;
@@ -175,9 +222,20 @@ export class GraphAgent<S extends Record<string, unknown>> {
         ? undefined
         : resolveInterruptConfig(
             options.interruptConfig ?? {},
-            options.graph.nodeNames,
+            options.graph,
             () => new RuleBasedReasoner(),
           );
+    if (durability === "off" && this.#interruptConfig !== undefined) {
+      for (const [node, gate] of this.#interruptConfig.approvals) {
+        if (gate.timeoutMs === undefined) {
+          throw new InvalidOptionError(
+            `interruptConfig.approvals.${node}.timeoutMs`,
+            'a timeout when `durability` is "off" (a gate without one suspends the run, and without checkpoints it could not be resumed)',
+            undefined,
+          );
+        }
+      }
+    }
   }
 
   /** Cancels the session's run in this process at once, if one is running. Returns whether one was. */
@@ -187,11 +245,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return run !== undefined;
   }
 
-  /** The session's audit trail: pauses, resumes, interrupts and approval decisions, oldest first. */
-  async auditTrail(
-    sessionId: string,
-    options: { readonly offset?: number; readonly limit?: number } = {},
-  ) {
+  /** The session's audit trail: runs, interrupts, approvals and state changes, oldest first. */
+  async auditTrail(sessionId: string, options: PageOptions = {}) {
     return this.store.audit.list(sessionId, options);
   }
 
@@ -212,20 +267,16 @@ export class GraphAgent<S extends Record<string, unknown>> {
     this.#emitter.off(type, listener);
   }
 
-  /** Runs the graph from START on validated input. Outcomes are data: see `result.status`. */
+  /**
+   * Runs the graph from START on validated input. Outcomes are data: see `result.status`.
+   *
+   * @throws StateValidationError for input that does not fit the schema (nothing is written).
+   * @throws SessionBusyError when another run holds the session.
+   * @throws SessionNotFinishedError when the session's last run did not finish and
+   *   `startOver` is not set.
+   */
   async run(input: unknown, options: RunOptions = {}): Promise<RunResult<S>> {
     return this.#start(input, options, undefined);
-  }
-
-  /** Marks a session busy before anything async happens, so two runs of one session never overlap. */
-  async #exclusive<T>(sessionId: string, body: () => Promise<T>): Promise<T> {
-    if (this.#reserved.has(sessionId)) throw new SessionBusyError(sessionId);
-    this.#reserved.add(sessionId);
-    try {
-      return await body();
-    } finally {
-      this.#reserved.delete(sessionId);
-    }
   }
 
   async #start(
@@ -234,90 +285,138 @@ export class GraphAgent<S extends Record<string, unknown>> {
     sink: ((e: GraphEvent) => void) | undefined,
   ): Promise<RunResult<S>> {
     const sessionId = this.#sessionId(options.sessionId);
-    return this.#exclusive(sessionId, () => this.#startReserved(sessionId, input, options, sink));
-  }
-
-  async #startReserved(
-    sessionId: string,
-    input: unknown,
-    options: RunOptions,
-    sink: ((e: GraphEvent) => void) | undefined,
-  ): Promise<RunResult<S>> {
     const state = this.graph.state.parseInput(input);
-    const frontier = this.graph.entry(state).targets;
-    return this.#execute({
-      sessionId,
-      state,
-      path: [],
-      frontier,
-      parent: "latest",
-      resumedFrom: null,
-      signal: options.signal,
-      sink,
+    return this.#leased(sessionId, async (lease) => {
+      const latest = await this.store.checkpoints.latest(sessionId, "");
+      if (
+        latest !== undefined &&
+        options.startOver !== true &&
+        (latest.status === "paused" || latest.status === "running")
+      ) {
+        const gate = latest.kind === "unparsable" ? undefined : latest.meta.gate;
+        throw new SessionNotFinishedError(sessionId, latest.status, gate?.node);
+      }
+      return this.#execute({
+        sessionId,
+        lease,
+        plan: startPlan({ state, path: [], frontier: this.graph.entry(state).targets }),
+        latest,
+        parentId: latest?.id ?? null,
+        resumedFrom: null,
+        signal: options.signal,
+        sink,
+        begin: {
+          checkpoint: true,
+          audit: [this.#audit(sessionId, "run.started", { graph: this.graph.name })],
+          meta: { graph: this.graph.name },
+        },
+      });
     });
   }
 
   /**
-   * Continues a session from its latest checkpoint (or `checkpointId`): after a pause,
-   * a cancel, a failure, or a crash. Nodes that completed are not run again.
+   * Continues a session from its latest checkpoint (or `checkpointId`): after a pause, at an
+   * approval gate, after a cancel, a failure, or a crash. Nodes that completed are not run
+   * again.
+   *
+   * @throws SessionEndedError when the session's run ended `completed` or `rejected` (fork it
+   *   to go on deliberately).
+   * @throws SessionBusyError when another run holds the session.
+   * @throws CheckpointNotFoundError, CheckpointCorruptError when there is nothing readable to
+   *   continue from.
    */
   async resume(sessionId: string, options: ResumeOptions = {}): Promise<RunResult<S>> {
-    return this.#exclusive(this.#sessionId(sessionId), () => this.#resume(sessionId, options));
-  }
-
-  async #resume(sessionId: string, options: ResumeOptions): Promise<RunResult<S>> {
-    const { checkpointId } = options;
-    const checkpoint = await loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId);
-    if (checkpoint.status === "completed" && checkpointId === undefined) {
-      throw new InvalidOptionError(
-        "sessionId",
-        "a session whose last run did not complete (use `fork()` to run on from a checkpoint)",
-        sessionId,
+    const id = this.#sessionId(sessionId);
+    return this.#leased(id, async (lease) => {
+      const latest = await this.store.checkpoints.latest(id, "");
+      if (latest !== undefined && latest.kind !== "unparsable") {
+        if (latest.status === "completed") throw new SessionEndedError(id, "completed", "");
+        if (latest.status === "rejected") {
+          const outcome = latest.meta.outcome;
+          const at =
+            outcome?.status === "rejected"
+              ? ` at \`${outcome.node}\`${outcome.requestId ? ` (request \`${outcome.requestId}\`)` : ""}`
+              : "";
+          throw new SessionEndedError(id, "rejected", at);
+        }
+      }
+      const { checkpoint, record } = await readCheckpoint(
+        this.store,
+        this.graph,
+        id,
+        "",
+        options.checkpointId,
       );
-    }
-    const record = await this.store.checkpoints.get(sessionId, checkpoint.id);
-    return this.#execute({
-      sessionId,
-      state: checkpoint.state,
-      path: checkpoint.path,
-      frontier: checkpoint.next,
-      parent: record,
-      resumedFrom: checkpoint.id,
-      signal: options.signal,
-      sink: undefined,
-      pending: checkpoint.meta.pending as PendingMeta | undefined,
-      previousTraceparent: await this.#previousTraceparent(sessionId, record),
-      progress: await this.#savedProgress(sessionId, record, checkpoint.next),
+      return this.#execute({
+        sessionId: id,
+        lease,
+        plan: this.#planAt(checkpoint),
+        latest,
+        parentId: checkpoint.id,
+        resumedFrom: checkpoint.id,
+        signal: options.signal,
+        sink: undefined,
+        begin: {
+          checkpoint: false,
+          audit: [
+            this.#audit(id, "run.resumed", {
+              checkpointId: checkpoint.id,
+              status: checkpoint.status,
+              ...(checkpoint.meta.gate === undefined
+                ? {}
+                : { gate: checkpoint.meta.gate.requestId }),
+            }),
+          ],
+          meta: {},
+        },
+        previousTraceparent: await this.#previousTraceparent(id, record),
+        progress: await this.#savedProgress(id, record, checkpoint.next),
+      });
     });
   }
 
   /**
-   * Time travel: runs on from an earlier checkpoint, optionally with a changed state, as a
-   * new branch of the session's history (or in another session). The original history stays.
+   * Time travel: runs on from an earlier checkpoint, optionally with a changed state, as a new
+   * branch of the session's history (or in another session). The original history stays; the
+   * fork is recorded in the audit trail (`run.forked`). This is how a session that ended
+   * `rejected` or `completed` goes on deliberately.
    */
   async fork(
     sessionId: string,
     checkpointId: string,
     options: ForkOptions<S> = {},
   ): Promise<RunResult<S>> {
-    const checkpoint = await loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId);
-    let state = checkpoint.state;
-    if (options.update !== undefined) {
-      this.graph.state.validateUpdate(options.update, "The fork's update");
-      state = this.graph.state.apply(state, options.update).state;
-    }
-    const target = options.toSessionId ?? sessionId;
-    const parent =
-      target === sessionId ? await this.store.checkpoints.get(sessionId, checkpoint.id) : undefined;
-    return this.#execute({
-      sessionId: target,
-      state,
-      path: checkpoint.path,
-      frontier: checkpoint.next,
-      parent,
-      resumedFrom: checkpoint.id,
-      signal: options.signal,
-      sink: undefined,
+    const source = this.#sessionId(sessionId);
+    const target = this.#sessionId(options.toSessionId ?? sessionId);
+    return this.#leased(target, async (lease) => {
+      const { checkpoint } = await readCheckpoint(this.store, this.graph, source, "", checkpointId);
+      let state = checkpoint.state;
+      if (options.update !== undefined) {
+        this.graph.state.validateUpdate(options.update, "The fork's update");
+        state = this.graph.state.apply(state, options.update).state;
+      }
+      const latest = await this.store.checkpoints.latest(target, "");
+      const forkedFrom = { sessionId: source, checkpointId: checkpoint.id };
+      return this.#execute({
+        sessionId: target,
+        lease,
+        plan: this.#planAt({ ...checkpoint, state }),
+        latest,
+        parentId: target === source ? checkpoint.id : null,
+        resumedFrom: checkpoint.id,
+        signal: options.signal,
+        sink: undefined,
+        begin: {
+          checkpoint: true,
+          audit: [
+            {
+              ...this.#audit(target, "run.forked", { from: forkedFrom, graph: this.graph.name }),
+              ...(options.actor === undefined ? {} : { actor: options.actor }),
+            },
+          ],
+          meta: { forkedFrom, graph: this.graph.name },
+        },
+      });
     });
   }
 
@@ -338,7 +437,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const signal = options.signal
       ? AbortSignal.any([options.signal, controller.signal])
       : controller.signal;
-    const done = this.#start(input, { ...options, signal }, (event) => {
+    const { mode: _mode, ...runOptions } = options;
+    const done = this.#start(input, { ...runOptions, signal }, (event) => {
       if (
         mode === "events" ||
         (mode === "updates" && event.type === "state:updated") ||
@@ -366,22 +466,73 @@ export class GraphAgent<S extends Record<string, unknown>> {
     }
   }
 
-  /** The session's checkpoints, newest first (`limit` default 100), with states rebuilt. */
+  /**
+   * The session's checkpoints, newest first (`limit` default 100), with states rebuilt. A
+   * checkpoint that cannot be read is listed with its `error` instead of failing the history.
+   */
   async history(
     sessionId: string,
     options: { readonly limit?: number } = {},
-  ): Promise<Checkpoint<S>[]> {
+  ): Promise<HistoryEntry<S>[]> {
     const limit = positiveInteger("limit", options.limit, 100);
-    return loadHistory<S>(this.store.checkpoints, sessionId, limit);
+    return readHistory(this.store, this.graph, this.#sessionId(sessionId), "", limit);
   }
 
   /** The session's latest checkpoint (or `checkpointId`), or `undefined` if it has none. */
   async getState(sessionId: string, checkpointId?: string): Promise<Checkpoint<S> | undefined> {
+    const id = this.#sessionId(sessionId);
     const exists =
       checkpointId === undefined
-        ? await this.store.checkpoints.latest(sessionId)
-        : await this.store.checkpoints.get(sessionId, checkpointId);
-    return exists ? loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId) : undefined;
+        ? await this.store.checkpoints.latest(id, "")
+        : await this.store.checkpoints.get(id, "", checkpointId);
+    if (!exists) return undefined;
+    return (await readCheckpoint(this.store, this.graph, id, "", checkpointId)).checkpoint;
+  }
+
+  /** The review inbox of this agent's store: sessions newest first, one page at a time. */
+  async sessions(query: SessionQuery = {}): Promise<Page<SessionSummary>> {
+    return this.store.sessions.list(query);
+  }
+
+  /** Where a run continues from a checkpoint: at its gate, its rerun context, its joins. */
+  #planAt(checkpoint: Pick<Checkpoint<S>, "state" | "path" | "next" | "meta">): RunPlan<S> {
+    const gate = checkpoint.meta.gate;
+    const own = gate !== undefined && ownsGate(this.graph, "", gate.node);
+    return startPlan({
+      state: deepFreeze(checkpoint.state),
+      path: checkpoint.path,
+      frontier: checkpoint.next,
+      gate: own ? gate : undefined,
+      rerun: checkpoint.meta.rerun,
+      waiting: checkpoint.meta.waiting,
+      // Stopped inside a nested graph: the child reads the queue when it gets back there.
+      checked: gate !== undefined && !own,
+    });
+  }
+
+  #audit(
+    sessionId: string,
+    kind: AuditEntryInput["kind"],
+    data: Record<string, unknown>,
+  ): AuditEntryInput {
+    return { sessionId, at: this.#clock.now(), kind, data };
+  }
+
+  /** Runs `body` holding the session's lease; a lost lease stops the run. */
+  async #leased<T>(sessionId: string, body: (lease: SessionLease) => Promise<T>): Promise<T> {
+    const lease = await SessionLease.acquire(this.store, {
+      sessionId,
+      owner: this.#owner,
+      token: randomUUID(),
+      ttlMs: this.#leaseTtlMs,
+      clock: this.#clock,
+      logger: this.#logger,
+    });
+    try {
+      return await body(lease);
+    } finally {
+      await lease.release();
+    }
   }
 
   /**
@@ -390,7 +541,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
    */
   async #savedProgress(
     sessionId: string,
-    resumed: CheckpointRecord | undefined,
+    resumed: StoredRecord,
     next: readonly string[],
   ): Promise<{ node: string; data: unknown[] } | undefined> {
     const node = next.length === 1 ? next[0]! : undefined;
@@ -398,52 +549,37 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const kind = node === undefined ? undefined : this.graph.node(node)?.definition.kind;
     if (node === undefined || kind === "function" || kind === "agent") return undefined;
     const data: unknown[] = [];
-    let record = resumed;
-    const runId = record?.runId;
-    while (record && record.node === null && record.runId === runId) {
-      const meta = recordMeta(record) as { progress?: { node?: unknown; data?: unknown } };
-      if (meta.progress?.node === node) data.push(meta.progress.data);
+    let record: StoredRecord | undefined = resumed;
+    const runId = record.runId;
+    while (
+      record &&
+      record.kind !== "unparsable" &&
+      record.node === null &&
+      record.runId === runId
+    ) {
+      const progress: CheckpointMeta["progress"] = record.meta.progress;
+      if (progress?.node === node) data.push(progress.data);
       record =
         record.parentId === null
           ? undefined
-          : await this.store.checkpoints.get(sessionId, record.parentId);
+          : await this.store.checkpoints.get(sessionId, "", record.parentId);
     }
     return data.length === 0 ? undefined : { node, data: data.reverse() };
   }
 
-  /** The root span of the run that wrote `checkpointId` (from its own checkpoints), if traced. */
-  async #previousTraceparent(
-    sessionId: string,
-    record: CheckpointRecord | undefined,
-  ): Promise<string | undefined> {
-    if (!this.#tracer.enabled || !record) return undefined;
-    const meta = recordMeta(record) as { traceparent?: unknown };
-    if (typeof meta.traceparent === "string") return meta.traceparent;
-    // A run that crashed wrote no final checkpoint: its input or first checkpoint has it.
-    for (const earlier of await this.store.checkpoints.list(sessionId, {
+  /** The root span of the run that wrote `record` (from its own checkpoints), if traced. */
+  async #previousTraceparent(sessionId: string, record: StoredRecord): Promise<string | undefined> {
+    if (!this.#tracer.enabled || record.kind === "unparsable") return undefined;
+    if (record.meta.traceparent !== undefined) return record.meta.traceparent;
+    // A run that crashed wrote no final checkpoint: its first checkpoint has it.
+    for (const earlier of await this.store.checkpoints.list(sessionId, "", {
       limit: 200,
       beforeSeq: record.seq,
     })) {
-      if (earlier.runId !== record.runId) break;
-      const m = recordMeta(earlier) as { traceparent?: unknown };
-      if (typeof m.traceparent === "string") return m.traceparent;
+      if (earlier.runId !== record.runId || earlier.kind === "unparsable") break;
+      if (earlier.meta.traceparent !== undefined) return earlier.meta.traceparent;
     }
     return undefined;
-  }
-
-  #controlFactory(): ((host: ControlHost) => RunControl) | undefined {
-    const service = this.#interrupts;
-    const config = this.#interruptConfig;
-    if (!service || !config) return undefined;
-    return (host) =>
-      new RunControl({
-        service,
-        config,
-        host,
-        clock: this.#clock,
-        logger: this.#logger,
-        audit: this.store.audit,
-      });
   }
 
   #sessionId(value: string | undefined): string {
@@ -458,81 +594,87 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return value;
   }
 
-  async #execute(start: {
-    readonly sessionId: string;
-    readonly state: S;
-    readonly path: readonly string[];
-    readonly frontier: readonly string[];
-    /** The checkpoint the new lineage continues; `"latest"`: the session's latest, if any. */
-    readonly parent: CheckpointRecord | "latest" | undefined;
-    readonly resumedFrom: string | null;
-    readonly signal: AbortSignal | undefined;
-    readonly sink: ((e: GraphEvent) => void) | undefined;
-    readonly pending?: PendingMeta | undefined;
-    readonly previousTraceparent?: string | undefined;
-    readonly progress?: { node: string; data: readonly unknown[] } | undefined;
-  }): Promise<RunResult<S>> {
-    const { sessionId } = start;
-    const runId = randomUUID();
-    const latest =
-      this.#durability === "off" ? undefined : await this.store.checkpoints.latest(sessionId);
-    const checkpointer = new Checkpointer<S>({
-      threadId: sessionId,
-      store: this.store.checkpoints,
-      durability: this.#durability,
-      now: () => this.#clock.now(),
-      parent: start.parent === "latest" ? latest : start.parent,
-      nextSeq: (latest?.seq ?? -1) + 1,
-    });
+  #sink(external: ((e: GraphEvent) => void) | undefined): ((e: GraphEvent) => void) | undefined {
     const listening = this.#emitter.eventNames().length > 0;
     const emitter = this.#emitter;
-    const external = start.sink;
-    const sink =
-      listening && external
-        ? (e: GraphEvent) => {
-            external(e);
-            emitter.emit(e.type, e);
-          }
-        : listening
-          ? (e: GraphEvent) => emitter.emit(e.type, e)
-          : external;
-    const run = new Run<S>({
-      graph: this.graph,
-      graphPath: this.graph.name,
-      sessionId,
-      threadId: sessionId,
+    if (listening && external) {
+      return (e: GraphEvent) => {
+        external(e);
+        emitter.emit(e.type, e);
+      };
+    }
+    if (listening) return (e: GraphEvent) => emitter.emit(e.type, e);
+    return external;
+  }
+
+  async #execute(launch: Launch<S>): Promise<RunResult<S>> {
+    const { sessionId, lease } = launch;
+    const runId = randomUUID();
+    const sink = this.#sink(launch.sink);
+    const env: RunEnvironment = {
       store: this.store,
-      durability: this.#durability,
-      progress: start.progress,
-      pending: start.pending,
-      control: this.#controlFactory(),
-      tracing: new RunTracing(this.#tracer, {
-        graph: this.graph.name,
-        agentName: this.name,
-        sessionId,
-        runId,
-        resumedFrom: start.resumedFrom,
-        previousTraceparent: start.previousTraceparent,
-        parent: undefined,
-      }),
-      runId,
-      state: start.state,
-      path: start.path,
-      frontier: start.frontier,
-      resumedFrom: start.resumedFrom,
-      checkpointer,
-      maxIterations: this.#maxIterations,
       clock: this.#clock,
       logger: this.#logger,
-      hooks: this.#hooks,
+      durability: this.#durability,
+      maxIterations: this.#maxIterations,
+      tracer: this.#tracer,
+      lease: () => lease.current,
+      agentName: this.name,
       sink,
-      signal: start.signal,
+    };
+    const service = this.#interrupts;
+    const config = this.#interruptConfig;
+    let run: Run<S> | undefined;
+    const session =
+      service === undefined || config === undefined
+        ? undefined
+        : new SessionControl({
+            store: this.store,
+            service,
+            config,
+            clock: this.#clock,
+            logger: this.#logger,
+            host: {
+              sessionId,
+              runId,
+              owner: () => lease.current.token,
+              get signal() {
+                return run!.signal;
+              },
+              cancel: (reason) => run?.cancel(reason),
+              context: () =>
+                reasonerContext(this.graph.name, run!.plan, run!.plan.frontier[0] ?? null),
+            },
+          });
+    run = createRun<S>(env, {
+      graph: this.graph,
+      sessionId,
+      thread: "",
+      prefix: "",
+      runId,
+      plan: launch.plan,
+      resumedFrom: launch.resumedFrom,
+      parentId: launch.parentId,
+      nextSeq: (launch.latest?.seq ?? -1) + 1,
+      signal: launch.signal,
+      progress: launch.progress,
+      hooks: this.#hooks,
+      control: session === undefined ? undefined : (host) => new RunControl(session, host),
+      session,
+      begin: launch.begin,
+      previousTraceparent: launch.previousTraceparent,
+      parentSpan: undefined,
+      sink,
     });
+    const active = run;
+    lease.heartbeat((lost: LeaseLostError) => active.cancel(lost));
+    session?.open();
     this.#active.set(sessionId, run);
     try {
       return await run.execute();
     } finally {
       this.#active.delete(sessionId);
+      session?.close();
     }
   }
 }

@@ -1,595 +1,409 @@
 import type { Attributes } from "@opentelemetry/api";
-import type { Clock } from "../clock.js";
-import { InterruptNotApplicableError, TrellisError } from "../errors.js";
-import { deepFreeze } from "../freeze.js";
-import {
-  APPROVAL_ACTION_TYPES,
-  INTERRUPT_ACTION_TYPES,
-  type InterruptAction,
-} from "../interrupts/actions.js";
+import { TrellisError } from "../errors.js";
 import type { ResolvedInterruptConfig } from "../interrupts/interrupt-config.js";
 import type { InterruptDecisionSource, QueuedInterrupt } from "../interrupts/interrupt-message.js";
-import type { InterruptService } from "../interrupts/interrupt-service.js";
-import type { Logger } from "../logger.js";
-import type { AuditStore } from "../store/audit-store.js";
-import { SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
+import type { ReasonerContext } from "../interrupts/interrupt-reasoner.js";
+import { applied, refused, type Settled } from "../interrupts/settlement.js";
+import type { AuditEntryInput } from "../store/audit-store.js";
+import type { GateMeta, PauseMeta } from "../store/checkpoint-meta.js";
+import { GenAiAttributes, SpanNames, TrellisAttributes } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
+import { type Directive, policyDecision, resolveAction, type Where } from "./directive.js";
+import { type Decided, reasonerContext } from "./message-decision.js";
+import type { RunPlan } from "./planner.js";
+import type { SessionControl } from "./session-control.js";
 
-/** What the run must do after listening to its queue. */
-export type Directive =
-  | { readonly kind: "none" }
-  | { readonly kind: "suspend"; readonly pending: PendingMeta }
+/** Events the control reports through the run. */
+export type ControlEvent =
   | {
-      readonly kind: "restore";
-      readonly target: string | number;
-      readonly feedback: string | undefined;
+      readonly type: "interrupt:applied";
+      readonly id: string;
+      readonly action: Decided["action"];
+      readonly source: InterruptDecisionSource;
+      readonly node: string | null;
+      readonly confidence?: number;
     }
-  | { readonly kind: "skip" }
-  | { readonly kind: "reject"; readonly node: string; readonly reason: string | undefined };
-
-/** Why a suspended run stopped; kept in its checkpoint so a resume picks up there. */
-export type PendingMeta =
-  | { readonly kind: "pause" }
-  | { readonly kind: "approval"; readonly node: string; readonly revisions: number };
+  | {
+      readonly type: "interrupt:refused";
+      readonly id: string;
+      readonly error: TrellisError;
+      readonly node: string | null;
+    };
 
 /** What the control needs from the run it steers. */
 export interface ControlHost {
-  readonly sessionId: string;
   readonly runId: string;
+  /** The path prefix of this run's nodes: `""`, or `"review/"` inside nested node `review`. */
+  readonly prefix: string;
   readonly graph: string;
-  state(): Readonly<Record<string, unknown>>;
-  path(): readonly string[];
-  iteration(): number;
-  /** Validates and applies `update_state` values and checkpoints them. */
-  applyUpdate(values: Record<string, unknown>): Promise<void>;
-  /** Throws `GoBackTargetError` when the target is not on the path. */
-  checkTarget(target: string | number): void;
-  cancel(reason: unknown): void;
-  /** The run's signal: aborted when the run is cancelled. */
+  /** Whether checkpoints are written (a suspended run can be resumed). */
+  readonly durable: boolean;
   readonly signal: AbortSignal;
-  /** Starts a span under the run's root span (interrupt handling, approval and pause waits). */
+  plan(): RunPlan<Readonly<Record<string, unknown>>>;
+  /**
+   * Carries out a directive. `settled` (the message it obeys) and `audit` are written with the
+   * checkpoint the directive leads to. Resolves `true` when the run's course changed. Throws a
+   * named error when the directive cannot be carried out; the message is then refused.
+   */
+  apply(
+    directive: Directive,
+    settled: Settled | undefined,
+    audit: readonly AuditEntryInput[],
+  ): Promise<boolean>;
+  /** Writes settlements and audit entries that need no checkpoint. */
+  record(settled: readonly Settled[], audit: readonly AuditEntryInput[]): Promise<void>;
   span(name: string, attributes?: () => Attributes): SpanHandle;
-  /** Emits `interrupt:applied` / `interrupt:refused` / approval events. */
-  notify(
-    event:
-      | {
-          type: "interrupt:applied";
-          id: string;
-          action: InterruptAction;
-          source: InterruptDecisionSource;
-          node: string | null;
-          /** The reasoner's confidence, for free text. */
-          confidence?: number;
-        }
-      | { type: "interrupt:refused"; id: string; error: TrellisError; node: string | null }
-      | { type: "approval:requested"; node: string; revision: number }
-      | {
-          type: "approval:decided";
-          node: string;
-          decision: "approve" | "reject" | "request_changes";
-          actor: string | undefined;
-          by: "human" | "timeout" | "revision-limit";
-        },
-  ): void;
+  notify(event: ControlEvent): void;
 }
 
-const NONE: Directive = { kind: "none" };
-
-type Decided = {
-  readonly action: InterruptAction;
-  readonly source: InterruptDecisionSource;
-  readonly detail?: string;
-  readonly confidence?: number;
-};
-
-type Where = {
-  readonly phase: "before" | "after" | "gate" | "start";
-  readonly node: string | null;
-};
-
 /**
- * Listens to one session's interrupt queue on behalf of a run: applies `cancel` at once,
- * and at checkpoints turns queued actions (or free text, through the reasoner) into
- * directives for the run. Every message is settled: applied or refused with a named error.
+ * Listens to a session's interrupt queue on behalf of one run (or one nested run): at its
+ * checkpoints, at approval gates and during `"wait"` pauses it takes messages in service order,
+ * decides what each means, and has the run carry out what changes its course. Every message is
+ * settled: applied with the checkpoint it led to, or refused with a named error. Waiting never
+ * blocks the event loop: it sleeps until the notifier reports a new message or a deadline.
  */
 export class RunControl {
-  readonly #service: InterruptService;
-  readonly #config: ResolvedInterruptConfig;
+  readonly session: SessionControl;
   readonly #host: ControlHost;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
-  readonly #audit: AuditStore;
-  readonly #unsubscribe: () => void;
-  #pending = true;
-  #wake: (() => void) | undefined;
-  readonly #skipNext = { value: false };
-  /** The node execution at which the store was last polled for messages. */
-  #polledAt = -1;
-  /** Set once a cancel was obeyed: nothing queued behind it is taken any more. */
-  #cancelled = false;
-  /** Cancels that aborted the run through the subscription, settled when the run closes. */
-  readonly #cancels: Extract<QueuedInterrupt, { kind: "action" }>[] = [];
+  readonly #config: ResolvedInterruptConfig;
 
-  constructor(options: {
-    readonly service: InterruptService;
-    readonly config: ResolvedInterruptConfig;
-    readonly host: ControlHost;
-    readonly clock: Clock;
-    readonly logger: Logger;
-    readonly audit: AuditStore;
-  }) {
-    this.#service = options.service;
-    this.#config = options.config;
-    this.#host = options.host;
-    this.#clock = options.clock;
-    this.#logger = options.logger;
-    this.#audit = options.audit;
-    this.#unsubscribe = this.#service.subscribe(this.#host.sessionId, (message) => {
-      this.#pending = true;
-      if (message.kind === "action" && message.action.type === "cancel" && !this.#cancelled) {
-        this.#cancelled = true;
-        this.#cancels.push(message);
-        this.#host.cancel(message.action.reason ?? "cancelled by an interrupt");
-      }
-      this.#wake?.();
-    });
+  constructor(session: SessionControl, host: ControlHost) {
+    this.session = session;
+    this.#host = host;
+    this.#config = session.config;
   }
 
-  /**
-   * Stops listening and settles the cancels that aborted the run at once, so their receipts
-   * resolve and a later resume does not take them again.
-   */
-  async close(): Promise<void> {
-    this.#unsubscribe();
-    for (const message of this.#cancels.splice(0)) {
-      await this.#settleApplied(message.id, { action: message.action, source: "action" }, null);
-    }
+  /** The control of a nested run: the same queue, its own run. */
+  child(host: ControlHost): RunControl {
+    return new RunControl(this.session, host);
   }
 
-  /** True when the run listens around `node` in this phase. */
+  /** True when the run listens around `node` (a node of this run) in this phase. */
   listens(phase: "before" | "after", node: string): boolean {
     const c = this.#config;
     return (
-      (phase === "before" ? c.before : c.after) && (c.nodes === undefined || c.nodes.has(node))
+      (phase === "before" ? c.before : c.after) &&
+      (c.nodes === undefined || c.nodes.has(this.#host.prefix + node))
     );
   }
 
-  /** The approval gate of a node, if it has one. */
+  /** The approval gate of `node` (a node of this run), if it has one. */
   gateOf(node: string) {
-    return this.#config.approvals.get(node);
-  }
-
-  /** Consumes a pending `skip`. */
-  takeSkip(): boolean {
-    const skip = this.#skipNext.value;
-    this.#skipNext.value = false;
-    return skip;
+    return this.#config.approvals.get(this.#host.prefix + node);
   }
 
   /**
-   * Drains the queue at a checkpoint; stops at the first message that changes the run's
-   * course. Returns `NONE` at once (no promise) when there is nothing to look at.
+   * Takes messages at a checkpoint until one changes the run's course or none is left.
+   * Answers `undefined` (no promise) when nothing can be waiting.
    */
-  check(phase: "before" | "after" | "start", node: string | null): Directive | Promise<Directive> {
-    // Most checks find nothing to do: they answer without a promise.
-    if (!this.#pending && this.#polledAt === this.#host.iteration()) return NONE;
+  check(phase: "start" | "before" | "after", node: string | null): Promise<void> | undefined {
+    if (!this.session.pending) return undefined;
     return this.#check(phase, node);
   }
 
-  async #check(phase: "before" | "after" | "start", node: string | null): Promise<Directive> {
-    if (!this.#pending) {
-      // Messages sent through this service wake the run through the subscription; the store
-      // is polled for messages from elsewhere once per node execution, not at every check.
-      this.#polledAt = this.#host.iteration();
-      if (!(await this.#service.hasPending(this.#host.sessionId))) return NONE;
-    }
-    this.#pending = false;
+  async #check(phase: "start" | "before" | "after", node: string | null): Promise<void> {
+    const where = this.#where(phase, node);
     for (;;) {
-      if (this.#cancelled) return NONE;
-      const message = await this.#service.next(this.#host.sessionId);
-      if (!message) return NONE;
-      const directive = await this.#handle(message, { phase, node }, undefined);
-      if (directive.kind !== "none") return directive;
+      if (this.#host.signal.aborted || this.session.cancelled) return;
+      const message = await this.session.claim();
+      if (message === undefined) return;
+      if ((await this.#handle(message, where)) === "changed") return;
     }
   }
 
   /**
-   * Waits at an approval gate for approve / reject / request_changes. Other actions that
-   * arrive meanwhile are applied (or refused) as usual. `resumed`: the run continues a gate it
-   * was suspended at, so the request is not made (or audited) again.
+   * Waits at the open approval gate until it is decided: by a message, or by the gate's policy
+   * once its deadline passes (after one more look at the queue: a queued decision always beats
+   * the default). Without a deadline and with no decision queued, the run suspends at the gate.
    */
-  async gate(node: string, revisions: number, resumed = false): Promise<Directive> {
-    const span = this.#host.span(SpanNames.approval(node), () => ({
-      [TrellisAttributes.NODE]: node,
-      "trellis.approval.revision": revisions,
+  async gate(): Promise<void> {
+    const gate = this.#host.plan().gate!;
+    const span = this.#host.span(SpanNames.approval(gate.node), () => ({
+      [TrellisAttributes.NODE]: gate.node,
+      [TrellisAttributes.APPROVAL_REVISION]: gate.revision,
+      [TrellisAttributes.APPROVAL_REQUEST]: gate.requestId,
     }));
     try {
-      const directive = await this.#gate(node, revisions, resumed);
-      span.end(() => ({ "trellis.directive": directive.kind }));
-      return directive;
+      const outcome = await this.#waitAtGate(gate);
+      span.end(() => ({ [TrellisAttributes.APPROVAL_OUTCOME]: outcome }));
     } catch (error) {
       span.endWithError(error);
       throw error;
     }
   }
 
-  async #gate(node: string, revisions: number, resumed: boolean): Promise<Directive> {
-    const gate = this.#config.approvals.get(node)!;
-    // A run resumed at a gate continues the request made before it was suspended.
-    if (!resumed) {
-      this.#host.notify({ type: "approval:requested", node, revision: revisions });
-      await this.#record("approval.requested", node, { revision: revisions });
-    }
-    const deadline = gate.timeoutMs === undefined ? undefined : this.#clock.now() + gate.timeoutMs;
+  async #waitAtGate(gate: GateMeta): Promise<string> {
+    const where = this.#where("gate", null, gate.node);
+    const clock = this.session.clock;
     for (;;) {
-      const message = await this.#service.next(this.#host.sessionId);
-      if (message) {
-        const directive = await this.#handle(message, { phase: "gate", node }, { node, revisions });
-        if (directive !== GATE_WAITING) return directive;
+      if (this.#host.signal.aborted) return "cancelled";
+      const seen = this.session.arrivals.count;
+      const message = await this.session.claim();
+      if (message !== undefined) {
+        if ((await this.#handle(message, where)) === "changed") return "decided";
         continue;
       }
-      if (deadline === undefined)
-        return { kind: "suspend", pending: { kind: "approval", node, revisions } };
-      const left = deadline - this.#clock.now();
-      if (left <= 0 || !(await this.#waitForMessage(left, this.#host.signal))) {
-        return this.#decideByPolicy(node, gate.onTimeout, "timeout");
+      if (gate.deadline === undefined) {
+        await this.#host.apply({ kind: "suspend" }, undefined, []);
+        return "suspended";
       }
+      const left = gate.deadline - clock.now();
+      if (left <= 0) {
+        const onTimeout = this.#config.approvals.get(gate.node)?.onTimeout ?? "reject";
+        await this.#host.apply(policyDecision(gate, onTimeout, "timeout"), undefined, []);
+        return "timeout";
+      }
+      await this.session.arrivals.wait(seen, left, clock, this.#host.signal);
     }
   }
 
-  async #decideByPolicy(
-    node: string,
-    outcome: "approve" | "reject",
-    by: "timeout" | "revision-limit",
-  ): Promise<Directive> {
-    this.#host.notify({ type: "approval:decided", node, decision: outcome, actor: undefined, by });
-    await this.#record("approval.decided", node, { decision: outcome, by });
-    return outcome === "approve"
-      ? NONE
-      : {
-          kind: "reject",
-          node,
-          reason:
-            by === "timeout"
-              ? "no decision before the gate's timeout"
-              : "the revision limit was reached",
-        };
-  }
-
-  /** Resolves `true` when a message arrives, `false` after `ms`. */
-  async #waitForMessage(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (this.#pending) return true;
-    const stop = new AbortController();
-    const arrived = new Promise<boolean>((resolve) => {
-      this.#wake = () => resolve(true);
-    });
-    const onAbort = () => stop.abort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      return await Promise.race([
-        arrived,
-        this.#clock.sleep(ms, stop.signal).then(
-          () => false,
-          () => false,
-        ),
-      ]);
-    } finally {
-      this.#wake = undefined;
-      stop.abort();
-      signal.removeEventListener("abort", onAbort);
-      this.#pending = false;
-    }
-  }
-
-  async #record(
-    kind: "approval.requested" | "approval.decided" | "run.paused" | "run.resumed",
-    node: string | null,
-    data: Record<string, unknown>,
-    actor?: string,
-  ): Promise<void> {
-    try {
-      await this.#audit.append({
-        sessionId: this.#host.sessionId,
-        runId: this.#host.runId,
-        at: this.#clock.now(),
-        kind,
-        ...(node === null ? {} : { node }),
-        iteration: this.#host.iteration(),
-        ...(actor === undefined ? {} : { actor }),
-        data: deepFreeze(data),
-      });
-    } catch (error) {
-      this.#logger.warn("Could not append to the audit trail", { error: String(error) });
-    }
-  }
-
-  async #decide(message: QueuedInterrupt, where: Where, gate: boolean): Promise<Decided> {
-    if (message.kind === "action") return { action: message.action, source: "action" };
-    const allowed = gate
-      ? ([
-          "approve",
-          "reject",
-          "request_changes",
-          "cancel",
-          "go_back",
-          "update_state",
-          "pause",
-        ] as const)
-      : INTERRUPT_ACTION_TYPES.filter((type) => !APPROVAL_ACTION_TYPES.includes(type));
-    const path = this.#host.path();
-    const outcome = await this.#config.reasoner.decide(message.text, {
-      graph: this.#host.graph,
-      currentNode: where.node,
-      path,
-      allowedActions: allowed,
-      goBackTargets: [...new Set(path)],
-      state: { ...this.#host.state() },
-      atApprovalGate: gate,
-    });
+  #where(phase: Where["phase"], node: string | null, path?: string): Where {
+    const plan = this.#host.plan();
+    const prefixed = path ?? (node === null ? null : this.#host.prefix + node);
     return {
-      action: outcome.decision.action,
-      source: outcome.source,
-      detail: outcome.decision.reasoning,
-      confidence: outcome.decision.confidence,
+      phase,
+      node: prefixed,
+      last: phase === "after" && node !== null ? node : plan.path.at(-1),
     };
   }
 
-  /** Records a message as obeyed: settles its receipt (and audit entry) and emits the event. */
-  async #settleApplied(id: string, decided: Decided, node: string | null): Promise<void> {
-    await this.#service.settle(id, {
-      status: "applied",
-      action: decided.action,
-      source: decided.source,
-      ...(decided.detail === undefined ? {} : { detail: decided.detail }),
-      runId: this.#host.runId,
-      ...(node === null ? {} : { node }),
-      iteration: this.#host.iteration(),
-    });
-    this.#host.notify({
-      type: "interrupt:applied",
-      id,
-      action: decided.action,
-      source: decided.source,
-      node,
-      ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
-    });
+  #context(where: Where): ReasonerContext {
+    return reasonerContext(this.#host.graph, this.#host.plan(), where.node);
   }
 
-  async #handle(
-    message: QueuedInterrupt,
-    where: Where,
-    gate: { node: string; revisions: number } | undefined,
-    preDecided?: Decided,
-  ): Promise<Directive> {
-    let decided: Decided | undefined;
+  /**
+   * Decides, resolves and carries out one message: `changed` when the run's course changed,
+   * `resumed` when it ended a `"wait"` pause, `kept` otherwise.
+   */
+  async #handle(message: QueuedInterrupt, where: Where): Promise<Handled> {
     const span = this.#host.span(SpanNames.interrupt(), () => ({
       [TrellisAttributes.INTERRUPT_ID]: message.id,
       [TrellisAttributes.INTERRUPT_PHASE]: where.phase,
       ...(where.node === null ? {} : { [TrellisAttributes.NODE]: where.node }),
     }));
     if (message.kind === "text") span.setContent(TrellisAttributes.INTERRUPT_TEXT, message.text);
+    let decided: Decided;
     try {
-      decided =
-        preDecided ??
-        (await span.runInContext(() => this.#decide(message, where, gate !== undefined)));
-      const chosen = decided;
-      span.updateName(SpanNames.interrupt(chosen.action.type));
-      span.setAttributes(() => ({
-        [TrellisAttributes.INTERRUPT_ACTION]: chosen.action.type,
-        [TrellisAttributes.INTERRUPT_SOURCE]: chosen.source,
-        ...(chosen.confidence === undefined
-          ? {}
-          : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: chosen.confidence }),
-      }));
-      const applied = await this.#apply(decided.action, where, gate, message.sender);
-      await this.#settleApplied(message.id, decided, where.node);
-      if (applied instanceof WaitPause) {
-        // The sender learns at once that the run is held; the wait itself comes after.
-        span.end(() => ({ "trellis.interrupt.outcome": "applied", "trellis.directive": "wait" }));
-        return this.#waitPaused(applied.timeoutMs, where, gate);
-      }
-      span.end(() => ({
-        "trellis.interrupt.outcome": "applied",
-        "trellis.directive": applied.kind,
-      }));
-      return applied;
+      decided = await span.runInContext(() => this.session.decide(message, this.#context(where)));
     } catch (error) {
-      const refusal =
-        error instanceof TrellisError
-          ? error
-          : new TrellisError("INTERRUPT_FAILED", String(error), { cause: error });
-      await this.#service.settle(message.id, {
-        status: "refused",
-        error: refusal,
-        runId: this.#host.runId,
-        ...(where.node === null ? {} : { node: where.node }),
-      });
-      this.#host.notify({
-        type: "interrupt:refused",
-        id: message.id,
-        error: refusal,
-        node: where.node,
-      });
-      // A refused message is the sender's mistake, not the run's: the span keeps an unset status.
-      span.end(() => ({ "trellis.interrupt.outcome": "refused", "error.type": refusal.name }));
-      return gate ? GATE_WAITING : NONE;
-    }
-  }
-
-  async #apply(
-    action: InterruptAction,
-    where: Where,
-    gate: { node: string; revisions: number } | undefined,
-    actor: string | undefined,
-  ): Promise<Directive | WaitPause> {
-    switch (action.type) {
-      case "continue":
-        return gate ? GATE_WAITING : NONE;
-      case "resume":
-        // A run that starts from a suspended pause is the resume itself.
-        if (where.phase === "start") return NONE;
-        throw new InterruptNotApplicableError("resume", "the run is not paused");
-      case "cancel":
-        this.#cancelled = true;
-        this.#host.cancel(action.reason ?? "cancelled by an interrupt");
-        return NONE;
-      case "pause": {
-        const mode = action.mode ?? this.#config.pauseMode;
-        await this.#record("run.paused", where.node, { mode }, actor);
-        if (mode === "suspend")
-          return {
-            kind: "suspend",
-            pending: gate ? { kind: "approval", ...gate } : { kind: "pause" },
-          };
-        return new WaitPause(action.timeoutMs ?? this.#config.pauseTimeoutMs);
+      if (this.#host.signal.aborted) {
+        // The run was cancelled while a reasoner read the message: it stays claimed and goes
+        // back to the queue for the session's next run.
+        span.end(() => ({ [TrellisAttributes.INTERRUPT_OUTCOME]: "aborted" }));
+        return "changed";
       }
-      case "go_back": {
-        const target = action.to ?? action.steps!;
-        this.#host.checkTarget(target);
-        return { kind: "restore", target, feedback: undefined };
-      }
-      case "rerun": {
-        if (gate)
-          throw new InterruptNotApplicableError(
-            "rerun",
-            "the run waits at an approval gate; use `request_changes`",
-          );
-        const node =
-          action.node ?? (where.phase === "after" ? where.node : this.#host.path().at(-1));
-        if (node === undefined || node === null)
-          throw new InterruptNotApplicableError("rerun", "no node has run yet");
-        this.#host.checkTarget(node);
-        return { kind: "restore", target: node, feedback: action.guidance };
-      }
-      case "skip":
-        if (gate)
-          throw new InterruptNotApplicableError("skip", "the run waits at an approval gate");
-        if (where.phase === "before") return { kind: "skip" };
-        this.#skipNext.value = true;
-        return NONE;
-      case "update_state":
-        await this.#host.applyUpdate(action.values);
-        return gate ? GATE_WAITING : NONE;
-      case "approve":
-      case "reject":
-      case "request_changes":
-        return this.#decideGate(action, gate, actor);
+      await this.#refuse(message, error, where, span);
+      return "kept";
     }
-  }
-
-  async #decideGate(
-    action: Extract<InterruptAction, { type: "approve" | "reject" | "request_changes" }>,
-    gate: { node: string; revisions: number } | undefined,
-    actor: string | undefined,
-  ): Promise<Directive> {
-    if (!gate)
-      throw new InterruptNotApplicableError(
-        action.type,
-        "the run is not waiting at an approval gate",
-      );
-    const { node, revisions } = gate;
-    const config = this.#config.approvals.get(node)!;
-    const content =
-      action.type === "approve"
-        ? action.comment
-        : action.type === "reject"
-          ? action.reason
-          : action.feedback;
-    if (action.type === "request_changes" && revisions + 1 > config.maxRevisions) {
-      await this.#record(
-        "approval.decided",
-        node,
-        { decision: "request_changes", content, refusedBy: "revision-limit" },
-        actor,
-      );
-      return this.#decideByPolicy(node, config.onRevisionLimit, "revision-limit");
-    }
-    this.#host.notify({
-      type: "approval:decided",
-      node,
-      decision: action.type,
-      actor,
-      by: "human",
-    });
-    await this.#record(
-      "approval.decided",
-      node,
-      { decision: action.type, content, revision: revisions },
-      actor,
+    span.updateName(SpanNames.interrupt(decided.action.type));
+    span.setAttributes(() => ({
+      [TrellisAttributes.INTERRUPT_ACTION]: decided.action.type,
+      [TrellisAttributes.INTERRUPT_SOURCE]: decided.source,
+      ...(decided.confidence === undefined
+        ? {}
+        : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: decided.confidence }),
+    }));
+    const plan = this.#host.plan();
+    const resolution = resolveAction(
+      decided.action,
+      message,
+      where,
+      plan.gate,
+      this.#config,
+      this.#host.durable,
     );
-    if (action.type === "approve") return NONE;
-    if (action.type === "reject") return { kind: "reject", node, reason: action.reason };
-    return { kind: "restore", target: node, feedback: action.feedback };
+    if (resolution.kind === "refuse") {
+      await this.#refuse(message, resolution.error, where, span);
+      if (resolution.policy === undefined) return "kept";
+      return (await this.#host.apply(resolution.policy, undefined, [])) ? "changed" : "kept";
+    }
+    const directive = withPause(resolution.directive, message, where, this.session.clock.now());
+    const settled = applied(message, decided, this.session.clock.now(), this.#settledWhere(where));
+    let handled: Handled;
+    try {
+      if (directive.kind === "none") {
+        await this.#host.record([settled], []);
+        handled = "kept";
+      } else if (directive.kind === "resume") {
+        await this.#host.record([settled], [this.#audit("run.resumed", where, {}, message.sender)]);
+        handled = "resumed";
+      } else if (directive.kind === "wait") {
+        await this.#host.apply(directive, settled, [
+          this.#audit("run.paused", where, { mode: "wait" }, message.sender),
+        ]);
+        handled = "kept";
+      } else {
+        if (directive.kind === "cancel") this.session.cancelledByCheck();
+        const changed = await this.#host.apply(
+          directive,
+          settled,
+          this.#auditFor(directive, message, where),
+        );
+        handled = changed ? "changed" : "kept";
+      }
+    } catch (error) {
+      await this.#refuse(message, error, where, span);
+      return "kept";
+    }
+    this.#notifyApplied(message, decided, where);
+    span.end(() => ({
+      [TrellisAttributes.INTERRUPT_OUTCOME]: "applied",
+      [TrellisAttributes.DIRECTIVE]: directive.kind,
+    }));
+    // The sender learns at once that the run is held; the wait itself comes after.
+    if (directive.kind === "wait") return this.#pause(directive.timeoutMs, where);
+    return handled;
   }
 
-  /** A `"wait"` pause: holds the run until `resume`, a course change, or the timeout. */
-  async #waitPaused(
-    timeoutMs: number,
+  #settledWhere(where: Where) {
+    return {
+      runId: this.#host.runId,
+      ...(where.node === null ? {} : { node: where.node }),
+      iteration: this.#host.plan().iteration,
+    };
+  }
+
+  #notifyApplied(message: QueuedInterrupt, decided: Decided, where: Where): void {
+    this.#host.notify({
+      type: "interrupt:applied",
+      id: message.id,
+      action: decided.action,
+      source: decided.source,
+      node: where.node,
+      ...(decided.confidence === undefined ? {} : { confidence: decided.confidence }),
+    });
+  }
+
+  async #refuse(message: QueuedInterrupt, error: unknown, where: Where, span: SpanHandle) {
+    const refusal =
+      error instanceof TrellisError
+        ? error
+        : new TrellisError("INTERRUPT_FAILED", String(error), { cause: error });
+    await this.#host.record(
+      [refused(message, refusal, this.session.clock.now(), this.#settledWhere(where))],
+      [],
+    );
+    this.#host.notify({
+      type: "interrupt:refused",
+      id: message.id,
+      error: refusal,
+      node: where.node,
+    });
+    // A refused message is the sender's mistake, not the run's: the span keeps an unset status.
+    span.end(() => ({
+      [TrellisAttributes.INTERRUPT_OUTCOME]: "refused",
+      [GenAiAttributes.ERROR_TYPE]: refusal.code,
+    }));
+  }
+
+  #audit(
+    kind: AuditEntryInput["kind"],
     where: Where,
-    gate: { node: string; revisions: number } | undefined,
-  ): Promise<Directive> {
+    data: Record<string, unknown>,
+    actor: string | undefined,
+  ): AuditEntryInput {
+    return {
+      sessionId: this.session.sessionId,
+      runId: this.#host.runId,
+      at: this.session.clock.now(),
+      kind,
+      ...(where.node === null ? {} : { node: where.node }),
+      iteration: this.#host.plan().iteration,
+      ...(actor === undefined ? {} : { actor }),
+      data,
+    };
+  }
+
+  #auditFor(directive: Directive, message: QueuedInterrupt, where: Where): AuditEntryInput[] {
+    if (directive.kind === "suspend") {
+      return [this.#audit("run.paused", where, { mode: "suspend" }, message.sender)];
+    }
+    if (directive.kind === "update") {
+      return [
+        this.#audit(
+          "state.updated",
+          where,
+          { keys: Object.keys(directive.values) },
+          message.sender,
+        ),
+      ];
+    }
+    return [];
+  }
+
+  /**
+   * A `"wait"` pause, checkpointed with its message already: the run is held until `resume`, a
+   * message that changes its course, or the timeout (then `onPauseTimeout` applies).
+   */
+  async #pause(timeoutMs: number, paused: Where): Promise<Handled> {
     const span = this.#host.span(SpanNames.pause, () => ({
       [TrellisAttributes.PAUSE_MODE]: "wait",
-      ...(where.node === null ? {} : { [TrellisAttributes.NODE]: where.node }),
+      ...(paused.node === null ? {} : { [TrellisAttributes.NODE]: paused.node }),
     }));
     try {
-      const directive = await this.#holdPaused(timeoutMs, where, gate);
-      span.end(() => ({ "trellis.directive": directive.kind }));
-      return directive;
+      const handled = await this.#holdPaused(timeoutMs, paused);
+      span.end(() => ({ [TrellisAttributes.DIRECTIVE]: handled }));
+      return handled === "resumed" ? "kept" : handled;
     } catch (error) {
       span.endWithError(error);
       throw error;
     }
   }
 
-  async #holdPaused(
-    timeoutMs: number,
-    where: Where,
-    gate: { node: string; revisions: number } | undefined,
-  ): Promise<Directive> {
-    const deadline = this.#clock.now() + timeoutMs;
-    const signal = this.#host.signal;
+  async #holdPaused(timeoutMs: number, paused: Where): Promise<Handled> {
+    const clock = this.session.clock;
+    const deadline = clock.now() + timeoutMs;
+    const where: Where = { ...paused, phase: "wait" };
     for (;;) {
-      if (this.#cancelled || signal.aborted) return NONE;
-      const message = await this.#service.next(this.#host.sessionId);
-      if (message) {
-        // Free text is read first, so "go on" ends the wait like a `resume` action does.
-        const decided: Decided | undefined =
-          message.kind === "action"
-            ? { action: message.action, source: "action" }
-            : await this.#decide(message, where, gate !== undefined).catch(() => undefined);
-        if (decided?.action.type === "resume") {
-          await this.#settleApplied(message.id, decided, where.node);
-          await this.#record("run.resumed", where.node, {}, message.sender);
-          return gate ? GATE_WAITING : NONE;
-        }
-        const directive = await this.#handle(message, where, gate, decided);
-        if (directive.kind !== "none" && directive !== GATE_WAITING) return directive;
+      if (this.#host.signal.aborted || this.session.cancelled) return "changed";
+      const seen = this.session.arrivals.count;
+      const message = await this.session.claim();
+      if (message !== undefined) {
+        const handled = await this.#handle(message, where);
+        if (handled !== "kept") return handled;
         continue;
       }
-      const left = deadline - this.#clock.now();
-      if (left <= 0 || !(await this.#waitForMessage(left, signal))) {
-        if (signal.aborted) return NONE;
+      const left = deadline - clock.now();
+      if (left <= 0) {
         const outcome = this.#config.onPauseTimeout;
-        await this.#record("run.resumed", where.node, { by: "timeout", outcome });
-        if (outcome === "continue") return gate ? GATE_WAITING : NONE;
-        if (outcome === "cancel") {
-          this.#host.cancel("the pause timed out");
-          return NONE;
+        const audit = [this.#audit("run.resumed", paused, { by: "timeout", outcome }, undefined)];
+        if (outcome === "continue") {
+          await this.#host.record([], audit);
+          return "resumed";
         }
-        return {
-          kind: "suspend",
-          pending: gate ? { kind: "approval", ...gate } : { kind: "pause" },
-        };
+        if (outcome === "cancel") this.session.cancelledByCheck();
+        const changed = await this.#host.apply(
+          outcome === "cancel"
+            ? { kind: "cancel", reason: "the pause timed out" }
+            : { kind: "suspend" },
+          undefined,
+          audit,
+        );
+        return changed ? "changed" : "kept";
       }
+      await this.session.arrivals.wait(seen, left, clock, this.#host.signal);
     }
   }
 }
 
-/** `#apply`'s answer to a `"wait"` pause: settle the message first, then hold the run. */
-class WaitPause {
-  constructor(readonly timeoutMs: number) {}
-}
+/** How handling one message ended. */
+type Handled = "changed" | "resumed" | "kept";
 
-/** Returned inside a gate for messages that did not decide it: keep waiting. */
-const GATE_WAITING: Directive = { kind: "none" };
+/** A pause records where it was obeyed and who asked for it. */
+function withPause(
+  directive: Directive,
+  message: QueuedInterrupt,
+  where: Where,
+  at: number,
+): Directive {
+  if (directive.kind !== "suspend" && directive.kind !== "wait") return directive;
+  const phase = where.phase === "wait" ? "gate" : where.phase;
+  const pause: PauseMeta = {
+    phase,
+    ...(where.node === null ? {} : { node: where.node }),
+    ...(message.sender === undefined ? {} : { actor: message.sender }),
+    at,
+  };
+  return { ...directive, pause };
+}

@@ -1,4 +1,4 @@
-import type { NodeContext } from "../graph/node.js";
+import type { NodeContext, RevisionContext } from "../graph/node.js";
 import type { Logger } from "../logger.js";
 
 /**
@@ -13,6 +13,7 @@ export class RunNodeContext implements NodeContext {
   readonly iteration: number;
   readonly attempt: number;
   readonly feedback: string | undefined;
+  readonly revision: RevisionContext | undefined;
   readonly item: unknown;
   readonly logger: Logger;
   readonly #signal: () => AbortSignal;
@@ -26,6 +27,7 @@ export class RunNodeContext implements NodeContext {
     readonly iteration: number;
     readonly attempt: number;
     readonly feedback: string | undefined;
+    readonly revision?: RevisionContext | undefined;
     readonly item?: unknown;
     readonly logger: Logger;
     readonly signal: () => AbortSignal;
@@ -37,6 +39,7 @@ export class RunNodeContext implements NodeContext {
     this.iteration = fields.iteration;
     this.attempt = fields.attempt;
     this.feedback = fields.feedback;
+    this.revision = fields.revision;
     this.item = fields.item;
     this.logger = fields.logger;
     this.#signal = fields.signal;

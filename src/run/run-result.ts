@@ -1,4 +1,5 @@
 import type { TrellisError } from "../errors.js";
+import type { GateMeta } from "../store/checkpoint-meta.js";
 
 /** How a run ended. */
 export type RunStatus = "completed" | "failed" | "cancelled" | "paused" | "rejected";
@@ -18,4 +19,9 @@ export interface RunResult<S> {
   readonly checkpointId: string | null;
   /** Why the run failed, was cancelled or rejected. */
   readonly error: TrellisError | undefined;
+  /**
+   * The approval request the run waits for, when it ended `paused` (or `cancelled`) at a gate:
+   * send a decision (optionally naming `gate.requestId`) and `resume()`.
+   */
+  readonly gate?: GateMeta;
 }

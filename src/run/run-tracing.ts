@@ -1,8 +1,9 @@
 import type { Context } from "@opentelemetry/api";
 import type { TrellisError } from "../errors.js";
 import type { NodeDefinition } from "../graph/node.js";
+import type { NodeNotes } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
-import type { CheckpointRecord } from "../store/checkpoint-store.js";
+import { type CheckpointRecord, recordPayload } from "../store/checkpoint-store.js";
 import {
   GenAiAttributes,
   GenAiOperations,
@@ -11,7 +12,7 @@ import {
   TrellisEvents,
 } from "../telemetry/attributes.js";
 import { linkFromTraceparent, type SpanHandle, type TrellisTracer } from "../telemetry/tracing.js";
-import type { ControlHost } from "./run-control.js";
+import type { ControlEvent } from "./run-control.js";
 import type { RunStatus } from "./run-result.js";
 
 /** Who a run is, for its root span. */
@@ -40,7 +41,9 @@ export class RunTracing {
   constructor(tracer: TrellisTracer, run: RunIdentity) {
     this.tracer = tracer;
     this.#enabled = tracer.enabled;
-    const link = linkFromTraceparent(run.previousTraceparent, { "trellis.link": "resumed_from" });
+    const link = linkFromTraceparent(run.previousTraceparent, {
+      [TrellisAttributes.LINK]: "resumed_from",
+    });
     this.#root = tracer.startSpan(SpanNames.workflow(run.graph), {
       ...(run.parent === undefined ? {} : { parent: run.parent }),
       ...(link === undefined ? {} : { links: [link] }),
@@ -137,7 +140,7 @@ export class RunTracing {
         : {
             [TrellisAttributes.CHECKPOINT_ID]: record.id,
             [TrellisAttributes.CHECKPOINT_SEQ]: record.seq,
-            [TrellisAttributes.CHECKPOINT_BYTES]: record.payload.length,
+            [TrellisAttributes.CHECKPOINT_BYTES]: JSON.stringify(recordPayload(record)).length,
             [TrellisAttributes.CHECKPOINT_DELTA]: record.kind === "delta",
             ...(record.node === null ? {} : { [TrellisAttributes.NODE]: record.node }),
           },
@@ -178,7 +181,7 @@ export class RunTracing {
 export function endNodeSpan(
   span: SpanHandle,
   decision: RouteDecision,
-  annotations: Record<string, unknown> | undefined,
+  annotations: NodeNotes | undefined,
 ): void {
   if (!span.isRecording) {
     span.end();
@@ -188,20 +191,20 @@ export function endNodeSpan(
     [TrellisAttributes.ROUTE_REASON]: decision.reason,
     [TrellisAttributes.ROUTE_TARGETS]:
       decision.targets.length === 0 ? ["END"] : [...decision.targets],
-    ...(decision.label === undefined ? {} : { "trellis.route.label": decision.label }),
+    ...(decision.label === undefined ? {} : { [TrellisAttributes.ROUTE_LABEL]: decision.label }),
   }));
   const selected = annotations?.selected;
-  span.end(typeof selected === "string" ? { "trellis.dynamic.selected": selected } : undefined);
+  span.end(
+    typeof selected === "string" ? { [TrellisAttributes.DYNAMIC_SELECTED]: selected } : undefined,
+  );
 }
 
 export function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
-/** Span-event attributes for interrupt and approval notifications. */
-export function interruptAttributes(
-  event: Parameters<ControlHost["notify"]>[0],
-): Record<string, string | number> {
+/** Span-event attributes for interrupt notifications. */
+export function interruptAttributes(event: ControlEvent): Record<string, string | number> {
   switch (event.type) {
     case "interrupt:applied":
       return {
@@ -216,16 +219,8 @@ export function interruptAttributes(
     case "interrupt:refused":
       return {
         [TrellisAttributes.INTERRUPT_ID]: event.id,
-        "error.type": event.error.name,
+        [GenAiAttributes.ERROR_TYPE]: event.error.code,
         ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
-      };
-    case "approval:requested":
-      return { [TrellisAttributes.NODE]: event.node, "trellis.approval.revision": event.revision };
-    case "approval:decided":
-      return {
-        [TrellisAttributes.NODE]: event.node,
-        "trellis.approval.decision": event.decision,
-        "trellis.approval.by": event.by,
       };
   }
 }

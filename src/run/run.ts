@@ -2,9 +2,10 @@ import type { Clock } from "../clock.js";
 import {
   GoBackTargetError,
   HookError,
-  MaxIterationsError,
   RunCancelledError,
   RunRejectedError,
+  SiblingFailedError,
+  serializeError,
   TrellisError,
 } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
@@ -12,39 +13,46 @@ import { isCommand } from "../graph/command.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import { mergeBranches } from "../graph/merge-branches.js";
 import type { NodeContext } from "../graph/node.js";
-import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
+import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
 import { type DeltaOp, freezeChanged } from "../graph/state.js";
+import type { Settled } from "../interrupts/settlement.js";
 import type { Logger } from "../logger.js";
+import type { AuditEntryInput } from "../store/audit-store.js";
+import type { CheckpointMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
-import { type Checkpointer, type Durability, loadCheckpoint } from "./checkpointer.js";
+import { readCheckpoint } from "./checkpoint-reader.js";
+import type { Checkpointer, CheckpointInput, Durability, Extras } from "./checkpointer.js";
+import type { Directive } from "./directive.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
 import { LazyAbort } from "./lazy-abort.js";
-import type { ControlHost, Directive, PendingMeta, RunControl } from "./run-control.js";
+import type { NodeRuntimeFactory } from "./node-runtime-factory.js";
+import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
+import * as planner from "./planner.js";
+import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
 import { RunNodeContext } from "./run-node-context.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import { endNodeSpan, errorName, interruptAttributes, type RunTracing } from "./run-tracing.js";
+import type { SessionControl } from "./session-control.js";
 
-/** What a run starts from. */
+/** What a run starts from. Built by `createRun()`. */
 export interface RunSetup<S extends Record<string, unknown>> {
   readonly graph: CompiledGraph<S>;
-  /** The graph's name in events, or the nesting path for nested graphs. */
-  readonly graphPath: string;
   readonly sessionId: string;
-  /** The checkpoint thread: the session id, or `session/node` for a nested graph. */
-  readonly threadId: string;
+  /** The checkpoint thread: `""` for the session's own run, the nested node's path for a child. */
+  readonly thread: string;
+  /** Prefix of this run's node paths: `""`, or `"review/"` inside nested node `review`. */
+  readonly prefix: string;
   readonly runId: string;
-  readonly state: S;
-  readonly path: readonly string[];
-  readonly frontier: readonly string[];
+  readonly plan: RunPlan<S>;
   /** The checkpoint this run continues (`null` for a fresh run). */
   readonly resumedFrom: string | null;
-  readonly checkpointer: Checkpointer<S>;
+  readonly checkpointer: Checkpointer;
   readonly store: Store;
   readonly durability: Durability;
   readonly maxIterations: number;
@@ -53,76 +61,107 @@ export interface RunSetup<S extends Record<string, unknown>> {
   readonly hooks: RunHooks<S>;
   readonly sink: EventSink | undefined;
   readonly signal: AbortSignal | undefined;
-  /** Progress a pattern node saved before the run stopped. */
+  /** Progress a pattern node saved before the run stopped in it. */
   readonly progress: { readonly node: string; readonly data: readonly unknown[] } | undefined;
-  /** Why the run this one continues was suspended. */
-  readonly pending: PendingMeta | undefined;
-  /** The run's spans. */
   readonly tracing: RunTracing;
-  /** Connects the run to its session's interrupt queue, when the agent has one. */
+  /** Connects the run to its session's queue, when the agent has one. */
   readonly control: ((host: ControlHost) => RunControl) | undefined;
+  /** The session control of the session's own run: it settles cancels when the run ends. */
+  readonly session: SessionControl | undefined;
+  /** What the run's first write records: `run.started` / `run.resumed` / `run.forked`. */
+  readonly begin: {
+    readonly audit: readonly AuditEntryInput[];
+    /** Write a checkpoint of the input state first (fresh runs and forks). */
+    readonly checkpoint: boolean;
+    readonly meta: Omit<CheckpointMeta, "v" | "path">;
+  };
+  /** Builds the runtime pattern nodes receive (nested runs, branches). */
+  readonly runtimes: NodeRuntimeFactory;
+  /** A nested run: whether its parent can go back to `target` (then the child hands it up). */
+  readonly parentHas?: ((target: string | number) => boolean) | undefined;
 }
 
-type Outcome = {
-  readonly status: Exclude<RunStatus, "completed">;
-  readonly error: TrellisError | undefined;
-  readonly pending?: PendingMeta;
-};
+/** What a nested run hands to its parent when it stops without ending. */
+export type RunStopReason =
+  | {
+      readonly kind: "suspend";
+      readonly pause: PauseMeta | undefined;
+      readonly gate: GateMeta | undefined;
+    }
+  | {
+      readonly kind: "escalate";
+      readonly directive: Directive;
+      readonly settled: Settled | undefined;
+      readonly audit: readonly AuditEntryInput[];
+    };
 
-/** Thrown inside the loop to stop it as `paused`. */
-class Suspend {
-  constructor(readonly pending: PendingMeta) {}
-}
-
-/** Thrown inside the loop to stop it as `rejected`. */
-class Reject {
-  constructor(readonly error: RunRejectedError) {}
+/** A node's result, interpreted. */
+interface Invoked<S> {
+  readonly update: Partial<S> | MergedUpdate<S> | undefined;
+  readonly goto: readonly string[] | undefined;
+  readonly stop: NodeStop | undefined;
+  readonly span: SpanHandle;
 }
 
 /**
- * One run of a compiled graph: the only place that holds mutable run state. Planning the
- * next step (`graph.next`) and applying updates (`state.apply`, `mergeBranches`) are pure;
- * this class sequences them, executes nodes, obeys interrupts, emits events and writes
- * checkpoints.
+ * One run of a compiled graph: the only place that holds mutable run state. What to do next
+ * comes from the pure planner (`nextStep`, and the transitions that give the next plan); this
+ * class carries steps out — executes nodes, obeys interrupts through its control, emits events,
+ * writes checkpoints — and never throws for an outcome: a run ends as data.
  */
 export class Run<S extends Record<string, unknown>> {
   readonly #setup: RunSetup<S>;
   readonly #abort = new LazyAbort();
-  #state: S;
-  #path: string[];
-  #frontier: readonly string[];
-  #iteration = 0;
-  readonly #feedback = new Map<string, string>();
-  readonly #revisions = new Map<string, number>();
-  #progress: RunSetup<S>["progress"];
-  #annotations: Record<string, unknown> | undefined;
+  readonly #policy: PlanPolicy;
+  #plan: RunPlan<S>;
   #control: RunControl | undefined;
-  /** Whether checkpoints are written at all (durability is not `"off"`). */
-  readonly #writes: boolean;
+  #notes: CheckpointMeta["notes"];
+  /** Settlements and audit entries that go with the run's final checkpoint. */
+  readonly #deferred: { settled: Settled[]; audit: AuditEntryInput[] } = { settled: [], audit: [] };
+  /** Set when a course change was carried out during a check. */
+  #changed = false;
+  /** Set when a nested run stops without ending. */
+  #stop: RunStopReason | undefined;
 
   constructor(setup: RunSetup<S>) {
     this.#setup = setup;
-    this.#state = deepFreeze({ ...setup.state });
-    this.#path = [...setup.path];
-    this.#frontier = setup.frontier;
-    this.#progress = setup.progress;
-    this.#writes = setup.checkpointer.enabled;
-    if (setup.pending?.kind === "approval")
-      this.#revisions.set(setup.pending.node, setup.pending.revisions);
+    // The state every node sees is deeply frozen, so no node can change it in place.
+    this.#plan = { ...setup.plan, state: deepFreeze(setup.plan.state) };
+    const graph = setup.graph;
+    this.#policy = {
+      maxIterations: setup.maxIterations,
+      listens: (phase, node) => this.#control?.listens(phase, node) ?? false,
+      barrier: (target) => graph.barrierOf(target),
+    };
     const user = setup.signal;
     if (user) {
-      if (user.aborted) this.#abort.abort(new RunCancelledError(user.reason));
+      if (user.aborted) this.cancel(user.reason);
       else user.addEventListener("abort", () => this.cancel(user.reason), { once: true });
     }
   }
 
-  /** Aborts the in-flight node at once; the run ends `cancelled`. */
+  /** The run's abort signal (built on first read). */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Aborts the in-flight node at once; the run ends `cancelled` unless it already ended. */
   cancel(reason?: unknown): void {
     if (!this.#abort.aborted) {
       this.#abort.abort(
         reason instanceof RunCancelledError ? reason : new RunCancelledError(reason),
       );
     }
+  }
+
+  /** Where the run stands (for the session control's reasoner context). */
+  get plan(): RunPlan<S> {
+    return this.#plan;
+  }
+
+  /** Why a nested run stopped without ending, if it did. */
+  get stopReason(): RunStopReason | undefined {
+    return this.#stop;
   }
 
   #emit<K extends GraphEventType>(type: K, fields: Omit<GraphEvents[K], keyof EventBase>): void {
@@ -132,7 +171,7 @@ export class Run<S extends Record<string, unknown>> {
       type,
       sessionId: s.sessionId,
       runId: s.runId,
-      graph: s.graphPath,
+      graph: s.graph.name,
       time: s.clock.now(),
       ...fields,
     } as unknown as GraphEvent);
@@ -151,213 +190,470 @@ export class Run<S extends Record<string, unknown>> {
     }
   }
 
+  /** The node's path as config, events and contexts name it. */
+  #path(node: string): string {
+    return this.#setup.prefix + node;
+  }
+
+  /**
+   * Writes a checkpoint with the settlements and audit entries that belong to it. Receipts in
+   * this process resolve once the write is stored.
+   */
   async #checkpoint(
-    node: string | null,
-    delta: readonly DeltaOp[],
-    status: CheckpointStatus,
-    extra?: Record<string, unknown>,
-    next: readonly string[] = this.#frontier,
+    input: Omit<CheckpointInput, "runId" | "iteration"> & { readonly iteration?: number },
+    extras: {
+      readonly settled?: readonly Settled[];
+      readonly audit?: readonly AuditEntryInput[];
+    } = {},
+    flush = false,
+    at: { readonly state: S; readonly path: readonly string[] } = this.#plan,
   ): Promise<void> {
     const s = this.#setup;
-    if (!this.#writes) return;
-    const span = s.tracing.checkpointStart();
-    let record: Awaited<ReturnType<typeof s.checkpointer.save>>;
+    const settled = extras.settled ?? [];
+    const batch: Extras = {
+      ...(settled.length === 0 ? {} : { settle: settled.map((x) => x.settlement) }),
+      audit: [...settled.map((x) => x.audit), ...(extras.audit ?? [])],
+    };
+    const span = s.checkpointer.enabled ? s.tracing.checkpointStart() : undefined;
+    s.session?.expecting(settled);
+    let record: Awaited<ReturnType<Checkpointer["save"]>>;
     try {
       record = await s.checkpointer.save(
-        {
-          runId: s.runId,
-          node,
-          iteration: this.#iteration,
-          next,
-          status,
-          delta,
-          ...(extra === undefined ? {} : { extra }),
-        },
-        this.#state,
-        this.#path,
+        { runId: s.runId, iteration: this.#plan.iteration, ...input },
+        at.state,
+        at.path,
+        batch,
+        flush,
       );
     } catch (error) {
+      s.session?.undelivered(settled);
       s.tracing.checkpointEnd(span, undefined, error);
       throw error;
     }
+    s.session?.delivered(settled);
     s.tracing.checkpointEnd(span, record);
     if (record && s.sink) {
       this.#emit("checkpoint:saved", {
         checkpointId: record.id,
         seq: record.seq,
-        node,
-        bytes: record.payload.length,
+        node: record.node,
+        bytes: JSON.stringify(record.kind === "full" ? record.state : record.delta).length,
       });
     }
+  }
+
+  /** Writes settlements and audit entries that need no checkpoint. */
+  async #record(settled: readonly Settled[], audit: readonly AuditEntryInput[]): Promise<void> {
+    const s = this.#setup;
+    s.session?.expecting(settled);
+    try {
+      await s.checkpointer.commit({
+        ...(settled.length === 0 ? {} : { settle: settled.map((x) => x.settlement) }),
+        audit: [...settled.map((x) => x.audit), ...audit],
+      });
+    } catch (error) {
+      s.session?.undelivered(settled);
+      throw error;
+    }
+    s.session?.delivered(settled);
   }
 
   #host(): ControlHost {
     const s = this.#setup;
     const abort = this.#abort;
     return {
-      sessionId: s.sessionId,
       runId: s.runId,
+      prefix: s.prefix,
       graph: s.graph.name,
-      state: () => this.#state,
-      path: () => this.#path,
-      iteration: () => this.#iteration,
-      applyUpdate: async (values) => {
-        s.graph.state.validateUpdate(values, "The `update_state` values");
-        const applied = s.graph.state.apply(this.#state, values);
-        this.#state = freezeChanged(applied.state, applied.delta);
-        this.#emit("state:updated", { node: "update_state", delta: applied.delta });
-        await this.#checkpoint(null, applied.delta, "running");
-      },
-      checkTarget: (target) => {
-        const ok =
-          typeof target === "number"
-            ? target >= 1 && target <= this.#path.length
-            : this.#path.includes(target);
-        if (!ok) throw new GoBackTargetError(target, this.#path);
-        if (s.durability === "off") {
-          throw new GoBackTargetError(target, []);
-        }
-      },
-      cancel: (reason) => this.cancel(reason),
+      durable: s.checkpointer.enabled,
       get signal() {
         return abort.signal;
       },
+      plan: () => this.#plan,
+      apply: async (directive, settled, audit) => {
+        const changed = await this.#apply(directive, settled, audit);
+        if (changed) this.#changed = true;
+        return changed;
+      },
+      record: (settled, audit) => this.#record(settled, audit),
       span: (name, attributes) =>
         s.tracing.tracer.startSpan(name, {
           parent: s.tracing.context,
           ...(attributes === undefined ? {} : { attributes }),
         }),
-      notify: (event) => {
-        const { type, ...fields } = event;
-        s.tracing.event(`trellis.${type.replace(":", ".")}`, () => interruptAttributes(event));
-        this.#emit(type, fields as never);
-      },
+      notify: (event) => this.#notify(event),
     };
+  }
+
+  #notify(event: ControlEvent): void {
+    const { type, ...fields } = event;
+    this.#setup.tracing.event(
+      type === "interrupt:applied"
+        ? TrellisEvents.INTERRUPT_APPLIED
+        : TrellisEvents.INTERRUPT_REFUSED,
+      () => interruptAttributes(event),
+    );
+    this.#emit(type, fields as never);
   }
 
   /** Runs until the graph ends, fails, is cancelled, rejected or pauses. Never throws for outcomes. */
   async execute(): Promise<RunResult<S>> {
     const s = this.#setup;
     this.#emit("run:started", { resumedFrom: s.resumedFrom });
-    s.tracing.input(this.#state);
-    let outcome: Outcome | undefined;
+    s.tracing.input(this.#plan.state);
     try {
       this.#control = s.control?.(this.#host());
-      if (s.resumedFrom === null) await this.#checkpoint(null, [], "running", this.#traceExtra());
-      if (this.#control) {
-        const pending = s.pending;
-        if (pending?.kind === "approval") {
-          await this.#obey(
-            await this.#control.gate(pending.node, pending.revisions, true),
-            pending.node,
-          );
-        } else {
-          await this.#obey(await this.#control.check("start", null), null);
-        }
-      }
-      while (this.#frontier.length > 0) {
-        if (this.#abort.aborted) throw this.#abort.reason;
-        if (this.#iteration + this.#frontier.length > s.maxIterations) {
-          throw new MaxIterationsError(s.maxIterations, this.#path.slice(-8));
-        }
-        if (this.#frontier.length > 1) {
-          await this.#superstep(this.#frontier);
-          continue;
-        }
-        const node = this.#frontier[0]!;
-        const control = this.#control;
-        if (control?.listens("before", node)) {
-          const found = control.check("before", node);
-          if (!isNone(found) && (await this.#obeyFound(found, node))) continue;
-        }
-        if (control?.takeSkip()) {
-          await this.#skip(node);
-          continue;
-        }
-        await this.#step(node);
-        if (!control) continue;
-        if (control.gateOf(node)) {
-          const revisions = this.#revisions.get(node) ?? 0;
-          await this.#obey(await control.gate(node, revisions), node);
-        } else if (control.listens("after", node)) {
-          const found = control.check("after", node);
-          if (!isNone(found)) await this.#obeyFound(found, node);
-        }
-      }
+      await this.#begin();
+      await this.#loop();
     } catch (error) {
-      outcome = this.#classify(error);
-    } finally {
-      try {
-        await this.#control?.close();
-      } catch (error) {
-        s.logger.warn("Could not settle the interrupts that cancelled the run", {
-          error: String(error),
-        });
+      this.#plan = planner.end(this.#plan, this.#classify(error));
+    }
+    return this.#finish();
+  }
+
+  async #begin(): Promise<void> {
+    const s = this.#setup;
+    const begin = s.begin;
+    if (begin.checkpoint) {
+      await this.#checkpoint(
+        {
+          node: null,
+          next: this.#plan.frontier,
+          status: "running",
+          delta: [],
+          meta: this.#meta(begin.meta),
+        },
+        { audit: begin.audit },
+      );
+    } else if (begin.audit.length > 0) {
+      await this.#record([], begin.audit);
+    }
+  }
+
+  /** The meta every node-less checkpoint carries while the plan has them open. */
+  #meta(extra: Omit<CheckpointMeta, "v" | "path"> = {}): Omit<CheckpointMeta, "v" | "path"> {
+    const plan = this.#plan;
+    const waiting = Object.keys(plan.waiting).length === 0 ? undefined : plan.waiting;
+    return {
+      ...(plan.gate === undefined ? {} : { gate: plan.gate }),
+      ...(plan.rerun === undefined ? {} : { rerun: plan.rerun }),
+      ...(waiting === undefined ? {} : { waiting: waiting as Record<string, string[]> }),
+      ...extra,
+    };
+  }
+
+  async #loop(): Promise<void> {
+    for (;;) {
+      const step = planner.nextStep(this.#plan, this.#policy);
+      if (step.kind === "finish") {
+        this.#plan = planner.end(this.#plan, step.outcome);
+        return;
+      }
+      if (this.#abort.aborted) {
+        this.#plan = planner.end(this.#plan, this.#cancelled());
+        return;
+      }
+      switch (step.kind) {
+        case "check": {
+          const control = this.#control;
+          if (control === undefined) {
+            this.#plan = planner.passCheck(this.#plan);
+            break;
+          }
+          this.#changed = false;
+          const found = control.check(step.phase, step.node);
+          if (found !== undefined) await found;
+          if (!this.#changed && this.#plan.outcome === undefined) {
+            this.#plan = planner.passCheck(this.#plan);
+          }
+          break;
+        }
+        case "gate":
+          await this.#control!.gate();
+          break;
+        case "skip":
+          await this.#skip(step.node, undefined, undefined);
+          break;
+        case "node":
+          await this.#step(step.node);
+          break;
+        case "superstep":
+          await this.#superstep(step.nodes);
+          break;
       }
     }
-    return this.#finish(outcome);
   }
 
-  /** Carries out what a check found (a check that found work answers with a promise). */
-  async #obeyFound(found: Directive | Promise<Directive>, node: string): Promise<boolean> {
-    return this.#obey(await found, node);
+  #cancelled(): Outcome {
+    const reason = this.#abort.reason;
+    // A run stopped by the engine itself (its lease was lost) failed; a person cancelled it.
+    if (reason instanceof TrellisError && !(reason instanceof RunCancelledError)) {
+      return { status: "failed", error: reason };
+    }
+    return {
+      status: "cancelled",
+      error: reason instanceof RunCancelledError ? reason : new RunCancelledError(reason),
+    };
   }
 
-  /** Carries out a directive; returns true when it changed what runs next. */
-  async #obey(directive: Directive, node: string | null): Promise<boolean> {
+  #classify(error: unknown): Outcome {
+    // A cancel wins over a failure it caused (the aborted node rejects with its reason).
+    if (this.#abort.aborted) return this.#cancelled();
+    if (error instanceof TrellisError) return { status: "failed", error };
+    return {
+      status: "failed",
+      error: new TrellisError("INTERNAL", `Unexpected error: ${String(error)}`, { cause: error }),
+    };
+  }
+
+  /**
+   * Carries out a directive for the control. Directives that end the run keep their message and
+   * audit entries for the final checkpoint; the others write theirs now.
+   */
+  async #apply(
+    directive: Directive,
+    settled: Settled | undefined,
+    audit: readonly AuditEntryInput[],
+  ): Promise<boolean> {
+    const extras = { settled: settled === undefined ? [] : [settled], audit };
     switch (directive.kind) {
       case "none":
+      case "resume":
+        await this.#record(extras.settled, audit);
         return false;
       case "suspend":
-        throw new Suspend(directive.pending);
-      case "skip":
-        await this.#skip(node!);
+        this.#defer(extras);
+        this.#plan = planner.end(this.#plan, { status: "paused", pause: directive.pause });
         return true;
-      case "reject": {
-        const gate = this.#control?.gateOf(directive.node);
-        if (gate?.onReject !== undefined) {
-          this.#frontier = [gate.onReject];
-          this.#emit("edge:taken", {
-            from: directive.node,
-            to: this.#frontier,
-            reason: "interrupt",
-            label: "rejected",
-          });
+      case "cancel":
+        this.#defer(extras);
+        this.cancel(new RunCancelledError(directive.reason));
+        this.#plan = planner.end(this.#plan, this.#cancelled());
+        return true;
+      case "wait":
+        await this.#checkpoint(
+          {
+            node: null,
+            next: this.#plan.frontier,
+            status: "running",
+            delta: [],
+            meta: this.#meta({ pause: directive.pause }),
+          },
+          extras,
+          true,
+        );
+        return false;
+      case "skip":
+        if (this.#plan.position.at === "before" && this.#plan.frontier.length === 1) {
+          await this.#skip(this.#plan.frontier[0]!, extras.settled, audit);
           return true;
         }
-        throw new Reject(new RunRejectedError(directive.node, directive.reason));
-      }
-      case "restore": {
-        await this.#restore(directive.target, directive.feedback);
-        return true;
-      }
+        this.#plan = planner.skipNext(this.#plan);
+        await this.#record(extras.settled, audit);
+        return false;
+      case "update":
+        await this.#update(directive.values, extras);
+        return false;
+      case "restore":
+        return this.#restore(directive.target, directive.feedback, undefined, extras);
+      case "decide":
+        return this.#decide(directive, extras);
     }
   }
 
-  /** Runs a node's edges without running it (the `skip` action). */
-  async #skip(node: string): Promise<void> {
-    const decision = this.#setup.graph.next(node, this.#state, undefined);
-    this.#frontier = decision.targets;
+  #defer(extras: {
+    readonly settled: readonly Settled[];
+    readonly audit: readonly AuditEntryInput[];
+  }): void {
+    this.#deferred.settled.push(...extras.settled);
+    this.#deferred.audit.push(...extras.audit);
+  }
+
+  /** `update_state`: validated like a node update, applied through the reducers, checkpointed. */
+  async #update(
+    values: Record<string, unknown>,
+    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
+  ): Promise<void> {
+    const graph = this.#setup.graph;
+    graph.state.validateUpdate(values, "The `update_state` values");
+    const applied = graph.state.apply(this.#plan.state, values);
+    this.#plan = planner.withState(this.#plan, freezeChanged(applied.state, applied.delta));
+    this.#emit("state:updated", { node: "update_state", delta: applied.delta });
+    await this.#checkpoint(
+      {
+        node: null,
+        next: this.#plan.frontier,
+        status: "running",
+        delta: applied.delta,
+        meta: this.#meta(),
+      },
+      extras,
+    );
+  }
+
+  /** Follows a node's edges without running it (`skip`). */
+  async #skip(
+    node: string,
+    settled: readonly Settled[] | undefined,
+    audit: readonly AuditEntryInput[] | undefined,
+  ): Promise<void> {
+    const decision = this.#setup.graph.next(node, this.#plan.state, undefined);
+    this.#plan = planner.skipped(this.#plan, node, decision.targets, this.#policy);
     this.#emit("edge:taken", {
       from: node,
       to: decision.targets,
       reason: "interrupt",
       label: "skipped",
     });
-    await this.#checkpoint(null, [], "running", { skipped: node });
+    await this.#checkpoint(
+      {
+        node: null,
+        next: this.#plan.frontier,
+        status: "running",
+        delta: [],
+        meta: this.#meta({ skipped: node }),
+      },
+      { settled: settled ?? [], audit: audit ?? [] },
+    );
   }
 
-  /** Puts back the state from before `target` last ran (or `target` nodes back), from the checkpoints. */
-  async #restore(target: string | number, feedback: string | undefined): Promise<void> {
+  /** Closes the open gate as decided. */
+  async #decide(
+    directive: Extract<Directive, { kind: "decide" }>,
+    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
+  ): Promise<boolean> {
+    const { decision } = directive;
+    const gate = this.#plan.gate!;
+    const decided: AuditEntryInput = {
+      sessionId: this.#setup.sessionId,
+      runId: this.#setup.runId,
+      at: this.#setup.clock.now(),
+      kind: "approval.decided",
+      node: decision.node,
+      iteration: this.#plan.iteration,
+      ...(decision.actor === undefined ? {} : { actor: decision.actor }),
+      data: {
+        requestId: decision.requestId,
+        revision: decision.revision,
+        decision: decision.decision,
+        by: decision.by,
+        ...(decision.content === undefined ? {} : { content: decision.content }),
+      },
+    };
+    const all = { settled: extras.settled, audit: [...extras.audit, decided] };
+    this.#emit("approval:decided", {
+      node: decision.node,
+      decision: decision.decision,
+      actor: decision.actor,
+      by: decision.by,
+      requestId: decision.requestId,
+    });
+    this.#setup.tracing.event(TrellisEvents.APPROVAL_DECIDED, () => ({
+      [TrellisAttributes.NODE]: decision.node,
+      [TrellisAttributes.APPROVAL_DECISION]: decision.decision,
+      [TrellisAttributes.APPROVAL_BY]: decision.by,
+    }));
+    if (decision.decision === "request_changes") {
+      const node = gate.node.slice(this.#setup.prefix.length);
+      const rerun: RerunMeta = {
+        node,
+        feedback: directive.feedback ?? decision.content ?? "",
+        revision: {
+          number: gate.revision + 1,
+          requestId: gate.requestId,
+          history: [
+            ...gate.history,
+            {
+              revision: gate.revision,
+              output: gate.output,
+              feedback: directive.feedback ?? decision.content ?? "",
+            },
+          ],
+        },
+      };
+      return this.#restore(node, rerun.feedback, rerun, all, decision);
+    }
+    const onReject = this.gateOf(gate.node)?.onReject;
+    if (decision.decision === "reject" && onReject === undefined) {
+      this.#defer(all);
+      this.#plan = planner.rejectAtGate(
+        this.#plan,
+        decision,
+        new RunRejectedError(decision.node, decision.content),
+      );
+      return true;
+    }
+    const target = decision.decision === "reject" ? onReject : undefined;
+    this.#plan = planner.passGate(this.#plan, target);
+    if (target !== undefined) {
+      this.#emit("edge:taken", {
+        from: gate.node,
+        to: [target],
+        reason: "interrupt",
+        label: "rejected",
+      });
+    }
+    await this.#checkpoint(
+      {
+        node: null,
+        next: this.#plan.frontier,
+        status: "running",
+        delta: [],
+        meta: this.#meta({ decision }),
+      },
+      all,
+    );
+    return true;
+  }
+
+  gateOf(node: string) {
+    return this.#control?.gateOf(node.slice(this.#setup.prefix.length));
+  }
+
+  /**
+   * Puts back the state from before `target` last ran (or `target` nodes back), from the
+   * checkpoints. A nested run hands a target on its parent's path up to the parent.
+   */
+  async #restore(
+    rawTarget: string | number,
+    feedback: string | undefined,
+    revision: RerunMeta | undefined,
+    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
+    decision?: CheckpointMeta["decision"],
+  ): Promise<boolean> {
     const s = this.#setup;
+    const target =
+      typeof rawTarget === "string" && rawTarget.startsWith(s.prefix) && s.prefix !== ""
+        ? rawTarget.slice(s.prefix.length)
+        : rawTarget;
+    const path = this.#plan.path;
+    const onPath =
+      typeof target === "number" ? target >= 1 && target <= path.length : path.includes(target);
+    if (!onPath) {
+      if (s.parentHas?.(rawTarget) === true) {
+        this.#stop = {
+          kind: "escalate",
+          directive: { kind: "restore", target: rawTarget, feedback },
+          settled: extras.settled[0],
+          audit: extras.audit,
+        };
+        this.#plan = planner.end(this.#plan, {
+          status: "cancelled",
+          error: new RunCancelledError(`the parent run goes back to \`${String(rawTarget)}\``),
+        });
+        return true;
+      }
+      throw new GoBackTargetError(target, path);
+    }
+    if (!s.checkpointer.enabled) throw new GoBackTargetError(target, []);
     await s.checkpointer.flush();
     let id = s.checkpointer.lastId;
     let seen = 0;
     let before: string | null | undefined;
     let node: string | undefined;
     while (id !== null) {
-      const record = await s.store.checkpoints.get(s.threadId, id);
-      if (!record) break;
+      const record = await s.store.checkpoints.get(s.sessionId, s.thread, id);
+      if (!record || record.kind === "unparsable") break;
       if (record.node !== null) {
         seen++;
         if (typeof target === "number" ? seen === target : record.node === target) {
@@ -369,64 +665,83 @@ export class Run<S extends Record<string, unknown>> {
       id = record.parentId;
     }
     if (before === undefined || before === null || node === undefined) {
-      throw new GoBackTargetError(target, this.#path);
+      throw new GoBackTargetError(target, path);
     }
-    const checkpoint = await loadCheckpoint<S>(s.store.checkpoints, s.threadId, before);
-    this.#state = deepFreeze(checkpoint.state);
-    this.#path = [...checkpoint.path];
-    this.#frontier = [node];
-    if (feedback !== undefined) {
-      this.#feedback.set(node, feedback);
-      this.#revisions.set(
-        node,
-        (this.#revisions.get(node) ?? 0) + (this.#control?.gateOf(node) ? 1 : 0),
-      );
-    }
+    const { checkpoint } = await readCheckpoint<S>(s.store, s.graph, s.sessionId, s.thread, before);
+    const rerun: RerunMeta | undefined =
+      revision ?? (feedback === undefined ? undefined : { node, feedback });
+    this.#plan = planner.restored(this.#plan, {
+      state: deepFreeze(checkpoint.state),
+      path: checkpoint.path,
+      waiting: checkpoint.meta.waiting ?? {},
+      node,
+      rerun,
+    });
     s.checkpointer.jumpTo(before);
     this.#emit("state:restored", {
       checkpointId: before,
-      path: [...this.#path],
-      next: this.#frontier,
+      path: [...checkpoint.path],
+      next: [node],
     });
-    await this.#checkpoint(null, [], "running", { restoredFrom: before });
+    await this.#checkpoint(
+      {
+        node: null,
+        next: this.#plan.frontier,
+        status: "running",
+        delta: [],
+        meta: this.#meta({ restoredFrom: before, ...(decision === undefined ? {} : { decision }) }),
+      },
+      extras,
+    );
+    return true;
   }
 
-  /** The root span, so a run that continues this one can link to it. */
-  #traceExtra(): Record<string, unknown> | undefined {
-    const traceparent = this.#setup.tracing.traceparent();
-    return traceparent === undefined ? undefined : { traceparent };
-  }
-
-  #classify(error: unknown): Outcome {
-    // A cancel wins over a pause or rejection that was decided after it.
-    if (this.#abort.aborted) {
-      const reason = this.#abort.reason;
-      return {
-        status: "cancelled",
-        error: reason instanceof TrellisError ? reason : new RunCancelledError(reason),
-      };
-    }
-    if (error instanceof Suspend)
-      return { status: "paused", error: undefined, pending: error.pending };
-    if (error instanceof Reject) return { status: "rejected", error: error.error };
-    if (error instanceof TrellisError) return { status: "failed", error };
-    return {
-      status: "failed",
-      error: new TrellisError("INTERNAL", `Unexpected error: ${String(error)}`, { cause: error }),
-    };
-  }
-
-  async #finish(outcome: Outcome | undefined): Promise<RunResult<S>> {
+  async #finish(): Promise<RunResult<S>> {
     const s = this.#setup;
-    const status: RunStatus = outcome?.status ?? "completed";
-    let error = outcome?.error;
+    let outcome = this.#plan.outcome ?? { status: "completed" as const };
+    // Cancels that arrived while the run ended: a pause becomes a cancel; an ending stays.
+    if (outcome.status === "paused" && s.session?.hasArrivedCancel) {
+      outcome = this.#cancelled();
+    }
+    const status: RunStatus = outcome.status;
+    let error = "error" in outcome ? outcome.error : undefined;
     try {
-      const extra = {
-        ...this.#traceExtra(),
-        ...(outcome?.pending ? { pending: outcome.pending } : {}),
-      };
-      await this.#checkpoint(null, [], status, extra, status === "completed" ? [] : this.#frontier);
-      await s.checkpointer.flush();
+      const settledAtEnd =
+        (await s.session?.finish(status, { runId: s.runId, iteration: this.#plan.iteration })) ??
+        [];
+      // Only the session's own run is a session event; nested runs end inside its node.
+      const finished: AuditEntryInput[] =
+        s.thread !== ""
+          ? []
+          : [
+              {
+                sessionId: s.sessionId,
+                runId: s.runId,
+                at: s.clock.now(),
+                kind: "run.finished",
+                iteration: this.#plan.iteration,
+                data: {
+                  status,
+                  ...(error === undefined
+                    ? {}
+                    : { error: { code: error.code, message: error.message } }),
+                },
+              },
+            ];
+      await this.#checkpoint(
+        {
+          node: null,
+          next: status === "completed" ? [] : this.#plan.frontier,
+          status: status as CheckpointStatus,
+          delta: [],
+          meta: this.#meta({ ...this.#finalMeta(outcome), ...this.#traceMeta() }),
+        },
+        {
+          settled: [...this.#deferred.settled, ...settledAtEnd],
+          audit: [...this.#deferred.audit, ...finished],
+        },
+        true,
+      );
     } catch (writeError) {
       s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
       error ??=
@@ -434,15 +749,19 @@ export class Run<S extends Record<string, unknown>> {
           ? writeError
           : new TrellisError("CHECKPOINT_WRITE", String(writeError), { cause: writeError });
     }
+    if (outcome.status === "paused" && s.thread !== "") {
+      this.#stop ??= { kind: "suspend", pause: outcome.pause, gate: this.#plan.gate };
+    }
     const result: RunResult<S> = {
       status: error && status === "completed" ? "failed" : status,
       sessionId: s.sessionId,
       runId: s.runId,
-      state: this.#state,
-      path: [...this.#path],
-      iterations: this.#iteration,
+      state: this.#plan.state,
+      path: [...this.#plan.path],
+      iterations: this.#plan.iteration,
       checkpointId: s.checkpointer.lastId,
       error,
+      ...(this.#plan.gate === undefined ? {} : { gate: this.#plan.gate }),
     };
     s.tracing.finish(result.status, error, result.path.length, result.state);
     this.#emit("run:finished", {
@@ -454,6 +773,34 @@ export class Run<S extends Record<string, unknown>> {
     return result;
   }
 
+  #finalMeta(outcome: Outcome): Omit<CheckpointMeta, "v" | "path"> {
+    switch (outcome.status) {
+      case "completed":
+        return {};
+      case "paused":
+        return outcome.pause === undefined ? {} : { pause: outcome.pause };
+      case "cancelled":
+        return { outcome: { status: "cancelled", reason: outcome.error.message } };
+      case "rejected":
+        return {
+          outcome: {
+            status: "rejected",
+            node: outcome.node,
+            ...(outcome.requestId === undefined ? {} : { requestId: outcome.requestId }),
+            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+          },
+        };
+      case "failed":
+        return { outcome: { status: "failed", error: serializeError(outcome.error) } };
+    }
+  }
+
+  /** The root span, so a run that continues this one can link to it. */
+  #traceMeta(): { traceparent?: string } {
+    const traceparent = this.#setup.tracing.traceparent();
+    return traceparent === undefined ? {} : { traceparent };
+  }
+
   #context(
     node: string,
     iteration: number,
@@ -462,125 +809,141 @@ export class Run<S extends Record<string, unknown>> {
     span: SpanHandle,
   ): NodeContext {
     const s = this.#setup;
+    const rerun = this.#plan.rerun?.node === node ? this.#plan.rerun : undefined;
+    const path = this.#path(node);
     return new RunNodeContext({
       signal,
       sessionId: s.sessionId,
       runId: s.runId,
-      node: s.graphPath === s.graph.name ? node : `${s.graphPath}/${node}`,
+      node: path,
       iteration,
       attempt,
-      feedback: this.#feedback.get(node),
+      feedback: rerun?.feedback,
+      revision:
+        rerun?.revision === undefined
+          ? undefined
+          : {
+              number: rerun.revision.number,
+              requestId: rerun.revision.requestId,
+              feedback: rerun.feedback ?? "",
+              history: rerun.revision.history,
+            },
       logger: s.logger,
       emit: (name, data) => {
-        span.addEvent(TrellisEvents.CUSTOM, () => ({ "trellis.event.name": name }));
-        this.#emit("custom", { node, name, data });
+        span.addEvent(TrellisEvents.CUSTOM, () => ({ [TrellisAttributes.EVENT_NAME]: name }));
+        this.#emit("custom", { node: path, name, data });
       },
     });
   }
 
   #runtime(node: string, span: SpanHandle): NodeRuntime {
-    const s = this.#setup;
-    const progress = this.#progress?.node === node ? this.#progress.data : [];
-    return {
-      store: s.store,
-      clock: s.clock,
-      logger: s.logger,
-      threadId: s.threadId,
-      graphPath: s.graphPath,
-      sessionId: s.sessionId,
-      runId: s.runId,
-      durability: s.durability,
-      maxIterations: s.maxIterations,
-      state: s.graph.state as never,
-      sink: s.sink,
-      tracer: s.tracing.tracer,
-      traceContext: span.context,
-      conflicts: s.graph.conflicts,
+    const progress = this.#setup.progress?.node === node ? this.#setup.progress.data : [];
+    return this.#setup.runtimes({
+      node,
+      path: this.#path(node),
+      span,
       progress,
-      saveProgress: (data) => this.#checkpoint(null, [], "running", { progress: { node, data } }),
-      annotate: (data) => {
-        this.#annotations = { ...this.#annotations, ...data };
+      run: { control: this.#control, path: this.#plan.path },
+      saveProgress: (data) =>
+        this.#checkpoint({
+          node: null,
+          next: this.#plan.frontier,
+          status: "running",
+          delta: [],
+          meta: this.#meta({ progress: { node, data } }),
+        }),
+      note: (notes) => {
+        const branches =
+          notes.branches === undefined
+            ? this.#notes?.branches
+            : { ...this.#notes?.branches, ...notes.branches };
+        this.#notes = {
+          ...this.#notes,
+          ...notes,
+          ...(branches === undefined ? {} : { branches }),
+        };
       },
-    };
+    });
   }
 
   /** Executes one node against `state`; returns its result without applying it. */
-  async #invoke(
-    name: string,
-    state: S,
-  ): Promise<{
-    update: Partial<S> | MergedUpdate<S> | undefined;
-    goto: readonly string[] | undefined;
-    span: SpanHandle;
-  }> {
+  async #invoke(name: string, state: S, iteration: number, abort: LazyAbort): Promise<Invoked<S>> {
     const s = this.#setup;
     const entry = s.graph.node(name)!;
-    const iteration = ++this.#iteration;
-    const span = s.tracing.node(name, entry.definition, iteration);
-    const feedback = this.#feedback.get(name);
-    if (feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, feedback);
+    const span = s.tracing.node(this.#path(name), entry.definition, iteration);
+    const rerun = this.#plan.rerun?.node === name ? this.#plan.rerun : undefined;
+    if (rerun?.feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, rerun.feedback);
     try {
-      const { update, goto } = await this.#execute(name, entry, state, iteration, span);
-      return { update, goto, span };
+      this.#emit("node:started", { node: this.#path(name), iteration, attempt: 1 });
+      if (s.hooks.beforeNode) {
+        await this.#hook("beforeNode", {
+          node: name,
+          state,
+          iteration,
+          sessionId: s.sessionId,
+          runId: s.runId,
+        });
+      }
+      const started = s.sink ? s.clock.now() : 0;
+      const result = await span.runInContext(() =>
+        executeNode<S>({
+          name,
+          run: entry.definition.run,
+          runtime: this.#runtime(name, span),
+          state,
+          retry: entry.options.retry,
+          timeoutMs: entry.options.timeoutMs,
+          abort,
+          clock: s.clock,
+          context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
+          onFailure: (attempt, error, willRetry) => {
+            this.#emit("node:failed", {
+              node: this.#path(name),
+              iteration,
+              attempt,
+              error,
+              willRetry,
+            });
+            if (willRetry) {
+              span.addEvent(TrellisEvents.RETRY, () => ({
+                [TrellisAttributes.ATTEMPT]: attempt,
+                "error.type": errorName(error),
+              }));
+              this.#emit("node:started", {
+                node: this.#path(name),
+                iteration,
+                attempt: attempt + 1,
+              });
+            }
+          },
+        }),
+      );
+      if (s.sink) {
+        this.#emit("node:completed", {
+          node: this.#path(name),
+          iteration,
+          durationMs: s.clock.now() - started,
+        });
+      }
+      if (result === undefined || result === null)
+        return { update: undefined, goto: undefined, stop: undefined, span };
+      if (result instanceof MergedUpdate)
+        return { update: result, goto: result.goto, stop: undefined, span };
+      if (result instanceof NodeStop)
+        return { update: undefined, goto: undefined, stop: result, span };
+      if (isCommand(result)) {
+        return {
+          update: result.update as Partial<S> | undefined,
+          goto: result.goto,
+          stop: undefined,
+          span,
+        };
+      }
+      return { update: result as Partial<S>, goto: undefined, stop: undefined, span };
     } catch (error) {
       span.endWithError(error);
       throw error;
     }
-  }
-
-  async #execute(
-    name: string,
-    entry: NonNullable<ReturnType<CompiledGraph<S>["node"]>>,
-    state: S,
-    iteration: number,
-    span: SpanHandle,
-  ): Promise<{
-    update: Partial<S> | MergedUpdate<S> | undefined;
-    goto: readonly string[] | undefined;
-  }> {
-    const s = this.#setup;
-    this.#emit("node:started", { node: name, iteration, attempt: 1 });
-    if (s.hooks.beforeNode)
-      await this.#hook("beforeNode", {
-        node: name,
-        state,
-        iteration,
-        sessionId: s.sessionId,
-        runId: s.runId,
-      });
-    const started = s.sink ? s.clock.now() : 0;
-    const result = await span.runInContext(() =>
-      executeNode<S>({
-        name,
-        run: entry.definition.run,
-        runtime: this.#runtime(name, span),
-        state,
-        retry: entry.options.retry,
-        timeoutMs: entry.options.timeoutMs,
-        abort: this.#abort,
-        clock: s.clock,
-        context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
-        onFailure: (attempt, error, willRetry) => {
-          this.#emit("node:failed", { node: name, iteration, attempt, error, willRetry });
-          if (willRetry) {
-            span.addEvent(TrellisEvents.RETRY, () => ({
-              [TrellisAttributes.ATTEMPT]: attempt,
-              "error.type": errorName(error),
-            }));
-            this.#emit("node:started", { node: name, iteration, attempt: attempt + 1 });
-          }
-        },
-      }),
-    );
-    this.#feedback.delete(name);
-    if (this.#progress?.node === name) this.#progress = undefined;
-    if (s.sink)
-      this.#emit("node:completed", { node: name, iteration, durationMs: s.clock.now() - started });
-    if (result === undefined || result === null) return { update: undefined, goto: undefined };
-    if (result instanceof MergedUpdate) return { update: result, goto: result.goto };
-    if (isCommand(result))
-      return { update: result.update as Partial<S> | undefined, goto: result.goto };
-    return { update: result as Partial<S>, goto: undefined };
   }
 
   /** Applies a node's update to `state` (validated, through the reducers). Pure apart from the throw. */
@@ -599,13 +962,24 @@ export class Run<S extends Record<string, unknown>> {
 
   async #step(name: string): Promise<void> {
     const s = this.#setup;
-    const { update, goto, span } = await this.#invoke(name, this.#state);
+    const iteration = this.#plan.iteration + 1;
+    const { update, goto, stop, span } = await this.#invoke(
+      name,
+      this.#plan.state,
+      iteration,
+      this.#abort,
+    );
+    if (stop !== undefined) {
+      span.end();
+      await this.#stopped(stop);
+      return;
+    }
     // Everything that can fail is computed before the run's state changes, so a failure
     // leaves the state exactly as the last checkpoint has it.
     let applied: { state: S; delta: readonly DeltaOp[] };
     let decision: RouteDecision;
     try {
-      applied = this.#applyTo(this.#state, name, update);
+      applied = this.#applyTo(this.#plan.state, name, update);
       decision = s.graph.next(name, applied.state, goto);
     } catch (error) {
       span.endWithError(error);
@@ -617,25 +991,117 @@ export class Run<S extends Record<string, unknown>> {
         update instanceof MergedUpdate ? applied.delta : update,
       );
     }
-    endNodeSpan(span, decision, this.#annotations);
-    this.#state = applied.state;
-    this.#path.push(name);
-    this.#frontier = decision.targets;
-    if (applied.delta.length > 0) this.#emit("state:updated", { node: name, delta: applied.delta });
+    const notes = this.#notes;
+    this.#notes = undefined;
+    endNodeSpan(span, decision, notes);
+    const revision = this.#plan.rerun?.node === name ? this.#plan.rerun.revision : undefined;
+    this.#plan = planner.ranNode(this.#plan, name, applied.state, decision.targets, this.#policy);
+    if (applied.delta.length > 0)
+      this.#emit("state:updated", { node: this.#path(name), delta: applied.delta });
     this.#emit("edge:taken", {
-      from: name,
+      from: this.#path(name),
       to: decision.targets,
       reason: decision.reason,
       label: decision.label,
     });
-    const annotations = this.#annotations;
-    this.#annotations = undefined;
-    // Each await costs a promise per step (and more under an OpenTelemetry context manager),
-    // so steps that have nothing to write or call skip them.
-    if (this.#writes) await this.#checkpoint(name, applied.delta, "running", annotations);
+    const gate = this.#control?.gateOf(name);
+    if (gate !== undefined) {
+      await this.#openGate(name, update, applied.delta, notes, revision, gate);
+    } else if (s.checkpointer.enabled) {
+      // Each await costs a promise per step (and more under an OpenTelemetry context manager),
+      // so steps that have nothing to write or call skip them.
+      await this.#checkpoint({
+        node: name,
+        next: this.#plan.frontier,
+        status: "running",
+        delta: applied.delta,
+        ...(notes === undefined &&
+        this.#plan.rerun === undefined &&
+        Object.keys(this.#plan.waiting).length === 0
+          ? {}
+          : { meta: this.#meta(notes === undefined ? {} : { notes }) }),
+      });
+    }
     if (s.hooks.afterNode || s.hooks.onEdge) {
       await this.#afterHooks(name, update instanceof MergedUpdate ? undefined : update, decision);
     }
+  }
+
+  /**
+   * The node that just ran has an approval gate: the request is part of the node's own
+   * checkpoint, so it is stored before anyone waits and a crash, cancel or timeout resumes at it.
+   */
+  async #openGate(
+    name: string,
+    update: Partial<S> | MergedUpdate<S> | undefined,
+    delta: readonly DeltaOp[],
+    notes: CheckpointMeta["notes"],
+    revision: RerunMeta["revision"],
+    config: { readonly maxRevisions: number; readonly timeoutMs?: number | undefined },
+  ): Promise<void> {
+    const s = this.#setup;
+    const path = this.#path(name);
+    const now = s.clock.now();
+    const { maxRevisions, timeoutMs } = config;
+    const { lastSeq } = await s.store.interrupts.stats(s.sessionId);
+    const gate: GateMeta = {
+      requestId: `${s.runId}.${this.#plan.iteration}`,
+      node: path,
+      revision: revision?.number ?? 0,
+      maxRevisions,
+      output: deepFreeze(outputOf(update, delta)),
+      history: revision?.history ?? [],
+      openedAt: now,
+      queueSeq: lastSeq,
+      ...(timeoutMs === undefined ? {} : { deadline: now + timeoutMs }),
+    };
+    this.#plan = planner.openGate(this.#plan, gate);
+    this.#emit("approval:requested", {
+      node: path,
+      revision: gate.revision,
+      requestId: gate.requestId,
+    });
+    s.tracing.event(TrellisEvents.APPROVAL_REQUESTED, () => ({
+      [TrellisAttributes.NODE]: path,
+      [TrellisAttributes.APPROVAL_REVISION]: gate.revision,
+    }));
+    await this.#checkpoint(
+      {
+        node: name,
+        next: this.#plan.frontier,
+        status: "running",
+        delta,
+        meta: this.#meta(notes === undefined ? {} : { notes }),
+      },
+      {
+        audit: [
+          {
+            sessionId: s.sessionId,
+            runId: s.runId,
+            at: now,
+            kind: "approval.requested",
+            node: path,
+            iteration: this.#plan.iteration,
+            data: { requestId: gate.requestId, revision: gate.revision, maxRevisions },
+          },
+        ],
+      },
+      true,
+    );
+  }
+
+  /** A nested run inside the node that just ran stopped without ending. */
+  async #stopped(stop: NodeStop): Promise<void> {
+    const reason = stop.reason as RunStopReason;
+    if (reason.kind === "escalate") {
+      await this.#apply(reason.directive, reason.settled, reason.audit);
+      return;
+    }
+    // The child paused: the whole run suspends, and a resume continues inside the child.
+    this.#plan = planner.end(
+      reason.gate === undefined ? this.#plan : planner.openGate(this.#plan, reason.gate),
+      { status: "paused", pause: reason.pause },
+    );
   }
 
   async #afterHooks(
@@ -646,9 +1112,9 @@ export class Run<S extends Record<string, unknown>> {
     const s = this.#setup;
     await this.#hook("afterNode", {
       node: name,
-      state: this.#state,
+      state: this.#plan.state,
       update,
-      iteration: this.#iteration,
+      iteration: this.#plan.iteration,
       sessionId: s.sessionId,
       runId: s.runId,
     });
@@ -663,25 +1129,43 @@ export class Run<S extends Record<string, unknown>> {
   }
 
   /**
-   * Several nodes in the frontier (fan-out): they run concurrently, each on the same state,
-   * and their structural diffs are merged in frontier order, so the result never depends on
-   * which finished first. Conflicting overwrites follow the graph's conflict policy.
+   * Several nodes in the frontier (fan-out): they run concurrently, each on the same state, and
+   * their raw updates are merged in frontier order, so the result never depends on which one
+   * finished first. When one fails, the others are aborted and the step waits for them to
+   * settle before the run fails.
    */
   async #superstep(nodes: readonly string[]): Promise<void> {
     const s = this.#setup;
-    const base = this.#state;
-    const pending = nodes.map((name) => this.#invoke(name, base));
-    let results: Awaited<(typeof pending)[number]>[];
+    const base = this.#plan.state;
+    const first = this.#plan.iteration;
+    const aborts = nodes.map(() => new LazyAbort());
+    const stopRun = this.#abort.onAbort((reason) => {
+      for (const abort of aborts) abort.abort(reason);
+    });
+    const pending = nodes.map((name, i) =>
+      this.#invoke(name, base, first + i + 1, aborts[i]!).catch((error: unknown) => {
+        // The first failure stops its siblings.
+        for (const [j, abort] of aborts.entries()) {
+          if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
+        }
+        throw error;
+      }),
+    );
+    let results: Invoked<S>[];
     try {
-      results = await Promise.all(pending);
-    } catch (error) {
-      // The run fails at the first failure; spans of nodes still running end when they do.
-      for (const p of pending)
-        p.then(
-          (r) => r.span.end(),
-          () => {},
-        );
-      throw error;
+      const settled = await Promise.allSettled(pending);
+      const failed = settled.find(
+        (r): r is PromiseRejectedResult =>
+          r.status === "rejected" && !(r.reason instanceof SiblingFailedError),
+      );
+      const firstFailure = failed ?? settled.find((r) => r.status === "rejected");
+      if (firstFailure !== undefined) {
+        for (const r of settled) if (r.status === "fulfilled") r.value.span.end();
+        throw (firstFailure as PromiseRejectedResult).reason;
+      }
+      results = settled.map((r) => (r as PromiseFulfilledResult<Invoked<S>>).value);
+    } finally {
+      stopRun();
     }
     let merged: ReturnType<typeof mergeBranches<S>>;
     let decisions: RouteDecision[];
@@ -699,21 +1183,28 @@ export class Run<S extends Record<string, unknown>> {
     }
     for (const [i, r] of results.entries()) endNodeSpan(r.span, decisions[i]!, undefined);
     if (merged.conflicts.length > 0) {
-      s.tracing.event("trellis.merge.conflicts", () => ({
+      s.tracing.event(TrellisEvents.MERGE_CONFLICTS, () => ({
         [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,
-        "trellis.merge.paths": merged.conflicts.map((c) => c.path),
+        [TrellisAttributes.MERGE_PATHS]: merged.conflicts.map((c) => c.path),
       }));
     }
-    const next: string[] = [];
-    for (const decision of decisions) {
-      for (const target of decision.targets) if (!next.includes(target)) next.push(target);
-    }
-    this.#state = merged.state;
+    const state = merged.state;
+    const before = this.#plan;
+    this.#plan = planner.ranSuperstep(
+      before,
+      nodes,
+      state,
+      decisions.map((d) => d.targets),
+      this.#policy,
+    );
     if (merged.delta.length > 0)
-      this.#emit("state:updated", { node: nodes.join("+"), delta: merged.delta });
+      this.#emit("state:updated", {
+        node: nodes.map((n) => this.#path(n)).join("+"),
+        delta: merged.delta,
+      });
     decisions.forEach((decision, i) => {
       this.#emit("edge:taken", {
-        from: nodes[i]!,
+        from: this.#path(nodes[i]!),
         to: decision.targets,
         reason: decision.reason,
         label: decision.label,
@@ -721,16 +1212,21 @@ export class Run<S extends Record<string, unknown>> {
     });
     // One checkpoint per node: every node of the step ran on `base`, so going back to any of
     // them restores `base`; the last one carries the merged delta.
+    const after = this.#plan;
     for (let i = 0; i < nodes.length; i++) {
-      this.#path.push(nodes[i]!);
       const last = i === nodes.length - 1;
-      if (last) this.#frontier = next;
       await this.#checkpoint(
-        nodes[i]!,
-        last ? merged.delta : [],
-        "running",
-        undefined,
-        last ? next : nodes.slice(i + 1),
+        {
+          node: nodes[i]!,
+          iteration: first + i + 1,
+          next: last ? after.frontier : nodes.slice(i + 1),
+          status: "running",
+          delta: last ? merged.delta : [],
+          ...(last && Object.keys(after.waiting).length > 0 ? { meta: this.#meta() } : {}),
+        },
+        {},
+        false,
+        last ? after : { state: base, path: [...before.path, ...nodes.slice(0, i + 1)] },
       );
     }
     for (let i = 0; i < nodes.length; i++) {
@@ -744,7 +1240,13 @@ export class Run<S extends Record<string, unknown>> {
   }
 }
 
-/** True when a check answered at once that there is nothing to do. */
-function isNone(found: Directive | Promise<Directive>): boolean {
-  return !(found instanceof Promise) && found.kind === "none";
+/** The output a gate shows: the node's update as JSON (a merged update as its changed keys). */
+function outputOf(update: unknown, delta: readonly DeltaOp[]): unknown {
+  if (update === undefined) return null;
+  if (update instanceof MergedUpdate) {
+    const out: Record<string, unknown> = {};
+    for (const [key, op, value] of delta) out[key] = op === "set" ? value : value;
+    return out;
+  }
+  return update;
 }

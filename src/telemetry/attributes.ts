@@ -121,6 +121,32 @@ export const TrellisAttributes = {
   STATE_OUTPUT: "trellis.state.output",
   /** Human guidance a re-run node received. Content: only with `recordContent`. */
   FEEDBACK: "trellis.feedback",
+  /** The label of the route taken, when it has one. */
+  ROUTE_LABEL: "trellis.route.label",
+  /** How a parallel branch ended: `ok | failed | aborted`. */
+  BRANCH_OUTCOME: "trellis.branch.outcome",
+  /** The dotted paths of merge conflicts a policy resolved. */
+  MERGE_PATHS: "trellis.merge.paths",
+  /** The option a dynamic node ran. */
+  DYNAMIC_SELECTED: "trellis.dynamic.selected",
+  /** The revision of an approval request (0 first, one more per `request_changes`). */
+  APPROVAL_REVISION: "trellis.approval.revision",
+  /** The id of an approval request. */
+  APPROVAL_REQUEST: "trellis.approval.request_id",
+  /** A gate's decision: `approve | reject | request_changes`. */
+  APPROVAL_DECISION: "trellis.approval.decision",
+  /** Who decided a gate: `human | timeout | revision-limit`. */
+  APPROVAL_BY: "trellis.approval.by",
+  /** How waiting at a gate ended: `decided | timeout | suspended | cancelled`. */
+  APPROVAL_OUTCOME: "trellis.approval.outcome",
+  /** How handling an interrupt ended: `applied | refused | aborted`. */
+  INTERRUPT_OUTCOME: "trellis.interrupt.outcome",
+  /** What an obeyed interrupt made the run do (`suspend`, `restore`, `decide`, …). */
+  DIRECTIVE: "trellis.directive",
+  /** On a span link: why the linked span is related (`resumed_from`). */
+  LINK: "trellis.link",
+  /** The name of a custom event (`ctx.emit`). */
+  EVENT_NAME: "trellis.event.name",
 } as const;
 
 /** Every attribute name Trellis writes, GenAI and `trellis.*` together. */
@@ -138,10 +164,20 @@ export const TrellisEvents = {
   INTERRUPT_RECEIVED: "trellis.interrupt.received",
   /** On a run span: the run was resumed after a pause. */
   RESUMED: "trellis.resumed",
+  /** On a run span: parallel nodes overwrote one path and the graph's policy chose. */
+  MERGE_CONFLICTS: "trellis.merge.conflicts",
+  /** On a run span: an interrupt was obeyed (`trellis.interrupt.id`, `.action`, `.source`). */
+  INTERRUPT_APPLIED: "trellis.interrupt.applied",
+  /** On a run span: an interrupt was refused (`trellis.interrupt.id`, `error.type`). */
+  INTERRUPT_REFUSED: "trellis.interrupt.refused",
+  /** On a run span: an approval was requested (`trellis.node`, `trellis.approval.revision`). */
+  APPROVAL_REQUESTED: "trellis.approval.requested",
+  /** On a run span: a gate was decided (`trellis.approval.decision`, `trellis.approval.by`). */
+  APPROVAL_DECIDED: "trellis.approval.decided",
 } as const;
 
 /** Attribute of a `trellis.custom` event: the name passed to `ctx.emit()`. */
-export const CUSTOM_EVENT_NAME = "trellis.event.name";
+export const CUSTOM_EVENT_NAME = TrellisAttributes.EVENT_NAME;
 
 /**
  * Span names. Each is `<operation> <subject>` with a low-cardinality subject (graph, node, group,

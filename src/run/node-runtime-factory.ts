@@ -1,0 +1,168 @@
+/**
+ * The runtime pattern nodes receive: scoped progress and notes, spans for branches, and nested
+ * runs that continue where they stopped. Built per node execution by the run shell.
+ */
+import type { Clock } from "../clock.js";
+import type { CompiledGraph } from "../graph/compiled-graph.js";
+import type { ConflictPolicy } from "../graph/merge-branches.js";
+import type {
+  BranchRuntime,
+  ChildResult,
+  NodeNotes,
+  NodeRuntime,
+  SpanAttributes,
+} from "../graph/node-runtime.js";
+import type { StateDefinition } from "../graph/state.js";
+import type { Logger } from "../logger.js";
+import { SpanNames } from "../telemetry/attributes.js";
+import { tracedGenerate } from "../telemetry/traced-generate.js";
+import type { SpanHandle, TrellisTracer } from "../telemetry/tracing.js";
+import type { RunControl } from "./run-control.js";
+
+/** One node execution, as the factory sees it. */
+export interface RuntimeSpec {
+  /** The node's name in its graph. */
+  readonly node: string;
+  /** The node's path (`review`, or `outer/review` inside a nested graph). */
+  readonly path: string;
+  readonly span: SpanHandle;
+  /** What the node saved in the run this one continues. */
+  readonly progress: readonly unknown[];
+  readonly run: {
+    readonly control: RunControl | undefined;
+    /** The nodes on the running graph's path (a nested run may hand a `go_back` up to it). */
+    readonly path: readonly string[];
+  };
+  saveProgress(data: unknown): Promise<void>;
+  note(notes: NodeNotes): void;
+}
+
+/** Builds the runtime of one node execution. */
+export type NodeRuntimeFactory = (spec: RuntimeSpec) => NodeRuntime;
+
+/** What a nested run needs from the node that starts it. */
+export interface ChildStart<C extends Record<string, unknown>> {
+  readonly graph: CompiledGraph<C>;
+  /** The child's checkpoint thread and node-path prefix. */
+  readonly thread: string;
+  readonly input: () => unknown;
+  readonly signal: AbortSignal | undefined;
+  readonly parentSpan: SpanHandle;
+  /** Progress the node saved (the child run it started, to resume). */
+  readonly progress: readonly unknown[];
+  saveProgress(data: unknown): Promise<void>;
+  /** The parent's control, when interrupts reach this child (not inside parallel branches). */
+  readonly control: RunControl | undefined;
+  readonly parentPath: readonly string[];
+}
+
+/** What the factory needs from the run shell. */
+export interface RuntimeEnvironment {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly state: StateDefinition<Record<string, unknown>>;
+  readonly conflicts: ConflictPolicy;
+  readonly tracer: TrellisTracer;
+  runChild<C extends Record<string, unknown>>(start: ChildStart<C>): Promise<ChildResult<C>>;
+}
+
+/** One branch's progress entry, as the group's own progress keeps it. */
+interface InnerProgress {
+  readonly inner: string;
+  readonly data: unknown;
+}
+
+const isInner = (entry: unknown): entry is InnerProgress =>
+  typeof entry === "object" && entry !== null && "inner" in entry;
+
+/** The factory of node runtimes for one run. */
+export function runtimeFactory(env: RuntimeEnvironment): NodeRuntimeFactory {
+  return (spec) =>
+    makeRuntime(env, {
+      thread: spec.path,
+      span: spec.span,
+      progress: spec.progress,
+      saveProgress: spec.saveProgress,
+      note: spec.note,
+      control: spec.run.control,
+      parentPath: spec.run.path,
+    });
+}
+
+interface Scope {
+  readonly thread: string;
+  readonly span: SpanHandle;
+  readonly progress: readonly unknown[];
+  saveProgress(data: unknown): Promise<void>;
+  note(notes: NodeNotes): void;
+  readonly control: RunControl | undefined;
+  readonly parentPath: readonly string[];
+}
+
+function makeRuntime(env: RuntimeEnvironment, scope: Scope): NodeRuntime {
+  return {
+    clock: env.clock,
+    logger: env.logger,
+    state: env.state,
+    conflicts: env.conflicts,
+    progress: scope.progress.filter((entry) => !isInner(entry)),
+    saveProgress: scope.saveProgress,
+    note: scope.note,
+    event: (name, attributes) => {
+      scope.span.addEvent(name, attributes as () => Record<string, string>);
+    },
+    generate: (model, request, signal) =>
+      tracedGenerate(model, request, {
+        tracer: env.tracer,
+        parent: scope.span.context,
+        ...(signal === undefined ? {} : { signal }),
+      }),
+    branch: (name, attributes) => makeBranch(env, scope, name, attributes),
+    runChild: (graph, input, signal?: AbortSignal) =>
+      env.runChild({
+        graph,
+        thread: scope.thread,
+        input,
+        signal,
+        parentSpan: scope.span,
+        progress: scope.progress.filter((entry) => !isInner(entry)),
+        saveProgress: scope.saveProgress,
+        control: scope.control,
+        parentPath: scope.parentPath,
+      }),
+  };
+}
+
+function makeBranch(
+  env: RuntimeEnvironment,
+  parent: Scope,
+  name: string,
+  attributes: () => SpanAttributes,
+): BranchRuntime {
+  const span = env.tracer.startSpan(SpanNames.branch(name), {
+    parent: parent.span.context,
+    attributes: attributes as () => Record<string, string>,
+  });
+  const runtime = makeRuntime(env, {
+    thread: `${parent.thread}/${name}`,
+    span,
+    progress: parent.progress
+      .filter((e) => isInner(e) && e.inner === name)
+      .map((e) => (e as InnerProgress).data),
+    saveProgress: (data) => parent.saveProgress({ inner: name, data } satisfies InnerProgress),
+    note: (notes) => parent.note({ branches: { [name]: notes } }),
+    // Interrupts do not reach runs nested inside parallel branches.
+    control: undefined,
+    parentPath: [],
+  });
+  return {
+    ...runtime,
+    runInSpan: (fn) => span.runInContext(fn),
+    end: (attrs) => span.end(attrs as Record<string, string> | undefined),
+    endWithError: (error, attrs) =>
+      span.endWithError(
+        error,
+        attrs === undefined ? {} : { attributes: attrs as Record<string, string> },
+      ),
+  };
+}

@@ -1,0 +1,258 @@
+import type { Clock } from "../clock.js";
+import { RunCancelledError, RunEndedError } from "../errors.js";
+import type { ResolvedInterruptConfig } from "../interrupts/interrupt-config.js";
+import type { QueuedInterrupt } from "../interrupts/interrupt-message.js";
+import type { ReasonerContext } from "../interrupts/interrupt-reasoner.js";
+import type { InterruptService } from "../interrupts/interrupt-service.js";
+import { applied, refused, type Settled } from "../interrupts/settlement.js";
+import type { Logger } from "../logger.js";
+import type { StoreEvent } from "../store/notifier.js";
+import type { Store } from "../store/store.js";
+import { Arrivals } from "./arrivals.js";
+import { type Decided, decideMessage } from "./message-decision.js";
+
+/** What the session control needs from the run it serves. */
+export interface SessionHost {
+  readonly sessionId: string;
+  readonly runId: string;
+  /** The lease token: messages are claimed in its name. */
+  owner(): string;
+  /** The run's signal: a cancel aborts it, and with it a reasoner's model call. */
+  readonly signal: AbortSignal;
+  cancel(reason: unknown): void;
+  /** Where the run stands now, for a reasoner reading free text on arrival. */
+  context(): ReasonerContext;
+}
+
+/** A `cancel` that aborted the run the moment it arrived, settled when the run ends. */
+interface ArrivedCancel {
+  readonly message: QueuedInterrupt;
+  readonly decided: Decided;
+}
+
+/**
+ * The part of interrupt handling that belongs to a session rather than to one run: it listens
+ * to the store's notifier, so a message sent from any process wakes the run; it claims a
+ * `cancel` the moment it arrives and aborts the run; it reads free text when it arrives (so
+ * "stop" aborts the running node at once); and it settles the cancels when the run ends. Nested
+ * runs share their parent's session control.
+ */
+export class SessionControl {
+  readonly arrivals = new Arrivals();
+  readonly #store: Store;
+  readonly #service: InterruptService;
+  readonly #config: ResolvedInterruptConfig;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #host: SessionHost;
+  readonly #decisions = new Map<string, Promise<Decided>>();
+  readonly #cancels: ArrivedCancel[] = [];
+  #unsubscribe: (() => void) | undefined;
+  /** Whether a message may wait: false once a claim found none and nothing arrived since. */
+  #pending = true;
+  /** Set once a cancel was obeyed: nothing queued behind it is taken any more. */
+  #cancelled = false;
+
+  constructor(options: {
+    readonly store: Store;
+    readonly service: InterruptService;
+    readonly config: ResolvedInterruptConfig;
+    readonly clock: Clock;
+    readonly logger: Logger;
+    readonly host: SessionHost;
+  }) {
+    this.#store = options.store;
+    this.#service = options.service;
+    this.#config = options.config;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#host = options.host;
+  }
+
+  get sessionId(): string {
+    return this.#host.sessionId;
+  }
+
+  get config(): ResolvedInterruptConfig {
+    return this.#config;
+  }
+
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  get service(): InterruptService {
+    return this.#service;
+  }
+
+  /** Whether a cancel was obeyed. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** Whether a check could find a message (answered without a promise). */
+  get pending(): boolean {
+    return this.#pending && !this.#cancelled;
+  }
+
+  /** Starts listening to the session's events. */
+  open(): void {
+    this.#unsubscribe = this.#store.notifier.subscribe(this.#host.sessionId, (event) =>
+      this.#onEvent(event),
+    );
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  #onEvent(event: StoreEvent): void {
+    if (event.kind === "resync") {
+      // Something may have arrived unannounced: look at the queue again.
+      this.#pending = true;
+      this.arrivals.arrived();
+      return;
+    }
+    if (event.kind !== "queued") return;
+    this.#pending = true;
+    this.arrivals.arrived();
+    if (this.#cancelled) return;
+    if (event.action === "cancel") void this.#takeCancel(event.id, undefined);
+    else if (event.action === undefined) void this.#readOnArrival(event.id);
+  }
+
+  /** Claims the next message in service order, or `undefined` (then `pending` turns false). */
+  async claim(): Promise<QueuedInterrupt | undefined> {
+    if (this.#cancelled) return undefined;
+    const seen = this.arrivals.count;
+    const message = await this.#store.interrupts.claim(this.#host.sessionId, {
+      now: this.#clock.now(),
+      owner: this.#host.owner(),
+    });
+    if (message === undefined && this.arrivals.count === seen) this.#pending = false;
+    return message;
+  }
+
+  /**
+   * What a message means. Free text read on arrival was decided then; otherwise the reasoner
+   * is asked now, with `context`.
+   */
+  decide(message: QueuedInterrupt, context: ReasonerContext): Promise<Decided> {
+    const early = this.#decisions.get(message.id);
+    if (early !== undefined) {
+      this.#decisions.delete(message.id);
+      return early;
+    }
+    return decideMessage(message, this.#config.reasoner, context, this.#host.signal);
+  }
+
+  /** A cancel obeyed at a check: nothing queued behind it is taken any more. */
+  cancelledByCheck(): void {
+    this.#cancelled = true;
+  }
+
+  async #takeCancel(id: string, decided: Decided | undefined): Promise<void> {
+    try {
+      const message = await this.#store.interrupts.claim(this.#host.sessionId, {
+        now: this.#clock.now(),
+        owner: this.#host.owner(),
+        id,
+      });
+      // Already taken by a check (or gone): the check settles it.
+      if (message === undefined || this.#cancelled) return;
+      const as = decided ?? {
+        action: message.kind === "action" ? message.action : { type: "cancel" as const },
+        source: "action" as const,
+      };
+      this.#cancelled = true;
+      this.#cancels.push({ message, decided: as });
+      const reason = as.action.type === "cancel" ? as.action.reason : undefined;
+      this.#host.cancel(new RunCancelledError(reason ?? "cancelled by an interrupt"));
+    } catch (error) {
+      this.#logger.warn("Could not take a cancel from the queue; the next check takes it", {
+        id,
+        error: String(error),
+      });
+    }
+  }
+
+  /** Reads free text as soon as it arrives; a `cancel` aborts the run at once. */
+  async #readOnArrival(id: string): Promise<void> {
+    try {
+      const stored = await this.#store.interrupts.get(id);
+      if (stored?.state !== "queued" || stored.message.kind !== "text") return;
+      const decision = decideMessage(
+        stored.message,
+        this.#config.reasoner,
+        this.#host.context(),
+        this.#host.signal,
+      );
+      decision.catch(() => {});
+      this.#decisions.set(id, decision);
+      const decided = await decision;
+      if (decided.action.type === "cancel") await this.#takeCancel(id, decided);
+    } catch (error) {
+      if (this.#host.signal.aborted) return;
+      this.#logger.debug("Reading free text on arrival failed; it is read again at the check", {
+        id,
+        error: String(error),
+      });
+      this.#decisions.delete(id);
+    }
+  }
+
+  /**
+   * Settles what the run's end decides: the cancels that aborted it (applied when the run ended
+   * `cancelled`, refused with `RunEndedError` when it had already ended otherwise), and, when
+   * the run ended for good (`completed`, `rejected`), every message still queued: it came too
+   * late for this run.
+   */
+  async finish(status: string, where: { runId: string; iteration: number }): Promise<Settled[]> {
+    const at = this.#clock.now();
+    const out: Settled[] = [];
+    for (const { message, decided } of this.#cancels.splice(0)) {
+      out.push(
+        status === "cancelled"
+          ? applied(message, decided, at, where)
+          : refused(message, new RunEndedError("cancel", status), at, where),
+      );
+    }
+    if (status === "completed" || status === "rejected") {
+      for (;;) {
+        const message = await this.#store.interrupts.claim(this.#host.sessionId, {
+          now: at,
+          owner: this.#host.owner(),
+        });
+        if (message === undefined) break;
+        const action = message.kind === "action" ? message.action.type : "free text";
+        out.push(refused(message, new RunEndedError(action, status), at, where));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Before a write that settles these messages: their receipts in this process resolve from
+   * `delivered` (with the very error objects), not from the notifier.
+   */
+  expecting(settled: readonly Settled[]): void {
+    for (const s of settled) this.#service.expectLocal(s.settlement.id);
+  }
+
+  /** The write that settled these messages is stored: resolve their receipts. */
+  delivered(settled: readonly Settled[]): void {
+    for (const s of settled) this.#service.resolveLocal(s.settlement.id, s.outcome);
+  }
+
+  /** The write failed: their receipts wait for whoever settles them later. */
+  undelivered(settled: readonly Settled[]): void {
+    for (const s of settled) this.#service.unexpectLocal(s.settlement.id);
+  }
+
+  /** Whether any cancel arrived and aborted the run. */
+  get hasArrivedCancel(): boolean {
+    return this.#cancels.length > 0;
+  }
+}
