@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { END, Graph, GraphAgent, type NodeFn, RunCancelledError, START } from "../../src/index.js";
 import { SimulatedClock } from "../../src/testing/index.js";
-import { deferred, never, settlesSoon, untilAborted } from "./helpers.js";
+import { deferred, historyOf, never, settlesSoon, untilAborted } from "./helpers.js";
 
 const State = z.object({ log: z.array(z.string()).default([]) });
 type State = z.output<typeof State>;
@@ -79,7 +79,7 @@ describe("cancelling a run", () => {
     controller.abort();
     await running;
 
-    const history = await agent.history("keep");
+    const history = await historyOf(agent, "keep");
     expect(history.length).toBeGreaterThan(0);
     const latest = await agent.getState("keep");
     expect(latest?.status).toBe("cancelled");

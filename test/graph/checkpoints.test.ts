@@ -12,7 +12,7 @@ import {
   START,
   StateValidationError,
 } from "../../src/index.js";
-import { deferred } from "./helpers.js";
+import { deferred, historyOf } from "./helpers.js";
 
 const State = z.object({
   x: z.number().default(1),
@@ -60,7 +60,7 @@ describe("checkpoints", () => {
     const agent = new GraphAgent({ graph: abc() });
     const result = await agent.run({ x: 3 }, { sessionId: "every" });
 
-    const history = await agent.history("every");
+    const history = await historyOf(agent, "every");
 
     expect(
       history.map(({ sessionId, runId, seq, node, path, iteration, next, status }) => ({
@@ -144,7 +144,7 @@ describe("checkpoints", () => {
   it("limits history to the newest checkpoints", async () => {
     const agent = new GraphAgent({ graph: abc() });
     await agent.run({}, { sessionId: "limit" });
-    const two = await agent.history("limit", { limit: 2 });
+    const two = await historyOf(agent, "limit", { limit: 2 });
     expect(two.map((c) => c.seq)).toEqual([4, 3]);
     expect(two[1]?.state.log).toEqual(["a", "b", "c"]);
   });
@@ -152,7 +152,7 @@ describe("checkpoints", () => {
   it("rebuilds the states of a limited history whose oldest entry is a delta", async () => {
     const agent = new GraphAgent({ graph: chainOf(6) });
     await agent.run({ big: "b".repeat(10_000) }, { sessionId: "deltas" });
-    const page = await agent.history("deltas", { limit: 3 });
+    const page = await historyOf(agent, "deltas", { limit: 3 });
     expect(page.map((c) => c.node)).toEqual([null, "n5", "n4"]);
     expect(page.map((c) => c.state.step)).toEqual([6, 6, 5]);
     expect(page.map((c) => c.path.length)).toEqual([6, 6, 5]);
@@ -162,7 +162,7 @@ describe("checkpoints", () => {
   it("returns the latest state with getState(), or the one asked for by id", async () => {
     const agent = new GraphAgent({ graph: abc() });
     await agent.run({ x: 5 }, { sessionId: "get" });
-    const history = await agent.history("get");
+    const history = await historyOf(agent, "get");
 
     const latest = await agent.getState("get");
     expect(latest?.id).toBe(history[0]?.id);
@@ -291,7 +291,7 @@ describe("checkpoints", () => {
     const calls: Record<string, number> = {};
     const agent = new GraphAgent({ graph: abc(calls) });
     const original = await agent.run({ x: 1 }, { sessionId: "travel" });
-    const before = await agent.history("travel");
+    const before = await historyOf(agent, "travel");
     const afterA = before.find((c) => c.node === "a")!;
 
     const forked = await agent.fork("travel", afterA.id, { update: { x: 10 } });
@@ -303,7 +303,7 @@ describe("checkpoints", () => {
     expect(calls).toEqual({ a: 1, b: 2, c: 2 });
     expect(original.state.doubled).toBe(2);
 
-    const after = await agent.history("travel");
+    const after = await historyOf(agent, "travel");
     // Every original checkpoint is still there, unchanged.
     for (const checkpoint of before) {
       const same = after.find((c) => c.id === checkpoint.id);
@@ -321,7 +321,7 @@ describe("checkpoints", () => {
   it("forks into another session without touching the original one", async () => {
     const agent = new GraphAgent({ graph: abc() });
     await agent.run({ x: 2 }, { sessionId: "source" });
-    const before = await agent.history("source");
+    const before = await historyOf(agent, "source");
     const afterB = before.find((c) => c.node === "b")!;
 
     const copy = await agent.fork("source", afterB.id, { toSessionId: "copy", update: { x: 7 } });
@@ -330,27 +330,27 @@ describe("checkpoints", () => {
     expect(copy.path).toEqual(["a", "b", "c"]);
     expect(copy.state.doubled).toBe(4);
     expect(copy.state.x).toBe(7);
-    expect(await agent.history("source")).toEqual(before);
+    expect(await historyOf(agent, "source")).toEqual(before);
     expect((await agent.getState("copy"))?.state.x).toBe(7);
   });
 
   it("refuses a fork whose update does not fit the state, leaving history alone", async () => {
     const agent = new GraphAgent({ graph: abc() });
     await agent.run({}, { sessionId: "bad-fork" });
-    const before = await agent.history("bad-fork");
+    const before = await historyOf(agent, "bad-fork");
     const afterA = before.find((c) => c.node === "a")!;
 
     await expect(
       agent.fork("bad-fork", afterA.id, { update: { x: "ten" as unknown as number } }),
     ).rejects.toBeInstanceOf(StateValidationError);
-    expect(await agent.history("bad-fork")).toEqual(before);
+    expect(await historyOf(agent, "bad-fork")).toEqual(before);
   });
 
   it('writes nothing until the run ends with durability "exit"', async () => {
     const store = new MemoryStore();
     const seenDuringRun: unknown[] = [];
     const graph = graphOf(["a", "b"], (name) => async () => {
-      seenDuringRun.push(await store.checkpoints.latest("exit"));
+      seenDuringRun.push(await store.checkpoints.latest("exit", ""));
       return { log: [name] };
     });
     const agent = new GraphAgent({ graph, store, durability: "exit" });
@@ -358,7 +358,7 @@ describe("checkpoints", () => {
     const result = await agent.run({}, { sessionId: "exit" });
 
     expect(seenDuringRun).toEqual([undefined, undefined]);
-    const history = await agent.history("exit");
+    const history = await historyOf(agent, "exit");
     expect(history.map((c) => c.node)).toEqual([null, "b", "a", null]);
     expect(history[0]?.state.log).toEqual(["a", "b"]);
     expect(result.checkpointId).toBe(history[0]?.id);
@@ -391,8 +391,8 @@ describe("checkpoints", () => {
     expect(result.status).toBe("completed");
     expect(result.checkpointId).toBeNull();
     expect(saved).toEqual([]);
-    expect(await store.checkpoints.latest("off")).toBeUndefined();
-    expect(await agent.history("off")).toEqual([]);
+    expect(await store.checkpoints.latest("off", "")).toBeUndefined();
+    expect(await historyOf(agent, "off")).toEqual([]);
     await expect(agent.resume("off")).rejects.toBeInstanceOf(CheckpointNotFoundError);
   });
 

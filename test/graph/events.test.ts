@@ -11,7 +11,7 @@ import {
   type RunHooks,
   START,
 } from "../../src/index.js";
-import { recordEvents, untilAborted } from "./helpers.js";
+import { historyOf, recordEvents, untilAborted } from "./helpers.js";
 
 const State = z.object({
   count: z.number().default(0),
@@ -108,7 +108,7 @@ describe("GraphAgent events", () => {
 
     await agent.run({}, { sessionId: "saved" });
 
-    const history = await agent.history("saved");
+    const history = await historyOf(agent, "saved");
     expect(saved.map((e) => e.checkpointId)).toEqual(history.map((c) => c.id).reverse());
     expect(saved.map((e) => e.seq)).toEqual([0, 1, 2, 3]);
     expect(saved.map((e) => e.node)).toEqual([null, "one", "two", null]);

@@ -1,4 +1,4 @@
-import type { GraphAgent, GraphEvent, GraphEventType } from "../../src/index.js";
+import type { Checkpoint, GraphAgent, GraphEvent, GraphEventType } from "../../src/index.js";
 
 const EVENT_TYPES: readonly GraphEventType[] = [
   "run:started",
@@ -73,4 +73,17 @@ export async function settlesSoon(promise: Promise<unknown>, within = 20): Promi
   );
   for (let i = 0; i < within && !settled; i++) await turns();
   return settled;
+}
+
+/** The session's history, failing the test when any checkpoint in it cannot be read. */
+export async function historyOf<S extends Record<string, unknown>>(
+  agent: GraphAgent<S>,
+  sessionId: string,
+  options: { readonly limit?: number } = {},
+): Promise<Checkpoint<S>[]> {
+  const entries = await agent.history(sessionId, options);
+  for (const entry of entries) {
+    if (entry.error !== undefined) throw entry.error;
+  }
+  return entries as Checkpoint<S>[];
 }

@@ -8,6 +8,7 @@ import {
   START,
   StateValidationError,
 } from "../../src/index.js";
+import { historyOf } from "./helpers.js";
 
 const State = z.object({
   title: z.string().default(""),
@@ -122,7 +123,7 @@ describe("state validation", () => {
     expect((error as StateValidationError).message).toContain("title");
     expect((error as StateValidationError).message).toContain("total");
     expect(first).not.toHaveBeenCalled();
-    expect(await agent.history("bad-input")).toEqual([]);
+    expect(await historyOf(agent, "bad-input")).toEqual([]);
   });
 
   it("rejects input with a key the state does not have, instead of dropping it", async () => {
@@ -204,7 +205,7 @@ describe("state immutability", () => {
     const result = await agent.run({ log: ["input"] }, { sessionId: "push" });
 
     expect.soft(result.state.log).toEqual(["input"]);
-    const history = await agent.history("push");
+    const history = await historyOf(agent, "push");
     expect(history.length).toBeGreaterThan(0);
     for (const checkpoint of history) {
       expect(checkpoint.state.log, `checkpoint after ${checkpoint.node}`).toEqual(["input"]);
@@ -230,7 +231,7 @@ describe("state immutability", () => {
 
     expect.soft(result.state.title).toBe("original");
     expect.soft(result.state.meta).toEqual({ a: 1 });
-    for (const checkpoint of await agent.history("assign")) {
+    for (const checkpoint of await historyOf(agent, "assign")) {
       expect(checkpoint.state.title).toBe("original");
       expect(checkpoint.state.meta).toEqual({ a: 1 });
     }

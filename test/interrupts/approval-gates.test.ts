@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import {
   type ApprovalGate,
   InterruptNotApplicableError,
+  RevisionLimitError,
   RunRejectedError,
+  SessionEndedError,
 } from "../../src/index.js";
 import {
   decided,
   ofType,
   refusedWith,
+  requested,
   reviewGraph,
   setup,
   sleeping,
@@ -15,35 +18,36 @@ import {
   until,
 } from "./harness.js";
 
-/** The review graph with a gate on `review`, and `review` held so decisions can be queued. */
+/** The review graph with a gate on `review`, the run started. */
 function gated(gate: ApprovalGate = {}) {
   const t = setup({ graph: reviewGraph, interruptConfig: { approvals: { review: gate } } });
-  const hold = t.probe.hold("review");
   const run = t.agent.run({}, { sessionId: "s" });
-  return { ...t, hold, run };
+  return { ...t, run };
 }
 
 describe("approval gates", () => {
-  it("suspends at the gate when no decision is queued and there is no timeout", async () => {
-    const { hold, run, agent, probe } = gated();
-    hold.release();
+  it("suspends at the gate when no decision is queued and there is no timeout, with the request in the checkpoint", async () => {
+    const { run, agent, probe } = gated();
     const result = await run;
     expect(result.status).toBe("paused");
     expect(result.path).toEqual(["draft", "review"]);
     expect(probe.count("publish")).toBe(0);
-    expect((await agent.getState("s"))?.meta.pending).toEqual({
-      kind: "approval",
+    const checkpoint = await agent.getState("s");
+    expect(checkpoint?.meta.gate).toMatchObject({
       node: "review",
-      revisions: 0,
+      revision: 0,
+      maxRevisions: 3,
+      output: { log: ["review"], n: 2 },
+      history: [],
     });
+    expect(result.gate?.requestId).toBe(checkpoint?.meta.gate?.requestId);
   });
 
   it("approve lets the run continue along the node's edges", async () => {
-    const { hold, run, interrupts, events } = gated();
-    await hold.entered;
+    const { run, interrupts, events, agent } = gated();
+    expect((await run).status).toBe("paused");
     const receipt = await interrupts.send("s", { type: "approve", comment: "fine" });
-    hold.release();
-    const result = await run;
+    const result = await agent.resume("s");
     expect(result.status).toBe("completed");
     expect(result.state.log).toEqual(["draft", "review", "publish"]);
     expect((await decided(receipt)).status).toBe("applied");
@@ -53,11 +57,10 @@ describe("approval gates", () => {
   });
 
   it("reject ends the run rejected with RunRejectedError", async () => {
-    const { hold, run, interrupts, probe } = gated();
-    await hold.entered;
+    const { run, interrupts, probe, agent } = gated();
+    await run;
     await interrupts.send("s", { type: "reject", reason: "off topic" });
-    hold.release();
-    const result = await run;
+    const result = await agent.resume("s");
     expect(result.status).toBe("rejected");
     expect(result.error).toBeInstanceOf(RunRejectedError);
     expect((result.error as RunRejectedError).node).toBe("review");
@@ -66,11 +69,10 @@ describe("approval gates", () => {
   });
 
   it("reject with onReject follows that edge instead", async () => {
-    const { hold, run, interrupts, events } = gated({ onReject: "revise" });
-    await hold.entered;
+    const { run, interrupts, events, agent } = gated({ onReject: "revise" });
+    await run;
     await interrupts.send("s", { type: "reject" });
-    hold.release();
-    const result = await run;
+    const result = await agent.resume("s");
     expect(result.status).toBe("completed");
     expect(result.path).toEqual(["draft", "review", "revise"]);
     expect(ofType(events, "edge:taken").find((e) => e.label === "rejected")).toMatchObject({
@@ -80,44 +82,35 @@ describe("approval gates", () => {
     });
   });
 
-  it("request_changes re-runs the node from the state before it, with the feedback", async () => {
-    const { hold, run, interrupts, probe, events, clock } = gated({ timeoutMs: 600_000 });
-    await hold.entered;
-    await interrupts.send("s", { type: "request_changes", feedback: "shorter" });
-    hold.release();
-    await until(() => ofType(events, "approval:requested").length === 2 && clock.pending > 0);
-    await interrupts.send("s", { type: "approve" });
-    const result = await run;
+  it("request_changes re-runs the node from the state before it, with the feedback and the output under review", async () => {
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    await t.interrupts.send("s", { type: "request_changes", feedback: "shorter" });
+    await requested(t, 2);
+    await t.interrupts.send("s", { type: "approve" });
+    const result = await t.run;
 
     expect(result.status).toBe("completed");
     expect(result.state.log).toEqual(["draft", "review:shorter", "publish"]);
-    const reviews = probe.executions.filter((e) => e.node === "review");
+    const reviews = t.probe.executions.filter((e) => e.node === "review");
     expect(reviews.map((e) => e.feedback)).toEqual([undefined, "shorter"]);
     expect(reviews[1]?.state).toEqual(reviews[0]?.state);
-    expect(ofType(events, "approval:requested").map((e) => e.revision)).toEqual([0, 1]);
-  });
-
-  it("refuses a decision that waits in the queue while the node re-runs (the check before it takes it)", async () => {
-    const { hold, run, interrupts } = gated();
-    await hold.entered;
-    await interrupts.send("s", { type: "request_changes", feedback: "shorter" });
-    const early = await interrupts.send("s", { type: "approve" });
-    hold.release();
-    const result = await run;
-    // Documented: approve outside a gate is refused. The gate then suspends for a decision.
-    await refusedWith(early, InterruptNotApplicableError);
-    expect(result.status).toBe("paused");
-    expect(result.state.log).toEqual(["draft", "review:shorter"]);
+    expect(reviews[1]?.revision).toEqual({
+      number: 1,
+      requestId: ofType(t.events, "approval:requested")[0]?.requestId,
+      feedback: "shorter",
+      history: [{ revision: 0, output: { log: ["review"], n: 2 }, feedback: "shorter" }],
+    });
+    expect(ofType(t.events, "approval:requested").map((e) => e.revision)).toEqual([0, 1]);
   });
 
   it("refuses rerun and skip at a gate and keeps waiting", async () => {
-    const { hold, run, interrupts } = gated();
-    await hold.entered;
-    const rerun = await interrupts.send("s", { type: "rerun" });
-    const skip = await interrupts.send("s", { type: "skip" });
-    const approve = await interrupts.send("s", { type: "approve" });
-    hold.release();
-    expect((await run).status).toBe("completed");
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    const rerun = await t.interrupts.send("s", { type: "rerun" });
+    const skip = await t.interrupts.send("s", { type: "skip" });
+    const approve = await t.interrupts.send("s", { type: "approve" });
+    expect((await t.run).status).toBe("completed");
     await refusedWith(rerun, InterruptNotApplicableError);
     await refusedWith(skip, InterruptNotApplicableError);
     expect((await decided(approve)).status).toBe("applied");
@@ -127,39 +120,50 @@ describe("approval gates", () => {
     ["reject", "rejected", ["draft", "review:one"]],
     ["approve", "completed", ["draft", "review:one", "publish"]],
   ] as const)(
-    "applies onRevisionLimit %s when one more round would pass maxRevisions",
+    "refuses request_changes past maxRevisions with RevisionLimitError and applies onRevisionLimit %s",
     async (onRevisionLimit, status, log) => {
-      const { hold, run, interrupts, probe, events, agent, clock } = gated({
-        maxRevisions: 1,
-        onRevisionLimit,
-        timeoutMs: 600_000,
-      });
-      await hold.entered;
-      await interrupts.send("s", { type: "request_changes", feedback: "one" }, { sender: "ana" });
-      hold.release();
-      await until(() => ofType(events, "approval:requested").length === 2 && clock.pending > 0);
-      const second = await interrupts.send(
+      const t = gated({ maxRevisions: 1, onRevisionLimit, timeoutMs: 600_000 });
+      await requested(t);
+      await t.interrupts.send("s", { type: "request_changes", feedback: "one" }, { sender: "ana" });
+      await requested(t, 2);
+      const second = await t.interrupts.send(
         "s",
         { type: "request_changes", feedback: "two" },
         { sender: "ana" },
       );
-      const result = await run;
+      const result = await t.run;
 
       expect(result.status).toBe(status);
       expect(result.state.log).toEqual(log);
-      expect(probe.count("review")).toBe(2);
-      expect((await decided(second)).status).toBe("applied");
-      expect(ofType(events, "approval:decided").at(-1)).toMatchObject({
+      expect(t.probe.count("review")).toBe(2);
+      const error = await refusedWith(second, RevisionLimitError);
+      expect(error.message).toContain(`onRevisionLimit\` (\`${onRevisionLimit}\`)`);
+      expect(ofType(t.events, "approval:decided").at(-1)).toMatchObject({
         decision: onRevisionLimit,
         by: "revision-limit",
+        actor: undefined,
       });
-      const limited = (await agent.auditTrail("s")).items.filter(
-        (e) => e.kind === "approval.decided" && e.actor === "ana",
-      );
-      expect(limited.map((e) => e.data)).toEqual([
-        { decision: "request_changes", content: "one", revision: 0 },
-        { decision: "request_changes", content: "two", refusedBy: "revision-limit" },
+      const { items } = await t.agent.auditTrail("s");
+      const decisions = items.filter((e) => e.kind === "approval.decided");
+      expect(decisions.map((e) => [e.actor, e.data])).toEqual([
+        [
+          "ana",
+          expect.objectContaining({
+            decision: "request_changes",
+            content: "one",
+            revision: 0,
+            by: "human",
+          }),
+        ],
+        [
+          undefined,
+          expect.objectContaining({ decision: onRevisionLimit, revision: 1, by: "revision-limit" }),
+        ],
       ]);
+      expect(items.find((e) => e.kind === "interrupt.refused")?.data).toMatchObject({
+        id: second.id,
+        code: "REVISION_LIMIT",
+      });
     },
   );
 
@@ -169,46 +173,47 @@ describe("approval gates", () => {
   ] as const)(
     "applies onTimeout %s when no decision arrives within timeoutMs",
     async (onTimeout, status, log) => {
-      const { hold, run, clock, events } = gated({ timeoutMs: 500, onTimeout });
-      hold.release();
-      await sleeping(clock);
-      await clock.advance(499);
-      expect(await stillPending(run)).toBe(true);
-      await clock.advance(1);
-      const result = await run;
+      const t = gated({ timeoutMs: 500, onTimeout });
+      await requested(t);
+      await t.clock.advance(499);
+      expect(await stillPending(t.run)).toBe(true);
+      await t.clock.advance(1);
+      const result = await t.run;
       expect(result.status).toBe(status);
       expect(result.state.log).toEqual(log);
-      expect(ofType(events, "approval:decided")).toEqual([
+      expect(ofType(t.events, "approval:decided")).toEqual([
         expect.objectContaining({ decision: onTimeout, by: "timeout", actor: undefined }),
       ]);
     },
   );
 
   it("takes a decision that arrives before the timeout", async () => {
-    const { hold, run, clock, interrupts } = gated({ timeoutMs: 500, onTimeout: "reject" });
-    hold.release();
-    await sleeping(clock);
-    await clock.advance(200);
-    await interrupts.send("s", { type: "approve" }, { sender: "ana" });
-    const result = await run;
+    const t = gated({ timeoutMs: 500, onTimeout: "reject" });
+    await requested(t);
+    await t.clock.advance(200);
+    await t.interrupts.send("s", { type: "approve" }, { sender: "ana" });
+    const result = await t.run;
     expect(result.status).toBe("completed");
-    await clock.advance(1_000);
     expect(result.state.log).toEqual(["draft", "review", "publish"]);
   });
 
   it("records every turn in the audit trail with actor, content, iteration and time", async () => {
-    const { hold, run, agent, interrupts, clock, events } = gated({ timeoutMs: 600_000 });
-    hold.release();
-    await sleeping(clock);
-    await clock.advance(60_000);
-    await interrupts.send("s", { type: "request_changes", feedback: "shorter" }, { sender: "ana" });
-    await until(() => ofType(events, "approval:requested").length === 2 && clock.pending > 0);
-    await clock.advance(60_000);
-    await interrupts.send("s", { type: "approve", comment: "good now" }, { sender: "bob" });
-    const result = await run;
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    await t.clock.advance(60_000);
+    await t.interrupts.send(
+      "s",
+      { type: "request_changes", feedback: "shorter" },
+      { sender: "ana" },
+    );
+    await requested(t, 2);
+    await t.clock.advance(60_000);
+    await t.interrupts.send("s", { type: "approve", comment: "good now" }, { sender: "bob" });
+    const result = await t.run;
     expect(result.status).toBe("completed");
 
-    const { items } = await agent.auditTrail("s");
+    const [first, second] = ofType(t.events, "approval:requested").map((e) => e.requestId);
+    const { items } = await t.agent.auditTrail("s");
     const turns = items
       .filter((e) => e.kind.startsWith("approval."))
       .map(({ kind, actor, node, iteration, at, data, runId }) => ({
@@ -228,7 +233,7 @@ describe("approval gates", () => {
         node: "review",
         iteration: 2,
         at: 1_000_000,
-        data: { revision: 0 },
+        data: { requestId: first, revision: 0, maxRevisions: 3 },
         runId: result.runId,
       },
       {
@@ -237,7 +242,13 @@ describe("approval gates", () => {
         node: "review",
         iteration: 2,
         at: 1_060_000,
-        data: { decision: "request_changes", content: "shorter", revision: 0 },
+        data: {
+          requestId: first,
+          decision: "request_changes",
+          by: "human",
+          content: "shorter",
+          revision: 0,
+        },
         runId: result.runId,
       },
       {
@@ -246,7 +257,7 @@ describe("approval gates", () => {
         node: "review",
         iteration: 3,
         at: 1_060_000,
-        data: { revision: 1 },
+        data: { requestId: second, revision: 1, maxRevisions: 3 },
         runId: result.runId,
       },
       {
@@ -255,7 +266,13 @@ describe("approval gates", () => {
         node: "review",
         iteration: 3,
         at: 1_120_000,
-        data: { decision: "approve", content: "good now", revision: 1 },
+        data: {
+          requestId: second,
+          decision: "approve",
+          by: "human",
+          content: "good now",
+          revision: 1,
+        },
         runId: result.runId,
       },
     ]);
@@ -272,8 +289,7 @@ describe("approval gates", () => {
   });
 
   it("records the decisions of a suspended gate across resumes, each with its run", async () => {
-    const { hold, run, agent, interrupts } = gated();
-    hold.release();
+    const { run, agent, interrupts } = gated();
     const first = await run;
     await interrupts.send("s", { type: "request_changes", feedback: "shorter" }, { sender: "ana" });
     const second = await agent.resume("s");
@@ -292,63 +308,64 @@ describe("approval gates", () => {
   });
 
   it("applies update_state at a gate and keeps waiting for the decision", async () => {
-    const { hold, run, interrupts, probe, clock } = gated({ timeoutMs: 600_000 });
-    hold.release();
-    await sleeping(clock);
-    const update = await interrupts.send("s", { type: "update_state", values: { note: "edited" } });
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    const update = await t.interrupts.send("s", {
+      type: "update_state",
+      values: { note: "edited" },
+    });
     expect((await decided(update)).status).toBe("applied");
-    expect(await stillPending(run)).toBe(true);
-    await interrupts.send("s", { type: "approve" });
-    const result = await run;
+    expect(await stillPending(t.run)).toBe(true);
+    await t.interrupts.send("s", { type: "approve" });
+    const result = await t.run;
     expect(result.status).toBe("completed");
-    expect(probe.executions.find((e) => e.node === "publish")?.state.note).toBe("edited");
+    expect(t.probe.executions.find((e) => e.node === "publish")?.state.note).toBe("edited");
   });
 
-  it("ends the run cancelled when a cancel arrives at a waiting gate", async () => {
-    const { hold, run, interrupts, clock, probe } = gated({
-      timeoutMs: 600_000,
-      onTimeout: "reject",
-    });
-    hold.release();
-    await sleeping(clock);
-    await interrupts.send("s", { type: "cancel" });
-    const result = await run;
+  it("ends the run cancelled when a cancel arrives at a waiting gate, and a resume goes back to the gate", async () => {
+    const t = gated({ timeoutMs: 600_000, onTimeout: "reject" });
+    await requested(t);
+    await t.interrupts.send("s", { type: "cancel" });
+    const result = await t.run;
     expect(result.status).toBe("cancelled");
-    expect(probe.count("publish")).toBe(0);
+    expect(result.gate?.node).toBe("review");
+    expect(t.probe.count("publish")).toBe(0);
+    expect((await t.agent.getState("s"))?.meta.gate?.node).toBe("review");
+
+    const resumed = t.agent.resume("s");
+    await sleeping(t.clock);
+    expect(t.probe.count("publish")).toBe(0);
+    await t.interrupts.send("s", { type: "approve" });
+    expect((await resumed).status).toBe("completed");
+    expect(t.probe.counts()).toEqual({ draft: 1, review: 1, publish: 1 });
   });
 
   it("goes back from a gate and asks again after the node re-ran", async () => {
-    const { hold, run, interrupts, clock, probe, events } = gated({ timeoutMs: 600_000 });
-    hold.release();
-    await sleeping(clock);
-    await interrupts.send("s", { type: "go_back", to: "draft" });
-    await until(() => ofType(events, "approval:requested").length === 2 && clock.pending > 0);
-    await interrupts.send("s", { type: "approve" });
-    const result = await run;
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    await t.interrupts.send("s", { type: "go_back", to: "draft" });
+    await requested(t, 2);
+    await t.interrupts.send("s", { type: "approve" });
+    const result = await t.run;
     expect(result.state.log).toEqual(["draft", "review", "publish"]);
-    expect(probe.counts()).toEqual({ draft: 2, review: 2, publish: 1 });
+    expect(t.probe.counts()).toEqual({ draft: 2, review: 2, publish: 1 });
   });
 
   it("suspends on a pause at a waiting gate; the resume returns to the gate", async () => {
-    const { hold, run, interrupts, clock, agent, probe } = gated({ timeoutMs: 600_000 });
-    hold.release();
-    await sleeping(clock);
-    await interrupts.send("s", { type: "pause" });
-    expect((await run).status).toBe("paused");
-    expect((await agent.getState("s"))?.meta.pending).toEqual({
-      kind: "approval",
-      node: "review",
-      revisions: 0,
-    });
-    await interrupts.send("s", { type: "approve" });
-    const result = await agent.resume("s");
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    await t.interrupts.send("s", { type: "pause" });
+    expect((await t.run).status).toBe("paused");
+    const gate = (await t.agent.getState("s"))?.meta.gate;
+    expect(gate).toMatchObject({ node: "review", revision: 0 });
+    await t.interrupts.send("s", { type: "approve" });
+    const result = await t.agent.resume("s");
     expect(result.status).toBe("completed");
-    expect(probe.counts()).toEqual({ draft: 1, review: 1, publish: 1 });
+    expect(t.probe.counts()).toEqual({ draft: 1, review: 1, publish: 1 });
   });
 
   it("keeps the revision count across a suspend and a resume", async () => {
-    const { hold, run, agent, interrupts } = gated({ maxRevisions: 1 });
-    hold.release();
+    const { run, agent, interrupts } = gated({ maxRevisions: 1 });
     await run;
     await interrupts.send("s", { type: "request_changes", feedback: "one" });
     expect((await agent.resume("s")).status).toBe("paused");
@@ -356,5 +373,56 @@ describe("approval gates", () => {
     const result = await agent.resume("s");
     expect(result.status).toBe("rejected");
     expect(result.state.log).toEqual(["draft", "review:one"]);
+  });
+
+  it("a resume after a reject refuses with SessionEndedError and never runs the node after the gate", async () => {
+    const { run, agent, interrupts, probe } = gated();
+    await run;
+    await interrupts.send("s", { type: "reject", reason: "no" });
+    expect((await agent.resume("s")).status).toBe("rejected");
+    const error = await agent.resume("s").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionEndedError);
+    expect((error as SessionEndedError).message).toContain("fork");
+    expect(probe.count("publish")).toBe(0);
+    // Not with a checkpoint id either.
+    const history = await agent.history("s");
+    await expect(agent.resume("s", { checkpointId: history[1]!.id })).rejects.toBeInstanceOf(
+      SessionEndedError,
+    );
+    expect(probe.count("publish")).toBe(0);
+  });
+
+  it("a resume after the revision limit rejected refuses too", async () => {
+    const { run, agent, interrupts, probe } = gated({ maxRevisions: 0 });
+    await run;
+    await interrupts.send("s", { type: "request_changes", feedback: "more" });
+    expect((await agent.resume("s")).status).toBe("rejected");
+    await expect(agent.resume("s")).rejects.toBeInstanceOf(SessionEndedError);
+    expect(probe.count("publish")).toBe(0);
+  });
+
+  it("goes on after a reject only through a fork, which the audit trail records", async () => {
+    const { run, agent, interrupts, probe } = gated();
+    await run;
+    await interrupts.send("s", { type: "reject" });
+    const rejected = await agent.resume("s");
+    const forked = await agent.fork("s", rejected.checkpointId!, { actor: "lead" });
+    expect(forked.status).toBe("completed");
+    expect(probe.count("publish")).toBe(1);
+    const { items } = await agent.auditTrail("s");
+    expect(items.find((e) => e.kind === "run.forked")).toMatchObject({
+      actor: "lead",
+      data: { from: { sessionId: "s", checkpointId: rejected.checkpointId } },
+    });
+  });
+
+  it("waits at a timed gate without holding up the clock for other timers", async () => {
+    const t = gated({ timeoutMs: 600_000 });
+    await requested(t);
+    // Two sleepers: the lease heartbeat and the gate's one timer. Nothing spins.
+    expect(t.clock.pending).toBe(2);
+    await until(() => t.clock.pending === 2);
+    await t.interrupts.send("s", { type: "approve" });
+    expect((await t.run).status).toBe("completed");
   });
 });

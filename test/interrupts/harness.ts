@@ -38,6 +38,7 @@ export type State = z.infer<typeof State>;
 export interface Execution {
   readonly node: string;
   readonly feedback: string | undefined;
+  readonly revision: NodeContext["revision"];
   readonly state: State;
   readonly signal: AbortSignal;
 }
@@ -100,7 +101,13 @@ export class Probe {
     return async (state: Readonly<State>, ctx: NodeContext): Promise<Partial<State>> => {
       const k = this.count(name) + 1;
       this.#counts.set(name, k);
-      this.executions.push({ node: name, feedback: ctx.feedback, state, signal: ctx.signal });
+      this.executions.push({
+        node: name,
+        feedback: ctx.feedback,
+        revision: ctx.revision,
+        state,
+        signal: ctx.signal,
+      });
       const planned = this.#holds.get(name)?.find((h) => h.at === k);
       if (planned) {
         planned.entered.resolve(ctx);
@@ -276,10 +283,23 @@ export async function refusedWith<E extends TrellisError>(
   return error as E;
 }
 
-/** Waits (in event-loop turns, not time) until something sleeps on the simulated clock. */
+/**
+ * Waits (in event-loop turns, not time) until the run sleeps on the simulated clock: at a timed
+ * gate, in a `"wait"` pause, between retries. One sleeper is always there while a run holds its
+ * session: its lease heartbeat.
+ */
 export async function sleeping(clock: SimulatedClock, within = 100): Promise<void> {
-  for (let i = 0; i < within && clock.pending === 0; i++) await turns();
-  if (clock.pending === 0) throw new Error("Nothing started sleeping on the simulated clock.");
+  for (let i = 0; i < within && clock.pending < 2; i++) await turns();
+  if (clock.pending < 2) throw new Error("The run did not start sleeping on the simulated clock.");
+}
+
+/** Waits until `n` approval requests were made and the run waits at the gate (timed gates). */
+export async function requested(
+  t: { readonly events: readonly GraphEvent[]; readonly clock: SimulatedClock },
+  n = 1,
+): Promise<void> {
+  await until(() => ofType(t.events, "approval:requested").length >= n);
+  await sleeping(t.clock);
 }
 
 /** Whether the promise is still pending after a few turns of the event loop. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type InterruptConfig, InvalidOptionError } from "../../src/index.js";
-import { decided, ofType, setup, stillPending } from "./harness.js";
+import { type InterruptConfig, InvalidOptionError, RunEndedError } from "../../src/index.js";
+import { decided, ofType, refusedWith, setup } from "./harness.js";
 
 /** Runs a, b, c, d with `b` held; sends `pause` while b runs; returns the paused result. */
 async function pauseDuringB(interruptConfig: InterruptConfig) {
@@ -36,7 +36,7 @@ describe("InterruptConfig.check", () => {
     expect(ofType(events, "interrupt:applied").map((e) => e.node)).toEqual(["b"]);
   });
 
-  it('"before" has no check after the last node: a message sent then waits for the next run', async () => {
+  it('"before" has no check after the last node: a message sent then is refused as too late', async () => {
     const { agent, interrupts, probe } = setup({ interruptConfig: { check: "before" } });
     const hold = probe.hold("d");
     const run = agent.run({}, { sessionId: "s" });
@@ -46,8 +46,9 @@ describe("InterruptConfig.check", () => {
     const result = await run;
     expect(result.status).toBe("completed");
     expect(result.state.note).toBe("");
-    expect(await interrupts.hasPending("s")).toBe(true);
-    expect(await stillPending(receipt.decision)).toBe(true);
+    expect(await interrupts.hasPending("s")).toBe(false);
+    const error = await refusedWith(receipt, RunEndedError);
+    expect(error.status).toBe("completed");
   });
 
   it('"after" and "both" obey a message sent during the last node before the run ends', async () => {

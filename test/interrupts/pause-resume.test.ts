@@ -42,7 +42,7 @@ describe("pause in suspend mode", () => {
     const checkpoint = await agent.getState("s");
     expect(checkpoint?.status).toBe("paused");
     expect(checkpoint?.next).toEqual(["c"]);
-    expect(checkpoint?.meta.pending).toEqual({ kind: "pause" });
+    expect(checkpoint?.meta.pause).toEqual({ phase: "after", node: "b", at: 1_000_000 });
 
     const resumed = await agent.resume("s");
     expect(resumed.status).toBe("completed");
@@ -88,8 +88,10 @@ describe("pause in wait mode", () => {
     const { items } = await agent.auditTrail("s");
     const kinds = items.filter((e) => e.kind.startsWith("run.")).map((e) => [e.kind, e.actor]);
     expect(kinds).toEqual([
+      ["run.started", undefined],
       ["run.paused", "ana"],
       ["run.resumed", "bob"],
+      ["run.finished", undefined],
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InterruptNotApplicableError, StateValidationError } from "../../src/index.js";
+import { historyOf } from "../graph/helpers.js";
 import { decided, ofType, refusedWith, reviewGraph, setup } from "./harness.js";
 
 describe("skip", () => {
@@ -61,7 +62,7 @@ describe("update_state", () => {
     expect(result.state.log).toEqual(["a", "human", "b", "c", "d"]);
     expect(ofType(events, "state:updated").find((e) => e.node === "update_state")).toBeDefined();
     // The update is checkpointed: the state after it is in the history.
-    const history = await agent.history("s");
+    const history = await historyOf(agent, "s");
     expect(history.some((c) => c.node === null && c.state.note === "from a human")).toBe(true);
   });
 

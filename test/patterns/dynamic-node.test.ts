@@ -12,6 +12,7 @@ import {
   silentLogger,
 } from "../../src/index.js";
 import { dynamicNode } from "../../src/patterns/dynamic-node.js";
+import { historyOf } from "../graph/helpers.js";
 
 const State = z.object({
   kind: z.string().default(""),
@@ -74,8 +75,8 @@ describe("dynamicNode", () => {
     });
     await agent.run({}, { sessionId: "s" });
     expect(chosen).toEqual([{ node: "route", data: { option: "tech" } }]);
-    const checkpoint = (await agent.history("s")).find((c) => c.node === "route");
-    expect(checkpoint?.meta.selected).toBe("tech");
+    const checkpoint = (await historyOf(agent, "s")).find((c) => c.node === "route");
+    expect(checkpoint?.meta.notes?.selected).toBe("tech");
   });
 
   it("runs the fallback for an unknown choice and records what was asked for", async () => {
@@ -84,8 +85,8 @@ describe("dynamicNode", () => {
     );
     const result = await agent.run({ kind: "legal" }, { sessionId: "f" });
     expect(result.state.answer).toBe("billing: legal");
-    const checkpoint = (await agent.history("f")).find((c) => c.node === "route");
-    expect(checkpoint?.meta).toMatchObject({ selected: "billing", requested: "legal" });
+    const checkpoint = (await historyOf(agent, "f")).find((c) => c.node === "route");
+    expect(checkpoint?.meta.notes).toMatchObject({ selected: "billing", requested: "legal" });
   });
 
   it("fails with DynamicSelectionError listing the options when there is no fallback", async () => {

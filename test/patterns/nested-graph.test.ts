@@ -77,7 +77,7 @@ describe("nestedGraph", () => {
     expect(result.state.answer).toBe("");
   });
 
-  it("emits the child's events with the nesting path in `graph`", async () => {
+  it("emits the child's events with the child graph's name and each node's own path", async () => {
     const { graph } = childGraph(() => ({}));
     const agent = parentAgent(nestedGraph<Parent, Child>(graph));
     const events: GraphEvent[] = [];
@@ -89,17 +89,18 @@ describe("nestedGraph", () => {
     expect(events.map((e) => [e.graph, e.type === "node:started" ? e.node : ""])).toEqual([
       ["parent", "before"],
       ["parent", "inner"],
-      ["parent/child", "draft"],
-      ["parent/child", "check"],
+      ["child", "inner/draft"],
+      ["child", "inner/check"],
       ["parent", "after"],
     ]);
   });
 
-  it("keeps the child's checkpoints in the thread `<session>/<node>`", async () => {
+  it("keeps the child's checkpoints in the session's thread named after the node", async () => {
     const { graph } = childGraph(() => ({}));
     const agent = parentAgent(nestedGraph<Parent, Child>(graph));
     await agent.run({}, { sessionId: "s" });
-    const child = await agent.store.checkpoints.list("s/inner");
+    expect(await agent.store.checkpoints.list("s/inner", "")).toEqual([]);
+    const child = await agent.store.checkpoints.list("s", "inner");
     expect(child.map((c) => c.node).filter(Boolean)).toEqual(["check", "draft"]);
     expect(child[0]?.status).toBe("completed");
   });

@@ -18,7 +18,7 @@ import {
 } from "../../src/index.js";
 import { dynamicParallelGroup, parallelGroup } from "../../src/patterns/parallel-group.js";
 import { SimulatedClock } from "../../src/testing/index.js";
-import { deferred, settlesSoon, turns, untilAborted } from "../graph/helpers.js";
+import { deferred, historyOf, settlesSoon, turns, untilAborted } from "../graph/helpers.js";
 
 const State = z.object({
   topic: z.string().default(""),
@@ -218,8 +218,11 @@ describe("parallelGroup", () => {
     const result = await agent.run({}, { sessionId: "collect" });
     expect(result.status).toBe("completed");
     expect(result.state.log).toEqual(["a", "done"]);
-    const group = (await agent.history("collect")).find((c) => c.node === "group");
-    const failures = group?.meta.failures as { branch: string; error: { message: string } }[];
+    const group = (await historyOf(agent, "collect")).find((c) => c.node === "group");
+    const failures = group?.meta.notes?.failures as {
+      branch: string;
+      error: { message: string };
+    }[];
     expect(failures.map((f) => f.branch)).toEqual(["b"]);
     expect(failures[0]?.error.message).toBe("b broke");
     expect(events).toHaveLength(1);
@@ -294,8 +297,8 @@ describe("parallelGroup", () => {
     expect(signal.reason).toBeInstanceOf(BranchTimeoutError);
     expect(result.status).toBe("completed");
     expect(result.state.log).toEqual(["quick", "done"]);
-    const group = (await agent.history("timeout")).find((c) => c.node === "group");
-    expect(group?.meta.failures).toMatchObject([
+    const group = (await historyOf(agent, "timeout")).find((c) => c.node === "group");
+    expect(group?.meta.notes?.failures).toMatchObject([
       { branch: "slow", error: { code: "BRANCH_TIMEOUT" } },
     ]);
   });
@@ -328,11 +331,11 @@ describe("parallelGroup", () => {
         expect(result.state.winner).toBe(winner);
         // Disjoint paths inside one object merge without a conflict.
         expect(result.state.profile).toEqual({ name: "Ada", city: "Oslo" });
-        const group = (await agent.history(policy)).find((c) => c.node === "group");
-        expect(group?.meta.conflicts).toEqual([
+        const group = (await historyOf(agent, policy)).find((c) => c.node === "group");
+        expect(group?.meta.notes?.conflicts).toEqual([
           { path: "winner", branches: ["a", "b"], values: ["a", "b"], base: "" },
         ]);
-        expect(events).toEqual([{ conflicts: group?.meta.conflicts }]);
+        expect(events).toEqual([{ conflicts: group?.meta.notes?.conflicts }]);
       },
     );
 

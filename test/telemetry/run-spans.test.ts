@@ -102,7 +102,8 @@ describe("run spans", () => {
 
     const polish = findSpan([one], "node polish");
     expect(polish?.children.map((c) => c.name)).toContain("invoke_workflow polish");
-    expect(findSpan(polish ? [polish] : [], "node tidy")).toBeDefined();
+    // A nested node is named by its path: the nested node, then its own name.
+    expect(findSpan(polish ? [polish] : [], "node polish/tidy")).toBeDefined();
 
     const group = findSpan([one], "parallel check");
     expect(group?.children.map((c) => c.name).sort()).toEqual(["branch facts", "branch tone"]);
