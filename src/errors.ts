@@ -689,3 +689,40 @@ export class NestedGraphPausedError extends TrellisError {
     this.graph = graph;
   }
 }
+
+/**
+ * A feature needs an optional peer dependency that is not installed: `@google/genai` for
+ * `GeminiModel`, the OpenTelemetry SDK for `setupTelemetry()`, `tsx` for running `.ts` agent
+ * files from the CLI. The message gives the command that installs it.
+ */
+export class MissingDependencyError extends TrellisError {
+  /** What needed the package, e.g. `GeminiModel`. */
+  readonly feature: string;
+  /** The package that could not be found, e.g. `@google/genai`. */
+  readonly packageName: string;
+  /** Every package to install for the feature, `packageName` first. */
+  readonly install: readonly string[];
+  constructor(
+    feature: string,
+    packageName: string,
+    install: readonly string[] = [packageName],
+    cause?: unknown,
+  ) {
+    const packages = [packageName, ...install.filter((name) => name !== packageName)];
+    const how =
+      packages.length === 1
+        ? `Install it: npm install ${packageName}`
+        : `Install it with the other packages \`${feature}\` uses: npm install ${packages.join(" ")}`;
+    super(
+      "DEPENDENCY_MISSING",
+      `\`${feature}\` needs the optional package \`${packageName}\`. ${how}`,
+      {
+        cause,
+      },
+    );
+    this.name = "MissingDependencyError";
+    this.feature = feature;
+    this.packageName = packageName;
+    this.install = packages;
+  }
+}

@@ -25,6 +25,7 @@ export {
   MessageTooLongError,
   MetadataTooLargeError,
   MissingApiKeyError,
+  MissingDependencyError,
   ModelCallError,
   ModelOutputError,
   NestedGraphError,
