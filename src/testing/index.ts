@@ -10,6 +10,7 @@ export { nodeCounts, pathMatches, stateContains } from "./evaluation.js";
 export type { RunAllOptions } from "./simulated-clock.js";
 export { SimulatedClock } from "./simulated-clock.js";
 export type {
+  FinishedSpan,
   FormatSpanTreeOptions,
   SpanMatcher,
   SpanTreeEvent,
