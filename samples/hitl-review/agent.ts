@@ -7,7 +7,7 @@
  * `trellis run` has no reviewer, so the run stops at the gate with status `paused`;
  * `main.ts` plays the reviewer.
  */
-import { z } from "zod";
+
 import {
   type ApprovalGate,
   agentNode,
@@ -20,7 +20,8 @@ import {
   type ModelClient,
   ScriptedModel,
   START,
-} from "../../src/index.js";
+} from "trellis";
+import { z } from "zod";
 
 const State = z.object({
   topic: z.string().min(1),

@@ -11,7 +11,7 @@
  *
  *   npx tsx samples/hitl-review/main.ts
  */
-import type { InterruptInput } from "../../src/index.js";
+import type { InterruptInput } from "trellis";
 import { createReviewAgent, input } from "./agent.js";
 
 const { agent, interrupts } = createReviewAgent({

@@ -3,7 +3,7 @@
  * the critique scores it good enough or the round limit is reached → final.
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
-import { z } from "zod";
+
 import {
   agentNode,
   createModelFromEnv,
@@ -13,7 +13,8 @@ import {
   type ModelClient,
   ScriptedModel,
   START,
-} from "../../src/index.js";
+} from "trellis";
+import { z } from "zod";
 
 const State = z.object({
   topic: z.string().min(1),

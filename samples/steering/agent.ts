@@ -5,7 +5,7 @@
  * outline or stop it, in plain English through the offline `RuleBasedReasoner`.
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
-import { z } from "zod";
+
 import {
   agentNode,
   createModelFromEnv,
@@ -19,7 +19,8 @@ import {
   ScriptedModel,
   START,
   systemClock,
-} from "../../src/index.js";
+} from "trellis";
+import { z } from "zod";
 
 const State = z.object({
   topic: z.string().min(1),

@@ -12,7 +12,7 @@
  *
  *   npx tsx samples/steering/main.ts
  */
-import type { InterruptReceipt } from "../../src/index.js";
+import type { InterruptReceipt } from "trellis";
 import { agent, input, interrupts } from "./agent.js";
 
 const sessionId = "steering-demo";

@@ -5,10 +5,15 @@
 
 export type { ScriptedAnswer, ScriptedModelOptions, ScriptFn } from "../models/scripted-model.js";
 export { ScriptedModel } from "../models/scripted-model.js";
-export type { Evaluation, PathMatchMode, PathMatchOptions, StateMatcher } from "./evaluation.js";
-export { nodeCounts, pathMatches, stateContains } from "./evaluation.js";
-export type { RunAllOptions } from "./simulated-clock.js";
-export { SimulatedClock } from "./simulated-clock.js";
+export type {
+  Evaluation,
+  PathMatchMode,
+  PathMatchOptions,
+  StateMatcher,
+} from "../testing/evaluation.js";
+export { nodeCounts, pathMatches, stateContains } from "../testing/evaluation.js";
+export type { RunAllOptions } from "../testing/simulated-clock.js";
+export { SimulatedClock } from "../testing/simulated-clock.js";
 export type {
   FinishedSpan,
   FormatSpanTreeOptions,
@@ -17,5 +22,5 @@ export type {
   SpanTreeLink,
   SpanTreeNode,
   SpanTreeStatus,
-} from "./span-tree.js";
-export { findSpan, findSpans, formatSpanTree, spanTree } from "./span-tree.js";
+} from "../testing/span-tree.js";
+export { findSpan, findSpans, formatSpanTree, spanTree } from "../testing/span-tree.js";
