@@ -1,6 +1,8 @@
 /**
  * Trellis: graph workflows in TypeScript that humans can stop, steer and resume.
- * Every public export is listed here by name.
+ * Every public export of the main entry is listed here by name. It loads only zod,
+ * eventemitter3, p-queue and `@opentelemetry/api`; parts that need an optional package have
+ * their own entry in `src/entries/`: `trellis/gemini`, `trellis/telemetry`, `trellis/testing`.
  */
 
 export { type Clock, systemClock } from "./clock.js";
@@ -116,13 +118,6 @@ export {
   type RuleBasedReasonerOptions,
 } from "./interrupts/rule-based-reasoner.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
-export {
-  createModelFromEnv,
-  DEFAULT_GEMINI_MODEL,
-  GeminiModel,
-  type GeminiModelOptions,
-  type ModelFromEnvOptions,
-} from "./models/gemini-model.js";
 export type {
   GenerateOptions,
   ModelClient,
@@ -188,12 +183,6 @@ export {
   TrellisAttributes,
   TrellisEvents,
 } from "./telemetry/attributes.js";
-export {
-  type SetupTelemetryOptions,
-  setupTelemetry,
-  type TelemetryExporterKind,
-  type TelemetryHandle,
-} from "./telemetry/setup-telemetry.js";
 export { tracedGenerate } from "./telemetry/traced-generate.js";
 export {
   type AttributesInput,

@@ -11,7 +11,6 @@
 import {
   type ApprovalGate,
   agentNode,
-  createModelFromEnv,
   END,
   Graph,
   GraphAgent,
@@ -21,6 +20,7 @@ import {
   ScriptedModel,
   START,
 } from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
 import { z } from "zod";
 
 const State = z.object({

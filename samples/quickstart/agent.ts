@@ -4,16 +4,8 @@
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
 
-import {
-  agentNode,
-  createModelFromEnv,
-  END,
-  Graph,
-  GraphAgent,
-  type ModelClient,
-  ScriptedModel,
-  START,
-} from "trellis";
+import { agentNode, END, Graph, GraphAgent, type ModelClient, ScriptedModel, START } from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
 import { z } from "zod";
 
 const State = z.object({

@@ -7,7 +7,6 @@
 
 import {
   agentNode,
-  createModelFromEnv,
   dynamicParallelGroup,
   END,
   Graph,
@@ -16,6 +15,7 @@ import {
   ScriptedModel,
   START,
 } from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
 import { z } from "zod";
 
 const Finding = z.object({ question: z.string(), answer: z.string() });

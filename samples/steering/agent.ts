@@ -8,7 +8,6 @@
 
 import {
   agentNode,
-  createModelFromEnv,
   END,
   Graph,
   GraphAgent,
@@ -20,6 +19,7 @@ import {
   START,
   systemClock,
 } from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
 import { z } from "zod";
 
 const State = z.object({
