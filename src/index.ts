@@ -3,6 +3,8 @@
  * Every public export of the main entry is listed here by name. It loads only zod,
  * eventemitter3, p-queue and `@opentelemetry/api`; parts that need an optional package have
  * their own entry in `src/entries/`: `trellis/gemini`, `trellis/telemetry`, `trellis/testing`.
+ *
+ * @module trellis
  */
 
 export { type Clock, systemClock } from "./clock.js";
@@ -30,6 +32,7 @@ export {
   MissingDependencyError,
   ModelCallError,
   ModelOutputError,
+  type ModelOutputProblem,
   NestedGraphError,
   NestedGraphPausedError,
   NodeExecutionError,
@@ -53,8 +56,14 @@ export { Command, type CommandInit } from "./graph/command.js";
 export { CompiledGraph, type CompileOptions } from "./graph/compiled-graph.js";
 export { END, type End, START, type Start } from "./graph/constants.js";
 export { type Change, diff, type Path } from "./graph/diff.js";
-export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
-export { Graph, type GraphOptions } from "./graph/graph.js";
+export type {
+  ConditionalEdges,
+  OutEdges,
+  Route,
+  Router,
+  SortedRoute,
+} from "./graph/edges.js";
+export { Graph, type GraphOptions, type NodeEntry } from "./graph/graph.js";
 export {
   type BranchState,
   type ConflictPolicy,
@@ -73,7 +82,15 @@ export type {
 } from "./graph/node.js";
 export { MergedUpdate, type NodeRuntime } from "./graph/node-runtime.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
-export type { AnyStateSchema, DeltaOp, InputOf, StateOf } from "./graph/state.js";
+export type { RouteDecision } from "./graph/route.js";
+export type {
+  AnyStateSchema,
+  Applied,
+  DeltaOp,
+  InputOf,
+  StateDefinition,
+  StateOf,
+} from "./graph/state.js";
 export {
   APPROVAL_ACTION_TYPES,
   actionPriority,
@@ -96,7 +113,9 @@ export type {
   InterruptReceipt,
   InterruptRefused,
   InterruptSendOptions,
+  InterruptSettlement,
   QueuedInterrupt,
+  QueuedInterruptBase,
 } from "./interrupts/interrupt-message.js";
 export type {
   DecideOptions,
@@ -108,9 +127,11 @@ export type {
 export {
   DEFAULT_INTERRUPT_LIMITS,
   type InterruptLimits,
+  type InterruptListener,
   type InterruptMetrics,
   InterruptService,
   type InterruptServiceOptions,
+  type SignalOptions,
 } from "./interrupts/interrupt-service.js";
 export { ModelReasoner, type ModelReasonerOptions } from "./interrupts/model-reasoner.js";
 export {
@@ -132,7 +153,12 @@ export {
   type ScriptedModelOptions,
   type ScriptFn,
 } from "./models/scripted-model.js";
-export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./patterns/agent-node.js";
+export {
+  type AgentAnswer,
+  type AgentNodeDefinition,
+  type AgentNodeOptions,
+  agentNode,
+} from "./patterns/agent-node.js";
 export { type DynamicNodeOptions, dynamicNode } from "./patterns/dynamic-node.js";
 export { type NestedGraphOptions, nestedGraph } from "./patterns/nested-graph.js";
 export {
@@ -169,7 +195,17 @@ export type {
   CheckpointStatus,
   CheckpointStore,
 } from "./store/checkpoint-store.js";
-export type { InterruptStore, Page, PageOptions } from "./store/interrupt-store.js";
+export type {
+  EnqueueLimits,
+  EnqueueResult,
+  InterruptRemoval,
+  InterruptStats,
+  InterruptStore,
+  NewInterruptRecord,
+  Page,
+  PageOptions,
+  SettleRecord,
+} from "./store/interrupt-store.js";
 export { MemoryAuditStore } from "./store/memory/memory-audit-store.js";
 export { MemoryCheckpointStore } from "./store/memory/memory-checkpoint-store.js";
 export { MemoryInterruptStore } from "./store/memory/memory-interrupt-store.js";
@@ -186,6 +222,7 @@ export {
 export { tracedGenerate } from "./telemetry/traced-generate.js";
 export {
   type AttributesInput,
+  type EndWithErrorOptions,
   formatTraceparent,
   linkFromTraceparent,
   parseTraceparent,

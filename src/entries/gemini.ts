@@ -3,6 +3,8 @@
  * `@google/genai` (`npm install @google/genai`), loaded on the first request; without it,
  * `generate()` fails with `MissingDependencyError`. A `ScriptedModel` from the main entry runs
  * the same graphs offline.
+ *
+ * @module trellis/gemini
  */
 
 export {

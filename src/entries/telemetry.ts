@@ -4,6 +4,8 @@
  * of Trellis, loaded when it is called: `npm install @opentelemetry/sdk-trace-node
  * @opentelemetry/sdk-trace-base @opentelemetry/resources @opentelemetry/exporter-trace-otlp-http`.
  * The spans themselves come from the main entry, through `@opentelemetry/api` alone.
+ *
+ * @module trellis/telemetry
  */
 
 export {

@@ -1,6 +1,8 @@
 /**
  * `trellis/testing`: helpers for testing graphs and agents — a clock you move by hand, span trees
  * for asserting on telemetry, and checks on the path and state of a run.
+ *
+ * @module trellis/testing
  */
 
 export type { ScriptedAnswer, ScriptedModelOptions, ScriptFn } from "../models/scripted-model.js";

@@ -37,13 +37,17 @@ export interface ControlHost {
   readonly sessionId: string;
   readonly runId: string;
   readonly graph: string;
+  /** The run's current state. */
   state(): Readonly<Record<string, unknown>>;
+  /** The nodes run so far, in order. */
   path(): readonly string[];
+  /** How many node executions the run has had. */
   iteration(): number;
   /** Validates and applies `update_state` values and checkpoints them. */
   applyUpdate(values: Record<string, unknown>): Promise<void>;
   /** Throws `GoBackTargetError` when the target is not on the path. */
   checkTarget(target: string | number): void;
+  /** Cancels the run: the running node is aborted at once and the run ends `cancelled`. */
   cancel(reason: unknown): void;
   /** The run's signal: aborted when the run is cancelled. */
   readonly signal: AbortSignal;

@@ -16,6 +16,7 @@ import {
 export interface FinishedSpan {
   readonly name: string;
   readonly kind: SpanKind;
+  /** The span's trace and span ids. */
   spanContext(): SpanContext;
   readonly parentSpanContext?: SpanContext | undefined;
   readonly startTime: HrTime;
