@@ -10,7 +10,7 @@
  *
  * Each message goes through the RuleBasedReasoner; its receipt says what it was read as.
  *
- *   npx tsx samples/steering/main.ts
+ *   npx tsx --conditions=trellis-source samples/steering/main.ts
  */
 import type { InterruptReceipt } from "trellis";
 import { agent, input, interrupts } from "./agent.js";

@@ -280,7 +280,7 @@ afterAll(async () => {
 });
 
 describe.concurrent("the packed package", () => {
-  it("ships the build, the CLI, the license and the README, and no sources or tests", () => {
+  it("ships the build, the CLI, the license, the README and the docs it links to, and no sources or tests", async () => {
     const files = packed.files.map((file) => file.path);
     expect(files).toEqual(
       expect.arrayContaining([
@@ -296,6 +296,11 @@ describe.concurrent("the packed package", () => {
         "dist/cli/main.js",
       ]),
     );
+    // Every relative link in the README points at a file in the package.
+    const readme = await readFile(join(root, "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\((?!https?:|#)([^)]+)\)/g)].map((match) => match[1]);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((link) => !files.includes(link ?? ""))).toEqual([]);
     expect(files.filter((file) => /^(src|test|samples|bench|tools)\/|\.test\./.test(file))).toEqual(
       [],
     );
