@@ -4,6 +4,7 @@
  * Node's module hooks, that the built main entry loads none of the optional packages.
  */
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,8 @@ const tsc = join(root, "node_modules/typescript/bin/tsc");
 interface Manifest {
   readonly version: string;
   readonly dependencies: Readonly<Record<string, string>>;
+  readonly peerDependencies: Readonly<Record<string, string>>;
+  readonly exports: Readonly<Record<string, string | Readonly<Record<string, string>>>>;
   readonly [field: string]: unknown;
 }
 interface LockEntry {
@@ -31,17 +34,18 @@ interface PackResult {
   readonly files: readonly { readonly path: string }[];
 }
 
-/** Packages that are optional peers (or pulled in only by them): the main entry loads none. */
+/** What `package.json` says, read once before the tests. */
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Manifest;
+
+/**
+ * The optional peers, and packages only they pull in: the main entry loads none of them, and
+ * the subpath entries load them only when used.
+ */
 const OPTIONAL = [
-  "@google/genai",
-  "@opentelemetry/sdk-trace-node",
-  "@opentelemetry/sdk-trace-base",
-  "@opentelemetry/resources",
-  "@opentelemetry/exporter-trace-otlp-http",
+  ...Object.keys(manifest.peerDependencies),
   "@opentelemetry/otlp-transformer",
   "@opentelemetry/semantic-conventions",
   "protobufjs",
-  "tsx",
   "esbuild",
 ];
 
@@ -76,7 +80,6 @@ async function runFailing(command: string, args: readonly string[], cwd: string)
 let temp: string;
 let project: string;
 let packed: PackResult;
-let manifest: Manifest;
 let ourLock: Readonly<Record<string, LockEntry>>;
 /** What `tsc` reported on the consumer project: empty when it type-checked cleanly. */
 let typeErrors: string;
@@ -224,7 +227,6 @@ function optionalIn(urls: readonly string[]): string[] {
 
 beforeAll(async () => {
   temp = await mkdtemp(join(tmpdir(), "trellis-pack-"));
-  manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as Manifest;
   ourLock = (
     JSON.parse(await readFile(join(root, "package-lock.json"), "utf8")) as {
       packages: Record<string, LockEntry>;
@@ -296,6 +298,12 @@ describe.concurrent("the packed package", () => {
         "dist/cli/main.js",
       ]),
     );
+    // Every file the exports map points at, but the sources, is in the package.
+    const targets = Object.values(manifest.exports).flatMap((entry) =>
+      typeof entry === "string" ? [entry] : [entry.types, entry.import],
+    );
+    expect(targets.length).toBeGreaterThan(5);
+    expect(targets.filter((target) => !files.includes(target?.slice(2) ?? ""))).toEqual([]);
     // Every relative link in the README points at a file in the package.
     const readme = await readFile(join(root, "README.md"), "utf8");
     const links = [...readme.matchAll(/\]\((?!https?:|#)([^)]+)\)/g)].map((match) => match[1]);
