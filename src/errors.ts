@@ -699,30 +699,31 @@ export class MissingDependencyError extends TrellisError {
   /** What needed the package, e.g. `GeminiModel`. */
   readonly feature: string;
   /** The package that could not be found, e.g. `@google/genai`. */
-  readonly packageName: string;
-  /** Every package to install for the feature, `packageName` first. */
+  readonly dependency: string;
+  /** Every package to install for the feature, `dependency` first. */
   readonly install: readonly string[];
+  /**
+   * @param options.install - Every package the feature uses, when it needs more than the
+   * missing one; they all go into the install command.
+   */
   constructor(
     feature: string,
-    packageName: string,
-    install: readonly string[] = [packageName],
-    cause?: unknown,
+    dependency: string,
+    options: { readonly install?: readonly string[]; readonly cause?: unknown } = {},
   ) {
-    const packages = [packageName, ...install.filter((name) => name !== packageName)];
+    const install = [dependency, ...(options.install ?? []).filter((name) => name !== dependency)];
     const how =
-      packages.length === 1
-        ? `Install it: npm install ${packageName}`
-        : `Install it with the other packages \`${feature}\` uses: npm install ${packages.join(" ")}`;
+      install.length === 1
+        ? `Install it: npm install ${dependency}`
+        : `Install it with the other packages \`${feature}\` uses: npm install ${install.join(" ")}`;
     super(
       "DEPENDENCY_MISSING",
-      `\`${feature}\` needs the optional package \`${packageName}\`. ${how}`,
-      {
-        cause,
-      },
+      `\`${feature}\` needs the optional package \`${dependency}\`. ${how}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = "MissingDependencyError";
     this.feature = feature;
-    this.packageName = packageName;
-    this.install = packages;
+    this.dependency = dependency;
+    this.install = install;
   }
 }

@@ -5,7 +5,7 @@ import { importOptional } from "./import-optional.js";
 describe("importOptional", () => {
   it("returns the module when the package is installed", async () => {
     const zod = await importOptional(
-      { feature: "Schemas", packageName: "zod" },
+      { feature: "Schemas", dependency: "zod" },
       () => import("zod"),
     );
     expect(typeof zod.z.object).toBe("function");
@@ -14,7 +14,7 @@ describe("importOptional", () => {
   it("names the feature and the install command when the package is missing", async () => {
     const name = "trellis-missing-peer";
     const error = await importOptional(
-      { feature: "GeminiModel", packageName: name },
+      { feature: "GeminiModel", dependency: name },
       () => import(/* @vite-ignore */ name),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingDependencyError);
@@ -22,7 +22,7 @@ describe("importOptional", () => {
       name: "MissingDependencyError",
       code: "DEPENDENCY_MISSING",
       feature: "GeminiModel",
-      packageName: name,
+      dependency: name,
       install: [name],
     });
     expect((error as Error).message).toBe(
@@ -32,7 +32,7 @@ describe("importOptional", () => {
   });
 
   it("lists every package the feature uses, the missing one first", () => {
-    const error = new MissingDependencyError("setupTelemetry()", "b", ["a", "b", "c"]);
+    const error = new MissingDependencyError("setupTelemetry()", "b", { install: ["a", "b", "c"] });
     expect(error.install).toEqual(["b", "a", "c"]);
     expect(error.message).toBe(
       "`setupTelemetry()` needs the optional package `b`. Install it with the other packages `setupTelemetry()` uses: npm install b a c",
@@ -45,7 +45,7 @@ describe("importOptional", () => {
       { code: "ERR_MODULE_NOT_FOUND" },
     );
     const broken = new SyntaxError("Unexpected token");
-    const dependency = { feature: "setupTelemetry()", packageName: "protobufjs" };
+    const dependency = { feature: "setupTelemetry()", dependency: "protobufjs" };
     await expect(importOptional(dependency, () => Promise.reject(inner))).rejects.toBe(inner);
     await expect(importOptional(dependency, () => Promise.reject(broken))).rejects.toBe(broken);
   });

@@ -5,8 +5,8 @@ export interface OptionalDependency {
   /** What needs the package, as users write it: `GeminiModel`, `setupTelemetry()`. */
   readonly feature: string;
   /** The package `load` imports, e.g. `@google/genai`. */
-  readonly packageName: string;
-  /** Everything to install for the feature; default just `packageName`. */
+  readonly dependency: string;
+  /** Everything to install for the feature; default just `dependency`. */
   readonly install?: readonly string[];
 }
 
@@ -19,7 +19,7 @@ export interface OptionalDependency {
  * @example
  * ```ts
  * const { GoogleGenAI } = await importOptional(
- *   { feature: "GeminiModel", packageName: "@google/genai" },
+ *   { feature: "GeminiModel", dependency: "@google/genai" },
  *   () => import("@google/genai"),
  * );
  * ```
@@ -31,13 +31,11 @@ export async function importOptional<T>(
   try {
     return await load();
   } catch (error) {
-    if (isPackageNotFound(error, dependency.packageName)) {
-      throw new MissingDependencyError(
-        dependency.feature,
-        dependency.packageName,
-        dependency.install,
-        error,
-      );
+    if (isPackageNotFound(error, dependency.dependency)) {
+      throw new MissingDependencyError(dependency.feature, dependency.dependency, {
+        ...(dependency.install === undefined ? {} : { install: dependency.install }),
+        cause: error,
+      });
     }
     throw error;
   }

@@ -32,7 +32,7 @@ export async function loadAgent(file: string, command = "run"): Promise<AgentMod
   const url = pathToFileURL(resolve(file)).href;
   if (/\.[mc]?tsx?$/.test(file)) {
     const { register } = await importOptional(
-      { feature: `trellis ${command} ${file}`, packageName: "tsx" },
+      { feature: `trellis ${command} ${file}`, dependency: "tsx" },
       () => import("tsx/esm/api"),
     );
     register();

@@ -206,7 +206,7 @@ export class GeminiModel implements ModelClient {
     if (this.#client) return this.#client;
     // An optional peer, loaded on first use: Trellis installs and imports without it.
     this.#loading ??= importOptional(
-      { feature: "GeminiModel", packageName: "@google/genai" },
+      { feature: "GeminiModel", dependency: "@google/genai" },
       () => import("@google/genai"),
     ).then(({ GoogleGenAI }) => {
       const client: GeminiClientLike = new GoogleGenAI({ apiKey: this.#apiKey ?? "" });

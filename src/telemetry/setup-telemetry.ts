@@ -74,8 +74,8 @@ const SDK_PACKAGES = [
   "@opentelemetry/exporter-trace-otlp-http",
 ] as const;
 
-function sdk(packageName: (typeof SDK_PACKAGES)[number]): OptionalDependency {
-  return { feature: "setupTelemetry()", packageName, install: SDK_PACKAGES };
+function sdk(dependency: (typeof SDK_PACKAGES)[number]): OptionalDependency {
+  return { feature: "setupTelemetry()", dependency, install: SDK_PACKAGES };
 }
 
 const DEFAULT_ENDPOINT = "http://localhost:4318";
