@@ -25,15 +25,15 @@ export interface OptionalDependency {
  * ```
  */
 export async function importOptional<T>(
-  dependency: OptionalDependency,
+  peer: OptionalDependency,
   load: () => Promise<T>,
 ): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    if (isPackageNotFound(error, dependency.dependency)) {
-      throw new MissingDependencyError(dependency.feature, dependency.dependency, {
-        ...(dependency.install === undefined ? {} : { install: dependency.install }),
+    if (isPackageNotFound(error, peer.dependency)) {
+      throw new MissingDependencyError(peer.feature, peer.dependency, {
+        ...(peer.install === undefined ? {} : { install: peer.install }),
         cause: error,
       });
     }
