@@ -952,21 +952,6 @@ export class SiblingFailedError extends TrellisError {
   }
 }
 
-/** A feature needs an optional package that is not installed. */
-export class MissingDependencyError extends TrellisError {
-  /** The package to install. */
-  readonly dependency: string;
-  constructor(feature: string, dependency: string, options?: { cause?: unknown }) {
-    super(
-      "DEPENDENCY_MISSING",
-      `${feature} needs the optional package \`${dependency}\`, which is not installed. Install it: npm install ${dependency}`,
-      options,
-    );
-    this.name = "MissingDependencyError";
-    this.dependency = dependency;
-  }
-}
-
 /**
  * The store cannot be reached (a dropped database connection, a closed store). Nothing of the
  * operation that failed was written; retry once the store is back.
@@ -1024,5 +1009,43 @@ export class StoreCorruptError extends TrellisError {
     );
     this.name = "StoreCorruptError";
     this.store = store;
+  }
+}
+
+/**
+ * A feature needs an optional peer dependency that is not installed: `@google/genai` for
+ * `GeminiModel`, the OpenTelemetry SDK for `setupTelemetry()`, `tsx` for running `.ts` agent
+ * files from the CLI. The message gives the command that installs it.
+ */
+export class MissingDependencyError extends TrellisError {
+  /** What needed the package, e.g. `GeminiModel`. */
+  readonly feature: string;
+  /** The package that could not be found, e.g. `@google/genai`. */
+  readonly dependency: string;
+  /** Every package to install for the feature, `dependency` first. */
+  readonly install: readonly string[];
+  /**
+   * @param options.install - Every package the feature uses, when it needs more than the
+   * missing one; they all go into the install command.
+   */
+  constructor(
+    feature: string,
+    dependency: string,
+    options: { readonly install?: readonly string[]; readonly cause?: unknown } = {},
+  ) {
+    const install = [dependency, ...(options.install ?? []).filter((name) => name !== dependency)];
+    const how =
+      install.length === 1
+        ? `Install it: npm install ${dependency}`
+        : `Install it with the other packages \`${feature}\` uses: npm install ${install.join(" ")}`;
+    super(
+      "DEPENDENCY_MISSING",
+      `\`${feature}\` needs the optional package \`${dependency}\`. ${how}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "MissingDependencyError";
+    this.feature = feature;
+    this.dependency = dependency;
+    this.install = install;
   }
 }

@@ -1,6 +1,10 @@
 /**
  * Trellis: graph workflows in TypeScript that humans can stop, steer and resume.
- * Every public export is listed here by name.
+ * Every public export of the main entry is listed here by name. It loads only zod,
+ * eventemitter3, p-queue and `@opentelemetry/api`; parts that need an optional package have
+ * their own entry in `src/entries/`: `trellis/gemini`, `trellis/telemetry`, `trellis/testing`.
+ *
+ * @module trellis
  */
 
 export { type Clock, systemClock } from "./clock.js";
@@ -34,6 +38,7 @@ export {
   MissingDependencyError,
   ModelCallError,
   ModelOutputError,
+  type ModelOutputProblem,
   NestedGraphError,
   NodeExecutionError,
   NodeTimeoutError,
@@ -70,8 +75,14 @@ export { Command, type CommandInit } from "./graph/command.js";
 export { CompiledGraph, type CompileOptions } from "./graph/compiled-graph.js";
 export { END, type End, START, type Start } from "./graph/constants.js";
 export { type Change, diff, type Path } from "./graph/diff.js";
-export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
-export { Graph, type GraphOptions } from "./graph/graph.js";
+export type {
+  ConditionalEdges,
+  OutEdges,
+  Route,
+  Router,
+  SortedRoute,
+} from "./graph/edges.js";
+export { Graph, type GraphOptions, type NodeEntry } from "./graph/graph.js";
 export {
   type BranchState,
   type ConflictPolicy,
@@ -99,7 +110,15 @@ export {
   type SpanAttributes,
 } from "./graph/node-runtime.js";
 export type { BuiltinReducer, Reducer, ReducerFn, ReducerMap } from "./graph/reducers.js";
-export type { AnyStateSchema, DeltaOp, InputOf, StateOf } from "./graph/state.js";
+export type { RouteDecision } from "./graph/route.js";
+export type {
+  AnyStateSchema,
+  Applied,
+  DeltaOp,
+  InputOf,
+  StateDefinition,
+  StateOf,
+} from "./graph/state.js";
 export {
   APPROVAL_ACTION_TYPES,
   actionPriority,
@@ -122,7 +141,9 @@ export type {
   InterruptReceipt,
   InterruptRefused,
   InterruptSendOptions,
+  InterruptSettlement,
   QueuedInterrupt,
+  QueuedInterruptBase,
 } from "./interrupts/interrupt-message.js";
 export type {
   DecideOptions,
@@ -134,9 +155,11 @@ export type {
 export {
   DEFAULT_INTERRUPT_LIMITS,
   type InterruptLimits,
+  type InterruptListener,
   type InterruptMetrics,
   InterruptService,
   type InterruptServiceOptions,
+  type SignalOptions,
 } from "./interrupts/interrupt-service.js";
 export { ModelReasoner, type ModelReasonerOptions } from "./interrupts/model-reasoner.js";
 export {
@@ -144,13 +167,6 @@ export {
   type RuleBasedReasonerOptions,
 } from "./interrupts/rule-based-reasoner.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
-export {
-  createModelFromEnv,
-  DEFAULT_GEMINI_MODEL,
-  GeminiModel,
-  type GeminiModelOptions,
-  type ModelFromEnvOptions,
-} from "./models/gemini-model.js";
 export type {
   GenerateOptions,
   ModelClient,
@@ -165,7 +181,12 @@ export {
   type ScriptedModelOptions,
   type ScriptFn,
 } from "./models/scripted-model.js";
-export { type AgentAnswer, type AgentNodeOptions, agentNode } from "./patterns/agent-node.js";
+export {
+  type AgentAnswer,
+  type AgentNodeDefinition,
+  type AgentNodeOptions,
+  agentNode,
+} from "./patterns/agent-node.js";
 export { type DynamicNodeOptions, dynamicNode } from "./patterns/dynamic-node.js";
 export { type NestedGraphOptions, nestedGraph } from "./patterns/nested-graph.js";
 export {
@@ -212,13 +233,22 @@ export {
   type CheckpointMeta,
   CheckpointMetaSchema,
   type GateDecisionMeta,
+  GateDecisionMetaSchema,
   type GateMeta,
+  GateMetaSchema,
+  NodeNotesSchema,
   type OutcomeMeta,
+  OutcomeMetaSchema,
   type PauseMeta,
+  PauseMetaSchema,
   type ProgressMeta,
+  ProgressMetaSchema,
   type RerunMeta,
+  RerunMetaSchema,
   type RevisionRound,
+  RevisionRoundSchema,
   type SerializedError,
+  SerializedErrorSchema,
 } from "./store/checkpoint-meta.js";
 export {
   CHECKPOINT_STATUSES,
@@ -271,15 +301,10 @@ export {
   TrellisAttributes,
   TrellisEvents,
 } from "./telemetry/attributes.js";
-export {
-  type SetupTelemetryOptions,
-  setupTelemetry,
-  type TelemetryExporterKind,
-  type TelemetryHandle,
-} from "./telemetry/setup-telemetry.js";
 export { tracedGenerate } from "./telemetry/traced-generate.js";
 export {
   type AttributesInput,
+  type EndWithErrorOptions,
   formatTraceparent,
   linkFromTraceparent,
   parseTraceparent,

@@ -7,11 +7,10 @@
  * `trellis run` has no reviewer, so the run stops at the gate with status `paused`;
  * `main.ts` plays the reviewer.
  */
-import { z } from "zod";
+
 import {
   type ApprovalGate,
   agentNode,
-  createModelFromEnv,
   END,
   Graph,
   GraphAgent,
@@ -20,7 +19,9 @@ import {
   type ModelClient,
   ScriptedModel,
   START,
-} from "../../src/index.js";
+} from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
+import { z } from "zod";
 
 const State = z.object({
   topic: z.string().min(1),

@@ -9,9 +9,9 @@
  * The gate waits in process (`timeoutMs: 200`), and the reviewer answers each
  * `approval:requested` event through the interrupt queue. The audit trail is printed at the end.
  *
- *   npx tsx samples/hitl-review/main.ts
+ *   npx tsx --conditions=trellis-source samples/hitl-review/main.ts
  */
-import type { InterruptInput } from "../../src/index.js";
+import type { InterruptInput } from "trellis";
 import { createReviewAgent, input } from "./agent.js";
 
 const { agent, interrupts } = createReviewAgent({

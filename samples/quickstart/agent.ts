@@ -3,17 +3,10 @@
  * the critique scores it good enough or the round limit is reached → final.
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
+
+import { agentNode, END, Graph, GraphAgent, type ModelClient, ScriptedModel, START } from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
 import { z } from "zod";
-import {
-  agentNode,
-  createModelFromEnv,
-  END,
-  Graph,
-  GraphAgent,
-  type ModelClient,
-  ScriptedModel,
-  START,
-} from "../../src/index.js";
 
 const State = z.object({
   topic: z.string().min(1),

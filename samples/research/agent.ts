@@ -4,18 +4,19 @@
  * question order, and a writer agent turns them into a short report.
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
-import { z } from "zod";
+
 import {
   agentNode,
-  createModelFromEnv,
+  dynamicParallelGroup,
   END,
   Graph,
   GraphAgent,
   type ModelClient,
   ScriptedModel,
   START,
-} from "../../src/index.js";
-import { dynamicParallelGroup } from "../../src/patterns/parallel-group.js";
+} from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
+import { z } from "zod";
 
 const Finding = z.object({ question: z.string(), answer: z.string() });
 

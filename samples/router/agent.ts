@@ -2,10 +2,9 @@
  * Router: a dynamic node reads each support request and hands it to a specialist, each
  * specialist being its own graph used as a nested node. Runs offline (no model needed).
  */
+
+import { dynamicNode, END, Graph, GraphAgent, nestedGraph, START } from "trellis";
 import { z } from "zod";
-import { END, Graph, GraphAgent, START } from "../../src/index.js";
-import { dynamicNode } from "../../src/patterns/dynamic-node.js";
-import { nestedGraph } from "../../src/patterns/nested-graph.js";
 
 const Request = z.object({
   request: z.string().min(1),

@@ -5,10 +5,9 @@
  * outline or stop it, in plain English through the offline `RuleBasedReasoner`.
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
-import { z } from "zod";
+
 import {
   agentNode,
-  createModelFromEnv,
   END,
   Graph,
   GraphAgent,
@@ -19,7 +18,9 @@ import {
   ScriptedModel,
   START,
   systemClock,
-} from "../../src/index.js";
+} from "trellis";
+import { createModelFromEnv } from "trellis/gemini";
+import { z } from "zod";
 
 const State = z.object({
   topic: z.string().min(1),

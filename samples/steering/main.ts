@@ -10,9 +10,9 @@
  *
  * Each message goes through the RuleBasedReasoner; its receipt says what it was read as.
  *
- *   npx tsx samples/steering/main.ts
+ *   npx tsx --conditions=trellis-source samples/steering/main.ts
  */
-import type { InterruptReceipt } from "../../src/index.js";
+import type { InterruptReceipt } from "trellis";
 import { agent, input, interrupts } from "./agent.js";
 
 const sessionId = "steering-demo";

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { TrellisError } from "../errors.js";
+import { importOptional } from "../import-optional.js";
 import type { GraphAgent } from "../run/graph-agent.js";
 
 /** What a file passed to `trellis run` exports. */
@@ -22,11 +23,18 @@ export class AgentModuleError extends TrellisError {
   }
 }
 
-/** Imports a module (TypeScript files through tsx) and finds its agent and default input. */
-export async function loadAgent(file: string): Promise<AgentModule> {
+/**
+ * Imports a module and finds its agent and default input. TypeScript files are loaded through
+ * tsx, an optional peer: without it they fail with `MissingDependencyError`, naming the
+ * `trellis <command> <file>` that needed it.
+ */
+export async function loadAgent(file: string, command = "run"): Promise<AgentModule> {
   const url = pathToFileURL(resolve(file)).href;
   if (/\.[mc]?tsx?$/.test(file)) {
-    const { register } = await import("tsx/esm/api");
+    const { register } = await importOptional(
+      { feature: `trellis ${command} ${file}`, dependency: "tsx" },
+      () => import("tsx/esm/api"),
+    );
     register();
   }
   let mod: Record<string, unknown>;

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { TrellisError } from "../errors.js";
 import { setupTelemetry } from "../telemetry/setup-telemetry.js";
+import { TRELLIS_VERSION } from "../telemetry/tracing.js";
 import { formatEvent } from "./format-event.js";
 import { loadAgent } from "./load-agent.js";
 
@@ -17,7 +18,10 @@ Options:
   --session <id>   Session id (default: a new random id)
   --json           Print events as JSON lines instead of text
   --otlp [url]     Export spans over OTLP/HTTP (default http://localhost:4318, Jaeger's port)
+  --version        Print the version of Trellis
   -h, --help       Show this help
+
+TypeScript files are loaded through tsx (an optional package: npm install tsx).
 `;
 
 /** The `trellis` command. Returns the process exit code. */
@@ -34,8 +38,13 @@ export async function main(
       session: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      version: { type: "boolean", default: false },
     },
   });
+  if (values.version) {
+    out(TRELLIS_VERSION);
+    return 0;
+  }
   const [command, file] = positionals;
   if (values.help || !command) {
     out(USAGE);
@@ -81,7 +90,7 @@ async function execute(
   },
   out: (line: string) => void,
 ): Promise<number> {
-  const { agent, input } = await loadAgent(file);
+  const { agent, input } = await loadAgent(file, command);
   if (command === "mermaid") {
     out(agent.graph.toMermaid());
     return 0;

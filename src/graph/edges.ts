@@ -1,6 +1,7 @@
 /** One conditional route: taken when `when(state)` holds; higher `priority` is tried first. */
 export interface Route<S> {
   readonly to: string;
+  /** Whether to take this route in `state`. */
   readonly when: (state: Readonly<S>) => boolean;
   /** Higher is tried first; equal priorities keep declaration order. Default 0. */
   readonly priority?: number;
@@ -21,6 +22,7 @@ export type Router<S> = (state: Readonly<S>) => string | readonly string[];
 /** A route with its defaults filled in. */
 export interface SortedRoute<S> {
   readonly to: string;
+  /** Whether to take this route in `state`. */
   readonly when: (state: Readonly<S>) => boolean;
   readonly priority: number;
   readonly label: string | undefined;

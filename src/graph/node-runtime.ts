@@ -102,7 +102,9 @@ export interface NodeRuntime {
 export interface BranchRuntime extends NodeRuntime {
   /** Runs `fn` with the branch's span active. */
   runInSpan<T>(fn: () => T): T;
+  /** Ends the branch's span (the branch finished or was stopped). */
   end(attributes?: SpanAttributes): void;
+  /** Ends the branch's span as failed. */
   endWithError(error: unknown, attributes?: SpanAttributes): void;
 }
 

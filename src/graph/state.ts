@@ -50,6 +50,7 @@ export class StateDefinition<S extends Record<string, unknown>> {
     return Object.keys(this.#shape);
   }
 
+  /** The reducer declared for `key`; `undefined` means the default, `overwrite`. */
   reducerOf(key: string): Reducer | undefined {
     return (this.reducers as Record<string, Reducer | undefined>)[key];
   }

@@ -54,6 +54,7 @@ export interface DecideOptions {
  * ```
  */
 export interface InterruptReasoner {
+  /** Decides what `message` asks for, given where the run stands. */
   decide(
     message: string,
     context: ReasonerContext,

@@ -1,18 +1,19 @@
-import type { GenerateContentParameters } from "@google/genai";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { GoogleGenAI } from "@google/genai";
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import { MissingApiKeyError, ModelCallError, ModelOutputError } from "../errors.js";
 import {
   createModelFromEnv,
   type GeminiClientLike,
   GeminiModel,
+  type GeminiRequest,
   type GeminiResponseLike,
   toResponseJsonSchema,
 } from "./gemini-model.js";
 
 /** A fake `GoogleGenAI` that records requests and answers from a list. */
 function fakeClient(...answers: Array<GeminiResponseLike | Error>) {
-  const requests: GenerateContentParameters[] = [];
+  const requests: GeminiRequest[] = [];
   const client: GeminiClientLike = {
     models: {
       async generateContent(params) {
@@ -170,6 +171,10 @@ describe("GeminiModel", () => {
   it("reads the API key from GEMINI_API_KEY without calling the network", () => {
     process.env.GEMINI_API_KEY = "test-key";
     expect(new GeminiModel().model).toBe("gemini-2.5-flash");
+  });
+
+  it("takes a GoogleGenAI client as it is, without naming its types", () => {
+    expectTypeOf<GoogleGenAI>().toExtend<GeminiClientLike>();
   });
 
   it("validates its options", () => {

@@ -1,4 +1,3 @@
-import type { GenerateContentConfig, GenerateContentParameters } from "@google/genai";
 import { z } from "zod";
 import {
   InvalidOptionError,
@@ -6,6 +5,7 @@ import {
   ModelCallError,
   ModelOutputError,
 } from "../errors.js";
+import { importOptional } from "../import-optional.js";
 import {
   type GenerateOptions,
   type ModelClient,
@@ -38,12 +38,50 @@ export interface GeminiResponseLike {
 }
 
 /**
+ * The `generateContent` parameters `GeminiModel` sends: a subset of `@google/genai`'s
+ * `GenerateContentParameters`, written out so that Trellis's types do not depend on that package
+ * (whose own types need the DOM library).
+ */
+export interface GeminiRequest {
+  /** The model name. */
+  model: string;
+  /** A plain prompt, or the conversation so far. */
+  contents: string | GeminiContent[];
+  /** Generation settings. */
+  config: GeminiRequestConfig;
+}
+
+/** One turn of a conversation sent to Gemini. */
+export interface GeminiContent {
+  /** Who said it: `user`, or `model` for earlier answers. */
+  role: "user" | "model";
+  /** The text of the turn. */
+  parts: Array<{ text: string }>;
+}
+
+/** The settings of a {@link GeminiRequest}. */
+export interface GeminiRequestConfig {
+  /** The request's system instructions. */
+  systemInstruction?: string;
+  /** Sampling temperature. */
+  temperature?: number;
+  /** Aborts the HTTP request. */
+  abortSignal?: AbortSignal;
+  /** `application/json` for structured output. */
+  responseMimeType?: string;
+  /** The JSON schema the answer must match (structured output). */
+  responseJsonSchema?: Record<string, unknown>;
+}
+
+/**
  * The one method of `@google/genai`'s `GoogleGenAI` that `GeminiModel` uses. A `GoogleGenAI`
  * instance satisfies it; tests pass a fake.
  */
 export interface GeminiClientLike {
+  /** The models API. */
   readonly models: {
-    generateContent(params: GenerateContentParameters): Promise<GeminiResponseLike>;
+    /** Sends one request. */
+    generateContent(params: GeminiRequest): Promise<GeminiResponseLike>;
   };
 }
 
@@ -143,8 +181,8 @@ export class GeminiModel implements ModelClient {
     return { ...base, data: parseStructuredOutput(answeredBy, text, request.schema) };
   }
 
-  #params(request: ModelRequest, signal: AbortSignal | undefined): GenerateContentParameters {
-    const config: GenerateContentConfig = {};
+  #params(request: ModelRequest, signal: AbortSignal | undefined): GeminiRequest {
+    const config: GeminiRequestConfig = {};
     if (request.system !== undefined) config.systemInstruction = request.system;
     if (request.temperature !== undefined) config.temperature = request.temperature;
     if (signal !== undefined) config.abortSignal = signal;
@@ -155,18 +193,23 @@ export class GeminiModel implements ModelClient {
     const contents =
       typeof request.prompt === "string"
         ? request.prompt
-        : request.prompt.map((message) => ({
-            role: message.role === "assistant" ? "model" : "user",
-            parts: [{ text: message.content }],
-          }));
+        : request.prompt.map(
+            (message): GeminiContent => ({
+              role: message.role === "assistant" ? "model" : "user",
+              parts: [{ text: message.content }],
+            }),
+          );
     return { model: this.model, contents, config };
   }
 
   async #getClient(): Promise<GeminiClientLike> {
     if (this.#client) return this.#client;
-    // Loaded on first use so importing trellis stays cheap when Gemini is not used.
-    this.#loading ??= import("@google/genai").then(({ GoogleGenAI }) => {
-      const client = new GoogleGenAI({ apiKey: this.#apiKey ?? "" });
+    // An optional peer, loaded on first use: Trellis installs and imports without it.
+    this.#loading ??= importOptional(
+      { feature: "GeminiModel", dependency: "@google/genai" },
+      () => import("@google/genai"),
+    ).then(({ GoogleGenAI }) => {
+      const client: GeminiClientLike = new GoogleGenAI({ apiKey: this.#apiKey ?? "" });
       this.#client = client;
       return client;
     });

@@ -139,6 +139,7 @@ const RecordedFailureSchema = z
   .strict();
 
 /** What a pattern node recorded about its execution (which option ran, branch failures, …). */
+/** Schema of what a pattern node records about itself in its checkpoint (`meta.notes`). */
 export const NodeNotesSchema: z.ZodType<NodeNotes> = z.lazy(() =>
   z
     .object({
@@ -183,12 +184,21 @@ export const CheckpointMetaSchema = z
   })
   .strict();
 
+/** The meta of one checkpoint (see {@link CheckpointMetaSchema}). */
 export type CheckpointMeta = z.infer<typeof CheckpointMetaSchema>;
+/** An approval request open at a checkpoint (see {@link GateMetaSchema}). */
 export type GateMeta = z.infer<typeof GateMetaSchema>;
+/** A decision taken at a gate (see {@link GateDecisionMetaSchema}). */
 export type GateDecisionMeta = z.infer<typeof GateDecisionMetaSchema>;
+/** What the next execution of a node receives because a human asked (see {@link RerunMetaSchema}). */
 export type RerunMeta = z.infer<typeof RerunMetaSchema>;
+/** Why a suspended run stopped at a pause (see {@link PauseMetaSchema}). */
 export type PauseMeta = z.infer<typeof PauseMetaSchema>;
+/** How a run ended when it did not complete (see {@link OutcomeMetaSchema}). */
 export type OutcomeMeta = z.infer<typeof OutcomeMetaSchema>;
+/** Progress a pattern node saved (see {@link ProgressMetaSchema}). */
 export type ProgressMeta = z.infer<typeof ProgressMetaSchema>;
+/** One earlier round of an approval gate (see {@link RevisionRoundSchema}). */
 export type RevisionRound = z.infer<typeof RevisionRoundSchema>;
+/** An error as it is persisted (see {@link SerializedErrorSchema}). */
 export type SerializedError = z.infer<typeof SerializedErrorSchema>;

@@ -10,6 +10,7 @@ import type { InMemorySpanExporter, SpanExporter } from "@opentelemetry/sdk-trac
 import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { z } from "zod";
 import { InvalidOptionError, TelemetryConflictError } from "../errors.js";
+import { importOptional, type OptionalDependency } from "../import-optional.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import { hasTracerProvider, TRELLIS_VERSION } from "./tracing.js";
 
@@ -63,6 +64,18 @@ export interface TelemetryHandle {
    * logged, never thrown. The memory exporter forgets its spans on shutdown.
    */
   shutdown(): Promise<void>;
+}
+
+/** The OpenTelemetry SDK packages, optional peers of Trellis, that `setupTelemetry()` loads. */
+const SDK_PACKAGES = [
+  "@opentelemetry/sdk-trace-node",
+  "@opentelemetry/sdk-trace-base",
+  "@opentelemetry/resources",
+  "@opentelemetry/exporter-trace-otlp-http",
+] as const;
+
+function sdk(dependency: (typeof SDK_PACKAGES)[number]): OptionalDependency {
+  return { feature: "setupTelemetry()", dependency, install: SDK_PACKAGES };
 }
 
 const DEFAULT_ENDPOINT = "http://localhost:4318";
@@ -120,6 +133,8 @@ let queue: Promise<unknown> = Promise.resolve();
  *
  * @throws InvalidOptionError when an option is missing, of the wrong type, or unknown.
  * @throws TelemetryConflictError when another global tracer provider is registered.
+ * @throws MissingDependencyError when the OpenTelemetry SDK packages (optional peers of Trellis)
+ * are not installed.
  *
  * @example
  * ```ts
@@ -190,9 +205,15 @@ async function install(options: ParsedOptions): Promise<TelemetryHandle> {
 
   const [{ NodeTracerProvider }, base, { defaultResource, resourceFromAttributes }] =
     await Promise.all([
-      import("@opentelemetry/sdk-trace-node"),
-      import("@opentelemetry/sdk-trace-base"),
-      import("@opentelemetry/resources"),
+      importOptional(
+        sdk("@opentelemetry/sdk-trace-node"),
+        () => import("@opentelemetry/sdk-trace-node"),
+      ),
+      importOptional(
+        sdk("@opentelemetry/sdk-trace-base"),
+        () => import("@opentelemetry/sdk-trace-base"),
+      ),
+      importOptional(sdk("@opentelemetry/resources"), () => import("@opentelemetry/resources")),
     ]);
 
   const resource = defaultResource().merge(
@@ -212,7 +233,10 @@ async function install(options: ParsedOptions): Promise<TelemetryHandle> {
   let url: string | undefined;
   let processor: InstanceType<typeof base.SimpleSpanProcessor | typeof base.BatchSpanProcessor>;
   if (options.exporter === "otlp") {
-    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    const { OTLPTraceExporter } = await importOptional(
+      sdk("@opentelemetry/exporter-trace-otlp-http"),
+      () => import("@opentelemetry/exporter-trace-otlp-http"),
+    );
     url = resolveTracesUrl(options.endpoint);
     exporter = new OTLPTraceExporter({
       url,

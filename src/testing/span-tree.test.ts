@@ -5,8 +5,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { describe, expect, it } from "vitest";
-import { findSpan, findSpans, formatSpanTree, spanTree } from "./span-tree.js";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { type FinishedSpan, findSpan, findSpans, formatSpanTree, spanTree } from "./span-tree.js";
 
 /** Spans of one run, started at fixed times so the order is certain. */
 function sampleSpans(): ReadableSpan[] {
@@ -89,6 +89,10 @@ describe("spanTree", () => {
     const spans = sampleSpans().filter((s) => s.name !== "invoke_workflow review");
     const roots = spanTree(spans);
     expect(roots.map((r) => r.name)).toEqual(["node draft", "node review"]);
+  });
+
+  it("takes the SDK's ReadableSpan without naming the SDK in its types", () => {
+    expectTypeOf<ReadableSpan>().toExtend<FinishedSpan>();
   });
 
   it("returns nothing for no spans", () => {

@@ -1,5 +1,34 @@
-import { type Attributes, type HrTime, SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import {
+  type Attributes,
+  type HrTime,
+  type Link,
+  type SpanContext,
+  SpanKind,
+  type SpanStatus,
+  SpanStatusCode,
+} from "@opentelemetry/api";
+
+/**
+ * The parts of a finished span that {@link spanTree} reads. The SDK's `ReadableSpan` (what
+ * `InMemorySpanExporter.getFinishedSpans()` returns) satisfies it; it is spelled out with
+ * `@opentelemetry/api` types so that `trellis/testing` does not need the SDK installed.
+ */
+export interface FinishedSpan {
+  readonly name: string;
+  readonly kind: SpanKind;
+  /** The span's trace and span ids. */
+  spanContext(): SpanContext;
+  readonly parentSpanContext?: SpanContext | undefined;
+  readonly startTime: HrTime;
+  readonly duration: HrTime;
+  readonly status: SpanStatus;
+  readonly attributes: Attributes;
+  readonly links: readonly Link[];
+  readonly events: ReadonlyArray<{
+    readonly name: string;
+    readonly attributes?: Attributes | undefined;
+  }>;
+}
 
 /** A span's status in plain words. */
 export interface SpanTreeStatus {
@@ -72,15 +101,15 @@ const KINDS: Record<number, SpanTreeNode["kind"]> = {
  * expect(root.children.map((c) => c.name)).toContain("node draft");
  * ```
  */
-export function spanTree(spans: readonly ReadableSpan[]): SpanTreeNode[] {
+export function spanTree(spans: readonly FinishedSpan[]): SpanTreeNode[] {
   const ordered = spans
     .map((span, index) => ({ span, index }))
     .sort((a, b) => compareTime(a.span.startTime, b.span.startTime) || a.index - b.index);
-  const children = new Map<string, ReadableSpan[]>();
+  const children = new Map<string, FinishedSpan[]>();
   const ids = new Set(
     ordered.map(({ span }) => key(span.spanContext().traceId, span.spanContext().spanId)),
   );
-  const roots: ReadableSpan[] = [];
+  const roots: FinishedSpan[] = [];
   for (const { span } of ordered) {
     const parent = span.parentSpanContext;
     const parentKey = parent === undefined ? undefined : key(parent.traceId, parent.spanId);
@@ -92,7 +121,7 @@ export function spanTree(spans: readonly ReadableSpan[]): SpanTreeNode[] {
       else list.push(span);
     }
   }
-  const build = (span: ReadableSpan): SpanTreeNode => {
+  const build = (span: FinishedSpan): SpanTreeNode => {
     const { traceId, spanId } = span.spanContext();
     const status: SpanTreeStatus =
       span.status.message === undefined || span.status.message === ""

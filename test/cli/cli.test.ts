@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -55,6 +56,13 @@ describe("trellis CLI", () => {
     expect(names).toContain("invoke_workflow content-pipeline");
     expect(names).toContain("invoke_agent writer");
     expect(names.filter((n) => n.startsWith("chat ")).length).toBe(5);
+  });
+
+  it("prints the package version with --version", async () => {
+    const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    const lines: string[] = [];
+    expect(await main(["--version"], (l) => lines.push(l))).toBe(0);
+    expect(lines).toEqual([version]);
   });
 
   it("prints a Mermaid chart and refuses an unknown command", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
+import { SimulatedClock } from "../../src/entries/testing.js";
 import { END, Graph, GraphAgent, type NodeFn, RunCancelledError, START } from "../../src/index.js";
-import { SimulatedClock } from "../../src/testing/index.js";
 import { deferred, historyOf, never, settlesSoon, untilAborted } from "./helpers.js";
 
 const State = z.object({ log: z.array(z.string()).default([]) });

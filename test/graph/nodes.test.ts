@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
+import { SimulatedClock } from "../../src/entries/testing.js";
 import {
   END,
   Graph,
@@ -12,7 +13,6 @@ import {
   NodeTimeoutError,
   START,
 } from "../../src/index.js";
-import { SimulatedClock } from "../../src/testing/index.js";
 import { never, settlesSoon, untilAborted } from "./helpers.js";
 
 const State = z.object({

@@ -6,6 +6,7 @@
  */
 import { expect } from "vitest";
 import { z } from "zod";
+import { SimulatedClock } from "../../src/entries/testing.js";
 import {
   type CompiledGraph,
   END,
@@ -24,7 +25,6 @@ import {
   silentLogger,
   type TrellisError,
 } from "../../src/index.js";
-import { SimulatedClock } from "../../src/testing/index.js";
 import { type Deferred, deferred, settlesSoon, turns, untilAborted } from "../graph/helpers.js";
 
 export const State = z.object({

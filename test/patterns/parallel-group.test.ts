@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { SimulatedClock } from "../../src/entries/testing.js";
 import {
   BranchAbortedError,
   BranchTimeoutError,
@@ -17,7 +18,6 @@ import {
   silentLogger,
 } from "../../src/index.js";
 import { dynamicParallelGroup, parallelGroup } from "../../src/patterns/parallel-group.js";
-import { SimulatedClock } from "../../src/testing/index.js";
 import { deferred, historyOf, settlesSoon, turns, untilAborted } from "../graph/helpers.js";
 
 const State = z.object({

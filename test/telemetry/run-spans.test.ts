@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { findSpan, findSpans, formatSpanTree, spanTree } from "../../src/entries/testing.js";
 import {
   agentNode,
   END,
@@ -13,7 +14,6 @@ import {
   START,
 } from "../../src/index.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
-import { findSpan, findSpans, formatSpanTree, spanTree } from "../../src/testing/index.js";
 
 const State = z.object({
   topic: z.string().default("tides"),

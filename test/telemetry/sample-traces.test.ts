@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SpanTreeNode, spanTree } from "../../src/entries/testing.js";
 import type { GraphAgent } from "../../src/index.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
-import { type SpanTreeNode, spanTree } from "../../src/testing/index.js";
 
 const samples = ["quickstart", "research", "router", "hitl-review", "steering"] as const;
 

@@ -53,18 +53,23 @@ export class MemoryStore implements Store {
     );
   }
 
+  /** Checkpoints, kept by reference. */
   get checkpoints(): CheckpointStore {
     return this.#checkpoints;
   }
+  /** The interrupt queues. */
   get interrupts(): InterruptStore {
     return this.#interrupts;
   }
+  /** The audit trail. */
   get audit(): AuditStore {
     return this.#audit;
   }
+  /** Session leases and inbox summaries. */
   get sessions(): SessionStore {
     return this.#sessions;
   }
+  /** Calls listeners of this process right after each change. */
   get notifier(): Notifier {
     return this.#notifier;
   }
