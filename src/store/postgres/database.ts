@@ -70,6 +70,12 @@ export class Database {
         (await client.query<R>(statement as Pg.QueryConfig)).rows,
     };
     let broken: Error | undefined;
+    // A connection that drops while checked out reports it here (besides failing the query);
+    // it is then thrown away on release.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await work(tx);
@@ -85,6 +91,7 @@ export class Database {
       if (error instanceof Rollback && broken === undefined) return error.value as T;
       throw toStoreError(error);
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }

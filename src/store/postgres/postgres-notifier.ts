@@ -103,14 +103,15 @@ export class PostgresNotifier implements Notifier {
     this.#client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
       const result = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
       const oldPid = this.#pid;
-      this.#pid = result.rows[0]?.pid ?? null;
-      this.#up = this.#pid !== null;
-      if (oldPid !== null && this.#pid !== null && oldPid !== this.#pid) {
-        await this.#onReconnect(oldPid, this.#pid);
-      }
+      const pid = result.rows[0]?.pid ?? null;
+      // Leases move to the new connection before events flow again, so no one who reads an
+      // event can find them free.
+      if (oldPid !== null && pid !== null && oldPid !== pid) await this.#onReconnect(oldPid, pid);
+      await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+      this.#pid = pid;
+      this.#up = pid !== null;
     } catch (error) {
       this.#client = undefined;
       client.removeAllListeners("end");

@@ -76,6 +76,9 @@ export class PostgresStore implements Store {
     const driver = await loadPg();
     const pool = new driver.Pool(resolved.pool);
     pool.on("error", (error) => reportIdle(resolved.logger, error));
+    // A dropped connection can report its end more than once, after its query already failed
+    // and while no one listens; without a listener of its own that would crash the process.
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Database(pool);
     const channel = channelOf(resolved.schema);
     const s = quoteIdent(resolved.schema);

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { silentLogger } from "../../../src/logger.js";
+import { type Logger, silentLogger } from "../../../src/logger.js";
 import type { PostgresStoreOptions } from "../../../src/store/postgres/postgres-options.js";
 import { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
 
@@ -46,6 +46,14 @@ export async function schemasLike(prefix: string): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
+/** Set TRELLIS_TEST_LOG=1 to see what the stores under test report. */
+const consoleLoggerForTests: Logger = {
+  debug: (message, attributes) => console.debug(message, attributes ?? ""),
+  info: (message, attributes) => console.info(message, attributes ?? ""),
+  warn: (message, attributes) => console.warn(message, attributes ?? ""),
+  error: (message, attributes) => console.error(message, attributes ?? ""),
+};
+
 export function connect(
   schema: string,
   options: PostgresStoreOptions = {},
@@ -53,7 +61,7 @@ export function connect(
   return PostgresStore.connect({
     connectionString: DATABASE_URL,
     schema,
-    logger: silentLogger,
+    logger: process.env.TRELLIS_TEST_LOG ? consoleLoggerForTests : silentLogger,
     ...options,
   });
 }
