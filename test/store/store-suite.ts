@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../../src/store/store.js";
 import { auditCases } from "./suite/audit.js";
 import { checkpointCases } from "./suite/checkpoints.js";
+import { commitCases } from "./suite/commit.js";
 import { interruptCases } from "./suite/interrupts.js";
 import { notifierCases } from "./suite/notifier.js";
 import { sessionCases } from "./suite/sessions.js";
@@ -30,6 +31,7 @@ export function describeStore(name: string, makeStore: () => Store | Promise<Sto
       return current;
     };
     checkpointCases(store);
+    commitCases(store);
     interruptCases(store);
     auditCases(store);
     sessionCases(store);

@@ -1,0 +1,74 @@
+import type { AuditEntryInput } from "../audit-store.js";
+import { checkAuditEntry } from "../audit-store.js";
+import type { Statement } from "./database.js";
+import { jsonText } from "./json-text.js";
+
+/** Audit entries checked and encoded for {@link auditInsert}, one array per column. */
+export interface AuditColumns {
+  readonly count: number;
+  readonly values: readonly unknown[];
+}
+
+/**
+ * Checks entries (a non-empty session id, a finite time, JSON data) and encodes them; throws
+ * `InvalidOptionError` for the first wrong one, before anything is written.
+ */
+export function encodeAudit(entries: readonly AuditEntryInput[]): AuditColumns {
+  const sessions: string[] = [];
+  const ats: number[] = [];
+  const kinds: string[] = [];
+  const runs: (string | null)[] = [];
+  const actors: (string | null)[] = [];
+  const nodes: (string | null)[] = [];
+  const iterations: (number | null)[] = [];
+  const data: (string | null)[] = [];
+  for (const entry of entries) {
+    checkAuditEntry(entry);
+    sessions.push(entry.sessionId);
+    ats.push(entry.at);
+    kinds.push(entry.kind);
+    runs.push(entry.runId ?? null);
+    actors.push(entry.actor ?? null);
+    nodes.push(entry.node ?? null);
+    iterations.push(entry.iteration ?? null);
+    data.push(entry.data === undefined ? null : jsonText(entry.data, "data"));
+  }
+  return {
+    count: entries.length,
+    values: [sessions, ats, kinds, runs, actors, nodes, iterations, data],
+  };
+}
+
+/**
+ * One statement that appends entries of any sessions and returns their `seq`s in the order
+ * given. Each session's next `seq` is a counter row, incremented in the same statement and
+ * locked until the transaction ends: concurrent appends queue on it, so numbers have no gaps
+ * and no repeats, and a rolled-back append gives its numbers back. The counter outlives
+ * pruning and session deletion, so a `seq` is never reused.
+ */
+export function auditInsert(schema: string, columns: AuditColumns): Statement {
+  return {
+    name: `${schema}.audit_insert`,
+    text: `
+WITH e AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+    $7::integer[], $8::text[]) WITH ORDINALITY
+    AS e(session_id, at, kind, run_id, actor, node, iteration, data, ord)
+), n AS (
+  SELECT session_id, count(*) AS n FROM e GROUP BY session_id
+), c AS (
+  INSERT INTO ${schema}.audit_sequences AS q (session_id, next_seq)
+  SELECT session_id, n + 1 FROM n ORDER BY session_id
+  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq + EXCLUDED.next_seq - 1
+  RETURNING session_id, next_seq
+), numbered AS (
+  SELECT e.*, c.next_seq - n.n + row_number() OVER (PARTITION BY e.session_id ORDER BY e.ord) - 1 AS seq
+  FROM e JOIN n USING (session_id) JOIN c USING (session_id)
+), ins AS (
+  INSERT INTO ${schema}.audit (session_id, seq, at, kind, run_id, actor, node, iteration, data)
+  SELECT session_id, seq, at, kind, run_id, actor, node, iteration, data FROM numbered
+)
+SELECT seq FROM numbered ORDER BY ord`,
+    values: columns.values,
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * The statement at the heart of `commit`: checkpoints, lease fencing and extension, session
+ * summaries and their notifications in ONE statement. A run commits a checkpoint after every
+ * node, so this is the store's hot path: one round trip, no BEGIN/COMMIT, a plan prepared once
+ * per connection. A refusal raises an error inside the statement, so the database rolls all of
+ * it back: nothing is written when the lease is lost or a checkpoint conflicts.
+ */
+import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
+import { type CheckpointRecord, recordPayload } from "../checkpoint-store.js";
+import type { StoreEvent } from "../notifier.js";
+import type { Lease } from "../session-store.js";
+import type { Statement } from "./database.js";
+import { jsonText } from "./json-text.js";
+
+/** The SQLSTATE the statement raises when the batch's lease is not the session's any more. */
+export const LEASE_LOST = "TL001";
+/** The SQLSTATE the statement raises when a checkpoint collides; its message is the record's index. */
+export const CONFLICT = "TC001";
+
+const COLUMNS = [
+  ["session_id", "text"],
+  ["thread", "text"],
+  ["seq", "bigint"],
+  ["id", "text"],
+  ["parent_id", "text"],
+  ["run_id", "text"],
+  ["node", "text"],
+  ["iteration", "integer"],
+  ["next", "text"],
+  ["status", "text"],
+  ["kind", "text"],
+  ["payload", "text"],
+  ["meta", "text"],
+  ["created_at", "bigint"],
+] as const;
+
+/** A summary row per session whose own thread the batch writes. */
+interface Summary {
+  sessionId: string;
+  graph: string | null;
+  status: string;
+  checkpointId: string;
+  createdAt: number;
+  updatedAt: number;
+  gate: string | null;
+}
+
+/** A batch's checkpoints, checked and encoded. */
+export interface EncodedCheckpoints {
+  readonly records: readonly CheckpointRecord[];
+  /** One row per record, the columns in table order. */
+  readonly rows: readonly (readonly unknown[])[];
+  readonly summaries: readonly Summary[];
+  /** The `checkpoint` events of the session's own threads, in order, as JSON. */
+  readonly events: readonly string[];
+}
+
+function conflict(record: CheckpointRecord): CheckpointConflictError {
+  return new CheckpointConflictError(record.sessionId, record.thread, record.id, record.seq);
+}
+
+/**
+ * Encodes the checkpoints of a batch. Within the batch, each thread's `seq`s must increase and
+ * its ids differ (`CheckpointConflictError` otherwise); the statement checks them against what
+ * is stored.
+ */
+export function encodeCheckpoints(records: readonly CheckpointRecord[]): EncodedCheckpoints {
+  const last = new Map<string, number>();
+  const ids = new Set<string>();
+  const summaries = new Map<string, Summary>();
+  const rows: unknown[][] = [];
+  const events: string[] = [];
+  for (const record of records) {
+    const key = `${record.sessionId}\u0000${record.thread}`;
+    const before = last.get(key);
+    if ((before !== undefined && record.seq <= before) || ids.has(`${key}\u0000${record.id}`)) {
+      throw conflict(record);
+    }
+    last.set(key, record.seq);
+    ids.add(`${key}\u0000${record.id}`);
+    rows.push([
+      record.sessionId,
+      record.thread,
+      record.seq,
+      record.id,
+      record.parentId,
+      record.runId,
+      record.node,
+      record.iteration,
+      jsonText(record.next, "next"),
+      record.status,
+      record.kind,
+      jsonText(recordPayload(record), record.kind === "full" ? "state" : "delta"),
+      jsonText(record.meta, "meta"),
+      record.createdAt,
+    ]);
+    if (record.thread !== "") continue;
+    const previous = summaries.get(record.sessionId);
+    summaries.set(record.sessionId, {
+      sessionId: record.sessionId,
+      graph: record.meta.graph ?? previous?.graph ?? null,
+      status: record.status,
+      checkpointId: record.id,
+      createdAt: previous?.createdAt ?? record.createdAt,
+      updatedAt: record.createdAt,
+      gate: record.meta.gate === undefined ? null : jsonText(record.meta.gate, "meta.gate"),
+    });
+    const event: StoreEvent = {
+      kind: "checkpoint",
+      sessionId: record.sessionId,
+      id: record.id,
+      status: record.status,
+    };
+    events.push(JSON.stringify(event));
+  }
+  return { records, rows, summaries: [...summaries.values()], events };
+}
+
+/** Where the records come from: bound one by one for a single record, as arrays otherwise. */
+function source(single: boolean): string {
+  if (single) {
+    const fields = COLUMNS.map(([name, type], i) => `$${i + 1}::${type} AS ${name}`);
+    return `SELECT ${fields.join(", ")}, 1::bigint AS ord`;
+  }
+  const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
+  const names = COLUMNS.map(([name]) => name).join(", ");
+  return `SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${names}, ord)`;
+}
+
+function text(schema: string, single: boolean): string {
+  const s = schema;
+  const p = COLUMNS.length;
+  const names = COLUMNS.map(([name]) => name).join(", ");
+  const values = COLUMNS.map(([name]) => `r.${name}`).join(", ");
+  // $p+1 lease session, $p+2 lease token, $p+3 now, $p+4..$p+10 summaries, $p+11 channel,
+  // $p+12 events.
+  return `
+WITH r AS (${source(single)}),
+lease AS (
+  UPDATE ${s}.leases SET expires_at = $${p + 3}::bigint + ttl_ms
+  WHERE session_id = $${p + 1}::text AND token = $${p + 2}::text
+  RETURNING 1
+), fence AS (
+  SELECT 1 FROM lease UNION ALL SELECT 1 WHERE $${p + 2}::text IS NULL
+), ins AS (
+  INSERT INTO ${s}.checkpoints (${names})
+  SELECT ${values} FROM r
+  WHERE EXISTS (SELECT 1 FROM fence)
+    AND NOT EXISTS (
+      SELECT 1 FROM ${s}.checkpoints c
+      WHERE c.session_id = r.session_id AND c.thread = r.thread AND c.seq >= r.seq)
+  ON CONFLICT DO NOTHING
+  RETURNING session_id, thread, seq
+), summary AS (
+  INSERT INTO ${s}.sessions AS x (session_id, graph, status, checkpoint_id, created_at, updated_at, gate)
+  SELECT * FROM unnest($${p + 4}::text[], $${p + 5}::text[], $${p + 6}::text[], $${p + 7}::text[],
+    $${p + 8}::bigint[], $${p + 9}::bigint[], $${p + 10}::text[])
+  ON CONFLICT (session_id) DO UPDATE SET
+    graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
+    checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
+), notes AS (
+  SELECT pg_notify($${p + 11}::text, e) FROM unnest($${p + 12}::text[]) AS e
+), refusal AS (
+  SELECT ${s}.refuse(
+    CASE WHEN EXISTS (SELECT 1 FROM fence) THEN '${CONFLICT}' ELSE '${LEASE_LOST}' END,
+    coalesce((SELECT min(r.ord) FROM r WHERE NOT EXISTS (
+      SELECT 1 FROM ins
+      WHERE ins.session_id = r.session_id AND ins.thread = r.thread AND ins.seq = r.seq))::text, ''))
+  WHERE NOT EXISTS (SELECT 1 FROM fence) OR (SELECT count(*) FROM ins) <> (SELECT count(*) FROM r)
+)
+SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
+}
+
+const texts = new Map<string, { single: string; many: string }>();
+
+/**
+ * The statement for a batch's checkpoints and lease. `events` are the notifications it sends
+ * (none when the caller sends them later in its transaction).
+ */
+export function checkpointInsert(
+  schema: string,
+  channel: string,
+  encoded: EncodedCheckpoints,
+  lease: Lease | undefined,
+  now: number,
+  events: readonly string[],
+): Statement {
+  let cached = texts.get(schema);
+  if (cached === undefined) {
+    cached = { single: text(schema, true), many: text(schema, false) };
+    texts.set(schema, cached);
+  }
+  const single = encoded.rows.length === 1;
+  const records = single
+    ? encoded.rows[0]!
+    : COLUMNS.map((_, column) => encoded.rows.map((row) => row[column]));
+  const summaries = encoded.summaries;
+  return {
+    name: `${schema}.checkpoint_insert_${single ? "1" : "n"}`,
+    text: single ? cached.single : cached.many,
+    values: [
+      ...records,
+      lease?.sessionId ?? null,
+      lease?.token ?? null,
+      now,
+      summaries.map((x) => x.sessionId),
+      summaries.map((x) => x.graph),
+      summaries.map((x) => x.status),
+      summaries.map((x) => x.checkpointId),
+      summaries.map((x) => x.createdAt),
+      summaries.map((x) => x.updatedAt),
+      summaries.map((x) => x.gate),
+      channel,
+      events,
+    ],
+  };
+}
+
+/** The error a refusal of {@link checkpointInsert} means, or `undefined` for any other error. */
+export function refusalOf(
+  error: unknown,
+  encoded: EncodedCheckpoints,
+  lease: Lease | undefined,
+): Error | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === LEASE_LOST && lease !== undefined) return new LeaseLostError(lease.sessionId);
+  if (code !== CONFLICT) return undefined;
+  const index = Number((error as Error).message) - 1;
+  const record = encoded.records[Number.isInteger(index) ? index : 0] ?? encoded.records[0];
+  return record === undefined ? undefined : conflict(record);
+}

@@ -1,0 +1,173 @@
+import { StoreVersionError } from "../../errors.js";
+import type { Transaction } from "./database.js";
+import { LOCK_CLASS, quoteIdent } from "./identifier.js";
+
+/** One step of the schema: applied once, in order, in the transaction that opens the store. */
+export interface Migration {
+  readonly version: number;
+  /** What it does, kept in the applied-versions table. */
+  readonly name: string;
+  /** Its statements for a schema (the name already quoted). */
+  sql(schema: string): string;
+}
+
+/**
+ * Every migration, oldest first. A released migration is never changed: a new version is a new
+ * entry (the tests open a copy of version 1 and upgrade it).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "checkpoints, interrupt queues, audit trail, leases and session summaries",
+    sql: (s) => `
+CREATE TABLE ${s}.checkpoints (
+  session_id text COLLATE "C" NOT NULL,
+  thread text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  parent_id text COLLATE "C",
+  run_id text NOT NULL,
+  node text,
+  iteration integer NOT NULL,
+  next text NOT NULL,
+  status text NOT NULL,
+  kind text NOT NULL,
+  payload text NOT NULL,
+  meta text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (session_id, thread, seq),
+  UNIQUE (session_id, thread, id)
+);
+CREATE TABLE ${s}.sessions (
+  session_id text COLLATE "C" PRIMARY KEY,
+  graph text,
+  status text NOT NULL,
+  checkpoint_id text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  gate text
+);
+CREATE TABLE ${s}.leases (
+  session_id text COLLATE "C" PRIMARY KEY,
+  owner text NOT NULL,
+  token text NOT NULL,
+  expires_at bigint NOT NULL,
+  ttl_ms bigint NOT NULL
+);
+CREATE TABLE ${s}.interrupt_queues (
+  session_id text COLLATE "C" PRIMARY KEY,
+  next_seq bigint NOT NULL DEFAULT 1,
+  queued bigint NOT NULL DEFAULT 0,
+  applied bigint NOT NULL DEFAULT 0,
+  refused bigint NOT NULL DEFAULT 0,
+  expired bigint NOT NULL DEFAULT 0,
+  cleared bigint NOT NULL DEFAULT 0,
+  depth bigint NOT NULL DEFAULT 0,
+  in_flight bigint NOT NULL DEFAULT 0,
+  total_decision_ms bigint NOT NULL DEFAULT 0,
+  max_decision_ms bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE ${s}.interrupts (
+  id text COLLATE "C" PRIMARY KEY,
+  session_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  priority integer NOT NULL,
+  queued_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  state text NOT NULL,
+  message text NOT NULL,
+  claimed_by text,
+  outcome text,
+  settled_at bigint,
+  UNIQUE (session_id, seq)
+);
+CREATE INDEX interrupts_queued ON ${s}.interrupts (session_id, priority, seq) WHERE state = 'queued';
+CREATE INDEX interrupts_claimed ON ${s}.interrupts (session_id) WHERE state = 'claimed';
+CREATE TABLE ${s}.audit_sequences (
+  session_id text COLLATE "C" PRIMARY KEY,
+  next_seq bigint NOT NULL
+);
+CREATE TABLE ${s}.audit (
+  session_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  at bigint NOT NULL,
+  kind text NOT NULL,
+  run_id text,
+  actor text,
+  node text,
+  iteration integer,
+  data text,
+  PRIMARY KEY (session_id, seq)
+);
+CREATE FUNCTION ${s}.refuse(code text, detail text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = code, MESSAGE = detail;
+END
+$$;`,
+  },
+  {
+    version: 2,
+    name: "take over the lease of a holder whose connection is gone; indexes for the inbox, expiry, retention and the session bound",
+    sql: (s) => `
+ALTER TABLE ${s}.leases ADD COLUMN holder_pid integer;
+CREATE INDEX sessions_inbox ON ${s}.sessions (updated_at DESC, session_id);
+CREATE INDEX interrupts_expiry ON ${s}.interrupts (expires_at) WHERE state = 'queued';
+CREATE INDEX interrupt_queues_active ON ${s}.interrupt_queues (session_id) WHERE depth > 0;
+CREATE INDEX audit_at ON ${s}.audit (at);`,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/**
+ * Brings a schema to {@link SCHEMA_VERSION}: creates it when missing and applies the migrations
+ * it lacks, in order, inside `tx`. Concurrent openers queue on an advisory lock of the schema,
+ * so each migration runs once. A schema of a newer version throws `StoreVersionError` before
+ * anything is changed. Returns the versions applied.
+ */
+export async function migrate(
+  tx: Transaction,
+  schema: string,
+  now: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const s = quoteIdent(schema);
+  await tx.query({
+    text: "SELECT pg_advisory_xact_lock($1::integer, hashtext($2::text))",
+    values: [LOCK_CLASS, schema],
+  });
+  const [found] = await tx.query<{ exists: boolean }>({
+    text: "SELECT to_regclass($1::text) IS NOT NULL AS exists",
+    values: [`${s}.schema_migrations`],
+  });
+  let current = 0;
+  if (found?.exists) {
+    const [row] = await tx.query<{ version: number | null }>({
+      text: `SELECT max(version) AS version FROM ${s}.schema_migrations`,
+    });
+    current = row?.version ?? 0;
+  }
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) throw new StoreVersionError("PostgreSQL", current, latest);
+  const pending = migrations.filter((m) => m.version > current);
+  if (pending.length === 0) return [];
+  if (!found?.exists) {
+    await tx.query({
+      text: `CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE ${s}.schema_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at bigint NOT NULL
+)`,
+    });
+  }
+  for (const migration of pending) {
+    await tx.query({ text: migration.sql(s) });
+    await tx.query({
+      text: `INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+      values: [migration.version, migration.name, now],
+    });
+  }
+  return pending.map((m) => m.version);
+}

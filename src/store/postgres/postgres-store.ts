@@ -1,0 +1,193 @@
+import type * as Pg from "pg";
+import type { Logger } from "../../logger.js";
+import type { AuditStore } from "../audit-store.js";
+import type { CheckpointStore } from "../checkpoint-store.js";
+import type { InterruptStore } from "../interrupt-store.js";
+import type { Notifier } from "../notifier.js";
+import type { SessionStore } from "../session-store.js";
+import type { Store, StoreBatch } from "../store.js";
+import { auditInsert, encodeAudit } from "./audit-insert.js";
+import { checkpointInsert, encodeCheckpoints, refusalOf } from "./checkpoint-insert.js";
+import { Database } from "./database.js";
+import { channelOf, quoteIdent } from "./identifier.js";
+import { loadPg } from "./load-pg.js";
+import { migrate } from "./migrations.js";
+import { notifyStatement } from "./notify-statement.js";
+import { PostgresAuditStore } from "./postgres-audit-store.js";
+import { PostgresCheckpointStore } from "./postgres-checkpoint-store.js";
+import { PostgresInterruptStore } from "./postgres-interrupt-store.js";
+import { PostgresNotifier } from "./postgres-notifier.js";
+import { type PostgresStoreOptions, resolvePostgresOptions } from "./postgres-options.js";
+import { PostgresSessionStore } from "./postgres-session-store.js";
+import { settle } from "./settle.js";
+import { toStoreError } from "./store-errors.js";
+
+/**
+ * A {@link Store} in PostgreSQL, for several processes or hosts sharing one database: any
+ * process can send an interrupt, resume a suspended run or take over the session of a process
+ * that died. Events travel with `LISTEN`/`NOTIFY`; leases are rows fenced by a token (see
+ * `docs/persistence.md`).
+ *
+ * @example
+ * ```ts
+ * import { PostgresStore } from "trellis/postgres";
+ *
+ * const store = await PostgresStore.connect({
+ *   connectionString: process.env.DATABASE_URL,
+ *   schema: "trellis",
+ * });
+ * const agent = new GraphAgent({ graph, store });
+ * // …
+ * await store.close();
+ * ```
+ */
+export class PostgresStore implements Store {
+  readonly #db: Database;
+  readonly #s: string;
+  readonly #channel: string;
+  readonly #notifier: PostgresNotifier;
+  readonly #checkpoints: PostgresCheckpointStore;
+  readonly #interrupts: PostgresInterruptStore;
+  readonly #audit: PostgresAuditStore;
+  readonly #sessions: PostgresSessionStore;
+
+  private constructor(db: Database, schema: string, notifier: PostgresNotifier, channel: string) {
+    this.#db = db;
+    this.#s = quoteIdent(schema);
+    this.#channel = channel;
+    this.#notifier = notifier;
+    this.#checkpoints = new PostgresCheckpointStore(db, this.#s);
+    this.#interrupts = new PostgresInterruptStore(db, this.#s, schema, channel);
+    this.#audit = new PostgresAuditStore(db, this.#s);
+    this.#sessions = new PostgresSessionStore(
+      db,
+      this.#s,
+      channel,
+      () => notifier.pid,
+      this.#interrupts,
+    );
+  }
+
+  /**
+   * Connects, creates the schema and its tables when missing and applies pending migrations
+   * (once, even when several processes connect at once), and starts listening for events.
+   *
+   * @throws InvalidOptionError for a wrong option.
+   * @throws MissingDependencyError when the `pg` package is not installed.
+   * @throws StoreUnavailableError when the database cannot be reached.
+   * @throws StoreVersionError when the schema was written by a newer version of Trellis.
+   */
+  static async connect(options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const resolved = resolvePostgresOptions(options);
+    const driver = await loadPg();
+    const pool = new driver.Pool(resolved.pool);
+    pool.on("error", (error) => reportIdle(resolved.logger, error));
+    // A dropped connection can report its end more than once, after its query already failed
+    // and while no one listens; without a listener of its own that would crash the process.
+    pool.on("connect", (client) => client.on("error", () => {}));
+    const db = new Database(pool);
+    const channel = channelOf(resolved.schema);
+    const s = quoteIdent(resolved.schema);
+    const notifier = new PostgresNotifier({
+      driver,
+      config: listenerConfig(resolved.pool),
+      channel,
+      logger: resolved.logger,
+      onReconnect: async (oldPid, newPid) => {
+        // Leases this store holds follow its new connection, unless taken over meanwhile.
+        await db.query({
+          text: `UPDATE ${s}.leases SET holder_pid = $2 WHERE holder_pid = $1`,
+          values: [oldPid, newPid],
+        });
+      },
+    });
+    try {
+      // The listening connection opens while the schema is checked: LISTEN needs no table.
+      const [migrated, listened] = await Promise.allSettled([
+        db.transaction((tx) => migrate(tx, resolved.schema, Date.now())),
+        notifier.start(),
+      ]);
+      if (migrated.status === "rejected") throw migrated.reason;
+      if (listened.status === "rejected") throw listened.reason;
+    } catch (error) {
+      await notifier.close();
+      await db.close().catch(() => {});
+      throw toStoreError(error);
+    }
+    return new PostgresStore(db, resolved.schema, notifier, channel);
+  }
+
+  /** Checkpoints, as JSON text in the schema's tables. */
+  get checkpoints(): CheckpointStore {
+    return this.#checkpoints;
+  }
+  /** The interrupt queues, claimed with `FOR UPDATE SKIP LOCKED`. */
+  get interrupts(): InterruptStore {
+    return this.#interrupts;
+  }
+  /** The audit trail. */
+  get audit(): AuditStore {
+    return this.#audit;
+  }
+  /** Session leases (freed at once when the holder's connection is gone) and inbox summaries. */
+  get sessions(): SessionStore {
+    return this.#sessions;
+  }
+  /** Events from every process, over `LISTEN`/`NOTIFY`. */
+  get notifier(): Notifier {
+    return this.#notifier;
+  }
+
+  /**
+   * Writes a batch atomically. Checkpoints with a lease and nothing else (what a run writes
+   * after each node) are one statement: fencing, insert, lease extension, summary and
+   * notification in one round trip. Batches that also settle messages or append audit entries
+   * run in one transaction.
+   */
+  async commit(batch: StoreBatch): Promise<void> {
+    const { lease, checkpoints = [], settle: settlements = [], audit = [] } = batch;
+    // Everything that can be refused without the database is checked before anything is sent.
+    const encoded = encodeCheckpoints(checkpoints);
+    const entries = audit.length === 0 ? undefined : encodeAudit(audit);
+    const s = this.#s;
+    const writesCheckpoints = checkpoints.length > 0 || lease !== undefined;
+    try {
+      if (settlements.length === 0 && entries === undefined) {
+        if (!writesCheckpoints) return;
+        await this.#db.query(
+          checkpointInsert(s, this.#channel, encoded, lease, batch.now, encoded.events),
+        );
+        return;
+      }
+      await this.#db.transaction(async (tx) => {
+        if (writesCheckpoints) {
+          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, []));
+        }
+        const settled = await settle(tx, s, settlements, batch.now);
+        if (entries !== undefined) await tx.query(auditInsert(s, entries));
+        const events = [...settled, ...encoded.events];
+        if (events.length > 0) await tx.query(notifyStatement(s, this.#channel, events));
+      });
+    } catch (error) {
+      throw refusalOf(error, encoded, lease) ?? error;
+    }
+  }
+
+  /** Stops listening and closes every connection. Leases this store holds become free at once. */
+  async close(): Promise<void> {
+    await this.#notifier.close();
+    await this.#db.close();
+  }
+}
+
+/** The listening connection's settings: the pool's, without the statement timeout. */
+function listenerConfig(pool: Pg.PoolConfig): Pg.ClientConfig {
+  const { max: _max, statement_timeout: _timeout, ...config } = pool;
+  return { ...config, application_name: `${pool.application_name ?? "trellis"} listener` };
+}
+
+function reportIdle(logger: Logger, error: Error): void {
+  logger.warn("An idle PostgreSQL connection failed; the pool replaces it", {
+    error: error.message,
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * Reading stored rows back into the store's records. Every column is checked: a row that does
+ * not hold what the store wrote is reported as `StoreCorruptError` (a checkpoint whose JSON
+ * cannot be read, as an `UnparsableRecord`), never passed on half read.
+ */
+import type { DeltaOp } from "../../graph/state.js";
+import type { QueuedInterrupt } from "../../interrupts/interrupt-message.js";
+import type { AuditEntry, AuditKind } from "../audit-store.js";
+import type { CheckpointMeta } from "../checkpoint-meta.js";
+import {
+  CHECKPOINT_STATUSES,
+  type CheckpointStatus,
+  type StoredRecord,
+} from "../checkpoint-store.js";
+import type { InterruptState, SettledOutcome, StoredInterrupt } from "../interrupt-store.js";
+import type { SessionSummary } from "../session-store.js";
+import { corrupt } from "./store-errors.js";
+
+/** JSON text to a value, or `StoreCorruptError` naming what it belongs to. */
+export function parseJson(text: unknown, what: string): unknown {
+  if (typeof text !== "string")
+    throw corrupt(`${what} is ${text === null ? "missing" : "not text"}`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw corrupt(`${what} is not valid JSON`, error);
+  }
+}
+
+/** A `bigint` column (the driver gives text) or an integer one, as a number. */
+export function num(value: unknown, what: string): number {
+  const n = typeof value === "string" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isFinite(n)) throw corrupt(`${what} is not a number`);
+  return n;
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== "string") throw corrupt(`${what} is not text`);
+  return value;
+}
+
+function optionalText(value: unknown, what: string): string | null {
+  return value === null ? null : text(value, what);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function status(value: unknown, what: string): CheckpointStatus {
+  if (!(CHECKPOINT_STATUSES as readonly unknown[]).includes(value)) {
+    throw corrupt(`${what} has an unknown status`);
+  }
+  return value as CheckpointStatus;
+}
+
+/** The columns of a checkpoint row, in the order the statements select them. */
+export const CHECKPOINT_COLUMNS =
+  "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
+
+export interface CheckpointRow {
+  readonly session_id: unknown;
+  readonly thread: unknown;
+  readonly seq: unknown;
+  readonly id: unknown;
+  readonly parent_id: unknown;
+  readonly run_id: unknown;
+  readonly node: unknown;
+  readonly iteration: unknown;
+  readonly next: unknown;
+  readonly status: unknown;
+  readonly kind: unknown;
+  readonly payload: unknown;
+  readonly meta: unknown;
+  readonly created_at: unknown;
+}
+
+/**
+ * A checkpoint row as a record. A row whose JSON (next nodes, meta, payload) cannot be read
+ * comes back as an `UnparsableRecord`, so one bad row does not hide a whole history; a row whose
+ * plain columns are wrong is a `StoreCorruptError`.
+ */
+export function toCheckpoint(row: CheckpointRow): StoredRecord {
+  const id = text(row.id, "a checkpoint id");
+  const what = `checkpoint \`${id}\``;
+  const columns = {
+    sessionId: text(row.session_id, `the session of ${what}`),
+    thread: text(row.thread, `the thread of ${what}`),
+    id,
+    seq: num(row.seq, `the seq of ${what}`),
+    parentId: optionalText(row.parent_id, `the parent of ${what}`),
+    runId: text(row.run_id, `the run of ${what}`),
+    node: optionalText(row.node, `the node of ${what}`),
+    iteration: num(row.iteration, `the iteration of ${what}`),
+    status: status(row.status, what),
+    createdAt: num(row.created_at, `the time of ${what}`),
+  };
+  let next: unknown;
+  let meta: unknown;
+  let payload: unknown;
+  try {
+    next = parseJson(row.next, `the next nodes of ${what}`);
+    if (!Array.isArray(next) || !next.every((n) => typeof n === "string")) {
+      throw corrupt(`the next nodes of ${what} are not a list of names`);
+    }
+    meta = parseJson(row.meta, `the meta of ${what}`);
+    if (!isObject(meta)) throw corrupt(`the meta of ${what} is not an object`);
+    payload = parseJson(row.payload, `the state of ${what}`);
+    if (row.kind === "full" && !isObject(payload)) {
+      throw corrupt(`the state of ${what} is not an object`);
+    }
+    if (row.kind === "delta" && !Array.isArray(payload)) {
+      throw corrupt(`the delta of ${what} is not a list`);
+    }
+    if (row.kind !== "full" && row.kind !== "delta") {
+      throw corrupt(`${what} has an unknown kind`);
+    }
+  } catch (error) {
+    const problem = error instanceof Error ? error.message : String(error);
+    return {
+      ...columns,
+      next: Array.isArray(next) ? (next as string[]) : [],
+      kind: "unparsable",
+      problem,
+    };
+  }
+  const fields = { ...columns, next: next as string[], meta: meta as CheckpointMeta };
+  if (row.kind === "full")
+    return { ...fields, kind: "full", state: payload as Record<string, unknown> };
+  return { ...fields, kind: "delta", delta: payload as readonly DeltaOp[] };
+}
+
+export const INTERRUPT_COLUMNS = "id, seq, message, state, claimed_by, outcome";
+
+export interface InterruptRow {
+  readonly id: unknown;
+  readonly seq: unknown;
+  readonly message: unknown;
+  readonly state?: unknown;
+  readonly claimed_by?: unknown;
+  readonly outcome?: unknown;
+}
+
+export function toMessage(row: InterruptRow): QueuedInterrupt {
+  const what = `interrupt \`${String(row.id)}\``;
+  const message = parseJson(row.message, `the message of ${what}`);
+  if (
+    !isObject(message) ||
+    typeof message.id !== "string" ||
+    typeof message.sessionId !== "string"
+  ) {
+    throw corrupt(`the message of ${what} is not a queued interrupt`);
+  }
+  return { ...message, seq: num(row.seq, `the seq of ${what}`) } as unknown as QueuedInterrupt;
+}
+
+const STATES: readonly InterruptState[] = [
+  "queued",
+  "claimed",
+  "applied",
+  "refused",
+  "expired",
+  "cleared",
+];
+
+export function toStoredInterrupt(row: InterruptRow): StoredInterrupt {
+  const message = toMessage(row);
+  if (!(STATES as readonly unknown[]).includes(row.state)) {
+    throw corrupt(`interrupt \`${message.id}\` has an unknown state`);
+  }
+  const outcome =
+    row.outcome === null || row.outcome === undefined
+      ? undefined
+      : parseJson(row.outcome, `the outcome of interrupt \`${message.id}\``);
+  if (outcome !== undefined && !isObject(outcome)) {
+    throw corrupt(`the outcome of interrupt \`${message.id}\` is not an object`);
+  }
+  const claimedBy = optionalText(row.claimed_by ?? null, `the claimant of ${message.id}`);
+  return {
+    message,
+    state: row.state as InterruptState,
+    ...(outcome === undefined ? {} : { outcome: outcome as unknown as SettledOutcome }),
+    ...(claimedBy === null ? {} : { claimedBy }),
+  };
+}
+
+export const AUDIT_COLUMNS = "session_id, seq, at, kind, run_id, actor, node, iteration, data";
+
+export interface AuditRow {
+  readonly session_id: unknown;
+  readonly seq: unknown;
+  readonly at: unknown;
+  readonly kind: unknown;
+  readonly run_id: unknown;
+  readonly actor: unknown;
+  readonly node: unknown;
+  readonly iteration: unknown;
+  readonly data: unknown;
+}
+
+export function toAuditEntry(row: AuditRow): AuditEntry {
+  const seq = num(row.seq, "the seq of an audit entry");
+  const what = `audit entry ${seq}`;
+  const runId = optionalText(row.run_id, `the run of ${what}`);
+  const actor = optionalText(row.actor, `the actor of ${what}`);
+  const node = optionalText(row.node, `the node of ${what}`);
+  return {
+    sessionId: text(row.session_id, `the session of ${what}`),
+    ...(runId === null ? {} : { runId }),
+    at: num(row.at, `the time of ${what}`),
+    kind: text(row.kind, `the kind of ${what}`) as AuditKind,
+    ...(actor === null ? {} : { actor }),
+    ...(node === null ? {} : { node }),
+    ...(row.iteration === null
+      ? {}
+      : { iteration: num(row.iteration, `the iteration of ${what}`) }),
+    ...(row.data === null ? {} : { data: parseJson(row.data, `the data of ${what}`) }),
+    seq,
+  };
+}
+
+export const SUMMARY_COLUMNS =
+  "session_id, graph, status, checkpoint_id, created_at, updated_at, gate";
+
+export interface SummaryRow {
+  readonly session_id: unknown;
+  readonly graph: unknown;
+  readonly status: unknown;
+  readonly checkpoint_id: unknown;
+  readonly created_at: unknown;
+  readonly updated_at: unknown;
+  readonly gate: unknown;
+}
+
+export function toSummary(row: SummaryRow): SessionSummary {
+  const sessionId = text(row.session_id, "a session id");
+  const what = `the summary of session \`${sessionId}\``;
+  const gate = row.gate === null ? undefined : parseJson(row.gate, `the gate in ${what}`);
+  if (gate !== undefined && !isObject(gate)) throw corrupt(`the gate in ${what} is not an object`);
+  return {
+    sessionId,
+    graph: optionalText(row.graph, `the graph in ${what}`) ?? "",
+    status: status(row.status, what),
+    checkpointId: text(row.checkpoint_id, `the checkpoint in ${what}`),
+    createdAt: num(row.created_at, `the first time in ${what}`),
+    updatedAt: num(row.updated_at, `the last time in ${what}`),
+    ...(gate === undefined ? {} : { gate: gate as unknown as NonNullable<SessionSummary["gate"]> }),
+  };
+}
