@@ -1,0 +1,238 @@
+import { randomInt } from "node:crypto";
+import type { Logger } from "../../logger.js";
+import { MemoryNotifier } from "../memory/memory-notifier.js";
+import type { Notifier, StoreEvent, StoreListener } from "../notifier.js";
+import type { SqliteConnection } from "./sqlite-connection.js";
+
+/**
+ * How long outbox rows are kept, in milliseconds: a subscriber whose process stalls longer
+ * than this misses the events in between (delivery is a hint; subscribers re-read the store).
+ */
+export const EVENT_RETENTION_MS = 10_000;
+/** Every this many events recorded, the connection notes a prune mark. */
+const MARK_EVERY = 1024;
+/** Events read per query while catching up. */
+const BATCH = 512;
+
+interface EventRow {
+  readonly id: number;
+  readonly origin: number;
+  readonly kind: string;
+  readonly session_id: string;
+  readonly ref: string | null;
+  readonly priority: number | null;
+  readonly detail: string | null;
+}
+
+/**
+ * The SQLite store's notifier. Each event is written to the `events` table (the outbox) in the
+ * transaction of the change it describes, and delivered to this store's listeners right after
+ * that transaction commits. Events written by other connections (other store instances, other
+ * processes) are picked up by polling: every `pollIntervalMs` while anyone subscribes, the
+ * poller reads `PRAGMA data_version`, which changes only when another connection committed, and
+ * then reads the outbox rows it has not seen. An event from elsewhere therefore arrives within
+ * one poll interval plus the time of that read.
+ */
+export class SqliteNotifier implements Notifier {
+  readonly #connection: SqliteConnection;
+  readonly #fanout: MemoryNotifier;
+  readonly #logger: Logger;
+  readonly #pollIntervalMs: number;
+  /** Names this connection's rows in the outbox, so the poller skips what it delivered itself. */
+  readonly #origin = randomInt(1, 2 ** 47);
+  #subscribers = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #lastId = 0;
+  #dataVersion: unknown;
+  /** Events of the open transaction, delivered once it commits. */
+  #pending: StoreEvent[] = [];
+  #recorded = 0;
+  /** `[max id, wall time]` noted every {@link MARK_EVERY} events: rows up to it are that old. */
+  readonly #marks: [number, number][] = [];
+
+  constructor(connection: SqliteConnection, pollIntervalMs: number, logger: Logger) {
+    this.#connection = connection;
+    this.#pollIntervalMs = pollIntervalMs;
+    this.#logger = logger;
+    this.#fanout = new MemoryNotifier(logger);
+  }
+
+  subscribe(sessionId: string | null, listener: StoreListener): () => void {
+    const stop = this.#fanout.subscribe(sessionId, listener);
+    if (this.#subscribers++ === 0) this.#start();
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      stop();
+      if (--this.#subscribers === 0) this.#stop();
+    };
+  }
+
+  /**
+   * Writes `event` to the outbox in the open write transaction; this store's listeners get it
+   * once the transaction commits, and never if it rolls back.
+   */
+  record(event: StoreEvent): void {
+    const connection = this.#connection;
+    const now = Date.now();
+    const info = connection
+      .statement(
+        "INSERT INTO events (origin, written_at, kind, session_id, ref, priority, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        this.#origin,
+        now,
+        event.kind,
+        event.sessionId,
+        event.kind === "released" ? null : event.id,
+        event.kind === "queued" ? event.priority : null,
+        event.kind === "queued"
+          ? (event.action ?? null)
+          : event.kind === "checkpoint"
+            ? event.status
+            : null,
+      );
+    if (this.#pending.length === 0) connection.afterCommit(this.#flush);
+    this.#pending.push(event);
+    if (++this.#recorded % MARK_EVERY === 0) {
+      this.#marks.push([Number(info.lastInsertRowid), now]);
+      this.#pruneMarks(now);
+    }
+  }
+
+  /** Deletes outbox rows older than {@link EVENT_RETENTION_MS}; run when the store opens. */
+  prune(now: number): number {
+    return this.#connection.write(
+      "open",
+      () =>
+        this.#connection
+          .statement(
+            "DELETE FROM events WHERE written_at < ? AND id < (SELECT max(id) FROM events)",
+          )
+          .run(now - EVENT_RETENTION_MS).changes,
+    );
+  }
+
+  /** Stops polling; listeners get nothing more. */
+  close(): void {
+    this.#stop();
+    this.#subscribers = 0;
+  }
+
+  readonly #flush = (): void => {
+    const events = this.#pending;
+    this.#pending = [];
+    for (const event of events) this.#fanout.publish(event);
+  };
+
+  /**
+   * Rows below the newest mark older than the retention were all written before that mark's
+   * time (the mark is the highest id at that moment). The newest row is never deleted, so ids
+   * are never handed out twice.
+   */
+  #pruneMarks(now: number): void {
+    let index = -1;
+    for (let i = 0; i < this.#marks.length; i++) {
+      if (this.#marks[i]![1] < now - EVENT_RETENTION_MS) index = i;
+    }
+    if (index < 0) return;
+    const [id] = this.#marks[index]!;
+    this.#marks.splice(0, index + 1);
+    this.#connection.statement("DELETE FROM events WHERE id < ?").run(id);
+  }
+
+  #start(): void {
+    try {
+      this.#connection.run("subscribe", () => {
+        this.#dataVersion = this.#connection.statement("PRAGMA data_version").pluck().get();
+        this.#lastId = Number(
+          this.#connection.statement("SELECT coalesce(max(id), 0) FROM events").pluck().get(),
+        );
+      });
+    } catch (error) {
+      this.#logger.error("The SQLite notifier could not start polling; retrying", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    this.#schedule();
+  }
+
+  #stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(this.#tick, this.#pollIntervalMs);
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#subscribers === 0 || this.#connection.closed) return;
+    try {
+      const version = this.#connection.statement("PRAGMA data_version").pluck().get();
+      if (version !== this.#dataVersion) {
+        this.#dataVersion = version;
+        this.#drain();
+      }
+    } catch (error) {
+      this.#logger.warn("The SQLite notifier could not read new events; it tries again", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (this.#subscribers > 0 && !this.#connection.closed) this.#schedule();
+  };
+
+  /** Delivers the outbox rows other connections wrote since the last read. */
+  #drain(): void {
+    const select = this.#connection.statement(
+      "SELECT id, origin, kind, session_id, ref, priority, detail FROM events WHERE id > ? ORDER BY id LIMIT ?",
+    );
+    for (;;) {
+      const rows = select.all(this.#lastId, BATCH) as EventRow[];
+      for (const row of rows) {
+        this.#lastId = row.id;
+        if (row.origin === this.#origin) continue;
+        const event = toEvent(row);
+        if (event === undefined) {
+          this.#logger.warn("The SQLite notifier skipped an event it cannot read", { id: row.id });
+          continue;
+        }
+        this.#fanout.publish(event);
+        // A listener may have closed the store or unsubscribed everyone.
+        if (this.#subscribers === 0 || this.#connection.closed) return;
+      }
+      if (rows.length < BATCH) return;
+    }
+  }
+}
+
+function toEvent(row: EventRow): StoreEvent | undefined {
+  const sessionId = row.session_id;
+  switch (row.kind) {
+    case "queued":
+      if (row.ref === null || row.priority === null) return undefined;
+      return {
+        kind: "queued",
+        sessionId,
+        id: row.ref,
+        priority: row.priority,
+        ...(row.detail === null ? {} : { action: row.detail }),
+      };
+    case "settled":
+      return row.ref === null ? undefined : { kind: "settled", sessionId, id: row.ref };
+    case "checkpoint":
+      if (row.ref === null || row.detail === null) return undefined;
+      return {
+        kind: "checkpoint",
+        sessionId,
+        id: row.ref,
+        status: row.detail as Extract<StoreEvent, { kind: "checkpoint" }>["status"],
+      };
+    case "released":
+      return { kind: "released", sessionId };
+    default:
+      return undefined;
+  }
+}
