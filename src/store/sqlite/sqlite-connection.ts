@@ -17,6 +17,8 @@ export class SqliteConnection {
   #afterCommit: (() => void)[] = [];
   #depth = 0;
   #closed = false;
+  /** Numbers this connection's write transactions, so a value can be cached for one of them. */
+  #writes = 0;
   readonly #begin: SqliteStatement;
   readonly #beginRead: SqliteStatement;
   readonly #commit: SqliteStatement;
@@ -33,6 +35,11 @@ export class SqliteConnection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The number of the current (or last) write transaction. */
+  get writeNumber(): number {
+    return this.#writes;
   }
 
   /** The prepared statement for `sql`, compiled on first use. */
@@ -55,6 +62,7 @@ export class SqliteConnection {
     let result: T;
     try {
       this.#begin.run();
+      this.#writes++;
       this.#depth++;
       try {
         result = body();

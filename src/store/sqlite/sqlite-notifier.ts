@@ -11,6 +11,13 @@ import type { SqliteConnection } from "./sqlite-connection.js";
 export const EVENT_RETENTION_MS = 10_000;
 /** Every this many events recorded, the connection notes a prune mark. */
 const MARK_EVERY = 1024;
+/** How often a polling connection says it still listens, in milliseconds. */
+export const HEARTBEAT_MS = 5_000;
+/**
+ * A listener not heard of for this long is taken for gone (its process died or stalled) and
+ * writers stop filling the outbox for it; it registers again with its next heartbeat.
+ */
+export const LISTENER_TTL_MS = 30_000;
 /** Events read per query while catching up. */
 const BATCH = 512;
 
@@ -25,13 +32,18 @@ interface EventRow {
 }
 
 /**
- * The SQLite store's notifier. Each event is written to the `events` table (the outbox) in the
- * transaction of the change it describes, and delivered to this store's listeners right after
- * that transaction commits. Events written by other connections (other store instances, other
- * processes) are picked up by polling: every `pollIntervalMs` while anyone subscribes, the
- * poller reads `PRAGMA data_version`, which changes only when another connection committed, and
- * then reads the outbox rows it has not seen. An event from elsewhere therefore arrives within
- * one poll interval plus the time of that read.
+ * The SQLite store's notifier. Events reach this store's listeners right after the transaction
+ * of the change they describe commits (never when it rolls back). Other connections (other
+ * store instances, other processes) learn of them through the `events` table, the outbox:
+ *
+ * - A connection with subscribers registers in `listeners` and polls: every `pollIntervalMs` it
+ *   reads `PRAGMA data_version`, which changes only when another connection committed, and
+ *   then the outbox rows it has not seen. An event from elsewhere therefore arrives within one
+ *   poll interval plus the time of that read.
+ * - A writer adds outbox rows, in the transaction of the change, only while another connection
+ *   is registered: a store that nobody else listens to writes no outbox rows at all. A listener
+ *   registers in a write transaction before it notes where the outbox ends, so it misses no
+ *   event committed after it subscribed.
  */
 export class SqliteNotifier implements Notifier {
   readonly #connection: SqliteConnection;
@@ -47,6 +59,10 @@ export class SqliteNotifier implements Notifier {
   /** Events of the open transaction, delivered once it commits. */
   #pending: StoreEvent[] = [];
   #recorded = 0;
+  /** Whether another connection listens, as read in the write transaction numbered `#checkedIn`. */
+  #othersListen = false;
+  #checkedIn = -1;
+  #lastHeartbeat = 0;
   /** `[max id, wall time]` noted every {@link MARK_EVERY} events: rows up to it are that old. */
   readonly #marks: [number, number][] = [];
 
@@ -75,6 +91,9 @@ export class SqliteNotifier implements Notifier {
    */
   record(event: StoreEvent): void {
     const connection = this.#connection;
+    if (this.#pending.length === 0) connection.afterCommit(this.#flush);
+    this.#pending.push(event);
+    if (!this.#othersListening()) return;
     const now = Date.now();
     const info = connection
       .statement(
@@ -93,30 +112,40 @@ export class SqliteNotifier implements Notifier {
             ? event.status
             : null,
       );
-    if (this.#pending.length === 0) connection.afterCommit(this.#flush);
-    this.#pending.push(event);
     if (++this.#recorded % MARK_EVERY === 0) {
       this.#marks.push([Number(info.lastInsertRowid), now]);
       this.#pruneMarks(now);
     }
   }
 
-  /** Deletes outbox rows older than {@link EVENT_RETENTION_MS}; run when the store opens. */
-  prune(now: number): number {
-    return this.#connection.write(
-      "open",
-      () =>
+  /** Whether a connection other than this one listens; read once per write transaction. */
+  #othersListening(): boolean {
+    const transaction = this.#connection.writeNumber;
+    if (this.#checkedIn !== transaction) {
+      this.#checkedIn = transaction;
+      this.#othersListen =
         this.#connection
-          .statement(
-            "DELETE FROM events WHERE written_at < ? AND id < (SELECT max(id) FROM events)",
-          )
-          .run(now - EVENT_RETENTION_MS).changes,
-    );
+          .statement("SELECT 1 FROM listeners WHERE origin != ? AND seen_at >= ? LIMIT 1")
+          .get(this.#origin, Date.now() - LISTENER_TTL_MS) !== undefined;
+    }
+    return this.#othersListen;
+  }
+
+  /**
+   * Deletes outbox rows older than {@link EVENT_RETENTION_MS} and listeners not heard of for
+   * {@link LISTENER_TTL_MS}, in the open write transaction; returns how many outbox rows.
+   */
+  prune(now: number): number {
+    const connection = this.#connection;
+    connection.statement("DELETE FROM listeners WHERE seen_at < ?").run(now - LISTENER_TTL_MS);
+    return connection
+      .statement("DELETE FROM events WHERE written_at < ? AND id < (SELECT max(id) FROM events)")
+      .run(now - EVENT_RETENTION_MS).changes;
   }
 
   /** Stops polling; listeners get nothing more. */
   close(): void {
-    this.#stop();
+    if (this.#subscribers > 0) this.#stop();
     this.#subscribers = 0;
   }
 
@@ -144,23 +173,50 @@ export class SqliteNotifier implements Notifier {
 
   #start(): void {
     try {
-      this.#connection.run("subscribe", () => {
-        this.#dataVersion = this.#connection.statement("PRAGMA data_version").pluck().get();
-        this.#lastId = Number(
-          this.#connection.statement("SELECT coalesce(max(id), 0) FROM events").pluck().get(),
-        );
-      });
+      this.#register();
     } catch (error) {
-      this.#logger.error("The SQLite notifier could not start polling; retrying", {
+      this.#logger.error("The SQLite notifier could not register as a listener; it retries", {
         error: error instanceof Error ? error.message : String(error),
       });
     }
     this.#schedule();
   }
 
+  /**
+   * Says (again) that this connection listens, then notes where the outbox ends: every writer
+   * that commits after the registration sees it and fills the outbox for this connection.
+   */
+  #register(): void {
+    const connection = this.#connection;
+    const now = Date.now();
+    connection.write("subscribe", () => {
+      connection
+        .statement("INSERT OR REPLACE INTO listeners (origin, seen_at) VALUES (?, ?)")
+        .run(this.#origin, now);
+    });
+    this.#lastHeartbeat = now;
+    if (this.#dataVersion === undefined) {
+      this.#dataVersion = connection.statement("PRAGMA data_version").pluck().get();
+      this.#lastId = Number(
+        connection.statement("SELECT coalesce(max(id), 0) FROM events").pluck().get(),
+      );
+    }
+  }
+
   #stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#dataVersion = undefined;
+    if (this.#connection.closed) return;
+    try {
+      this.#connection.write("unsubscribe", () => {
+        this.#connection.statement("DELETE FROM listeners WHERE origin = ?").run(this.#origin);
+      });
+    } catch (error) {
+      this.#logger.warn("The SQLite notifier could not unregister; its entry expires", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   #schedule(): void {
@@ -171,6 +227,9 @@ export class SqliteNotifier implements Notifier {
     this.#timer = undefined;
     if (this.#subscribers === 0 || this.#connection.closed) return;
     try {
+      if (this.#dataVersion === undefined || Date.now() - this.#lastHeartbeat >= HEARTBEAT_MS) {
+        this.#register();
+      }
       const version = this.#connection.statement("PRAGMA data_version").pluck().get();
       if (version !== this.#dataVersion) {
         this.#dataVersion = version;

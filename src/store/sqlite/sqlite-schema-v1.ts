@@ -4,7 +4,9 @@
  * the text of one `JSON.stringify`.
  */
 export const SCHEMA_V1 = `
--- One row per checkpoint. The payload is the state (kind 'full') or the delta ('delta').
+-- One row per checkpoint, kept in (session, thread, seq) order. The payload is the state
+-- (kind 'full') or the delta ('delta'). WITHOUT ROWID: the rows are the seq index itself, so
+-- a commit writes one b-tree less.
 CREATE TABLE checkpoints (
   session_id TEXT NOT NULL,
   thread TEXT NOT NULL,
@@ -19,9 +21,9 @@ CREATE TABLE checkpoints (
   kind TEXT NOT NULL,
   payload TEXT NOT NULL,
   meta TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX checkpoints_by_seq ON checkpoints (session_id, thread, seq);
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (session_id, thread, seq)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX checkpoints_by_id ON checkpoints (session_id, thread, id);
 
 -- Every interrupt message the store knows, wherever it stands.
@@ -76,6 +78,8 @@ CREATE TABLE audit_sequences (
 ) WITHOUT ROWID;
 
 -- A session's lease and its inbox summary (present once it has a checkpoint of its own thread).
+-- No index on updated_at: every step's commit rewrites it, and the inbox, read far less
+-- often, sorts the summaries instead.
 CREATE TABLE sessions (
   session_id TEXT PRIMARY KEY,
   lease_owner TEXT,
@@ -89,12 +93,16 @@ CREATE TABLE sessions (
   updated_at INTEGER,
   gate TEXT
 ) WITHOUT ROWID;
-CREATE INDEX sessions_by_update ON sessions (updated_at DESC, session_id)
-  WHERE checkpoint_id IS NOT NULL;
 
--- The notifier's outbox: each store event, written in the transaction that caused it, for the
--- other connections to read. 'origin' names the writing connection; 'written_at' is its wall
--- clock, for pruning.
+-- The connections that poll for events, each with the last time it said it still does.
+CREATE TABLE listeners (
+  origin INTEGER PRIMARY KEY,
+  seen_at INTEGER NOT NULL
+);
+
+-- The notifier's outbox: each store event, written in the transaction that caused it while
+-- another connection listens, for those connections to read. 'origin' names the writing
+-- connection; 'written_at' is its wall clock, for pruning.
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,
   origin INTEGER NOT NULL,
