@@ -67,7 +67,8 @@ async function measure(count: number, intervalMs: number, pollIntervalMs: number
     while (latencies.length < count && Date.now() < deadline) await sleep(10);
     await store.close();
     const sorted = [...latencies].sort((a, b) => a - b);
-    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+    const at = (p: number) =>
+      sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
     console.log(
       `${sorted.length}/${count} events, poll every ${pollIntervalMs} ms: p50 ${at(0.5).toFixed(1)} ms, p90 ${at(0.9).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
     );
