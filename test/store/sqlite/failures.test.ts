@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { StoreCorruptError, StoreLockedError, StoreVersionError } from "../../../src/errors.js";
+import { silentLogger } from "../../../src/logger.js";
+import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
+import { checkpoint, enqueue, lease, message, T0 } from "../suite/fixtures.js";
+import { spawnChild } from "./spawn-child.js";
+import { tempDir } from "./temp-db.js";
+
+const temp = tempDir("failures");
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+const open = async (path: string, busyTimeoutMs?: number) => {
+  const store = await SqliteStore.open({
+    path,
+    logger: silentLogger,
+    ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
+  });
+  stores.push(store);
+  return store;
+};
+/** Runs raw SQL on the file through a connection of its own. */
+const raw = (path: string, sql: string) => {
+  const db = new Database(path);
+  db.exec(sql);
+  db.close();
+};
+const digest = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+describe("SqliteStore failures", () => {
+  it("gives StoreLockedError and writes nothing when another process holds the write lock past busyTimeoutMs", async () => {
+    const path = temp.file();
+    const store = await open(path, 200);
+    await store.commit({ checkpoints: [checkpoint("s1", 1)], now: T0 });
+    const child = spawnChild(["lock", path, "2000"]);
+    expect(await child.line()).toBe("locked");
+    const started = Date.now();
+    const error = await store
+      .commit({ checkpoints: [checkpoint("s1", 2)], now: T0 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreLockedError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    await expect(store.interrupts.enqueue(message("s1"), WIDE, AUDIT)).rejects.toThrow(
+      StoreLockedError,
+    );
+    // Reads do not wait for the writer (WAL).
+    expect((await store.checkpoints.latest("s1", ""))?.seq).toBe(1);
+    expect(await child.line()).toBe("released");
+    expect((await store.checkpoints.latest("s1", ""))?.seq).toBe(1);
+    expect((await store.interrupts.stats("s1")).queued).toBe(0);
+    // Once the lock is gone the same batch goes through.
+    await store.commit({ checkpoints: [checkpoint("s1", 2)], now: T0 });
+    expect((await store.checkpoints.latest("s1", ""))?.seq).toBe(2);
+  });
+
+  it("gives StoreCorruptError for rows that cannot be read", async () => {
+    const path = temp.file();
+    const store = await open(path);
+    await store.commit({
+      checkpoints: [checkpoint("s1", 1), checkpoint("s2", 1), checkpoint("s3", 1)],
+      now: T0,
+    });
+    const queued = await enqueue(store, message("s1"));
+    await store.audit.append({ sessionId: "s1", at: T0, kind: "custom.x", data: { a: 1 } });
+    raw(
+      path,
+      `UPDATE checkpoints SET payload = '{"count": ' WHERE session_id = 's1';
+       UPDATE checkpoints SET kind = 'sideways' WHERE session_id = 's2';
+       UPDATE checkpoints SET next = 'null' WHERE session_id = 's3';
+       UPDATE interrupts SET message = 'garbage';
+       UPDATE audit SET data = '{' WHERE kind = 'custom.x';
+       UPDATE sessions SET status = 'lost' WHERE session_id = 's2';`,
+    );
+    await expect(store.checkpoints.get("s1", "", "s1|#1")).rejects.toThrow(StoreCorruptError);
+    await expect(store.checkpoints.list("s1", "")).rejects.toThrow(/payload is not valid JSON/);
+    await expect(store.checkpoints.latest("s2", "")).rejects.toThrow(/kind is sideways/);
+    await expect(store.checkpoints.lineage("s3", "", "s3|#1")).rejects.toThrow(/next/);
+    await expect(store.interrupts.list("s1")).rejects.toThrow(StoreCorruptError);
+    await expect(store.interrupts.get(queued.id)).rejects.toThrow(StoreCorruptError);
+    await expect(store.interrupts.claim("s1", { now: T0, owner: "o" })).rejects.toThrow(
+      StoreCorruptError,
+    );
+    await expect(store.audit.list("s1")).rejects.toThrow(StoreCorruptError);
+    await expect(store.sessions.get("s2")).rejects.toThrow(/status is lost/);
+    await expect(store.sessions.list()).rejects.toThrow(StoreCorruptError);
+    // A claim that failed on a corrupt message left it where it was.
+    expect((await store.interrupts.stats("s1")).depth).toBe(1);
+    // What is intact stays readable.
+    expect(await store.sessions.get("s3")).toMatchObject({ checkpointId: "s3|#1" });
+  });
+
+  it("gives StoreCorruptError for a file that is not a SQLite database", async () => {
+    const path = temp.file();
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, "this is not a database, just some text that is long enough ".repeat(20));
+    const before = digest(path);
+    await expect(open(path)).rejects.toThrow(StoreCorruptError);
+    expect(digest(path)).toBe(before);
+  });
+
+  it("gives StoreVersionError for a database of a newer schema and changes nothing", async () => {
+    const path = temp.file();
+    const store = await open(path);
+    const held = await lease(store, "s1");
+    await store.commit({ lease: held, checkpoints: [checkpoint("s1", 1)], now: T0 });
+    await store.close();
+    // As a newer version would leave it: a migration this build does not know, and the file
+    // back in rollback-journal mode, which this build would change if it went ahead.
+    raw(
+      path,
+      "INSERT INTO trellis_migrations (version, name, applied_at) VALUES (2, 'from the future', 0); PRAGMA journal_mode = DELETE;",
+    );
+    const before = digest(path);
+    const error = await open(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreVersionError);
+    expect(error).toMatchObject({ found: 2, supported: 1 });
+    expect(digest(path)).toBe(before);
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma("journal_mode", { simple: true })).toBe("delete");
+    db.close();
+  });
+});
+
+const WIDE = { maxQueueSize: 10, maxSessions: 10 };
+const AUDIT = { sessionId: "s1", at: T0, kind: "interrupt.received" } as const;
