@@ -53,15 +53,18 @@ async function main(): Promise<void> {
       say("done");
       return;
     }
-    // Races for the leases of sessions race-0 … race-(rounds-1) once told `go`.
+    // Races for the leases of sessions race-0 … race-(rounds-1): told `go <startAt>`, it tries
+    // round r at the wall time startAt + r * slotMs, as the other racers do.
     case "race": {
-      const [rounds] = args.map(Number) as [number];
+      const [rounds, slotMs] = args.map(Number) as [number, number];
       const owner = `child-${process.pid}`;
       const store = await SqliteStore.open({ path, logger: silentLogger, busyTimeoutMs: 10_000 });
       say("ready");
-      await nextLine();
+      const startAt = Number((await nextLine()).split(" ")[1]);
       const won: number[] = [];
       for (let round = 0; round < rounds; round++) {
+        // Spin rather than sleep: timers are too coarse to line the racers up.
+        while (Date.now() < startAt + round * slotMs) {}
         const result = await store.sessions.acquire({
           sessionId: `race-${round}`,
           owner,

@@ -57,9 +57,10 @@ describe("SqliteStore across processes", () => {
     await (await open(path)).close();
     stores.length = 0;
     const rounds = 500;
-    const children = [0, 1].map(() => spawnChild(["race", path, String(rounds)]));
+    const children = [0, 1].map(() => spawnChild(["race", path, String(rounds), "2"]));
     for (const child of children) expect(await child.line()).toBe("ready");
-    for (const child of children) child.send("go");
+    const startAt = Date.now() + 200;
+    for (const child of children) child.send(`go ${startAt}`);
     const results = (await Promise.all(children.map((child) => child.line(30_000)))).map(
       (line) => JSON.parse(line) as { owner: string; won: number[] },
     );
