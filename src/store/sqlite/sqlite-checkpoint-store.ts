@@ -59,6 +59,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
    * when its id is stored in its thread or its seq is not above the thread's highest.
    */
   insert(record: CheckpointRecord): void {
+    checkRecord(record);
     const connection = this.#connection;
     const highest = connection
       .statement("SELECT max(seq) FROM checkpoints WHERE session_id = ? AND thread = ?")
@@ -222,6 +223,40 @@ export class SqliteCheckpointStore implements CheckpointStore {
       )
       .get(sessionId, thread, id) as CheckpointRow | undefined;
   }
+}
+
+/**
+ * Refuses a record this store could not read back (a row it would report as corrupt), with
+ * `InvalidOptionError` naming the field.
+ */
+function checkRecord(record: CheckpointRecord): void {
+  const kind: string = record.kind;
+  if (kind !== "full" && kind !== "delta") {
+    throw new InvalidOptionError("kind", '"full" or "delta"', kind);
+  }
+  if (!STATUSES.has(record.status)) {
+    throw new InvalidOptionError(
+      "status",
+      `one of ${CHECKPOINT_STATUSES.join(", ")}`,
+      record.status,
+    );
+  }
+  if (!Number.isSafeInteger(record.seq) || !Number.isSafeInteger(record.iteration)) {
+    throw new InvalidOptionError(
+      Number.isSafeInteger(record.seq) ? "iteration" : "seq",
+      "an integer",
+      Number.isSafeInteger(record.seq) ? record.iteration : record.seq,
+    );
+  }
+  if (
+    typeof record.sessionId !== "string" ||
+    typeof record.thread !== "string" ||
+    typeof record.id !== "string"
+  ) {
+    throw new InvalidOptionError("sessionId, thread and id", "strings", record.id);
+  }
+  if (!Array.isArray(record.next))
+    throw new InvalidOptionError("next", "a list of node names", record.next);
 }
 
 function conflict(record: CheckpointRecord): CheckpointConflictError {

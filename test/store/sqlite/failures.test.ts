@@ -3,7 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { StoreCorruptError, StoreLockedError, StoreVersionError } from "../../../src/errors.js";
+import {
+  InvalidOptionError,
+  StoreCorruptError,
+  StoreLockedError,
+  StoreVersionError,
+} from "../../../src/errors.js";
 import { silentLogger } from "../../../src/logger.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { checkpoint, enqueue, lease, message, T0 } from "../suite/fixtures.js";
@@ -92,6 +97,25 @@ describe("SqliteStore failures", () => {
     expect((await store.interrupts.stats("s1")).depth).toBe(1);
     // What is intact stays readable.
     expect(await store.sessions.get("s3")).toMatchObject({ checkpointId: "s3|#1" });
+  });
+
+  it("refuses to write a checkpoint it could not read back, writing nothing of the batch", async () => {
+    const store = await open(temp.file());
+    for (const bad of [
+      checkpoint("s1", 2, { status: "sleeping" as never }),
+      checkpoint("s1", 2, { seq: 2.5 }),
+      checkpoint("s1", 2, { kind: "partial" as never }),
+    ]) {
+      await expect(
+        store.commit({
+          checkpoints: [checkpoint("s1", 1), bad],
+          audit: [{ sessionId: "s1", at: T0, kind: "custom.never" }],
+          now: T0,
+        }),
+      ).rejects.toThrow(InvalidOptionError);
+    }
+    expect(await store.checkpoints.latest("s1", "")).toBeUndefined();
+    expect((await store.audit.list("s1")).total).toBe(0);
   });
 
   it("gives StoreCorruptError for a file that is not a SQLite database", async () => {
