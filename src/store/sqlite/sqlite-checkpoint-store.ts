@@ -61,16 +61,14 @@ export class SqliteCheckpointStore implements CheckpointStore {
   insert(record: CheckpointRecord): void {
     checkRecord(record);
     const connection = this.#connection;
-    const highest = connection
-      .statement("SELECT max(seq) FROM checkpoints WHERE session_id = ? AND thread = ?")
-      .pluck()
-      .get(record.sessionId, record.thread) as number | null;
-    if (highest !== null && record.seq <= highest) throw conflict(record);
     const meta = record.meta;
+    let inserted: number;
     try {
-      connection
+      // One statement checks the seq and inserts: the row goes in only when no row of the
+      // thread has this seq or a higher one.
+      inserted = connection
         .statement(
-          `INSERT INTO checkpoints (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?)`,
         )
         .run(
           record.sessionId,
@@ -90,11 +88,15 @@ export class SqliteCheckpointStore implements CheckpointStore {
           ),
           isPlainMeta(meta) ? PLAIN_META : jsonText(meta, "meta"),
           record.createdAt,
-        );
+          record.sessionId,
+          record.thread,
+          record.seq,
+        ).changes;
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(record);
       throw error;
     }
+    if (inserted === 0) throw conflict(record);
   }
 
   /** @internal Deletes every thread of the session in the open write transaction. */
