@@ -136,7 +136,17 @@ export class SqliteStore implements Store {
       const now = resolved.clock.now();
       // The version is checked before anything is changed, so a newer file stays as it was.
       migrate(connection, now, internals.migrations, () => {
-        if (!memory) connection.run("open", () => db.pragma("journal_mode = WAL"));
+        if (!memory) {
+          const mode = connection.run("open", () =>
+            db.pragma("journal_mode = WAL", { simple: true }),
+          );
+          if (mode !== "wal") {
+            resolved.logger.warn(
+              "The SQLite file could not be put in WAL mode; readers will wait for writers",
+              { path: resolved.path, journalMode: mode },
+            );
+          }
+        }
         connection.run("open", () => db.pragma("synchronous = NORMAL"));
       });
       const store = new SqliteStore(connection, resolved);
