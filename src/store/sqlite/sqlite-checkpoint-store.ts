@@ -39,6 +39,11 @@ interface CheckpointRow {
 
 const COLUMNS =
   "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
+/** The statements, built once: a statement's text is its cache key, so it must not be rebuilt. */
+const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?)`;
+const LATEST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
+const LIST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
+const BY_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ?`;
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 /** The meta most deltas carry, serialized once. */
 const PLAIN_META = '{"v":1}';
@@ -67,9 +72,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
       // One statement checks the seq and inserts: the row goes in only when no row of the
       // thread has this seq or a higher one.
       inserted = connection
-        .statement(
-          `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?)`,
-        )
+        .statement(INSERT)
         .run(
           record.sessionId,
           record.thread,
@@ -112,12 +115,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
   async latest(sessionId: string, thread: string): Promise<CheckpointRecord | undefined> {
     const row = this.#connection.run(
       "checkpoints.latest",
-      () =>
-        this.#connection
-          .statement(
-            `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`,
-          )
-          .get(sessionId, thread) as CheckpointRow | undefined,
+      () => this.#connection.statement(LATEST).get(sessionId, thread) as CheckpointRow | undefined,
     );
     return row === undefined ? undefined : toRecord(row);
   }
@@ -138,9 +136,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
       "checkpoints.list",
       () =>
         this.#connection
-          .statement(
-            `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-          )
+          .statement(LIST)
           .all(
             sessionId,
             thread,
@@ -219,11 +215,9 @@ export class SqliteCheckpointStore implements CheckpointStore {
   }
 
   #byId(sessionId: string, thread: string, id: string): CheckpointRow | undefined {
-    return this.#connection
-      .statement(
-        `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ?`,
-      )
-      .get(sessionId, thread, id) as CheckpointRow | undefined;
+    return this.#connection.statement(BY_ID).get(sessionId, thread, id) as
+      | CheckpointRow
+      | undefined;
   }
 }
 

@@ -43,6 +43,12 @@ interface MessageRow {
 
 const STATES = new Set<string>(["queued", "claimed", "applied", "refused", "expired", "cleared"]);
 const SERVICE_ORDER = "ORDER BY priority, seq";
+/** Statements built from parts, built once: a statement's text is its cache key. */
+const NEXT_QUEUED = `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' AND expires_at > ? ${SERVICE_ORDER} LIMIT 1`;
+const PAGE_QUEUED = `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' ${SERVICE_ORDER} LIMIT ? OFFSET ?`;
+const EXPIRED_OF_SESSION = `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' AND expires_at <= ? ${SERVICE_ORDER}`;
+const ALL_QUEUED = `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' ${SERVICE_ORDER}`;
+const QUEUED_AND_CLAIMED = `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state IN ('queued', 'claimed') ${SERVICE_ORDER}`;
 
 /**
  * Interrupt queues in SQLite. Each method is one transaction; `enqueue` and `claim` take the
@@ -67,7 +73,10 @@ export class SqliteInterruptStore implements InterruptStore {
   ): Promise<EnqueueResult> {
     const connection = this.#connection;
     return connection.write("interrupts.enqueue", () => {
-      const known = connection.statement("SELECT 1 FROM interrupts WHERE id = ?").get(record.id);
+      const known = connection
+        .statement("SELECT 1 FROM interrupts WHERE id = ?")
+        .pluck()
+        .get(record.id);
       if (known !== undefined) throw new DuplicateInterruptError(record.id);
       const depth =
         (connection
@@ -129,11 +138,7 @@ export class SqliteInterruptStore implements InterruptStore {
     const connection = this.#connection;
     const find = (): MessageRow | undefined =>
       (id === undefined
-        ? connection
-            .statement(
-              `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' AND expires_at > ? ${SERVICE_ORDER} LIMIT 1`,
-            )
-            .get(sessionId, now)
+        ? connection.statement(NEXT_QUEUED).get(sessionId, now)
         : connection
             .statement(
               "SELECT id, session_id, message FROM interrupts WHERE id = ? AND session_id = ? AND state = 'queued' AND expires_at > ?",
@@ -193,11 +198,7 @@ export class SqliteInterruptStore implements InterruptStore {
           .pluck()
           .get(sessionId) as number | undefined) ?? 0;
       if (total === 0) return { items: [], total };
-      const rows = connection
-        .statement(
-          `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' ${SERVICE_ORDER} LIMIT ? OFFSET ?`,
-        )
-        .all(sessionId, limit, offset) as MessageRow[];
+      const rows = connection.statement(PAGE_QUEUED).all(sessionId, limit, offset) as MessageRow[];
       return { items: rows.map(toMessage), total };
     });
   }
@@ -322,19 +323,11 @@ export class SqliteInterruptStore implements InterruptStore {
                 "SELECT id, session_id, message FROM interrupts WHERE state = 'queued' AND expires_at <= ? ORDER BY session_id, priority, seq",
               )
               .all(removal.now)
-          : connection
-              .statement(
-                `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' AND expires_at <= ? ${SERVICE_ORDER}`,
-              )
-              .all(removal.sessionId, removal.now)
+          : connection.statement(EXPIRED_OF_SESSION).all(removal.sessionId, removal.now)
       ) as MessageRow[];
     }
     return connection
-      .statement(
-        removal.reason === "cleared"
-          ? `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state = 'queued' ${SERVICE_ORDER}`
-          : `SELECT id, session_id, message FROM interrupts WHERE session_id = ? AND state IN ('queued', 'claimed') ${SERVICE_ORDER}`,
-      )
+      .statement(removal.reason === "cleared" ? ALL_QUEUED : QUEUED_AND_CLAIMED)
       .all(removal.sessionId) as MessageRow[];
   }
 }

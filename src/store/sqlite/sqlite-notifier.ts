@@ -126,6 +126,7 @@ export class SqliteNotifier implements Notifier {
       this.#othersListen =
         this.#connection
           .statement("SELECT 1 FROM listeners WHERE origin != ? AND seen_at >= ? LIMIT 1")
+          .pluck()
           .get(this.#origin, Date.now() - LISTENER_TTL_MS) !== undefined;
     }
     return this.#othersListen;

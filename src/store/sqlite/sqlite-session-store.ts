@@ -45,6 +45,12 @@ interface SummaryRow {
 }
 
 const SUMMARY = "session_id, graph, status, checkpoint_id, created_at, updated_at, gate";
+const INBOX =
+  "FROM sessions WHERE checkpoint_id IS NOT NULL AND (@status IS NULL OR status = @status) AND (@graph IS NULL OR graph = @graph) AND (@waiting = 0 OR gate IS NOT NULL)";
+/** Statements built from parts, built once: a statement's text is its cache key. */
+const GET_SUMMARY = `SELECT ${SUMMARY} FROM sessions WHERE session_id = ? AND checkpoint_id IS NOT NULL`;
+const COUNT_INBOX = `SELECT count(*) ${INBOX}`;
+const PAGE_INBOX = `SELECT ${SUMMARY} ${INBOX} ORDER BY updated_at DESC, session_id LIMIT @limit OFFSET @offset`;
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 
 /**
@@ -97,13 +103,46 @@ export class SqliteSessionStore implements SessionStore {
    * session's row no longer holds its token.
    */
   extend(lease: Lease, now: number): Lease | undefined {
-    const expiresAt = now + lease.ttlMs;
-    const changed = this.#connection
-      .statement(
-        "UPDATE sessions SET lease_expires_at = ? WHERE session_id = ? AND lease_token = ?",
-      )
-      .run(expiresAt, lease.sessionId, lease.token).changes;
-    return changed === 0 ? undefined : Object.freeze({ ...lease, expiresAt });
+    return this.touch(lease, now)
+      ? Object.freeze({ ...lease, expiresAt: now + lease.ttlMs })
+      : undefined;
+  }
+
+  /** @internal {@link extend} without building the renewed lease: whether it was current. */
+  touch(lease: Lease, now: number): boolean {
+    return (
+      this.#connection
+        .statement(
+          "UPDATE sessions SET lease_expires_at = ? WHERE session_id = ? AND lease_token = ?",
+        )
+        .run(now + lease.ttlMs, lease.sessionId, lease.token).changes > 0
+    );
+  }
+
+  /**
+   * @internal Extends a current lease and brings its session's summary up to date with
+   * `record` (a checkpoint of that session's own thread) in one statement: the common batch of
+   * a run's step. Returns whether the lease was current; nothing is changed when it was not.
+   */
+  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): boolean {
+    const gate = record.meta.gate;
+    return (
+      this.#connection
+        .statement(
+          "UPDATE sessions SET lease_expires_at = ?, graph = coalesce(?, graph, ''), status = ?, checkpoint_id = ?, created_at = coalesce(created_at, ?), updated_at = ?, gate = ? WHERE session_id = ? AND lease_token = ?",
+        )
+        .run(
+          now + lease.ttlMs,
+          record.meta.graph ?? null,
+          record.status,
+          record.id,
+          record.createdAt,
+          record.createdAt,
+          gate === undefined ? null : jsonText(gate, "meta.gate"),
+          lease.sessionId,
+          lease.token,
+        ).changes > 0
+    );
   }
 
   async release(lease: Lease): Promise<void> {
@@ -141,12 +180,7 @@ export class SqliteSessionStore implements SessionStore {
   async get(sessionId: string): Promise<SessionSummary | undefined> {
     const row = this.#connection.run(
       "sessions.get",
-      () =>
-        this.#connection
-          .statement(
-            `SELECT ${SUMMARY} FROM sessions WHERE session_id = ? AND checkpoint_id IS NOT NULL`,
-          )
-          .get(sessionId) as SummaryRow | undefined,
+      () => this.#connection.statement(GET_SUMMARY).get(sessionId) as SummaryRow | undefined,
     );
     return row === undefined ? undefined : toSummary(row);
   }
@@ -160,8 +194,6 @@ export class SqliteSessionStore implements SessionStore {
     if (query.waiting !== undefined && query.waiting !== "approval") {
       throw new InvalidOptionError("waiting", '"approval"', query.waiting);
     }
-    const filter =
-      "FROM sessions WHERE checkpoint_id IS NOT NULL AND (@status IS NULL OR status = @status) AND (@graph IS NULL OR graph = @graph) AND (@waiting = 0 OR gate IS NOT NULL)";
     const args = {
       status: status ?? null,
       graph: query.graph ?? null,
@@ -169,12 +201,8 @@ export class SqliteSessionStore implements SessionStore {
     };
     const connection = this.#connection;
     return connection.read("sessions.list", () => {
-      const total = connection.statement(`SELECT count(*) ${filter}`).pluck().get(args) as number;
-      const rows = connection
-        .statement(
-          `SELECT ${SUMMARY} ${filter} ORDER BY updated_at DESC, session_id LIMIT @limit OFFSET @offset`,
-        )
-        .all({ ...args, limit, offset }) as SummaryRow[];
+      const total = connection.statement(COUNT_INBOX).pluck().get(args) as number;
+      const rows = connection.statement(PAGE_INBOX).all({ ...args, limit, offset }) as SummaryRow[];
       return { items: rows.map(toSummary), total };
     });
   }

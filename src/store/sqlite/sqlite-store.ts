@@ -28,6 +28,8 @@ import {
 import { jsonText } from "./sqlite-rows.js";
 import { SqliteSessionStore } from "./sqlite-session-store.js";
 
+const NONE: readonly never[] = Object.freeze([]);
+
 /** What {@link SqliteStore.applyRetention} removed. */
 export interface RetentionResult {
   /** Audit entries older than `auditRetentionMs` (0 when no retention is set). */
@@ -176,22 +178,36 @@ export class SqliteStore implements Store {
   }
 
   async commit(batch: StoreBatch): Promise<void> {
-    const { lease, checkpoints = [], settle = [], audit = [] } = batch;
+    const { lease, checkpoints = NONE, settle = NONE, audit = NONE } = batch;
     // Everything that can be checked without the database is checked before the transaction.
-    const entries = audit.map(prepareAuditEntry);
-    const outcomes = settle.map((settlement) => jsonText(settlement.outcome, "settle.outcome"));
+    const entries = audit.length === 0 ? NONE : audit.map(prepareAuditEntry);
+    const outcomes =
+      settle.length === 0
+        ? NONE
+        : settle.map((settlement) => jsonText(settlement.outcome, "settle.outcome"));
+    const now = batch.now;
     this.#connection.write("commit", () => {
-      if (lease !== undefined && this.#sessions.extend(lease, batch.now) === undefined) {
-        throw new LeaseLostError(lease.sessionId);
+      // A run's step (one checkpoint of the leased session's own thread) renews the lease and
+      // updates the summary with one statement: it is the most frequent batch by far.
+      const step =
+        lease !== undefined &&
+        checkpoints.length === 1 &&
+        checkpoints[0]!.thread === "" &&
+        checkpoints[0]!.sessionId === lease.sessionId;
+      if (lease !== undefined) {
+        const current = step
+          ? this.#sessions.touchAndRecord(lease, now, checkpoints[0]!)
+          : this.#sessions.touch(lease, now);
+        if (!current) throw new LeaseLostError(lease.sessionId);
       }
       for (const record of checkpoints) this.#checkpoints.insert(record);
       for (let i = 0; i < settle.length; i++) {
-        this.#interrupts.settle(settle[i]!, outcomes[i]!, batch.now);
+        this.#interrupts.settle(settle[i]!, outcomes[i]!, now);
       }
       for (const entry of entries) this.#audit.insert(entry);
       for (const record of checkpoints) {
         if (record.thread !== "") continue;
-        this.#sessions.record(record);
+        if (!step) this.#sessions.record(record);
         this.#notifier.record({
           kind: "checkpoint",
           sessionId: record.sessionId,
