@@ -56,8 +56,6 @@ export class SqliteNotifier implements Notifier {
   #timer: NodeJS.Timeout | undefined;
   #lastId = 0;
   #dataVersion: unknown;
-  /** Events of the open transaction, delivered once it commits. */
-  #pending: StoreEvent[] = [];
   #recorded = 0;
   /** Whether another connection listens, as read in the write transaction numbered `#checkedIn`. */
   #othersListen = false;
@@ -91,8 +89,8 @@ export class SqliteNotifier implements Notifier {
    */
   record(event: StoreEvent): void {
     const connection = this.#connection;
-    if (this.#pending.length === 0) connection.afterCommit(this.#flush);
-    this.#pending.push(event);
+    // Queued with the connection, which drops it if the transaction rolls back.
+    connection.afterCommit(() => this.#fanout.publish(event));
     if (!this.#othersListening()) return;
     const now = Date.now();
     const info = connection
@@ -149,12 +147,6 @@ export class SqliteNotifier implements Notifier {
     if (this.#subscribers > 0) this.#stop();
     this.#subscribers = 0;
   }
-
-  readonly #flush = (): void => {
-    const events = this.#pending;
-    this.#pending = [];
-    for (const event of events) this.#fanout.publish(event);
-  };
 
   /**
    * Rows below the newest mark older than the retention were all written before that mark's

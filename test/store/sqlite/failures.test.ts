@@ -7,9 +7,11 @@ import {
   InvalidOptionError,
   StoreCorruptError,
   StoreLockedError,
+  StoreUnavailableError,
   StoreVersionError,
 } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/logger.js";
+import type { StoreEvent } from "../../../src/store/notifier.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { checkpoint, enqueue, lease, message, T0 } from "../suite/fixtures.js";
 import { spawnChild } from "./spawn-child.js";
@@ -116,6 +118,31 @@ describe("SqliteStore failures", () => {
     }
     expect(await store.checkpoints.latest("s1", "")).toBeUndefined();
     expect((await store.audit.list("s1")).total).toBe(0);
+  });
+
+  it("drops the events of a transaction that failed after recording them, and delivers later ones", async () => {
+    const path = temp.file();
+    const store = await open(path);
+    const events: StoreEvent[] = [];
+    store.notifier.subscribe("s1", (event) => events.push(event));
+    const queued = await enqueue(store, message("s1"));
+    // A damaged sequence makes the batch's audit entry collide after its settlement was recorded.
+    raw(path, "UPDATE audit_sequences SET last_seq = 0 WHERE session_id = 's1'");
+    await expect(
+      store.commit({
+        settle: [
+          {
+            id: queued.id,
+            outcome: { status: "applied", action: { type: "continue" }, appliedAt: T0 },
+          },
+        ],
+        audit: [{ sessionId: "s1", at: T0, kind: "custom.collides" }],
+        now: T0,
+      }),
+    ).rejects.toThrow(StoreUnavailableError);
+    expect((await store.interrupts.get(queued.id))?.state).toBe("queued");
+    await store.commit({ checkpoints: [checkpoint("s1", 1)], now: T0 });
+    expect(events.map((e) => e.kind)).toEqual(["queued", "checkpoint"]);
   });
 
   it("gives StoreCorruptError for a file that is not a SQLite database", async () => {
