@@ -12,8 +12,11 @@ export type SqliteDatabase = BetterSqlite3.Database;
 /** A prepared statement. */
 export type SqliteStatement = BetterSqlite3.Statement<unknown[], unknown>;
 
-/** Imports the driver module; replaced in tests to see what happens when it is missing. */
-export type DriverImporter = () => Promise<{ default: SqliteDriver }>;
+/**
+ * Imports the driver module; replaced in tests to see what happens when it is missing. Typed
+ * without the driver's types, so the declarations of `trellis/sqlite` do not need them.
+ */
+export type DriverImporter = () => Promise<{ readonly default: unknown }>;
 
 const importDriver: DriverImporter = () => import("better-sqlite3");
 
@@ -41,7 +44,7 @@ export async function loadSqliteDriver(
 }
 
 async function load(importer: DriverImporter): Promise<SqliteDriver> {
-  let module: { default: SqliteDriver };
+  let module: { readonly default: unknown };
   try {
     module = await importer();
   } catch (error) {
@@ -50,7 +53,7 @@ async function load(importer: DriverImporter): Promise<SqliteDriver> {
     }
     throw addonError(error);
   }
-  return module.default;
+  return module.default as SqliteDriver;
 }
 
 /** The driver's native addon is loaded on first use; this names the usual causes. */

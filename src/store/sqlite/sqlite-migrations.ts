@@ -8,15 +8,10 @@
 import { StoreCorruptError, StoreVersionError, TrellisError } from "../../errors.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { STORE_NAME } from "./sqlite-errors.js";
+import type { SqliteMigration } from "./sqlite-migration.js";
 import { SCHEMA_V1 } from "./sqlite-schema-v1.js";
 
-/** One step of the schema: version `n` is applied to a database at version `n - 1`. */
-export interface SqliteMigration {
-  readonly version: number;
-  readonly name: string;
-  /** SQL statements run in the migration's transaction. */
-  readonly sql: string;
-}
+export type { SqliteMigration } from "./sqlite-migration.js";
 
 /** Every migration this build knows, oldest first. Append only; never edit a released one. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [

@@ -10,15 +10,11 @@ import type { Store, StoreBatch } from "../store.js";
 import { prepareAuditEntry, SqliteAuditStore } from "./sqlite-audit-store.js";
 import { SqliteCheckpointStore } from "./sqlite-checkpoint-store.js";
 import { SqliteConnection } from "./sqlite-connection.js";
-import {
-  addonError,
-  type DriverImporter,
-  loadSqliteDriver,
-  type SqliteDatabase,
-} from "./sqlite-driver.js";
+import { addonError, loadSqliteDriver, type SqliteDatabase } from "./sqlite-driver.js";
 import { STORE_NAME, sqliteCode, toStoreError } from "./sqlite-errors.js";
 import { SqliteInterruptStore } from "./sqlite-interrupt-store.js";
-import { migrate, type SqliteMigration } from "./sqlite-migrations.js";
+import type { SqliteMigration } from "./sqlite-migration.js";
+import { migrate } from "./sqlite-migrations.js";
 import { SqliteNotifier } from "./sqlite-notifier.js";
 import {
   type ResolvedSqliteOptions,
@@ -40,7 +36,8 @@ export interface RetentionResult {
 
 /** @internal What tests replace: the driver import and the list of migrations. */
 export interface SqliteStoreInternals {
-  readonly importer?: DriverImporter;
+  /** Typed without the driver's types, so these declarations do not need them. */
+  readonly importer?: () => Promise<{ readonly default: unknown }>;
   readonly migrations?: readonly SqliteMigration[];
 }
 
