@@ -10,6 +10,7 @@
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../../src/store/store.js";
 import { auditCases } from "./suite/audit.js";
+import { batchCases } from "./suite/batches.js";
 import { checkpointCases } from "./suite/checkpoints.js";
 import { commitCases } from "./suite/commit.js";
 import { interruptCases } from "./suite/interrupts.js";
@@ -35,6 +36,7 @@ export function describeStore(name: string, makeStore: () => Store | Promise<Sto
     interruptCases(store);
     auditCases(store);
     sessionCases(store);
+    batchCases(store);
     notifierCases(store);
   });
 }

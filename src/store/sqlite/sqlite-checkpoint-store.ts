@@ -1,0 +1,325 @@
+import { CheckpointConflictError, InvalidOptionError } from "../../errors.js";
+import type { DeltaOp } from "../../graph/state.js";
+import type { CheckpointMeta } from "../checkpoint-meta.js";
+import {
+  CHECKPOINT_STATUSES,
+  type CheckpointListOptions,
+  type CheckpointRecord,
+  type CheckpointStatus,
+  type CheckpointStore,
+  type StoredRecord,
+} from "../checkpoint-store.js";
+import type { SqliteConnection } from "./sqlite-connection.js";
+import { isUniqueViolation } from "./sqlite-errors.js";
+import {
+  corrupt,
+  jsonText,
+  type RowName,
+  readInteger,
+  readJson,
+  readNumber,
+  readString,
+} from "./sqlite-rows.js";
+
+interface CheckpointRow {
+  readonly session_id: unknown;
+  readonly thread: unknown;
+  readonly seq: unknown;
+  readonly id: unknown;
+  readonly parent_id: unknown;
+  readonly run_id: unknown;
+  readonly node: unknown;
+  readonly iteration: unknown;
+  readonly next: unknown;
+  readonly status: unknown;
+  readonly kind: unknown;
+  readonly payload: unknown;
+  readonly meta: unknown;
+  readonly created_at: unknown;
+}
+
+const COLUMNS =
+  "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
+/** The statements, built once: a statement's text is its cache key, so it must not be rebuilt. */
+const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?)`;
+const LATEST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
+const LIST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
+const BY_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ?`;
+const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
+/** The meta most deltas carry, serialized once. */
+const PLAIN_META = '{"v":1}';
+
+/**
+ * Checkpoints in SQLite: one row each, with the state or delta and the meta as JSON text.
+ * Records come back deeply frozen, as the memory store keeps them.
+ */
+export class SqliteCheckpointStore implements CheckpointStore {
+  readonly #connection: SqliteConnection;
+
+  constructor(connection: SqliteConnection) {
+    this.#connection = connection;
+  }
+
+  /**
+   * @internal Inserts a record in the open write transaction. Throws `CheckpointConflictError`
+   * when its id is stored in its thread or its seq is not above the thread's highest.
+   */
+  insert(record: CheckpointRecord): void {
+    checkRecord(record);
+    const connection = this.#connection;
+    const meta = record.meta;
+    let inserted: number;
+    try {
+      // One statement checks the seq and inserts: the row goes in only when no row of the
+      // thread has this seq or a higher one.
+      inserted = connection
+        .statement(INSERT)
+        .run(
+          record.sessionId,
+          record.thread,
+          record.seq,
+          record.id,
+          record.parentId,
+          record.runId,
+          record.node,
+          record.iteration,
+          jsonText(record.next, "next"),
+          record.status,
+          record.kind,
+          jsonText(
+            record.kind === "full" ? record.state : record.delta,
+            record.kind === "full" ? "state" : "delta",
+          ),
+          isPlainMeta(meta) ? PLAIN_META : jsonText(meta, "meta"),
+          record.createdAt,
+          record.sessionId,
+          record.thread,
+          record.seq,
+        ).changes;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(record);
+      throw error;
+    }
+    if (inserted === 0) throw conflict(record);
+  }
+
+  /** @internal Deletes every thread of the session in the open write transaction. */
+  drop(sessionId: string): void {
+    this.#connection.statement("DELETE FROM checkpoints WHERE session_id = ?").run(sessionId);
+  }
+
+  async get(sessionId: string, thread: string, id: string): Promise<StoredRecord | undefined> {
+    const row = this.#connection.run("checkpoints.get", () => this.#byId(sessionId, thread, id));
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async latest(sessionId: string, thread: string): Promise<StoredRecord | undefined> {
+    const row = this.#connection.run(
+      "checkpoints.latest",
+      () => this.#connection.statement(LATEST).get(sessionId, thread) as CheckpointRow | undefined,
+    );
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async list(
+    sessionId: string,
+    thread: string,
+    options: CheckpointListOptions = {},
+  ): Promise<StoredRecord[]> {
+    const { limit, beforeSeq } = options;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      throw new InvalidOptionError("limit", "an integer from 0 and up", limit);
+    }
+    if (beforeSeq !== undefined && typeof beforeSeq !== "number") {
+      throw new InvalidOptionError("beforeSeq", "a number", beforeSeq);
+    }
+    const rows = this.#connection.run(
+      "checkpoints.list",
+      () =>
+        this.#connection
+          .statement(LIST)
+          .all(
+            sessionId,
+            thread,
+            beforeSeq ?? Number.MAX_SAFE_INTEGER,
+            limit ?? -1,
+          ) as CheckpointRow[],
+    );
+    return rows.map(toRecord);
+  }
+
+  async lineage(sessionId: string, thread: string, id: string): Promise<StoredRecord[]> {
+    const rows = this.#connection.read("checkpoints.lineage", () => {
+      const chain: CheckpointRow[] = [];
+      const seen = new Set<string>();
+      let row = this.#byId(sessionId, thread, id);
+      while (row !== undefined) {
+        chain.push(row);
+        seen.add(row.id as string);
+        if (row.kind === "full" || row.parent_id === null) break;
+        const parent = row.parent_id as string;
+        // A parent loop can only come from a damaged file; the chain ends there.
+        if (seen.has(parent)) break;
+        row = this.#byId(sessionId, thread, parent);
+      }
+      return chain;
+    });
+    return rows.reverse().map(toRecord);
+  }
+
+  async prune(sessionId: string, options: { readonly keep: number }): Promise<number> {
+    const keep = options?.keep;
+    if (typeof keep !== "number" || !Number.isInteger(keep) || keep < 1) {
+      throw new InvalidOptionError("keep", "an integer from 1 and up", keep);
+    }
+    const connection = this.#connection;
+    return connection.write("checkpoints.prune", () => {
+      const links = connection
+        .statement(
+          "SELECT thread, seq, id, parent_id, kind FROM checkpoints WHERE session_id = ? ORDER BY thread, seq",
+        )
+        .all(sessionId) as {
+        thread: string;
+        seq: number;
+        id: string;
+        parent_id: string | null;
+        kind: string;
+      }[];
+      const threads = new Map<string, typeof links>();
+      for (const link of links) {
+        const list = threads.get(link.thread);
+        if (list === undefined) threads.set(link.thread, [link]);
+        else list.push(link);
+      }
+      const remove = connection.statement(
+        "DELETE FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ?",
+      );
+      let deleted = 0;
+      for (const [thread, list] of threads) {
+        const byId = new Map(list.map((link) => [link.id, link]));
+        const needed = new Set<string>();
+        for (const newest of list.slice(-keep)) {
+          let link: (typeof list)[number] | undefined = newest;
+          while (link !== undefined && !needed.has(link.id)) {
+            needed.add(link.id);
+            if (link.kind === "full" || link.parent_id === null) break;
+            link = byId.get(link.parent_id);
+          }
+        }
+        for (const link of list) {
+          if (needed.has(link.id)) continue;
+          deleted += remove.run(sessionId, thread, link.seq).changes;
+        }
+      }
+      return deleted;
+    });
+  }
+
+  #byId(sessionId: string, thread: string, id: string): CheckpointRow | undefined {
+    return this.#connection.statement(BY_ID).get(sessionId, thread, id) as
+      | CheckpointRow
+      | undefined;
+  }
+}
+
+/**
+ * Refuses a record this store could not read back (a row it would report as corrupt), with
+ * `InvalidOptionError` naming the field.
+ */
+function checkRecord(record: CheckpointRecord): void {
+  const kind: string = record.kind;
+  if (kind !== "full" && kind !== "delta") {
+    throw new InvalidOptionError("kind", '"full" or "delta"', kind);
+  }
+  if (!STATUSES.has(record.status)) {
+    throw new InvalidOptionError(
+      "status",
+      `one of ${CHECKPOINT_STATUSES.join(", ")}`,
+      record.status,
+    );
+  }
+  if (!Number.isSafeInteger(record.seq) || !Number.isSafeInteger(record.iteration)) {
+    throw new InvalidOptionError(
+      Number.isSafeInteger(record.seq) ? "iteration" : "seq",
+      "an integer",
+      Number.isSafeInteger(record.seq) ? record.iteration : record.seq,
+    );
+  }
+  if (
+    typeof record.sessionId !== "string" ||
+    typeof record.thread !== "string" ||
+    typeof record.id !== "string"
+  ) {
+    throw new InvalidOptionError("sessionId, thread and id", "strings", record.id);
+  }
+  if (!Array.isArray(record.next))
+    throw new InvalidOptionError("next", "a list of node names", record.next);
+}
+
+function conflict(record: CheckpointRecord): CheckpointConflictError {
+  return new CheckpointConflictError(record.sessionId, record.thread, record.id, record.seq);
+}
+
+function isPlainMeta(meta: CheckpointMeta): boolean {
+  if (meta.v !== 1) return false;
+  for (const key in meta) if (key !== "v") return false;
+  return true;
+}
+
+/**
+ * The record a row holds. A row whose JSON (next nodes, meta, payload), kind or status cannot
+ * be read comes back as an `UnparsableRecord`, so one bad row does not hide a whole history; a
+ * row whose key columns are wrong is a `StoreCorruptError`.
+ */
+function toRecord(row: CheckpointRow): StoredRecord {
+  const where: RowName = () =>
+    `checkpoints (${JSON.stringify(row.session_id)}, thread ${JSON.stringify(row.thread)}, seq ${String(row.seq)})`;
+  const columns = {
+    sessionId: readString(row.session_id, "session_id", where),
+    thread: readString(row.thread, "thread", where),
+    id: readString(row.id, "id", where),
+    seq: readInteger(row.seq, "seq", where),
+    parentId: row.parent_id === null ? null : readString(row.parent_id, "parent_id", where),
+    runId: readString(row.run_id, "run_id", where),
+    node: row.node === null ? null : readString(row.node, "node", where),
+    iteration: readInteger(row.iteration, "iteration", where),
+    createdAt: readNumber(row.created_at, "created_at", where),
+  };
+  const status = row.status;
+  const known = typeof status === "string" && STATUSES.has(status);
+  let next: unknown;
+  try {
+    const kind = row.kind;
+    if (kind !== "full" && kind !== "delta") throw corrupt(where, `kind is ${String(kind)}`);
+    if (!known) throw corrupt(where, `status is ${String(status)}`);
+    next = readJson(row.next, "next", where);
+    if (!Array.isArray(next)) throw corrupt(where, "next is not a list");
+    const meta = readJson(row.meta, "meta", where);
+    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+      throw corrupt(where, "meta is not an object");
+    }
+    const payload = readJson(row.payload, "payload", where);
+    const fields = {
+      ...columns,
+      next: next as string[],
+      status: status as CheckpointStatus,
+      meta: meta as CheckpointMeta,
+    };
+    if (kind === "full") {
+      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+        throw corrupt(where, "the state is not an object");
+      }
+      return Object.freeze({ ...fields, kind, state: payload as Record<string, unknown> });
+    }
+    if (!Array.isArray(payload)) throw corrupt(where, "the delta is not a list");
+    return Object.freeze({ ...fields, kind, delta: payload as DeltaOp[] });
+  } catch (error) {
+    return Object.freeze({
+      ...columns,
+      next: Array.isArray(next) ? (next as string[]) : [],
+      status: known ? (status as CheckpointStatus) : "failed",
+      kind: "unparsable" as const,
+      problem: error instanceof Error ? error.message : String(error),
+    });
+  }
+}

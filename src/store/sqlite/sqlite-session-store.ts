@@ -1,0 +1,236 @@
+import { InvalidOptionError } from "../../errors.js";
+import type { GateMeta } from "../checkpoint-meta.js";
+import {
+  CHECKPOINT_STATUSES,
+  type CheckpointRecord,
+  type CheckpointStatus,
+} from "../checkpoint-store.js";
+import { type Page, resolvePage } from "../page.js";
+import type {
+  Lease,
+  LeaseRequest,
+  LeaseResult,
+  SessionQuery,
+  SessionStore,
+  SessionSummary,
+} from "../session-store.js";
+import type { SqliteConnection } from "./sqlite-connection.js";
+import {
+  corrupt,
+  jsonText,
+  type RowName,
+  readJson,
+  readNumber,
+  readString,
+} from "./sqlite-rows.js";
+
+/** What deleting a session or taking its lease changes in the other parts of the store. */
+export interface SqliteSessionOwned {
+  /** Queues the session's claimed messages again (a new lease holder). */
+  requeue(sessionId: string): void;
+  /** Deletes everything the session owns but its audit trail, and appends `session.deleted`. */
+  drop(sessionId: string, now: number, actor: string | undefined): void;
+  /** Tells the notifier the lease was released. */
+  released(sessionId: string): void;
+}
+
+interface SummaryRow {
+  readonly session_id: unknown;
+  readonly graph: unknown;
+  readonly status: unknown;
+  readonly checkpoint_id: unknown;
+  readonly created_at: unknown;
+  readonly updated_at: unknown;
+  readonly gate: string | null;
+}
+
+const SUMMARY = "session_id, graph, status, checkpoint_id, created_at, updated_at, gate";
+const INBOX =
+  "FROM sessions WHERE checkpoint_id IS NOT NULL AND (@status IS NULL OR status = @status) AND (@graph IS NULL OR graph = @graph) AND (@waiting = 0 OR gate IS NOT NULL)";
+/** Statements built from parts, built once: a statement's text is its cache key. */
+const GET_SUMMARY = `SELECT ${SUMMARY} FROM sessions WHERE session_id = ? AND checkpoint_id IS NOT NULL`;
+const COUNT_INBOX = `SELECT count(*) ${INBOX}`;
+const PAGE_INBOX = `SELECT ${SUMMARY} ${INBOX} ORDER BY updated_at DESC, session_id LIMIT @limit OFFSET @offset`;
+const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
+
+/**
+ * Session leases and inbox summaries in SQLite, one `sessions` row per session. A lease is
+ * fenced by its token: renewing, releasing and committing check that the row still holds it.
+ */
+export class SqliteSessionStore implements SessionStore {
+  readonly #connection: SqliteConnection;
+  readonly #owned: SqliteSessionOwned;
+
+  constructor(connection: SqliteConnection, owned: SqliteSessionOwned) {
+    this.#connection = connection;
+    this.#owned = owned;
+  }
+
+  async acquire(request: LeaseRequest): Promise<LeaseResult> {
+    const connection = this.#connection;
+    return connection.write("sessions.acquire", () => {
+      const held = connection
+        .statement(
+          "SELECT lease_owner, lease_expires_at FROM sessions WHERE session_id = ? AND lease_token IS NOT NULL",
+        )
+        .get(request.sessionId) as { lease_owner: string; lease_expires_at: number } | undefined;
+      if (held !== undefined && request.now < held.lease_expires_at) {
+        return { ok: false, owner: held.lease_owner, expiresAt: held.lease_expires_at };
+      }
+      const lease: Lease = Object.freeze({
+        sessionId: request.sessionId,
+        owner: request.owner,
+        token: request.token,
+        expiresAt: request.now + request.ttlMs,
+        ttlMs: request.ttlMs,
+      });
+      connection
+        .statement(
+          "INSERT INTO sessions (session_id, lease_owner, lease_token, lease_expires_at, lease_ttl_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_token = excluded.lease_token, lease_expires_at = excluded.lease_expires_at, lease_ttl_ms = excluded.lease_ttl_ms",
+        )
+        .run(lease.sessionId, lease.owner, lease.token, lease.expiresAt, lease.ttlMs);
+      this.#owned.requeue(request.sessionId);
+      return { ok: true, lease };
+    });
+  }
+
+  async renew(lease: Lease, now: number): Promise<Lease | undefined> {
+    return this.#connection.write("sessions.renew", () => this.extend(lease, now));
+  }
+
+  /**
+   * @internal Extends a current lease in the open write transaction; `undefined` when the
+   * session's row no longer holds its token.
+   */
+  extend(lease: Lease, now: number): Lease | undefined {
+    return this.touch(lease, now)
+      ? Object.freeze({ ...lease, expiresAt: now + lease.ttlMs })
+      : undefined;
+  }
+
+  /** @internal {@link extend} without building the renewed lease: whether it was current. */
+  touch(lease: Lease, now: number): boolean {
+    return (
+      this.#connection
+        .statement(
+          "UPDATE sessions SET lease_expires_at = ? WHERE session_id = ? AND lease_token = ?",
+        )
+        .run(now + lease.ttlMs, lease.sessionId, lease.token).changes > 0
+    );
+  }
+
+  /**
+   * @internal Extends a current lease and brings its session's summary up to date with
+   * `record` (a checkpoint of that session's own thread) in one statement: the common batch of
+   * a run's step. Returns whether the lease was current; nothing is changed when it was not.
+   */
+  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): boolean {
+    const gate = record.meta.gate;
+    return (
+      this.#connection
+        .statement(
+          "UPDATE sessions SET lease_expires_at = ?, graph = coalesce(?, graph, ''), status = ?, checkpoint_id = ?, created_at = coalesce(created_at, ?), updated_at = ?, gate = ? WHERE session_id = ? AND lease_token = ?",
+        )
+        .run(
+          now + lease.ttlMs,
+          record.meta.graph ?? null,
+          record.status,
+          record.id,
+          record.createdAt,
+          record.createdAt,
+          gate === undefined ? null : jsonText(gate, "meta.gate"),
+          lease.sessionId,
+          lease.token,
+        ).changes > 0
+    );
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const connection = this.#connection;
+    connection.write("sessions.release", () => {
+      const changed = connection
+        .statement(
+          "UPDATE sessions SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_ttl_ms = NULL WHERE session_id = ? AND lease_token = ?",
+        )
+        .run(lease.sessionId, lease.token).changes;
+      if (changed > 0) this.#owned.released(lease.sessionId);
+    });
+  }
+
+  /** @internal Brings the summary up to date with a checkpoint of the session's own thread. */
+  record(record: CheckpointRecord): void {
+    const gate = record.meta.gate;
+    const graph = record.meta.graph ?? null;
+    this.#connection
+      .statement(
+        "INSERT INTO sessions (session_id, graph, status, checkpoint_id, created_at, updated_at, gate) VALUES (?, coalesce(?, ''), ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET graph = coalesce(?, graph, ''), status = excluded.status, checkpoint_id = excluded.checkpoint_id, created_at = coalesce(created_at, excluded.created_at), updated_at = excluded.updated_at, gate = excluded.gate",
+      )
+      .run(
+        record.sessionId,
+        graph,
+        record.status,
+        record.id,
+        record.createdAt,
+        record.createdAt,
+        gate === undefined ? null : jsonText(gate, "meta.gate"),
+        graph,
+      );
+  }
+
+  async get(sessionId: string): Promise<SessionSummary | undefined> {
+    const row = this.#connection.run(
+      "sessions.get",
+      () => this.#connection.statement(GET_SUMMARY).get(sessionId) as SummaryRow | undefined,
+    );
+    return row === undefined ? undefined : toSummary(row);
+  }
+
+  async list(query: SessionQuery = {}): Promise<Page<SessionSummary>> {
+    const { offset, limit } = resolvePage(query);
+    const status = query.status;
+    if (status !== undefined && !STATUSES.has(status)) {
+      throw new InvalidOptionError("status", `one of ${CHECKPOINT_STATUSES.join(", ")}`, status);
+    }
+    if (query.waiting !== undefined && query.waiting !== "approval") {
+      throw new InvalidOptionError("waiting", '"approval"', query.waiting);
+    }
+    const args = {
+      status: status ?? null,
+      graph: query.graph ?? null,
+      waiting: query.waiting === undefined ? 0 : 1,
+    };
+    const connection = this.#connection;
+    return connection.read("sessions.list", () => {
+      const total = connection.statement(COUNT_INBOX).pluck().get(args) as number;
+      const rows = connection.statement(PAGE_INBOX).all({ ...args, limit, offset }) as SummaryRow[];
+      return { items: rows.map(toSummary), total };
+    });
+  }
+
+  async delete(
+    sessionId: string,
+    options: { readonly now: number; readonly actor?: string },
+  ): Promise<void> {
+    this.#connection.write("sessions.delete", () => {
+      this.#connection.statement("DELETE FROM sessions WHERE session_id = ?").run(sessionId);
+      this.#owned.drop(sessionId, options.now, options.actor);
+    });
+  }
+}
+
+function toSummary(row: SummaryRow): SessionSummary {
+  const where: RowName = () => `sessions (${String(row.session_id)})`;
+  const status = row.status;
+  if (typeof status !== "string" || !STATUSES.has(status)) {
+    throw corrupt(where, `status is ${String(status)}`);
+  }
+  return Object.freeze({
+    sessionId: readString(row.session_id, "session_id", where),
+    graph: readString(row.graph, "graph", where),
+    status: status as CheckpointStatus,
+    checkpointId: readString(row.checkpoint_id, "checkpoint_id", where),
+    createdAt: readNumber(row.created_at, "created_at", where),
+    updatedAt: readNumber(row.updated_at, "updated_at", where),
+    ...(row.gate === null ? {} : { gate: readJson(row.gate, "gate", where) as GateMeta }),
+  });
+}

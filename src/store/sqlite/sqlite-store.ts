@@ -1,0 +1,262 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { LeaseLostError, StoreUnavailableError } from "../../errors.js";
+import type { AuditStore } from "../audit-store.js";
+import type { CheckpointStore } from "../checkpoint-store.js";
+import type { InterruptStore } from "../interrupt-store.js";
+import type { Notifier } from "../notifier.js";
+import type { SessionStore } from "../session-store.js";
+import type { Store, StoreBatch } from "../store.js";
+import { prepareAuditEntry, SqliteAuditStore } from "./sqlite-audit-store.js";
+import { SqliteCheckpointStore } from "./sqlite-checkpoint-store.js";
+import { SqliteConnection } from "./sqlite-connection.js";
+import { addonError, loadSqliteDriver, type SqliteDatabase } from "./sqlite-driver.js";
+import { STORE_NAME, sqliteCode, toStoreError } from "./sqlite-errors.js";
+import { SqliteInterruptStore } from "./sqlite-interrupt-store.js";
+import type { SqliteMigration } from "./sqlite-migration.js";
+import { migrate } from "./sqlite-migrations.js";
+import { SqliteNotifier } from "./sqlite-notifier.js";
+import {
+  type ResolvedSqliteOptions,
+  resolveSqliteOptions,
+  type SqliteStoreOptions,
+} from "./sqlite-options.js";
+import { jsonText } from "./sqlite-rows.js";
+import { SqliteSessionStore } from "./sqlite-session-store.js";
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** What {@link SqliteStore.applyRetention} removed. */
+export interface RetentionResult {
+  /** Audit entries older than `auditRetentionMs` (0 when no retention is set). */
+  readonly audit: number;
+  /** Notifier outbox rows older than its retention. */
+  readonly events: number;
+}
+
+/** @internal What tests replace: the driver import and the list of migrations. */
+export interface SqliteStoreInternals {
+  /** Typed without the driver's types, so these declarations do not need them. */
+  readonly importer?: () => Promise<{ readonly default: unknown }>;
+  readonly migrations?: readonly SqliteMigration[];
+}
+
+/**
+ * A {@link Store} in one SQLite file: durable, and shared by every process that opens the same
+ * file. Each method is one transaction (writes take the write lock first), `commit()` writes a
+ * step's checkpoints, settlements and audit entries atomically, and the notifier delivers the
+ * events of other processes by polling. Needs the optional package `better-sqlite3` (12.x).
+ *
+ * @example
+ * ```ts
+ * import { SqliteStore } from "trellis/sqlite";
+ *
+ * const store = await SqliteStore.open({ path: ".trellis/trellis.db" });
+ * const agent = new GraphAgent({ graph, store });
+ * // …
+ * await store.close();
+ * ```
+ */
+export class SqliteStore implements Store {
+  /** The file this store opened (or `":memory:"`). */
+  readonly path: string;
+  readonly #connection: SqliteConnection;
+  readonly #options: ResolvedSqliteOptions;
+  readonly #checkpoints: SqliteCheckpointStore;
+  readonly #audit: SqliteAuditStore;
+  readonly #notifier: SqliteNotifier;
+  readonly #interrupts: SqliteInterruptStore;
+  readonly #sessions: SqliteSessionStore;
+  #retention: NodeJS.Timeout | undefined;
+
+  private constructor(connection: SqliteConnection, options: ResolvedSqliteOptions) {
+    this.path = options.path;
+    this.#connection = connection;
+    this.#options = options;
+    this.#checkpoints = new SqliteCheckpointStore(connection);
+    this.#audit = new SqliteAuditStore(connection);
+    this.#notifier = new SqliteNotifier(connection, options.pollIntervalMs, options.logger);
+    this.#interrupts = new SqliteInterruptStore(connection, this.#audit, this.#notifier);
+    this.#sessions = new SqliteSessionStore(connection, {
+      requeue: (sessionId) => this.#interrupts.requeue(sessionId),
+      drop: (sessionId, now, actor) => {
+        this.#checkpoints.drop(sessionId);
+        // Its messages go as any deletion removes them: audited, and their senders told.
+        this.#interrupts.removeIn({ reason: "deleted", now, sessionId });
+        this.#audit.insert(
+          prepareAuditEntry({
+            sessionId,
+            at: now,
+            kind: "session.deleted",
+            ...(actor === undefined ? {} : { actor }),
+          }),
+        );
+      },
+      released: (sessionId) => this.#notifier.record({ kind: "released", sessionId }),
+    });
+  }
+
+  /**
+   * Opens (and creates, with its directory) the database at `options.path`, applies the
+   * schema migrations it lacks, and prunes what retention allows.
+   *
+   * @throws InvalidOptionError for a wrong option.
+   * @throws MissingDependencyError when `better-sqlite3` is not installed.
+   * @throws StoreVersionError when the file was written by a newer Trellis (nothing is changed).
+   * @throws StoreLockedError when another process holds the write lock past `busyTimeoutMs`.
+   * @throws StoreCorruptError when the file is not a readable SQLite database.
+   */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    return SqliteStore.openWith(options, {});
+  }
+
+  /** @internal `open()` with a replaced driver import or migration list, for tests. */
+  static async openWith(
+    options: SqliteStoreOptions,
+    internals: SqliteStoreInternals,
+  ): Promise<SqliteStore> {
+    const resolved = resolveSqliteOptions(options);
+    const Driver = await loadSqliteDriver(internals.importer);
+    const memory = resolved.path === ":memory:";
+    let db: SqliteDatabase;
+    try {
+      if (!memory) mkdirSync(dirname(resolved.path), { recursive: true });
+      db = new Driver(resolved.path, { timeout: resolved.busyTimeoutMs });
+    } catch (error) {
+      if (sqliteCode(error) !== undefined)
+        throw toStoreError(error, "open", resolved.busyTimeoutMs);
+      const message = error instanceof Error ? error.message : String(error);
+      if (/bindings|NODE_MODULE_VERSION|\.node\b/.test(message)) throw addonError(error);
+      throw new StoreUnavailableError(STORE_NAME, `cannot open \`${resolved.path}\`: ${message}`, {
+        cause: error,
+      });
+    }
+    const connection = new SqliteConnection(db, resolved.busyTimeoutMs);
+    try {
+      const now = resolved.clock.now();
+      // The version is checked before anything is changed, so a newer file stays as it was.
+      migrate(connection, now, internals.migrations, () => {
+        if (!memory) {
+          const mode = connection.run("open", () =>
+            db.pragma("journal_mode = WAL", { simple: true }),
+          );
+          if (mode !== "wal") {
+            resolved.logger.warn(
+              "The SQLite file could not be put in WAL mode; readers will wait for writers",
+              { path: resolved.path, journalMode: mode },
+            );
+          }
+        }
+        connection.run("open", () => db.pragma("synchronous = NORMAL"));
+      });
+      const store = new SqliteStore(connection, resolved);
+      store.applyRetention();
+      store.#scheduleRetention();
+      return store;
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  }
+
+  /** Checkpoints, keyed by session, thread and seq. */
+  get checkpoints(): CheckpointStore {
+    return this.#checkpoints;
+  }
+  /** The interrupt queues. */
+  get interrupts(): InterruptStore {
+    return this.#interrupts;
+  }
+  /** The audit trail. */
+  get audit(): AuditStore {
+    return this.#audit;
+  }
+  /** Session leases and inbox summaries. */
+  get sessions(): SessionStore {
+    return this.#sessions;
+  }
+  /** Events from this process at once, and from other processes by polling `PRAGMA data_version`. */
+  get notifier(): Notifier {
+    return this.#notifier;
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    const { lease, checkpoints = NONE, settle = NONE, audit = NONE } = batch;
+    // Everything that can be checked without the database is checked before the transaction.
+    const entries = audit.length === 0 ? NONE : audit.map(prepareAuditEntry);
+    const outcomes =
+      settle.length === 0
+        ? NONE
+        : settle.map((settlement) => jsonText(settlement.outcome, "settle.outcome"));
+    const now = batch.now;
+    this.#connection.write("commit", () => {
+      // A run's step (one checkpoint of the leased session's own thread) renews the lease and
+      // updates the summary with one statement: it is the most frequent batch by far.
+      const step =
+        lease !== undefined &&
+        checkpoints.length === 1 &&
+        checkpoints[0]!.thread === "" &&
+        checkpoints[0]!.sessionId === lease.sessionId;
+      if (lease !== undefined) {
+        const current = step
+          ? this.#sessions.touchAndRecord(lease, now, checkpoints[0]!)
+          : this.#sessions.touch(lease, now);
+        if (!current) throw new LeaseLostError(lease.sessionId);
+      }
+      for (const record of checkpoints) this.#checkpoints.insert(record);
+      for (let i = 0; i < settle.length; i++) {
+        this.#interrupts.settle(settle[i]!, outcomes[i]!, now);
+      }
+      for (const entry of entries) this.#audit.insert(entry);
+      for (const record of checkpoints) {
+        if (record.thread !== "") continue;
+        if (!step) this.#sessions.record(record);
+        this.#notifier.record({
+          kind: "checkpoint",
+          sessionId: record.sessionId,
+          id: record.id,
+          status: record.status,
+        });
+      }
+    });
+  }
+
+  /**
+   * Prunes audit entries older than `auditRetentionMs` (when set) and old notifier outbox rows,
+   * in one transaction. Runs when the store opens and every `retentionIntervalMs`; call it to
+   * prune now.
+   */
+  applyRetention(): RetentionResult {
+    const now = this.#options.clock.now();
+    const retention = this.#options.auditRetentionMs;
+    const connection = this.#connection;
+    return connection.write("retention", () => ({
+      audit:
+        retention === undefined
+          ? 0
+          : connection.statement("DELETE FROM audit WHERE at < ?").run(now - retention).changes,
+      events: this.#notifier.prune(Date.now()),
+    }));
+  }
+
+  /** Stops the notifier and the retention timer and closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#retention !== undefined) clearInterval(this.#retention);
+    this.#retention = undefined;
+    this.#notifier.close();
+    this.#connection.close();
+  }
+
+  #scheduleRetention(): void {
+    this.#retention = setInterval(() => {
+      try {
+        this.applyRetention();
+      } catch (error) {
+        this.#options.logger.warn("SQLite store retention failed; it runs again later", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }, this.#options.retentionIntervalMs);
+    this.#retention.unref();
+  }
+}

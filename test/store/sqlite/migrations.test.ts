@@ -1,0 +1,161 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  StoreCorruptError,
+  StoreUnavailableError,
+  StoreVersionError,
+  TrellisError,
+} from "../../../src/errors.js";
+import { silentLogger } from "../../../src/logger.js";
+import {
+  SQLITE_MIGRATIONS,
+  type SqliteMigration,
+} from "../../../src/store/sqlite/sqlite-migrations.js";
+import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
+import { FIXTURE_T0 as T0 } from "./fixtures/make-schema-v1.js";
+import { tempDir } from "./temp-db.js";
+
+const temp = tempDir("migrations");
+const V1_SQL = readFileSync(new URL("./fixtures/schema-v1.sql", import.meta.url), "utf8");
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+
+/** A new database file built from the committed version 1 fixture. */
+function fromFixture(): string {
+  const path = temp.file();
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.exec(`BEGIN;\n${V1_SQL}\nCOMMIT;`);
+  db.close();
+  return path;
+}
+const open = async (path: string, migrations?: readonly SqliteMigration[]) => {
+  const store = await SqliteStore.openWith(
+    { path, logger: silentLogger },
+    migrations === undefined ? {} : { migrations },
+  );
+  stores.push(store);
+  return store;
+};
+const applied = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  const rows = db.prepare("SELECT version, name FROM trellis_migrations ORDER BY version").all();
+  db.close();
+  return rows;
+};
+/** A second schema version as a later build might add it. */
+const V2: SqliteMigration = {
+  version: 2,
+  name: "notes on sessions",
+  sql: "CREATE TABLE session_notes (session_id TEXT PRIMARY KEY, note TEXT NOT NULL);",
+};
+
+describe("SqliteStore schema migrations", () => {
+  it("opens and reads a database written at schema version 1", async () => {
+    const store = await open(fromFixture());
+    const lineage = await store.checkpoints.lineage("s1", "", "c2");
+    expect(lineage.map((r) => [r.id, r.kind])).toEqual([
+      ["c1", "full"],
+      ["c2", "delta"],
+    ]);
+    expect(lineage[0]).toMatchObject({ state: { topic: "sqlite", notes: [] }, next: ["draft"] });
+    expect(lineage[1]).toMatchObject({ delta: [["notes", "append", ["first"]]], status: "paused" });
+    expect(await store.checkpoints.latest("s1", "draft")).toMatchObject({
+      id: "n1",
+      state: { inner: true },
+    });
+    expect(await store.sessions.get("s1")).toMatchObject({
+      graph: "review-graph",
+      status: "paused",
+      checkpointId: "c2",
+      createdAt: T0 + 5,
+      updatedAt: T0 + 6,
+      gate: { requestId: "r1", output: { draft: "ünïcødé ✓" } },
+    });
+    expect(await store.interrupts.stats("s1")).toEqual({
+      queued: 3,
+      applied: 1,
+      refused: 0,
+      expired: 0,
+      cleared: 0,
+      depth: 1,
+      inFlight: 1,
+      totalDecisionMs: 5,
+      maxDecisionMs: 5,
+      lastSeq: 3,
+    });
+    expect(await store.interrupts.get("m-applied")).toMatchObject({
+      state: "applied",
+      outcome: { status: "applied", source: "action" },
+    });
+    expect(await store.interrupts.get("m-claimed")).toMatchObject({
+      state: "claimed",
+      claimedBy: "lease-1",
+    });
+    expect((await store.interrupts.list("s1")).items.map((m) => m.id)).toEqual(["m-queued"]);
+    expect((await store.audit.list("s1")).items.map((e) => e.kind)).toEqual([
+      "interrupt.received",
+      "interrupt.received",
+      "interrupt.received",
+      "approval.requested",
+    ]);
+    // The lease is still held, and the next entries and messages continue the sequences.
+    const busy = await store.sessions.acquire({
+      sessionId: "s1",
+      owner: "me",
+      token: "t",
+      ttlMs: 1,
+      now: T0 + 100,
+    });
+    expect(busy).toEqual({ ok: false, owner: "host:1:agent", expiresAt: T0 + 5_006 });
+    expect(await store.audit.append({ sessionId: "s2", at: T0, kind: "custom.next" })).toBe(2);
+  });
+
+  it("applies a later migration to a version 1 database, keeping its data", async () => {
+    const path = fromFixture();
+    const store = await open(path, [...SQLITE_MIGRATIONS, V2]);
+    expect(applied(path)).toEqual([
+      { version: 1, name: "initial schema" },
+      { version: 2, name: "notes on sessions" },
+    ]);
+    expect((await store.checkpoints.latest("s1", ""))?.id).toBe("c2");
+    await store.close();
+    // Opening again applies nothing; this build, which knows version 1 only, refuses the file.
+    await open(path, [...SQLITE_MIGRATIONS, V2]);
+    expect(applied(path)).toHaveLength(2);
+    await expect(open(path)).rejects.toThrow(StoreVersionError);
+  });
+
+  it("leaves the database as it was when a migration fails", async () => {
+    const path = fromFixture();
+    const broken: SqliteMigration = {
+      version: 2,
+      name: "broken",
+      sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
+    };
+    await expect(open(path, [...SQLITE_MIGRATIONS, broken])).rejects.toThrow(StoreUnavailableError);
+    expect(applied(path)).toEqual([{ version: 1, name: "initial schema" }]);
+    const db = new Database(path, { readonly: true });
+    expect(
+      db.prepare("SELECT name FROM sqlite_master WHERE name = 'half_done'").get(),
+    ).toBeUndefined();
+    db.close();
+    expect((await (await open(path)).checkpoints.latest("s1", ""))?.id).toBe("c2");
+  });
+
+  it("refuses a migration list with a gap, and a database whose applied versions have one", async () => {
+    await expect(open(temp.file(), [SQLITE_MIGRATIONS[0]!, { ...V2, version: 3 }])).rejects.toThrow(
+      TrellisError,
+    );
+    const path = fromFixture();
+    const db = new Database(path);
+    db.exec("UPDATE trellis_migrations SET version = 2");
+    db.close();
+    const V3 = { ...V2, version: 3, name: "third" };
+    await expect(open(path, [...SQLITE_MIGRATIONS, V2, V3])).rejects.toThrow(StoreCorruptError);
+  });
+});
