@@ -204,6 +204,22 @@ export type {
   UnreadableCheckpoint,
 } from "./run/checkpoint-reader.js";
 export type { Durability } from "./run/checkpointer.js";
+export {
+  type Agents,
+  type AgentsContext,
+  type AgentsFactory,
+  type AnyAgent,
+  defineAgents,
+} from "./run/define-agents.js";
+export {
+  agentOf,
+  type Dispatched,
+  InProcessDispatcher,
+  type ResumeRequest,
+  type RunDispatcher,
+  type StartRequest,
+  wakesSession,
+} from "./run/dispatcher.js";
 export type {
   EventBase,
   GraphEvent,
