@@ -1,5 +1,7 @@
+import type { Context } from "@opentelemetry/api";
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
+import type { TrellisTracer } from "../telemetry/tracing.js";
 import { INTERRUPT_ACTION_TYPES, type InterruptActionType } from "./actions.js";
 import type { InterruptDecision } from "./interrupt-decision.js";
 
@@ -39,6 +41,13 @@ export interface ReasonerOutcome {
 export interface DecideOptions {
   /** Aborts the decision; the promise rejects with `signal.reason` rather than falling back. */
   readonly signal?: AbortSignal;
+  /**
+   * The run's tracer: a model call the reasoner makes uses it, so the agent's telemetry settings
+   * (spans off, its own provider, content recording) hold for it too.
+   */
+  readonly tracer?: TrellisTracer;
+  /** The span the model call nests under (default: the active context). */
+  readonly parent?: Context;
 }
 
 /**

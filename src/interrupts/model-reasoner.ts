@@ -182,7 +182,11 @@ export class ModelReasoner implements InterruptReasoner {
             schema,
             temperature: this.#temperature,
           },
-          signal === undefined ? {} : { signal },
+          {
+            ...(signal === undefined ? {} : { signal }),
+            ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+            ...(options.parent === undefined ? {} : { parent: options.parent }),
+          },
         );
         answerText = response.text;
         const checked = this.#check(schema, response.data, context);

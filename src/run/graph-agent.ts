@@ -644,6 +644,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
               cancel: (reason) => run?.cancel(reason),
               context: () =>
                 reasonerContext(this.graph.name, run!.plan, run!.plan.frontier[0] ?? null),
+              telemetry: () => ({ tracer: run!.tracing.tracer, parent: run!.tracing.context }),
             },
           });
     run = createRun<S>(env, {

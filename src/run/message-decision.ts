@@ -14,6 +14,7 @@ import {
 import { InterruptDecisionSchema } from "../interrupts/interrupt-decision.js";
 import type { InterruptDecisionSource, QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import {
+  type DecideOptions,
   findDecisionProblem,
   type InterruptReasoner,
   type ReasonerContext,
@@ -73,8 +74,8 @@ export function reasonerContext(
 }
 
 /**
- * Decides what `message` means. For free text the reasoner is asked with `context` and
- * `signal` (a cancel aborts a model call at once); its answer is checked.
+ * Decides what `message` means. For free text the reasoner is asked with `context`, the run's
+ * signal (a cancel aborts a model call at once) and its tracer; its answer is checked.
  *
  * @throws ReasonerOutputError for an answer that is not a valid decision for `context`.
  * @throws the signal's reason when it aborts.
@@ -83,14 +84,10 @@ export async function decideMessage(
   message: QueuedInterrupt,
   reasoner: InterruptReasoner,
   context: ReasonerContext,
-  signal: AbortSignal | undefined,
+  options: DecideOptions,
 ): Promise<Decided> {
   if (message.kind === "action") return { action: message.action, source: "action" };
-  const answer: unknown = await reasoner.decide(
-    message.text,
-    context,
-    signal === undefined ? {} : { signal },
-  );
+  const answer: unknown = await reasoner.decide(message.text, context, options);
   const parsed = OutcomeSchema.safeParse(answer);
   if (!parsed.success) {
     throw new ReasonerOutputError(

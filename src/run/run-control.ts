@@ -219,6 +219,12 @@ export class RunControl {
       return (await this.#host.apply(resolution.policy, undefined, [])) ? "changed" : "kept";
     }
     const directive = withPause(resolution.directive, message, where, this.session.clock.now());
+    if (directive.kind === "suspend" || directive.kind === "wait") {
+      span.setAttribute(
+        TrellisAttributes.PAUSE_MODE,
+        directive.kind === "wait" ? "wait" : "suspend",
+      );
+    }
     const settled = applied(message, decided, this.session.clock.now(), this.#settledWhere(where));
     let handled: Handled;
     try {

@@ -44,7 +44,7 @@ export class RunTracing {
     const link = linkFromTraceparent(run.previousTraceparent, {
       [TrellisAttributes.LINK]: "resumed_from",
     });
-    this.#root = tracer.startSpan(SpanNames.workflow(run.graph), {
+    this.#root = tracer.startSpan(SpanNames.workflow(run.agentName), {
       ...(run.parent === undefined ? {} : { parent: run.parent }),
       ...(link === undefined ? {} : { links: [link] }),
       attributes: () => ({
@@ -223,4 +223,18 @@ export function interruptAttributes(event: ControlEvent): Record<string, string 
         ...(event.node === null ? {} : { [TrellisAttributes.NODE]: event.node }),
       };
   }
+}
+
+/** `trellis.reducer` of a node: the keys its update changed through a non-`overwrite` reducer. */
+export function reducerAttributes(
+  state: { reducerOf(key: string): unknown },
+  delta: readonly (readonly [string, string, unknown])[],
+): Record<string, string[]> {
+  const used: string[] = [];
+  for (const [key] of delta) {
+    const reducer = state.reducerOf(key);
+    if (reducer === undefined || reducer === "overwrite") continue;
+    used.push(`${key}=${typeof reducer === "function" ? "custom" : String(reducer)}`);
+  }
+  return used.length === 0 ? {} : { [TrellisAttributes.REDUCER]: used };
 }

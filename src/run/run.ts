@@ -37,7 +37,13 @@ import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
 import { RunNodeContext } from "./run-node-context.js";
 import type { RunResult, RunStatus } from "./run-result.js";
-import { endNodeSpan, errorName, interruptAttributes, type RunTracing } from "./run-tracing.js";
+import {
+  endNodeSpan,
+  errorName,
+  interruptAttributes,
+  type RunTracing,
+  reducerAttributes,
+} from "./run-tracing.js";
 import type { SessionControl } from "./session-control.js";
 
 /** What a run starts from. Built by `createRun()`. */
@@ -157,6 +163,11 @@ export class Run<S extends Record<string, unknown>> {
   /** Where the run stands (for the session control's reasoner context). */
   get plan(): RunPlan<S> {
     return this.#plan;
+  }
+
+  /** The run's spans (its tracer and root span). */
+  get tracing(): RunTracing {
+    return this.#setup.tracing;
   }
 
   /** Why a nested run stopped without ending, if it did. */
@@ -873,6 +884,7 @@ export class Run<S extends Record<string, unknown>> {
     const span = s.tracing.node(this.#path(name), entry.definition, iteration);
     const rerun = this.#plan.rerun?.node === name ? this.#plan.rerun : undefined;
     if (rerun?.feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, rerun.feedback);
+    let attempts = 1;
     try {
       this.#emit("node:started", { node: this.#path(name), iteration, attempt: 1 });
       if (s.hooks.beforeNode) {
@@ -905,6 +917,7 @@ export class Run<S extends Record<string, unknown>> {
               willRetry,
             });
             if (willRetry) {
+              attempts = attempt + 1;
               span.addEvent(TrellisEvents.RETRY, () => ({
                 [TrellisAttributes.ATTEMPT]: attempt,
                 "error.type": errorName(error),
@@ -918,6 +931,7 @@ export class Run<S extends Record<string, unknown>> {
           },
         }),
       );
+      if (attempts > 1) span.setAttribute(TrellisAttributes.ATTEMPT, attempts);
       if (s.sink) {
         this.#emit("node:completed", {
           node: this.#path(name),
@@ -941,7 +955,14 @@ export class Run<S extends Record<string, unknown>> {
       }
       return { update: result as Partial<S>, goto: undefined, stop: undefined, span };
     } catch (error) {
-      span.endWithError(error);
+      span.setAttribute(TrellisAttributes.ATTEMPT, attempts);
+      // A cancel, or a sibling's failure, stops the node: an outcome, not an error of its own.
+      if (abort.aborted && (error === abort.reason || error instanceof RunCancelledError)) {
+        const stopped = abort.reason instanceof SiblingFailedError ? "stopped" : "cancelled";
+        span.end({ [TrellisAttributes.NODE_OUTCOME]: stopped });
+      } else {
+        span.endWithError(error);
+      }
       throw error;
     }
   }
@@ -990,6 +1011,8 @@ export class Run<S extends Record<string, unknown>> {
         TrellisAttributes.STATE_UPDATE,
         update instanceof MergedUpdate ? applied.delta : update,
       );
+      if (span.isRecording)
+        span.setAttributes(() => reducerAttributes(s.graph.state, applied.delta));
     }
     const notes = this.#notes;
     this.#notes = undefined;

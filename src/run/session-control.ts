@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import { RunCancelledError, RunEndedError } from "../errors.js";
 import type { ResolvedInterruptConfig } from "../interrupts/interrupt-config.js";
@@ -8,6 +9,7 @@ import { applied, refused, type Settled } from "../interrupts/settlement.js";
 import type { Logger } from "../logger.js";
 import type { StoreEvent } from "../store/notifier.js";
 import type { Store } from "../store/store.js";
+import type { TrellisTracer } from "../telemetry/tracing.js";
 import { Arrivals } from "./arrivals.js";
 import { type Decided, decideMessage } from "./message-decision.js";
 
@@ -22,6 +24,8 @@ export interface SessionHost {
   cancel(reason: unknown): void;
   /** Where the run stands now, for a reasoner reading free text on arrival. */
   context(): ReasonerContext;
+  /** The run's tracer and root span, for a reasoner's model call. */
+  telemetry(): { readonly tracer: TrellisTracer; readonly parent: Context };
 }
 
 /** A `cancel` that aborted the run the moment it arrived, settled when the run ends. */
@@ -145,7 +149,11 @@ export class SessionControl {
       this.#decisions.delete(message.id);
       return early;
     }
-    return decideMessage(message, this.#config.reasoner, context, this.#host.signal);
+    // Inside the interrupt's span (the active context): the model call nests under it.
+    return decideMessage(message, this.#config.reasoner, context, {
+      signal: this.#host.signal,
+      tracer: this.#host.telemetry().tracer,
+    });
   }
 
   /** A cancel obeyed at a check: nothing queued behind it is taken any more. */
@@ -183,12 +191,10 @@ export class SessionControl {
     try {
       const stored = await this.#store.interrupts.get(id);
       if (stored?.state !== "queued" || stored.message.kind !== "text") return;
-      const decision = decideMessage(
-        stored.message,
-        this.#config.reasoner,
-        this.#host.context(),
-        this.#host.signal,
-      );
+      const decision = decideMessage(stored.message, this.#config.reasoner, this.#host.context(), {
+        signal: this.#host.signal,
+        ...this.#host.telemetry(),
+      });
       decision.catch(() => {});
       this.#decisions.set(id, decision);
       const decided = await decision;

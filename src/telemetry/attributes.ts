@@ -123,6 +123,8 @@ export const TrellisAttributes = {
   FEEDBACK: "trellis.feedback",
   /** The label of the route taken, when it has one. */
   ROUTE_LABEL: "trellis.route.label",
+  /** How a node execution that did not complete ended: `cancelled` (the run was) or `stopped` (a sibling in its parallel step failed). Not an error. */
+  NODE_OUTCOME: "trellis.node.outcome",
   /** How a parallel branch ended: `ok | failed | aborted`. */
   BRANCH_OUTCOME: "trellis.branch.outcome",
   /** The dotted paths of merge conflicts a policy resolved. */

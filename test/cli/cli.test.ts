@@ -53,7 +53,7 @@ describe("trellis CLI", () => {
         JSON.parse(r.body) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }
       ).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name))),
     );
-    expect(names).toContain("invoke_workflow content-pipeline");
+    expect(names).toContain("invoke_workflow quickstart");
     expect(names).toContain("invoke_agent writer");
     expect(names.filter((n) => n.startsWith("chat ")).length).toBe(5);
   });
