@@ -866,8 +866,17 @@ export class Run<S extends Record<string, unknown>> {
     });
   }
 
-  /** Executes one node against `state`; returns its result without applying it. */
-  async #invoke(name: string, state: S, iteration: number, abort: LazyAbort): Promise<Invoked<S>> {
+  /**
+   * Executes one node against `state`; returns its result without applying it. `track` is
+   * told about the promise of the node's own work (see `NodeCall.started`).
+   */
+  async #invoke(
+    name: string,
+    state: S,
+    iteration: number,
+    abort: LazyAbort,
+    track?: (work: PromiseLike<unknown>) => void,
+  ): Promise<Invoked<S>> {
     const s = this.#setup;
     const entry = s.graph.node(name)!;
     const span = s.tracing.node(this.#path(name), entry.definition, iteration);
@@ -895,6 +904,7 @@ export class Run<S extends Record<string, unknown>> {
           timeoutMs: entry.options.timeoutMs,
           abort,
           clock: s.clock,
+          started: track,
           context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
           onFailure: (attempt, error, willRetry) => {
             this.#emit("node:failed", {
@@ -1142,14 +1152,18 @@ export class Run<S extends Record<string, unknown>> {
     const stopRun = this.#abort.onAbort((reason) => {
       for (const abort of aborts) abort.abort(reason);
     });
+    // The nodes' own work: an aborted sibling stops being waited for at once, but it may go on.
+    const working: PromiseLike<unknown>[] = [];
     const pending = nodes.map((name, i) =>
-      this.#invoke(name, base, first + i + 1, aborts[i]!).catch((error: unknown) => {
-        // The first failure stops its siblings.
-        for (const [j, abort] of aborts.entries()) {
-          if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
-        }
-        throw error;
-      }),
+      this.#invoke(name, base, first + i + 1, aborts[i]!, (work) => working.push(work)).catch(
+        (error: unknown) => {
+          // The first failure stops its siblings.
+          for (const [j, abort] of aborts.entries()) {
+            if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
+          }
+          throw error;
+        },
+      ),
     );
     let results: Invoked<S>[];
     try {
@@ -1160,6 +1174,10 @@ export class Run<S extends Record<string, unknown>> {
       );
       const firstFailure = failed ?? settled.find((r) => r.status === "rejected");
       if (firstFailure !== undefined) {
+        // A node failed and its siblings were told to stop: the run fails only once they did,
+        // so nothing they still do can overlap a resume of the session. (A cancel of the whole
+        // run ends it at once.)
+        if (failed !== undefined && !this.#abort.aborted) await Promise.allSettled(working);
         for (const r of settled) if (r.status === "fulfilled") r.value.span.end();
         throw (firstFailure as PromiseRejectedResult).reason;
       }
