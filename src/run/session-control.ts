@@ -127,12 +127,28 @@ export class SessionControl {
   async claim(): Promise<QueuedInterrupt | undefined> {
     if (this.#cancelled) return undefined;
     const seen = this.arrivals.count;
+    const now = this.#clock.now();
     const message = await this.#store.interrupts.claim(this.#host.sessionId, {
-      now: this.#clock.now(),
+      now,
       owner: this.#host.owner(),
     });
-    if (message === undefined && this.arrivals.count === seen) this.#pending = false;
+    if (message === undefined) {
+      await this.#expire(now);
+      if (this.arrivals.count === seen) this.#pending = false;
+    }
     return message;
+  }
+
+  /**
+   * Removes the messages whose time to live ran out (a claim skips them), so their receipts
+   * say `expired` instead of waiting for ever.
+   */
+  async #expire(now: number): Promise<void> {
+    await this.#store.interrupts.remove({
+      reason: "expired",
+      now,
+      sessionId: this.#host.sessionId,
+    });
   }
 
   /**
@@ -229,6 +245,7 @@ export class SessionControl {
         const action = message.kind === "action" ? message.action.type : "free text";
         out.push(refused(message, new RunEndedError(action, status), at, where));
       }
+      await this.#expire(at);
     }
     return out;
   }
