@@ -700,15 +700,15 @@ export class Run<S extends Record<string, unknown>> {
     const s = this.#setup;
     let outcome = this.#plan.outcome ?? { status: "completed" as const };
     // Cancels that arrived while the run ended: a pause becomes a cancel; an ending stays.
+    if (s.session !== undefined) await s.session.ending(outcome.status);
     if (outcome.status === "paused" && s.session?.hasArrivedCancel) {
       outcome = this.#cancelled();
     }
     const status: RunStatus = outcome.status;
     let error = "error" in outcome ? outcome.error : undefined;
+    const where = { runId: s.runId, iteration: this.#plan.iteration };
     try {
-      const settledAtEnd =
-        (await s.session?.finish(status, { runId: s.runId, iteration: this.#plan.iteration })) ??
-        [];
+      const settledAtEnd = (await s.session?.finish(status, where)) ?? [];
       // Only the session's own run is a session event; nested runs end inside its node.
       const finished: AuditEntryInput[] =
         s.thread !== ""
@@ -742,6 +742,10 @@ export class Run<S extends Record<string, unknown>> {
         },
         true,
       );
+      if (s.session !== undefined) {
+        const late = await s.session.finished(status, where);
+        if (late.length > 0) await this.#record(late, []);
+      }
     } catch (writeError) {
       s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
       error ??=

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type InterruptReasoner, ReasonerOutputError, RunEndedError } from "../../src/index.js";
+import {
+  type InterruptReasoner,
+  MemoryStore,
+  ReasonerOutputError,
+  RunEndedError,
+} from "../../src/index.js";
+import { CrashableStore } from "../engine/crashable-store.js";
+import { turns } from "../graph/helpers.js";
 import {
   decided,
   refusedWith,
@@ -86,5 +93,67 @@ describe("receipts", () => {
     expect(result.state.note).toBe("");
     expect(await decided(late)).toEqual({ status: "expired" });
     expect(await t.interrupts.hasPending("s")).toBe(false);
+  });
+});
+
+describe("cancel at the end of a run", () => {
+  it("refuses a cancel that arrives while the completed run writes its end, with RunEndedError", async () => {
+    const store = new CrashableStore(new MemoryStore());
+    const t = setup({ store });
+    let cancel: Awaited<ReturnType<typeof t.interrupts.send>> | undefined;
+    store.before(finalWrite("completed"), async () => {
+      cancel = await t.interrupts.send("s", { type: "cancel" });
+      await turns(2);
+    });
+    const result = await t.agent.run({}, { sessionId: "s" });
+    expect(result.status).toBe("completed");
+    const error = await refusedWith(cancel!, RunEndedError);
+    expect(error.status).toBe("completed");
+    expect(await t.interrupts.hasPending("s")).toBe(false);
+    expect((await t.interrupts.metrics("s")).inFlight).toBe(0);
+  });
+
+  it("ends the run cancelled when a cancel arrives after a pause was taken but before the run ended", async () => {
+    const store = new CrashableStore(new MemoryStore());
+    const t = setup({ store });
+    const hold = t.probe.hold("b");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    const pause = await t.interrupts.send("s", { type: "pause", mode: "suspend" });
+    let cancel: Awaited<ReturnType<typeof t.interrupts.send>> | undefined;
+    store.after(
+      (call) =>
+        call.name === "interrupts.claim" && (call.result as { id?: string })?.id === pause.id,
+      async () => {
+        cancel = await t.interrupts.send("s", { type: "cancel", reason: "stop" });
+        await turns(3);
+      },
+    );
+    hold.release();
+    const result = await run;
+    expect(result.status).toBe("cancelled");
+    expect((await decided(cancel!)).status).toBe("applied");
+    expect((await decided(pause)).status).toBe("applied");
+    expect((await t.agent.getState("s"))?.status).toBe("cancelled");
+  });
+
+  it("keeps a cancel that arrives while a paused run writes its end queued for the session's next run", async () => {
+    const store = new CrashableStore(new MemoryStore());
+    const t = setup({ store });
+    await t.interrupts.send("s", { type: "pause" });
+    let cancel: Awaited<ReturnType<typeof t.interrupts.send>> | undefined;
+    store.before(finalWrite("paused"), async () => {
+      cancel = await t.interrupts.send("s", { type: "cancel" });
+      await turns(2);
+    });
+    expect((await t.agent.run({}, { sessionId: "s" })).status).toBe("paused");
+    await turns(3);
+    // Not taken by the run that had already ended: still queued, nobody holds it.
+    expect((await store.interrupts.get(cancel!.id))?.state).toBe("queued");
+    expect((await t.interrupts.metrics("s")).inFlight).toBe(0);
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("cancelled");
+    expect(t.probe.count("a")).toBe(0);
+    expect((await decided(cancel!)).status).toBe("applied");
   });
 });
