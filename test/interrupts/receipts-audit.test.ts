@@ -157,3 +157,126 @@ describe("cancel at the end of a run", () => {
     expect((await decided(cancel!)).status).toBe("applied");
   });
 });
+
+describe("the audit trail", () => {
+  it("records runs, messages, approvals, pauses and state changes in order, each with its sender", async () => {
+    const t = setup({ graph: reviewGraph, interruptConfig: { approvals: { review: {} } } });
+    await t.interrupts.send(
+      "s",
+      { type: "update_state", values: { note: "x" } },
+      { sender: "ana" },
+    );
+    const first = await t.agent.run({}, { sessionId: "s" });
+    await t.interrupts.send("s", { type: "skip" }, { sender: "dan" });
+    await t.interrupts.send("s", { type: "approve", comment: "ok" }, { sender: "bob" });
+    const hold = t.probe.hold("publish");
+    const resumed = t.agent.resume("s");
+    await hold.entered;
+    await t.interrupts.send("s", { type: "pause" }, { sender: "cara" });
+    hold.release();
+    const second = await resumed;
+    const third = await t.agent.resume("s");
+    const forked = await t.agent.fork("s", third.checkpointId!, { actor: "lead" });
+    expect([first.status, second.status, third.status, forked.status]).toEqual([
+      "paused",
+      "paused",
+      "completed",
+      "completed",
+    ]);
+
+    const { items } = await t.agent.auditTrail("s");
+    expect(items.map((e) => [e.kind, e.actor, (e.data as { status?: string }).status])).toEqual([
+      ["interrupt.received", "ana", undefined],
+      ["run.started", undefined, undefined],
+      ["interrupt.applied", "ana", undefined],
+      ["state.updated", "ana", undefined],
+      ["approval.requested", undefined, undefined],
+      ["run.finished", undefined, "paused"],
+      ["interrupt.received", "dan", undefined],
+      ["interrupt.received", "bob", undefined],
+      ["run.resumed", undefined, "paused"],
+      ["interrupt.refused", "dan", undefined],
+      ["interrupt.applied", "bob", undefined],
+      ["approval.decided", "bob", undefined],
+      ["interrupt.received", "cara", undefined],
+      ["interrupt.applied", "cara", undefined],
+      ["run.paused", "cara", undefined],
+      ["run.finished", undefined, "paused"],
+      ["run.resumed", undefined, "paused"],
+      ["run.finished", undefined, "completed"],
+      ["run.forked", "lead", undefined],
+      ["run.finished", undefined, "completed"],
+    ]);
+    expect(items.map((e) => e.seq)).toEqual(items.map((_e, i) => i + 1));
+    expect(items.find((e) => e.kind === "approval.decided")?.data).toMatchObject({
+      decision: "approve",
+      by: "human",
+      content: "ok",
+      requestId: first.gate?.requestId,
+    });
+    expect(items.find((e) => e.kind === "state.updated")?.data).toEqual({ keys: ["note"] });
+    expect(items.find((e) => e.kind === "run.paused")).toMatchObject({
+      node: "publish",
+      data: { mode: "suspend" },
+    });
+    const resumes = items.filter((e) => e.kind === "run.resumed");
+    expect(resumes.map((e) => (e.data as { checkpointId: string }).checkpointId)).toEqual([
+      first.checkpointId,
+      second.checkpointId,
+    ]);
+    expect(items.find((e) => e.kind === "run.forked")?.data).toMatchObject({
+      from: { sessionId: "s", checkpointId: third.checkpointId },
+    });
+    // Each run's messages and its end carry the run's id.
+    const finished = items.filter((e) => e.kind === "run.finished").map((e) => e.runId);
+    expect(finished).toEqual([first.runId, second.runId, third.runId, forked.runId]);
+  });
+
+  it("writes no approval.decided when agent.cancel() ends a run waiting at a gate that would approve on timeout", async () => {
+    const t = setup({
+      graph: reviewGraph,
+      interruptConfig: { approvals: { review: { timeoutMs: 500, onTimeout: "approve" } } },
+    });
+    const run = t.agent.run({}, { sessionId: "s" });
+    await requested(t);
+    expect(t.agent.cancel("s", "closing")).toBe(true);
+    const result = await run;
+    expect(result.status).toBe("cancelled");
+    await t.clock.advance(1_000);
+    const { items } = await t.agent.auditTrail("s");
+    expect(items.map((e) => e.kind)).not.toContain("approval.decided");
+    expect(items.at(-1)).toMatchObject({ kind: "run.finished", data: { status: "cancelled" } });
+    expect(t.probe.count("publish")).toBe(0);
+    // The request is still open for a resume.
+    expect((await t.agent.getState("s"))?.meta.gate?.node).toBe("review");
+  });
+
+  it("does not apply an update_state that arrives as a wait-pause times out into a cancel; a resume applies it", async () => {
+    const store = new CrashableStore(new MemoryStore());
+    const t = setup({ store, interruptConfig: { onPauseTimeout: "cancel" } });
+    const hold = t.probe.hold("a");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    await t.interrupts.send("s", { type: "pause", mode: "wait", timeoutMs: 500 });
+    hold.release();
+    await sleeping(t.clock);
+    let update: Awaited<ReturnType<typeof t.interrupts.send>> | undefined;
+    store.before(finalWrite("cancelled"), async () => {
+      update = await t.interrupts.send("s", { type: "update_state", values: { note: "late" } });
+      await turns(2);
+    });
+    await t.clock.advance(500);
+    const result = await run;
+    expect(result.status).toBe("cancelled");
+    expect(result.state.note).toBe("");
+    expect(await stillPending(update!.decision)).toBe(true);
+    expect(await t.interrupts.hasPending("s")).toBe(true);
+    const { items } = await t.agent.auditTrail("s");
+    expect(items.map((e) => e.kind)).not.toContain("state.updated");
+
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.state.note).toBe("late");
+    expect((await decided(update!)).status).toBe("applied");
+  });
+});
