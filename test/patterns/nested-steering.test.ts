@@ -65,6 +65,22 @@ describe("steering a nested graph", () => {
     expect(resumed.state.log).toEqual(["before", "c1", "c2", "c3", "after"]);
   });
 
+  it("holds a pause until the child node its check list names by path, not the child's start", async () => {
+    const t = nested({ check: "after", nodes: ["polish/c2"] });
+    const hold = t.probe.hold("before");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    await t.interrupts.send("s", { type: "pause" });
+    hold.release();
+    const paused = await run;
+    expect(paused.status).toBe("paused");
+    expect(t.probe.counts()).toEqual({ before: 1, c1: 1, c2: 1 });
+    expect(ofType(t.events, "interrupt:applied").map((e) => e.node)).toEqual(["polish/c2"]);
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(t.probe.counts()).toEqual({ before: 1, c1: 1, c2: 1, c3: 1, after: 1 });
+  });
+
   it("suspends the whole run at a gate on child/c2, and the approved resume continues inside the child", async () => {
     const t = nested({ approvals: { "polish/c2": {} } });
     const paused = await t.agent.run({}, { sessionId: "s" });
