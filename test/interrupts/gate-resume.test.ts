@@ -99,4 +99,26 @@ describe("resuming at an approval gate", () => {
     });
     await first.clock.runAll();
   });
+
+  it("waits at the gate again after a wait-pause at the gate timed out into a suspend", async () => {
+    const t = setup({
+      graph: reviewGraph,
+      interruptConfig: { approvals: { review: { timeoutMs: 10_000, onTimeout: "reject" } } },
+    });
+    const run = t.agent.run({}, { sessionId: "s" });
+    await requested(t);
+    await t.interrupts.send("s", { type: "pause", mode: "wait", timeoutMs: 100 });
+    await sleeping(t.clock);
+    await t.clock.advance(100);
+    const paused = await run;
+    expect(paused.status).toBe("paused");
+    expect(paused.gate?.node).toBe("review");
+
+    const resumed = t.agent.resume("s");
+    await sleeping(t.clock);
+    expect(t.probe.counts()).toEqual({ draft: 1, review: 1 });
+    await t.interrupts.send("s", { type: "approve" });
+    expect((await resumed).status).toBe("completed");
+    expect(t.probe.counts()).toEqual({ draft: 1, review: 1, publish: 1 });
+  });
 });

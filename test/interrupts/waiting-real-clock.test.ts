@@ -83,9 +83,13 @@ async function decideIn10ms(
 
 const gateOnB = { approvals: { b: { timeoutMs: 300, onTimeout: "reject" as const } } };
 
-/** Far below the 300 ms timeout, far above what a loaded machine needs. */
-const PROMPT_MS = 150;
-const MAX_GAP_MS = 100;
+/**
+ * Below the 300 ms timeout, with room for a loaded machine: a wait that spins takes all of the
+ * timeout and holds every timer meanwhile (and the decision sent 10 ms in then comes too late,
+ * so the run does not complete).
+ */
+const PROMPT_MS = 250;
+const MAX_GAP_MS = 200;
 
 describe("waiting with the real clock", () => {
   it("does not spin at a timed gate after a message that does not decide it (continue sent while the node ran)", async () => {
