@@ -28,6 +28,7 @@ import {
   silentLogger,
 } from "../../src/index.js";
 import { SimulatedClock } from "../../src/testing/index.js";
+import { crashPointCases } from "./crash-points.js";
 import { CrashableStore } from "./crashable-store.js";
 import {
   eventually,
@@ -293,5 +294,7 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
       }
       expect(history[0]?.state?.note).toBe("again");
     });
+
+    crashPointCases(store, session);
   });
 }
