@@ -3,7 +3,14 @@
  * queue at their own checkpoints, can be gated, and a resume continues inside the child.
  */
 import { describe, expect, it } from "vitest";
-import { END, Graph, type InterruptConfig, nestedGraph, START } from "../../src/index.js";
+import {
+  END,
+  Graph,
+  type InterruptConfig,
+  nestedGraph,
+  parallelGroup,
+  START,
+} from "../../src/index.js";
 import {
   decided,
   ofType,
@@ -168,5 +175,32 @@ describe("steering a nested graph", () => {
       ),
     );
     expect(threads).toEqual([1, 1]);
+  });
+
+  it("does not let a run nested inside a parallel branch listen to the queue: the group's node obeys after it", async () => {
+    const t = setup({
+      graph: (probe) =>
+        new Graph({ state: StateSchema, reducers: { log: "append" }, name: "fan" })
+          .addNode(
+            "group",
+            parallelGroup<State>({
+              branches: { nested: nestedGraph<State, State>(child(probe)), plain: () => ({}) },
+            }),
+          )
+          .addNode("after", probe.node("after"))
+          .addEdge(START, "group")
+          .addEdge("group", "after")
+          .addEdge("after", END)
+          .compile(),
+    });
+    const hold = t.probe.hold("c1");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    await t.interrupts.send("s", { type: "pause" });
+    hold.release();
+    const paused = await run;
+    expect(paused.status).toBe("paused");
+    expect(t.probe.counts()).toEqual({ c1: 1, c2: 1, c3: 1 });
+    expect(ofType(t.events, "interrupt:applied").map((e) => e.node)).toEqual(["group"]);
   });
 });
