@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { SessionBusyError, SessionNotFinishedError } from "../../src/index.js";
+import { MemoryStore, SessionBusyError, SessionNotFinishedError } from "../../src/index.js";
+import { SimulatedClock } from "../../src/testing/index.js";
+import { CrashableStore } from "../engine/crashable-store.js";
 import { decided, linearGraph, reviewGraph, setup } from "./harness.js";
 
 /** Two agents (two "processes") over one store, sharing a probe and a clock. */
@@ -143,7 +145,7 @@ describe("one writer per session", () => {
     expect(probe.counts()).toEqual({ draft: 1, review: 1, publish: 1 });
   });
 
-  it("refuses run() on a paused or crashed session unless it starts over", async () => {
+  it("refuses run() on a paused session unless it starts over", async () => {
     const t = setup({ graph: linearGraph });
     await t.interrupts.send("s", { type: "pause" });
     expect((await t.agent.run({}, { sessionId: "s" })).status).toBe("paused");
@@ -152,5 +154,31 @@ describe("one writer per session", () => {
     );
     const again = await t.agent.run({}, { sessionId: "s", startOver: true });
     expect(again.status).toBe("completed");
+  });
+
+  it("refuses run() on a session whose process died mid-run unless it starts over", async () => {
+    const underlying = new MemoryStore();
+    const dying = new CrashableStore(underlying);
+    const first = setup({ store: dying, leaseTtlMs: 1_000 });
+    const hold = first.probe.hold("b");
+    void first.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    dying.crash();
+    hold.release();
+    await first.clock.advance(1_000);
+
+    const second = setup({
+      store: underlying,
+      clock: new SimulatedClock(first.clock.now()),
+      leaseTtlMs: 1_000,
+    });
+    const error = await second.agent.run({}, { sessionId: "s" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionNotFinishedError);
+    expect((error as SessionNotFinishedError).status).toBe("running");
+    expect(second.probe.count("a")).toBe(0);
+    const resumed = await second.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(second.probe.counts()).toEqual({ b: 1, c: 1, d: 1 });
+    await first.clock.runAll();
   });
 });
