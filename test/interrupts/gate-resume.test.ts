@@ -27,7 +27,17 @@ describe("resuming at an approval gate", () => {
     // The request is in the latest checkpoint, written before anyone waited.
     const latest = await underlying.checkpoints.latest("s", "");
     expect(latest?.status).toBe("running");
-    expect(latest?.meta?.gate).toMatchObject({ node: "review", revision: 0 });
+    expect(latest?.meta?.gate).toEqual({
+      requestId: expect.any(String),
+      node: "review",
+      revision: 0,
+      maxRevisions: 3,
+      output: { log: ["review"], n: 2 },
+      history: [],
+      openedAt: 1_000_000,
+      queueSeq: 0,
+      deadline: 1_060_000,
+    });
 
     // Another process takes the session over once the dead one's lease ran out.
     await first.clock.advance(1_000);
