@@ -161,7 +161,7 @@ async function runChild<P extends Record<string, unknown>, C extends Record<stri
     });
   } else {
     const state = graph.state.parseInput(child.input());
-    plan = startPlan({ state, path: [], frontier: graph.entry(state).targets, checked: false });
+    plan = startPlan({ state, path: [], frontier: graph.entry(state).targets, nested: true });
   }
   const runId = randomUUID();
   await child.saveProgress({ childRunId: runId } satisfies ChildProgress);

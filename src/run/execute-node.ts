@@ -22,6 +22,12 @@ export interface NodeCall<S> {
   readonly context: (attempt: number, signal: () => AbortSignal) => NodeContext;
   /** Told about each failed attempt before the next one (or the final failure). */
   readonly onFailure: (attempt: number, error: unknown, willRetry: boolean) => void;
+  /**
+   * Told about the promise of each attempt's own work (what the node function returned): an
+   * abort stops waiting for it at once, and a caller that must not move on while the node
+   * still runs waits for it.
+   */
+  readonly started?: ((work: PromiseLike<unknown>) => void) | undefined;
   readonly random?: () => number;
 }
 
@@ -59,7 +65,9 @@ async function attempt<S>(call: NodeCall<S>, n: number): Promise<Result<S>> {
       call.context(n, () => call.abort.signal),
       call.runtime,
     );
-    return isThenable<Result<S>>(result) ? call.abort.race(result) : result;
+    if (!isThenable<Result<S>>(result)) return result;
+    call.started?.(result);
+    return call.abort.race(result);
   }
   const controller = new AbortController();
   const stopTimer = new AbortController();
@@ -74,7 +82,9 @@ async function attempt<S>(call: NodeCall<S>, n: number): Promise<Result<S>> {
       call.context(n, () => controller.signal),
       call.runtime,
     );
-    return isThenable<Result<S>>(result) ? await raceAbort(result, controller.signal) : result;
+    if (!isThenable<Result<S>>(result)) return result;
+    call.started?.(result);
+    return await raceAbort(result, controller.signal);
   } finally {
     stopTimer.abort();
     stopListening();

@@ -88,13 +88,18 @@ export function startPlan<S>(fields: {
   readonly waiting?: Readonly<Record<string, readonly string[]>> | undefined;
   /** Skip the start check (a nested run resumed inside its parent's node). */
   readonly checked?: boolean;
+  /**
+   * A fresh nested run: its parent read the queue before the node that runs it, so it has no
+   * start check of its own; the check before its first node (if that node listens) comes first.
+   */
+  readonly nested?: boolean;
 }): RunPlan<S> {
   return {
     state: fields.state,
     path: fields.path,
     frontier: fields.frontier,
     iteration: 0,
-    position: fields.checked ? { at: "node" } : { at: "start" },
+    position: fields.checked ? { at: "node" } : fields.nested ? { at: "before" } : { at: "start" },
     gate: fields.gate,
     rerun: fields.rerun,
     skipNext: false,

@@ -711,15 +711,15 @@ export class Run<S extends Record<string, unknown>> {
     const s = this.#setup;
     let outcome = this.#plan.outcome ?? { status: "completed" as const };
     // Cancels that arrived while the run ended: a pause becomes a cancel; an ending stays.
+    if (s.session !== undefined) await s.session.ending(outcome.status);
     if (outcome.status === "paused" && s.session?.hasArrivedCancel) {
       outcome = this.#cancelled();
     }
     const status: RunStatus = outcome.status;
     let error = "error" in outcome ? outcome.error : undefined;
+    const where = { runId: s.runId, iteration: this.#plan.iteration };
     try {
-      const settledAtEnd =
-        (await s.session?.finish(status, { runId: s.runId, iteration: this.#plan.iteration })) ??
-        [];
+      const settledAtEnd = (await s.session?.finish(status, where)) ?? [];
       // Only the session's own run is a session event; nested runs end inside its node.
       const finished: AuditEntryInput[] =
         s.thread !== ""
@@ -753,6 +753,10 @@ export class Run<S extends Record<string, unknown>> {
         },
         true,
       );
+      if (s.session !== undefined) {
+        const late = await s.session.finished(status, where);
+        if (late.length > 0) await this.#record(late, []);
+      }
     } catch (writeError) {
       s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
       error ??=
@@ -877,8 +881,17 @@ export class Run<S extends Record<string, unknown>> {
     });
   }
 
-  /** Executes one node against `state`; returns its result without applying it. */
-  async #invoke(name: string, state: S, iteration: number, abort: LazyAbort): Promise<Invoked<S>> {
+  /**
+   * Executes one node against `state`; returns its result without applying it. `track` is
+   * told about the promise of the node's own work (see `NodeCall.started`).
+   */
+  async #invoke(
+    name: string,
+    state: S,
+    iteration: number,
+    abort: LazyAbort,
+    track?: (work: PromiseLike<unknown>) => void,
+  ): Promise<Invoked<S>> {
     const s = this.#setup;
     const entry = s.graph.node(name)!;
     const span = s.tracing.node(this.#path(name), entry.definition, iteration);
@@ -907,6 +920,7 @@ export class Run<S extends Record<string, unknown>> {
           timeoutMs: entry.options.timeoutMs,
           abort,
           clock: s.clock,
+          started: track,
           context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
           onFailure: (attempt, error, willRetry) => {
             this.#emit("node:failed", {
@@ -1165,14 +1179,18 @@ export class Run<S extends Record<string, unknown>> {
     const stopRun = this.#abort.onAbort((reason) => {
       for (const abort of aborts) abort.abort(reason);
     });
+    // The nodes' own work: an aborted sibling stops being waited for at once, but it may go on.
+    const working: PromiseLike<unknown>[] = [];
     const pending = nodes.map((name, i) =>
-      this.#invoke(name, base, first + i + 1, aborts[i]!).catch((error: unknown) => {
-        // The first failure stops its siblings.
-        for (const [j, abort] of aborts.entries()) {
-          if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
-        }
-        throw error;
-      }),
+      this.#invoke(name, base, first + i + 1, aborts[i]!, (work) => working.push(work)).catch(
+        (error: unknown) => {
+          // The first failure stops its siblings.
+          for (const [j, abort] of aborts.entries()) {
+            if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
+          }
+          throw error;
+        },
+      ),
     );
     let results: Invoked<S>[];
     try {
@@ -1183,6 +1201,10 @@ export class Run<S extends Record<string, unknown>> {
       );
       const firstFailure = failed ?? settled.find((r) => r.status === "rejected");
       if (firstFailure !== undefined) {
+        // A node failed and its siblings were told to stop: the run fails only once they did,
+        // so nothing they still do can overlap a resume of the session. (A cancel of the whole
+        // run ends it at once.)
+        if (failed !== undefined && !this.#abort.aborted) await Promise.allSettled(working);
         for (const r of settled) if (r.status === "fulfilled") r.value.span.end();
         throw (firstFailure as PromiseRejectedResult).reason;
       }

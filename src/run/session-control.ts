@@ -51,11 +51,17 @@ export class SessionControl {
   readonly #host: SessionHost;
   readonly #decisions = new Map<string, Promise<Decided>>();
   readonly #cancels: ArrivedCancel[] = [];
+  /** Cancels being taken from the queue right now. */
+  readonly #taking = new Set<Promise<void>>();
   #unsubscribe: (() => void) | undefined;
   /** Whether a message may wait: false once a claim found none and nothing arrived since. */
   #pending = true;
   /** Set once a cancel was obeyed: nothing queued behind it is taken any more. */
   #cancelled = false;
+  /** How the run ends, once it decided: cancels that arrive later are handled by that. */
+  #ending: string | undefined;
+  /** Set once the run's end is written: nothing is taken from the queue any more. */
+  #closed = false;
 
   constructor(options: {
     readonly store: Store;
@@ -108,6 +114,7 @@ export class SessionControl {
 
   /** Stops listening. */
   close(): void {
+    this.#closed = true;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
   }
@@ -122,21 +129,52 @@ export class SessionControl {
     if (event.kind !== "queued") return;
     this.#pending = true;
     this.arrivals.arrived();
-    if (this.#cancelled) return;
-    if (event.action === "cancel") void this.#takeCancel(event.id, undefined);
-    else if (event.action === undefined) void this.#readOnArrival(event.id);
+    if (event.action === "cancel") {
+      this.#startTaking(event.id, undefined);
+      return;
+    }
+    if (this.#cancelled || this.#ending !== undefined) return;
+    if (event.action === undefined) void this.#readOnArrival(event.id);
+  }
+
+  /**
+   * Takes a cancel from the queue at once. A run that ends paused or failed can be resumed: a
+   * cancel that arrives once that end was decided is kept for the next run. Every other cancel
+   * is taken and settled with this run, also one that repeats a cancel already obeyed.
+   */
+  #startTaking(id: string, decided: Decided | undefined): void {
+    if (this.#closed || this.#ending === "paused" || this.#ending === "failed") return;
+    const taking = this.#takeCancel(id, decided);
+    this.#taking.add(taking);
+    void taking.finally(() => this.#taking.delete(taking));
   }
 
   /** Claims the next message in service order, or `undefined` (then `pending` turns false). */
   async claim(): Promise<QueuedInterrupt | undefined> {
     if (this.#cancelled) return undefined;
     const seen = this.arrivals.count;
+    const now = this.#clock.now();
     const message = await this.#store.interrupts.claim(this.#host.sessionId, {
-      now: this.#clock.now(),
+      now,
       owner: this.#host.owner(),
     });
-    if (message === undefined && this.arrivals.count === seen) this.#pending = false;
+    if (message === undefined) {
+      await this.#expire(now);
+      if (this.arrivals.count === seen) this.#pending = false;
+    }
     return message;
+  }
+
+  /**
+   * Removes the messages whose time to live ran out (a claim skips them), so their receipts
+   * say `expired` instead of waiting for ever.
+   */
+  async #expire(now: number): Promise<void> {
+    await this.#store.interrupts.remove({
+      reason: "expired",
+      now,
+      sessionId: this.#host.sessionId,
+    });
   }
 
   /**
@@ -169,13 +207,16 @@ export class SessionControl {
         id,
       });
       // Already taken by a check (or gone): the check settles it.
-      if (message === undefined || this.#cancelled) return;
+      if (message === undefined) return;
       const as = decided ?? {
         action: message.kind === "action" ? message.action : { type: "cancel" as const },
         source: "action" as const,
       };
-      this.#cancelled = true;
       this.#cancels.push({ message, decided: as });
+      // Settled with the others when the run ends; it does not abort the run a second time,
+      // nor a run that already decided how it ends.
+      if (this.#cancelled || this.#ending !== undefined) return;
+      this.#cancelled = true;
       const reason = as.action.type === "cancel" ? as.action.reason : undefined;
       this.#host.cancel(new RunCancelledError(reason ?? "cancelled by an interrupt"));
     } catch (error) {
@@ -198,7 +239,7 @@ export class SessionControl {
       decision.catch(() => {});
       this.#decisions.set(id, decision);
       const decided = await decision;
-      if (decided.action.type === "cancel") await this.#takeCancel(id, decided);
+      if (decided.action.type === "cancel") this.#startTaking(id, decided);
     } catch (error) {
       if (this.#host.signal.aborted) return;
       this.#logger.debug("Reading free text on arrival failed; it is read again at the check", {
@@ -210,12 +251,40 @@ export class SessionControl {
   }
 
   /**
-   * Settles what the run's end decides: the cancels that aborted it (applied when the run ended
-   * `cancelled`, refused with `RunEndedError` when it had already ended otherwise), and, when
-   * the run ended for good (`completed`, `rejected`), every message still queued: it came too
-   * late for this run.
+   * The run decided how it ends (`status`): waits for cancels being taken from the queue right
+   * now, so `hasArrivedCancel` tells whether one arrived before.
+   */
+  async ending(status: string): Promise<void> {
+    this.#ending = status;
+    await Promise.all([...this.#taking]);
+  }
+
+  /**
+   * Settles what the run's end decides, before its final checkpoint: the cancels that aborted
+   * it (applied when the run ended `cancelled`, refused with `RunEndedError` when it had already
+   * ended otherwise), and, when the run ended for good (`completed`, `rejected`), every message
+   * still queued: it came too late for this run.
    */
   async finish(status: string, where: { runId: string; iteration: number }): Promise<Settled[]> {
+    await this.ending(status);
+    return this.#settleAtEnd(status, where);
+  }
+
+  /**
+   * After the final checkpoint is written: settles what arrived while it was written (cancels,
+   * and for a run that ended for good every message), then takes nothing more. What arrives
+   * later waits for the session's next run.
+   */
+  async finished(status: string, where: { runId: string; iteration: number }): Promise<Settled[]> {
+    this.#closed = true;
+    await Promise.all([...this.#taking]);
+    return this.#settleAtEnd(status, where);
+  }
+
+  async #settleAtEnd(
+    status: string,
+    where: { runId: string; iteration: number },
+  ): Promise<Settled[]> {
     const at = this.#clock.now();
     const out: Settled[] = [];
     for (const { message, decided } of this.#cancels.splice(0)) {
@@ -235,6 +304,7 @@ export class SessionControl {
         const action = message.kind === "action" ? message.action.type : "free text";
         out.push(refused(message, new RunEndedError(action, status), at, where));
       }
+      await this.#expire(at);
     }
     return out;
   }

@@ -104,6 +104,38 @@ describe("approval gates", () => {
     expect(ofType(t.events, "approval:requested").map((e) => e.revision)).toEqual([0, 1]);
   });
 
+  it("gives the second re-run the outputs and feedback of both earlier rounds, across a suspend and a resume", async () => {
+    const { run, agent, interrupts, probe } = gated();
+    const first = await run;
+    await interrupts.send("s", { type: "request_changes", feedback: "shorter" }, { sender: "ana" });
+    const second = await agent.resume("s");
+    expect(second.gate?.output).toEqual({ log: ["review:shorter"], n: 2 });
+    await interrupts.send("s", { type: "request_changes", feedback: "friendlier" });
+    const third = await agent.resume("s");
+    expect(third.status).toBe("paused");
+
+    const reviews = probe.executions.filter((e) => e.node === "review");
+    expect(reviews).toHaveLength(3);
+    // Every round starts from the state before the node, not from the output under review.
+    expect(reviews[2]?.state).toEqual(reviews[0]?.state);
+    expect(reviews[2]?.feedback).toBe("friendlier");
+    expect(reviews[2]?.revision).toEqual({
+      number: 2,
+      requestId: second.gate?.requestId,
+      feedback: "friendlier",
+      history: [
+        { revision: 0, output: { log: ["review"], n: 2 }, feedback: "shorter" },
+        { revision: 1, output: { log: ["review:shorter"], n: 2 }, feedback: "friendlier" },
+      ],
+    });
+    expect(third.gate).toMatchObject({
+      revision: 2,
+      output: { log: ["review:friendlier"], n: 2 },
+      history: reviews[2]?.revision?.history,
+    });
+    expect(first.gate?.requestId).not.toBe(second.gate?.requestId);
+  });
+
   it("refuses rerun and skip at a gate and keeps waiting", async () => {
     const t = gated({ timeoutMs: 600_000 });
     await requested(t);

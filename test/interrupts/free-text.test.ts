@@ -8,7 +8,7 @@ import {
   RuleBasedReasoner,
   silentLogger,
 } from "../../src/index.js";
-import { decided, ofType, requested, reviewGraph, setup, writerGraph } from "./harness.js";
+import { decided, ofType, requested, reviewGraph, setup, until, writerGraph } from "./harness.js";
 
 /** A model that answers from a list, one answer per call, and keeps the requests. */
 class FakeModel implements ModelClient {
@@ -99,6 +99,35 @@ describe("free text through the RuleBasedReasoner", () => {
     });
     expect(await decided(approve)).toMatchObject({ action: { type: "approve" }, source: "rules" });
     expect(result.state.log).toEqual(["draft", "review:make it shorter", "publish"]);
+  });
+});
+
+describe("free text on arrival", () => {
+  it("is read by the reasoner when it arrives, with where the run stands at that moment", async () => {
+    const seen: { node: string | null; path: readonly string[] }[] = [];
+    const reasoner: InterruptReasoner = {
+      decide: async (_message, context) => {
+        seen.push({ node: context.currentNode, path: context.path });
+        return {
+          decision: { action: { type: "continue" }, reasoning: "", confidence: 1 },
+          source: "rules",
+          attempts: 1,
+          problems: [],
+        };
+      },
+    };
+    const t = setup({ interruptConfig: { reasoner } });
+    const hold = t.probe.hold("b");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    const receipt = await t.interrupts.send("s", "carry on");
+    await until(() => seen.length === 1);
+    // Read while b still runs, and not read a second time at the check after it.
+    expect(seen).toEqual([{ node: "b", path: ["a"] }]);
+    hold.release();
+    expect((await run).status).toBe("completed");
+    expect((await decided(receipt)).status).toBe("applied");
+    expect(seen).toHaveLength(1);
   });
 });
 

@@ -22,6 +22,7 @@ import {
   MemoryStore,
   type NodeContext,
   START,
+  type Store,
   silentLogger,
   type TrellisError,
 } from "../../src/index.js";
@@ -227,14 +228,16 @@ export interface SetupOptions {
   readonly interruptConfig?: InterruptConfig;
   readonly limits?: Partial<InterruptLimits>;
   readonly probe?: Probe;
-  readonly store?: MemoryStore;
+  readonly store?: Store;
   readonly clock?: SimulatedClock;
+  /** The agent's `leaseTtlMs`. */
+  readonly leaseTtlMs?: number;
 }
 
 /** A probe, a store, a simulated clock, an interrupt service and an agent, wired together. */
 export function setup(options: SetupOptions = {}) {
   const probe = options.probe ?? new Probe();
-  const store = options.store ?? new MemoryStore();
+  const store: Store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new SimulatedClock(1_000_000);
   const interrupts = new InterruptService({
     store,
@@ -250,6 +253,7 @@ export function setup(options: SetupOptions = {}) {
     clock,
     logger: silentLogger,
     ...(options.interruptConfig === undefined ? {} : { interruptConfig: options.interruptConfig }),
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
   });
   const events = recordAll(agent);
   return { probe, store, clock, interrupts, graph, agent, events };
@@ -281,6 +285,18 @@ export async function refusedWith<E extends TrellisError>(
   const error = (outcome as { error: TrellisError }).error;
   expect(error).toBeInstanceOf(type);
   return error as E;
+}
+
+/**
+ * Asserts that the receipt was refused with an error named `name`, for receipts settled in
+ * another process (read back from the store, an error keeps its `name` and `code`, not its class).
+ */
+export async function refusedNamed(receipt: InterruptReceipt, name: string): Promise<TrellisError> {
+  const outcome = await decided(receipt);
+  expect(outcome.status).toBe("refused");
+  const error = (outcome as { error: TrellisError }).error;
+  expect(error.name).toBe(name);
+  return error;
 }
 
 /**
