@@ -7,7 +7,7 @@
 import { InvalidOptionError, MergeConflictError } from "../errors.js";
 import { appendedItems, deepEqual, diff, isPlainObject, type Path } from "./diff.js";
 import type { Reducer } from "./reducers.js";
-import type { DeltaOp, StateDefinition } from "./state.js";
+import { type DeltaOp, type StateDefinition, setOwn } from "./state.js";
 
 /** Two or more branches changed one path to different values. */
 export interface MergeConflict {
@@ -78,19 +78,6 @@ function sameEntry(a: unknown, b: unknown): boolean {
 
 function valueOfEntry(entry: unknown): unknown {
   return entry === ABSENT ? undefined : entry;
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
 }
 
 function encode(path: Path, length: number): string {

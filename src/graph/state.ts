@@ -22,6 +22,28 @@ export interface Applied<S> {
   readonly delta: readonly DeltaOp[];
 }
 
+/**
+ * Writes `value` as an own, enumerable property, also for the key `__proto__` (which plain
+ * assignment would treat as the prototype setter).
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else {
+    target[key] = value;
+  }
+}
+
+/** The own property `key` of `target`, never one inherited from `Object.prototype`. */
+export function ownValue(target: Readonly<Record<string, unknown>>, key: string): unknown {
+  return Object.hasOwn(target, key) ? target[key] : undefined;
+}
+
 function toIssues(error: z.ZodError, prefix = ""): StateIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
@@ -32,42 +54,72 @@ function toIssues(error: z.ZodError, prefix = ""): StateIssue[] {
 /**
  * The state schema together with its reducers: validates input and updates and applies
  * updates purely. One per compiled graph.
+ *
+ * The state is a map of the schema's own keys and nothing else: every lookup of a key in the
+ * schema, the reducers or a state object is an own-property lookup, so keys named like
+ * `Object.prototype` members (`constructor`, `toString`, …) are ordinary keys, and any other
+ * key — `__proto__` included — is refused as unknown.
  */
 export class StateDefinition<S extends Record<string, unknown>> {
   readonly schema: AnyStateSchema;
   readonly reducers: ReducerMap<S>;
-  readonly #shape: Record<string, z.ZodType>;
+  readonly #shape: ReadonlyMap<string, z.ZodType>;
+  readonly #reducers: ReadonlyMap<string, Reducer>;
   readonly #updateSchemas = new Map<string, z.ZodType>();
 
   constructor(schema: AnyStateSchema, reducers: ReducerMap<S> = {}) {
     this.schema = schema;
     this.reducers = reducers;
-    this.#shape = schema.shape as Record<string, z.ZodType>;
+    this.#shape = new Map(Object.entries(schema.shape as Record<string, z.ZodType>));
+    this.#reducers = new Map(
+      Object.entries(reducers as Record<string, Reducer | undefined>).filter(
+        (entry): entry is [string, Reducer] => entry[1] !== undefined,
+      ),
+    );
   }
 
   /** The keys of the state, in schema order. */
   get keys(): string[] {
-    return Object.keys(this.#shape);
+    return [...this.#shape.keys()];
+  }
+
+  /** Whether `key` is a key of the state schema (an own key, never an inherited name). */
+  hasKey(key: string): boolean {
+    return this.#shape.has(key);
   }
 
   reducerOf(key: string): Reducer | undefined {
-    return (this.reducers as Record<string, Reducer | undefined>)[key];
+    return this.#reducers.get(key);
+  }
+
+  #unknownKey(key: string): StateIssue {
+    return {
+      path: key,
+      message: `unknown key; the state has ${this.keys.map((k) => `\`${k}\``).join(", ")}`,
+    };
+  }
+
+  /**
+   * The own keys of `value` that are state keys, on an object without a prototype, so the
+   * schema never reads a value inherited from `Object.prototype`; the others are `unknown`.
+   */
+  #ownKeys(value: object, unknown: StateIssue[]): Record<string, unknown> {
+    const own = Object.create(null) as Record<string, unknown>;
+    for (const key of Object.keys(value)) {
+      if (this.#shape.has(key)) own[key] = (value as Record<string, unknown>)[key];
+      else unknown.push(this.#unknownKey(key));
+    }
+    return own;
   }
 
   /** Validates run input, filling defaults. Throws `StateValidationError` listing every issue. */
   parseInput(input: unknown): S {
-    const result = this.schema.safeParse(input ?? {});
-    const unknown =
-      input !== null && typeof input === "object"
-        ? Object.keys(input).filter((key) => !(key in this.#shape))
-        : [];
-    const issues = [
-      ...(result.success ? [] : toIssues(result.error)),
-      ...unknown.map((key) => ({
-        path: key,
-        message: `unknown key; the state has ${this.keys.map((k) => `\`${k}\``).join(", ")}`,
-      })),
-    ];
+    const issues: StateIssue[] = [];
+    const value = input ?? {};
+    const result = this.schema.safeParse(
+      typeof value === "object" && !Array.isArray(value) ? this.#ownKeys(value, issues) : value,
+    );
+    if (!result.success) issues.unshift(...toIssues(result.error));
     if (issues.length > 0 || !result.success)
       throw new StateValidationError("Run input", issues, input);
     return result.data as S;
@@ -75,15 +127,21 @@ export class StateDefinition<S extends Record<string, unknown>> {
 
   /** Validates a whole state (e.g. after `update_state`). */
   parseState(value: unknown, what = "State"): S {
-    const result = this.schema.safeParse(value);
-    if (!result.success) throw new StateValidationError(what, toIssues(result.error), value);
+    const issues: StateIssue[] = [];
+    const result = this.schema.safeParse(
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? this.#ownKeys(value, issues)
+        : value,
+    );
+    if (!result.success) issues.unshift(...toIssues(result.error));
+    if (issues.length > 0 || !result.success) throw new StateValidationError(what, issues, value);
     return result.data as S;
   }
 
   #updateSchema(key: string): z.ZodType | undefined {
     let schema = this.#updateSchemas.get(key);
     if (schema) return schema;
-    const base = this.#shape[key];
+    const base = this.#shape.get(key);
     if (!base) return undefined;
     const reducer = this.reducerOf(key);
     schema = base;
@@ -107,14 +165,12 @@ export class StateDefinition<S extends Record<string, unknown>> {
   validateUpdate(update: Record<string, unknown>, what: string): void {
     const issues: StateIssue[] = [];
     for (const key in update) {
+      if (!Object.hasOwn(update, key)) continue;
       const value = update[key];
       if (value === undefined) continue;
       const schema = this.#updateSchema(key);
       if (!schema) {
-        issues.push({
-          path: key,
-          message: `unknown key; the state has ${this.keys.map((k) => `\`${k}\``).join(", ")}`,
-        });
+        issues.push(this.#unknownKey(key));
         continue;
       }
       const result = schema.safeParse(value);
@@ -128,16 +184,18 @@ export class StateDefinition<S extends Record<string, unknown>> {
     const next: Record<string, unknown> = { ...state };
     const delta: DeltaOp[] = [];
     for (const key in update) {
+      if (!Object.hasOwn(update, key)) continue;
       const value = update[key];
       if (value === undefined) continue;
-      const reducer = this.reducerOf(key);
-      next[key] = reduce(reducer, state[key], value);
+      const reducer = this.#reducers.get(key);
+      const reduced = reduce(reducer, ownValue(state, key), value);
+      setOwn(next, key, reduced);
       if (reducer === "append") {
         delta.push([key, "append", Array.isArray(value) ? value : [value]]);
       } else if (reducer === "merge") {
         delta.push([key, "merge", value as Record<string, unknown>]);
       } else {
-        delta.push([key, "set", next[key]]);
+        delta.push([key, "set", reduced]);
       }
     }
     return { state: next as S, delta };
@@ -153,10 +211,10 @@ export function applyDelta<S extends Record<string, unknown>>(
   const next: Record<string, unknown> = { ...state };
   for (const op of delta) {
     const [key, kind, value] = op;
-    if (kind === "set") next[key] = value;
+    if (kind === "set") setOwn(next, key, value);
     else if (kind === "append")
-      next[key] = ((next[key] as unknown[] | undefined) ?? []).concat(value);
-    else next[key] = { ...(next[key] as Record<string, unknown>), ...value };
+      setOwn(next, key, ((ownValue(next, key) as unknown[] | undefined) ?? []).concat(value));
+    else setOwn(next, key, { ...(ownValue(next, key) as Record<string, unknown>), ...value });
   }
   return next as S;
 }
