@@ -62,10 +62,14 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return this.#edges.get(from);
   }
 
-  /** Validates a node's update (unless `validateUpdates` is off) and applies it. Pure apart from the throw. */
+  /**
+   * Validates a node's update and applies the parsed values; with `validateUpdates` off, applies
+   * the update as it is. Pure apart from the throw.
+   */
   validateAndApply(state: S, update: Partial<S>, node: string): Applied<S> {
-    if (this.validateUpdates) this.state.validateUpdate(update, `The update from node \`${node}\``);
-    return this.state.apply(state, update);
+    return this.validateUpdates
+      ? this.state.validateAndApply(state, update, `The update from node \`${node}\``)
+      : this.state.apply(state, update);
   }
 
   /** The first nodes to run for a state. */

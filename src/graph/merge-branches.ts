@@ -6,8 +6,9 @@
 
 import { InvalidOptionError, MergeConflictError } from "../errors.js";
 import { appendedItems, deepEqual, diff, isPlainObject, type Path } from "./diff.js";
+import { setOwn } from "./own-property.js";
 import type { Reducer } from "./reducers.js";
-import { type DeltaOp, type StateDefinition, setOwn } from "./state.js";
+import type { DeltaOp, StateDefinition } from "./state.js";
 
 /** Two or more branches changed one path to different values. */
 export interface MergeConflict {

@@ -1,7 +1,9 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { type StateIssue, StateValidationError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
+import { ownValue, setOwn } from "./own-property.js";
 import { type Reducer, type ReducerMap, reduce } from "./reducers.js";
+import { INVALID, parseUpdateValue, type UpdateSchema, updateSchemaOf } from "./update-schema.js";
 
 /** A state schema: a zod object. */
 export type AnyStateSchema = z.ZodObject;
@@ -20,28 +22,6 @@ export type DeltaOp =
 export interface Applied<S> {
   readonly state: S;
   readonly delta: readonly DeltaOp[];
-}
-
-/**
- * Writes `value` as an own, enumerable property, also for the key `__proto__` (which plain
- * assignment would treat as the prototype setter).
- */
-export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
-}
-
-/** The own property `key` of `target`, never one inherited from `Object.prototype`. */
-export function ownValue(target: Readonly<Record<string, unknown>>, key: string): unknown {
-  return Object.hasOwn(target, key) ? target[key] : undefined;
 }
 
 function toIssues(error: z.ZodError, prefix = ""): StateIssue[] {
@@ -65,7 +45,7 @@ export class StateDefinition<S extends Record<string, unknown>> {
   readonly reducers: ReducerMap<S>;
   readonly #shape: ReadonlyMap<string, z.ZodType>;
   readonly #reducers: ReadonlyMap<string, Reducer>;
-  readonly #updateSchemas = new Map<string, z.ZodType>();
+  readonly #updateSchemas = new Map<string, UpdateSchema>();
 
   constructor(schema: AnyStateSchema, reducers: ReducerMap<S> = {}) {
     this.schema = schema;
@@ -76,6 +56,9 @@ export class StateDefinition<S extends Record<string, unknown>> {
         (entry): entry is [string, Reducer] => entry[1] !== undefined,
       ),
     );
+    for (const [key, base] of this.#shape) {
+      this.#updateSchemas.set(key, updateSchemaOf(base, this.#reducers.get(key)));
+    }
   }
 
   /** The keys of the state, in schema order. */
@@ -138,45 +121,36 @@ export class StateDefinition<S extends Record<string, unknown>> {
     return result.data as S;
   }
 
-  #updateSchema(key: string): z.ZodType | undefined {
-    let schema = this.#updateSchemas.get(key);
-    if (schema) return schema;
-    const base = this.#shape.get(key);
-    if (!base) return undefined;
-    const reducer = this.reducerOf(key);
-    schema = base;
-    if (reducer === "merge") {
-      const inner = unwrap(base);
-      if (inner instanceof z.ZodObject) schema = inner.partial();
-    } else if (reducer === "append") {
-      const inner = unwrap(base);
-      schema = inner instanceof z.ZodArray ? inner : z.array(inner);
-    } else {
-      schema = unwrap(base);
-    }
-    this.#updateSchemas.set(key, schema);
-    return schema;
-  }
-
   /**
-   * Checks that an update only names state keys and that each value fits the key's schema
-   * (for `append`, an array of items; for `merge`, a partial object).
+   * Checks that an update only names state keys and parses each value the way run input
+   * parses that key (every zod modifier applies: defaults inside values, transforms, `.trim()`,
+   * coercion, `.catch()`); for `append` keys the value is an array of items, for `merge` keys
+   * an object with some of the key's properties. Returns the parsed update, a new object:
+   * apply that, not `update`. A key set to `undefined` is left out (it changes nothing).
+   *
+   * @throws StateValidationError listing every issue; nothing is returned then.
    */
-  validateUpdate(update: Record<string, unknown>, what: string): void {
+  validateUpdate(update: Record<string, unknown>, what: string): Record<string, unknown> {
+    const parsed: Record<string, unknown> = {};
     const issues: StateIssue[] = [];
     for (const key in update) {
       if (!Object.hasOwn(update, key)) continue;
       const value = update[key];
       if (value === undefined) continue;
-      const schema = this.#updateSchema(key);
-      if (!schema) {
-        issues.push(this.#unknownKey(key));
-        continue;
+      const schema = this.#updateSchemas.get(key);
+      if (schema === undefined) issues.push(this.#unknownKey(key));
+      else {
+        const data = parseUpdateValue(schema, key, value, issues);
+        if (data !== INVALID) setOwn(parsed, key, data);
       }
-      const result = schema.safeParse(value);
-      if (!result.success) issues.push(...toIssues(result.error, key));
     }
     if (issues.length > 0) throw new StateValidationError(what, issues, update);
+    return parsed;
+  }
+
+  /** {@link validateUpdate}, then {@link apply} with the parsed values. */
+  validateAndApply(state: S, update: Record<string, unknown>, what: string): Applied<S> {
+    return this.apply(state, this.validateUpdate(update, what));
   }
 
   /** Applies an update through the reducers. Pure: returns a new state and the delta. */
@@ -217,22 +191,6 @@ export function applyDelta<S extends Record<string, unknown>>(
     else setOwn(next, key, { ...(ownValue(next, key) as Record<string, unknown>), ...value });
   }
   return next as S;
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current: z.ZodType = schema;
-  for (;;) {
-    if (
-      current instanceof z.ZodDefault ||
-      current instanceof z.ZodOptional ||
-      current instanceof z.ZodNullable ||
-      current instanceof z.ZodPrefault
-    ) {
-      current = current.unwrap() as z.ZodType;
-    } else {
-      return current;
-    }
-  }
 }
 
 /** Freezes a new state object and the values of the keys a delta changed. */

@@ -276,8 +276,7 @@ function toBranchState<S extends Record<string, unknown>>(
     | Record<string, unknown>
     | undefined;
   if (update === undefined) return { state: snapshot, delta: [] };
-  runtime.state.validateUpdate(update, `The update from ${label}`);
-  return runtime.state.apply(snapshot, update);
+  return runtime.state.validateAndApply(snapshot, update, `The update from ${label}`);
 }
 
 async function runGroup<S extends Record<string, unknown>>(

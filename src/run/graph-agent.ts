@@ -303,8 +303,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const checkpoint = await loadCheckpoint<S>(this.store.checkpoints, sessionId, checkpointId);
     let state = checkpoint.state;
     if (options.update !== undefined) {
-      this.graph.state.validateUpdate(options.update, "The fork's update");
-      state = this.graph.state.apply(state, options.update).state;
+      state = this.graph.state.validateAndApply(state, options.update, "The fork's update").state;
     }
     const target = options.toSessionId ?? sessionId;
     const parent =

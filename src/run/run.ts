@@ -202,8 +202,11 @@ export class Run<S extends Record<string, unknown>> {
       path: () => this.#path,
       iteration: () => this.#iteration,
       applyUpdate: async (values) => {
-        s.graph.state.validateUpdate(values, "The `update_state` values");
-        const applied = s.graph.state.apply(this.#state, values);
+        const applied = s.graph.state.validateAndApply(
+          this.#state,
+          values,
+          "The `update_state` values",
+        );
         this.#state = freezeChanged(applied.state, applied.delta);
         this.#emit("state:updated", { node: "update_state", delta: applied.delta });
         await this.#checkpoint(null, applied.delta, "running");
