@@ -13,3 +13,26 @@ describe("isFrozenJson", () => {
     expect(isFrozenJson(deepFreeze({ f: () => 1 }))).toBe(false);
   });
 });
+
+describe("deepFreeze", () => {
+  it("freezes a 100,000-deep object without overflowing the stack", () => {
+    const root: Record<string, unknown> = {};
+    let current = root;
+    for (let i = 0; i < 100_000; i++) {
+      const next: Record<string, unknown> = {};
+      current.child = next;
+      current = next;
+    }
+    deepFreeze(root);
+    expect(Object.isFrozen(current)).toBe(true);
+  });
+
+  it("freezes an object that contains itself", () => {
+    const a: Record<string, unknown> = { list: [] };
+    a.self = a;
+    (a.list as unknown[]).push(a);
+    deepFreeze(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.isFrozen(a.list)).toBe(true);
+  });
+});

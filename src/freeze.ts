@@ -3,11 +3,25 @@
  * once written; a value that is deeply frozen can be shared instead of copied.
  */
 
-/** Freezes a value and every plain object and array inside it. Returns the value. */
+/**
+ * Freezes a value and every object and array inside it. Returns the value. An object that is
+ * frozen already is taken to be deeply frozen and is not walked. Iterative, so any depth (and
+ * a cycle) is fine.
+ */
 export function deepFreeze<T>(value: T): T {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
   Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  const pending: object[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop() as Record<string, unknown>;
+    for (const key of Object.keys(current)) {
+      const child = current[key];
+      if (child !== null && typeof child === "object" && !Object.isFrozen(child)) {
+        Object.freeze(child);
+        pending.push(child);
+      }
+    }
+  }
   return value;
 }
 

@@ -177,34 +177,56 @@ export class Checkpointer<S extends Record<string, unknown>> {
 /**
  * About how long `JSON.stringify(value)` would be, without building it: walks the structure
  * but not the characters, so a long string costs as little as a short one. Used only to
- * decide when the next full snapshot is due.
+ * decide when the next full snapshot is due. Iterative, and it stops descending below
+ * `MAX_ESTIMATE_DEPTH` levels, so no value can overflow the stack or loop forever.
  */
 export function approximateJsonLength(value: unknown): number {
-  switch (typeof value) {
-    case "string":
-      return value.length + 2;
-    case "number":
-    case "bigint":
-      return 8;
-    case "boolean":
-      return 5;
-    case "object": {
-      if (value === null) return 4;
-      if (Array.isArray(value)) {
-        let size = 2;
-        for (const item of value) size += approximateJsonLength(item) + 1;
-        return size;
+  let size = 0;
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const item = values.pop();
+    const depth = depths.pop()!;
+    switch (typeof item) {
+      case "string":
+        size += item.length + 2;
+        break;
+      case "number":
+      case "bigint":
+        size += 8;
+        break;
+      case "boolean":
+        size += 5;
+        break;
+      case "object": {
+        if (item === null) {
+          size += 4;
+          break;
+        }
+        size += 2;
+        if (depth >= MAX_ESTIMATE_DEPTH) break;
+        if (Array.isArray(item)) {
+          for (const element of item) {
+            size += 1;
+            values.push(element);
+            depths.push(depth + 1);
+          }
+        } else {
+          for (const [key, element] of Object.entries(item)) {
+            if (element === undefined) continue;
+            size += key.length + 4;
+            values.push(element);
+            depths.push(depth + 1);
+          }
+        }
+        break;
       }
-      let size = 2;
-      for (const [key, item] of Object.entries(value)) {
-        if (item !== undefined) size += key.length + 4 + approximateJsonLength(item);
-      }
-      return size;
     }
-    default:
-      return 0;
   }
+  return size;
 }
+
+const MAX_ESTIMATE_DEPTH = 1_024;
 
 /** Rebuilds the state and path at one checkpoint from its lineage. */
 export async function loadCheckpoint<S extends Record<string, unknown>>(
