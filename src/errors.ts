@@ -689,3 +689,78 @@ export class NestedGraphPausedError extends TrellisError {
     this.graph = graph;
   }
 }
+
+/**
+ * Names what a value is for an error message, like {@link describeValue}, but names objects
+ * that are not plain data by their constructor: a `Map`, a `Set`, a `Date`, an instance of
+ * `Invoice`.
+ */
+export function describeType(value: unknown): string {
+  if (typeof value === "bigint") return `\`${String(value)}n\` (bigint)`;
+  if (typeof value === "symbol") return `\`${String(value)}\` (symbol)`;
+  if (typeof value === "function") {
+    return value.name ? `a function (\`${value.name}\`)` : "a function";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return describeValue(value);
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return "an object";
+  const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof name !== "string" || name === "") return "an object with a custom prototype";
+  if (name === "Map" || name === "Set" || name === "Date" || name === "WeakMap") {
+    return `a \`${name}\``;
+  }
+  return `an instance of \`${name}\``;
+}
+
+/**
+ * A value in the state is not JSON data, so no checkpoint could keep it: a `BigInt`, a
+ * function, a symbol, `NaN` or `Infinity`, `undefined` inside an array, a cycle, a `Map`, a
+ * `Set`, a class instance, or a `Date` under a schema that does not revive it. Nothing was
+ * applied: the node (or the input) that produced it failed.
+ */
+export class NonJsonStateError extends TrellisError {
+  /** The state key that holds the value. */
+  readonly key: string;
+  /** Where inside the state, e.g. `profile.tags[2]`; just the key for the whole value. */
+  readonly path: string;
+  /** What was found there, e.g. "a `Map`" or "`NaN` (number)". */
+  readonly found: string;
+  constructor(
+    key: string,
+    path: string,
+    found: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "STATE_NOT_JSON",
+      `State key \`${key}\` holds ${found} at \`${path}\`, which cannot be stored: checkpoints keep the state as JSON (null, booleans, finite numbers, strings, arrays and plain objects). ${fix} Nothing was applied.`,
+      options,
+    );
+    this.name = "NonJsonStateError";
+    this.key = key;
+    this.path = path;
+    this.found = found;
+  }
+}
+
+/** A value in the state nests deeper than the graph's `maxStateDepth`. Nothing was applied. */
+export class StateTooDeepError extends TrellisError {
+  /** The state key that holds the value. */
+  readonly key: string;
+  /** The start of the path that goes too deep. */
+  readonly path: string;
+  readonly maxDepth: number;
+  constructor(key: string, path: string, maxDepth: number) {
+    super(
+      "STATE_TOO_DEEP",
+      `State key \`${key}\` nests arrays and objects more than ${maxDepth} levels deep (at \`${path}\`). Flatten the value (e.g. a list of items that name their parent), or raise \`maxStateDepth\` in \`new Graph({ … })\`. Nothing was applied.`,
+    );
+    this.name = "StateTooDeepError";
+    this.key = key;
+    this.path = path;
+    this.maxDepth = maxDepth;
+  }
+}

@@ -31,6 +31,7 @@ export {
   NestedGraphPausedError,
   NodeExecutionError,
   NodeTimeoutError,
+  NonJsonStateError,
   NoRouteError,
   ParallelGroupError,
   QueueFullError,
@@ -39,6 +40,7 @@ export {
   ScriptExhaustedError,
   SessionBusyError,
   type StateIssue,
+  StateTooDeepError,
   StateValidationError,
   TelemetryConflictError,
   TimerLimitError,
@@ -52,6 +54,7 @@ export { END, type End, START, type Start } from "./graph/constants.js";
 export { type Change, diff, type Path } from "./graph/diff.js";
 export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
 export { Graph, type GraphOptions } from "./graph/graph.js";
+export { DEFAULT_MAX_STATE_DEPTH } from "./graph/json-value.js";
 export {
   type BranchState,
   type ConflictPolicy,

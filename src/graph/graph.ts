@@ -2,6 +2,7 @@ import { InvalidOptionError } from "../errors.js";
 import { CompiledGraph, type CompileOptions } from "./compiled-graph.js";
 import { END, START } from "./constants.js";
 import type { ConditionalEdges, OutEdges, Router } from "./edges.js";
+import { MAX_STATE_DEPTH_LIMIT } from "./json-value.js";
 import type { NodeDefinition, NodeFn, NodeOptions } from "./node.js";
 import type { ReducerMap } from "./reducers.js";
 import { type AnyStateSchema, StateDefinition, type StateOf } from "./state.js";
@@ -15,6 +16,11 @@ export interface GraphOptions<T extends AnyStateSchema> {
   readonly reducers?: ReducerMap<StateOf<T>>;
   /** The graph's name, used in events, spans and errors. Default `"graph"`. */
   readonly name?: string;
+  /**
+   * Most levels of arrays and objects inside one state key; a deeper value fails with
+   * `StateTooDeepError` where it enters the state. Default 256, at most 1,000.
+   */
+  readonly maxStateDepth?: number;
 }
 
 /** A node as the builder keeps it. */
@@ -57,7 +63,26 @@ export class Graph<T extends AnyStateSchema> {
       throw new InvalidOptionError("name", "a non-empty string", options.name);
     }
     this.name = options.name ?? "graph";
-    this.#state = new StateDefinition(options.state, options.reducers ?? {});
+    const { maxStateDepth } = options;
+    if (
+      maxStateDepth !== undefined &&
+      !(
+        Number.isInteger(maxStateDepth) &&
+        maxStateDepth >= 1 &&
+        maxStateDepth <= MAX_STATE_DEPTH_LIMIT
+      )
+    ) {
+      throw new InvalidOptionError(
+        "maxStateDepth",
+        `an integer from 1 to ${MAX_STATE_DEPTH_LIMIT}`,
+        maxStateDepth,
+      );
+    }
+    this.#state = new StateDefinition(
+      options.state,
+      options.reducers ?? {},
+      maxStateDepth === undefined ? {} : { maxDepth: maxStateDepth },
+    );
   }
 
   /**

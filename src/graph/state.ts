@@ -1,9 +1,16 @@
 import type { z } from "zod";
 import { type StateIssue, StateValidationError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
+import { DEFAULT_MAX_STATE_DEPTH, type JsonReviver, jsonValue } from "./json-value.js";
 import { ownValue, setOwn } from "./own-property.js";
 import { type Reducer, type ReducerMap, reduce } from "./reducers.js";
-import { INVALID, parseUpdateValue, type UpdateSchema, updateSchemaOf } from "./update-schema.js";
+import {
+  InvalidUpdate,
+  parseUpdateValue,
+  reviverOf,
+  type UpdateSchema,
+  updateSchemaOf,
+} from "./update-schema.js";
 
 /** A state schema: a zod object. */
 export type AnyStateSchema = z.ZodObject;
@@ -22,6 +29,22 @@ export type DeltaOp =
 export interface Applied<S> {
   readonly state: S;
   readonly delta: readonly DeltaOp[];
+}
+
+/** Options of a {@link StateDefinition}. */
+export interface StateDefinitionOptions {
+  /** Most levels of arrays and objects inside one key. Default 256. */
+  readonly maxDepth?: number;
+}
+
+/** What the definition knows about one key. */
+interface KeySpec {
+  readonly schema: z.ZodType;
+  readonly reducer: Reducer | undefined;
+  /** What one update value of the key is parsed with. */
+  readonly update: UpdateSchema;
+  /** Revives an update value (`append` items, a `merge` patch) from its JSON. */
+  readonly updateReviver: JsonReviver;
 }
 
 function toIssues(error: z.ZodError, prefix = ""): StateIssue[] {
@@ -43,36 +66,41 @@ function toIssues(error: z.ZodError, prefix = ""): StateIssue[] {
 export class StateDefinition<S extends Record<string, unknown>> {
   readonly schema: AnyStateSchema;
   readonly reducers: ReducerMap<S>;
-  readonly #shape: ReadonlyMap<string, z.ZodType>;
-  readonly #reducers: ReadonlyMap<string, Reducer>;
-  readonly #updateSchemas = new Map<string, UpdateSchema>();
+  /** How many levels of arrays and objects a key may nest (see `maxStateDepth`). */
+  readonly maxDepth: number;
+  readonly #keys: ReadonlyMap<string, KeySpec>;
 
-  constructor(schema: AnyStateSchema, reducers: ReducerMap<S> = {}) {
+  constructor(
+    schema: AnyStateSchema,
+    reducers: ReducerMap<S> = {},
+    options: StateDefinitionOptions = {},
+  ) {
     this.schema = schema;
     this.reducers = reducers;
-    this.#shape = new Map(Object.entries(schema.shape as Record<string, z.ZodType>));
-    this.#reducers = new Map(
-      Object.entries(reducers as Record<string, Reducer | undefined>).filter(
-        (entry): entry is [string, Reducer] => entry[1] !== undefined,
-      ),
-    );
-    for (const [key, base] of this.#shape) {
-      this.#updateSchemas.set(key, updateSchemaOf(base, this.#reducers.get(key)));
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_STATE_DEPTH;
+    const keys = new Map<string, KeySpec>();
+    for (const [key, base] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      const reducer = Object.hasOwn(reducers, key)
+        ? (reducers as Record<string, Reducer | undefined>)[key]
+        : undefined;
+      const update = updateSchemaOf(base, reducer);
+      keys.set(key, { schema: base, reducer, update, updateReviver: reviverOf(update, key) });
     }
+    this.#keys = keys;
   }
 
   /** The keys of the state, in schema order. */
   get keys(): string[] {
-    return [...this.#shape.keys()];
+    return [...this.#keys.keys()];
   }
 
   /** Whether `key` is a key of the state schema (an own key, never an inherited name). */
   hasKey(key: string): boolean {
-    return this.#shape.has(key);
+    return this.#keys.has(key);
   }
 
   reducerOf(key: string): Reducer | undefined {
-    return this.#reducers.get(key);
+    return this.#keys.get(key)?.reducer;
   }
 
   #unknownKey(key: string): StateIssue {
@@ -89,27 +117,13 @@ export class StateDefinition<S extends Record<string, unknown>> {
   #ownKeys(value: object, unknown: StateIssue[]): Record<string, unknown> {
     const own = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value)) {
-      if (this.#shape.has(key)) own[key] = (value as Record<string, unknown>)[key];
+      if (this.#keys.has(key)) own[key] = (value as Record<string, unknown>)[key];
       else unknown.push(this.#unknownKey(key));
     }
     return own;
   }
 
-  /** Validates run input, filling defaults. Throws `StateValidationError` listing every issue. */
-  parseInput(input: unknown): S {
-    const issues: StateIssue[] = [];
-    const value = input ?? {};
-    const result = this.schema.safeParse(
-      typeof value === "object" && !Array.isArray(value) ? this.#ownKeys(value, issues) : value,
-    );
-    if (!result.success) issues.unshift(...toIssues(result.error));
-    if (issues.length > 0 || !result.success)
-      throw new StateValidationError("Run input", issues, input);
-    return result.data as S;
-  }
-
-  /** Validates a whole state (e.g. after `update_state`). */
-  parseState(value: unknown, what = "State"): S {
+  #parse(value: unknown, what: string): S {
     const issues: StateIssue[] = [];
     const result = this.schema.safeParse(
       typeof value === "object" && value !== null && !Array.isArray(value)
@@ -118,42 +132,110 @@ export class StateDefinition<S extends Record<string, unknown>> {
     );
     if (!result.success) issues.unshift(...toIssues(result.error));
     if (issues.length > 0 || !result.success) throw new StateValidationError(what, issues, value);
-    return result.data as S;
+    const state = result.data as Record<string, unknown>;
+    for (const key of Object.keys(state)) {
+      const value = jsonValue(state[key], key, this.#keys.get(key)?.schema, this.maxDepth, false);
+      setOwn(state, key, value);
+    }
+    return state as S;
+  }
+
+  /**
+   * Validates run input, filling defaults, and checks that every value is JSON data.
+   *
+   * @throws StateValidationError listing every issue (unknown keys included).
+   * @throws NonJsonStateError / StateTooDeepError for a value no checkpoint could keep.
+   */
+  parseInput(input: unknown): S {
+    return this.#parse(input ?? {}, "Run input");
+  }
+
+  /** Validates a whole state, like {@link parseInput}. */
+  parseState(value: unknown, what = "State"): S {
+    return this.#parse(value, what);
   }
 
   /**
    * Checks that an update only names state keys and parses each value the way run input
    * parses that key (every zod modifier applies: defaults inside values, transforms, `.trim()`,
    * coercion, `.catch()`); for `append` keys the value is an array of items, for `merge` keys
-   * an object with some of the key's properties. Returns the parsed update, a new object:
-   * apply that, not `update`. A key set to `undefined` is left out (it changes nothing).
+   * an object with some of the key's properties. Returns the parsed update — `update` itself
+   * when parsing changed no value, otherwise a new object — to apply instead of `update`. A key
+   * set to `undefined` changes nothing.
    *
    * @throws StateValidationError listing every issue; nothing is returned then.
    */
   validateUpdate(update: Record<string, unknown>, what: string): Record<string, unknown> {
-    const parsed: Record<string, unknown> = {};
-    const issues: StateIssue[] = [];
+    // Most updates parse to the very values they hold (`{ count: 3 }`); those are returned
+    // as they are, and a new object is only made from the first value parsing changed.
+    let parsed: Record<string, unknown> | undefined;
+    let issues: StateIssue[] | undefined;
     for (const key in update) {
       if (!Object.hasOwn(update, key)) continue;
       const value = update[key];
       if (value === undefined) continue;
-      const schema = this.#updateSchemas.get(key);
-      if (schema === undefined) issues.push(this.#unknownKey(key));
-      else {
-        const data = parseUpdateValue(schema, key, value, issues);
-        if (data !== INVALID) setOwn(parsed, key, data);
+      const spec = this.#keys.get(key);
+      if (spec === undefined) {
+        issues = [...(issues ?? []), this.#unknownKey(key)];
+        continue;
+      }
+      const data = parseUpdateValue(spec.update, key, value);
+      if (data instanceof InvalidUpdate) {
+        issues = [...(issues ?? []), ...data.issues];
+        continue;
+      }
+      if (parsed === undefined && data !== value) parsed = valuesBefore(update, key);
+      if (parsed !== undefined) setOwn(parsed, key, data);
+    }
+    if (issues !== undefined) throw new StateValidationError(what, issues, update);
+    return parsed ?? update;
+  }
+
+  /**
+   * {@link validateUpdate}, then {@link apply} with the parsed values, in one pass over the
+   * update (this runs after every node). Schema issues are reported before a value that is not
+   * JSON data.
+   */
+  validateAndApply(state: S, update: Record<string, unknown>, what: string): Applied<S> {
+    const next: Record<string, unknown> = { ...state };
+    const delta: DeltaOp[] = [];
+    let issues: StateIssue[] | undefined;
+    let notJson: unknown;
+    for (const key in update) {
+      if (!Object.hasOwn(update, key)) continue;
+      const value = update[key];
+      if (value === undefined) continue;
+      const spec = this.#keys.get(key);
+      if (spec === undefined) {
+        issues = [...(issues ?? []), this.#unknownKey(key)];
+        continue;
+      }
+      const data = parseUpdateValue(spec.update, key, value);
+      if (data instanceof InvalidUpdate) {
+        issues = [...(issues ?? []), ...data.issues];
+      } else if (issues === undefined && notJson === undefined) {
+        try {
+          this.#applyKey(next, delta, state, key, data, spec);
+        } catch (error) {
+          notJson = error;
+        }
       }
     }
-    if (issues.length > 0) throw new StateValidationError(what, issues, update);
-    return parsed;
+    if (issues !== undefined) throw new StateValidationError(what, issues, update);
+    if (notJson !== undefined) throw notJson;
+    return { state: next as S, delta };
   }
 
-  /** {@link validateUpdate}, then {@link apply} with the parsed values. */
-  validateAndApply(state: S, update: Record<string, unknown>, what: string): Applied<S> {
-    return this.apply(state, this.validateUpdate(update, what));
-  }
-
-  /** Applies an update through the reducers. Pure: returns a new state and the delta. */
+  /**
+   * Applies an update through the reducers. Pure: returns a new state and the delta.
+   *
+   * Every value the update puts into the state is checked to be JSON data: the value of an
+   * `overwrite` key, the items of an `append` key, the patch of a `merge` key, and what a
+   * `sum` or custom reducer returns.
+   *
+   * @throws StateValidationError for a key the state does not have.
+   * @throws NonJsonStateError / StateTooDeepError for a value no checkpoint could keep.
+   */
   apply(state: S, update: Record<string, unknown>): Applied<S> {
     const next: Record<string, unknown> = { ...state };
     const delta: DeltaOp[] = [];
@@ -161,19 +243,57 @@ export class StateDefinition<S extends Record<string, unknown>> {
       if (!Object.hasOwn(update, key)) continue;
       const value = update[key];
       if (value === undefined) continue;
-      const reducer = this.#reducers.get(key);
-      const reduced = reduce(reducer, ownValue(state, key), value);
-      setOwn(next, key, reduced);
-      if (reducer === "append") {
-        delta.push([key, "append", Array.isArray(value) ? value : [value]]);
-      } else if (reducer === "merge") {
-        delta.push([key, "merge", value as Record<string, unknown>]);
-      } else {
-        delta.push([key, "set", reduced]);
+      const spec = this.#keys.get(key);
+      if (spec === undefined) {
+        throw new StateValidationError("The update", [this.#unknownKey(key)], update);
       }
+      this.#applyKey(next, delta, state, key, value, spec);
     }
     return { state: next as S, delta };
   }
+
+  /** Puts one key's update into `next` through its reducer and records the op in `delta`. */
+  #applyKey(
+    next: Record<string, unknown>,
+    delta: DeltaOp[],
+    state: S,
+    key: string,
+    given: unknown,
+    spec: KeySpec,
+  ): void {
+    const depth = this.maxDepth;
+    const reducer = spec.reducer;
+    let value: unknown;
+    if (reducer === undefined || reducer === "overwrite") {
+      value = jsonValue(given, key, spec.schema, depth, false);
+      delta.push([key, "set", value]);
+    } else if (reducer === "append") {
+      const list = Array.isArray(given) ? given : [given];
+      const items = jsonValue(list, key, spec.updateReviver, depth, false) as unknown[];
+      value = reduce(reducer, ownValue(state, key), items);
+      delta.push([key, "append", items]);
+    } else if (reducer === "merge") {
+      const patch = jsonValue(given, key, spec.updateReviver, depth, false);
+      value = reduce(reducer, ownValue(state, key), patch);
+      delta.push([key, "merge", patch as Record<string, unknown>]);
+    } else {
+      // `sum` and custom reducers: the state keeps what the reducer returns, so that is checked.
+      const reduced = reduce(reducer, ownValue(state, key), given);
+      value = jsonValue(reduced, key, spec.schema, depth, false);
+      delta.push([key, "set", value]);
+    }
+    setOwn(next, key, value);
+  }
+}
+
+/** A new object with the own, defined values of `update` that come before `stop`. */
+function valuesBefore(update: Record<string, unknown>, stop: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in update) {
+    if (key === stop) break;
+    if (Object.hasOwn(update, key) && update[key] !== undefined) setOwn(out, key, update[key]);
+  }
+  return out;
 }
 
 /** Applies a stored delta to a state (used to rebuild a state from checkpoints). Pure. */

@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import type { StateIssue } from "../errors.js";
+import type { JsonReviver } from "./json-value.js";
 import { setOwn } from "./own-property.js";
 import type { Reducer } from "./reducers.js";
 
@@ -95,31 +96,27 @@ function toIssues(error: z.ZodError, prefix: string): StateIssue[] {
   }));
 }
 
-/** Marks an update value that did not parse; its issues were pushed. */
-export const INVALID: unique symbol = Symbol("invalid");
+/** An update value that did not parse, with what is wrong with it. */
+export class InvalidUpdate {
+  readonly issues: readonly StateIssue[];
+  constructor(issues: readonly StateIssue[]) {
+    this.issues = issues;
+  }
+}
 
-/**
- * Parses one update value of `key`; returns the parsed value, or {@link INVALID} after
- * pushing what is wrong to `issues`.
- */
-export function parseUpdateValue(
-  update: UpdateSchema,
-  key: string,
-  value: unknown,
-  issues: StateIssue[],
-): unknown {
+/** Parses one update value of `key`; returns the parsed value, or what is wrong with it. */
+export function parseUpdateValue(update: UpdateSchema, key: string, value: unknown): unknown {
   if (update.kind === "zod") {
     const result = update.schema.safeParse(value);
-    if (result.success) return result.data;
-    for (const issue of toIssues(result.error, key)) issues.push(issue);
-    return INVALID;
+    return result.success ? result.data : new InvalidUpdate(toIssues(result.error, key));
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    issues.push({ path: key, message: "expected an object with some of the key's properties" });
-    return INVALID;
+    return new InvalidUpdate([
+      { path: key, message: "expected an object with some of the key's properties" },
+    ]);
   }
   const patch: Record<string, unknown> = {};
-  let valid = true;
+  const issues: StateIssue[] = [];
   for (const name of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[name];
     if (item === undefined) continue;
@@ -130,17 +127,26 @@ export function parseUpdateValue(
           path: `${key}.${name}`,
           message: `unknown key; \`${key}\` has ${update.names}`,
         });
-        valid = false;
       }
       continue;
     }
     const result = schema.safeParse(item);
-    if (!result.success) {
-      for (const issue of toIssues(result.error, `${key}.${name}`)) issues.push(issue);
-      valid = false;
-    } else {
-      setOwn(patch, name, result.data);
-    }
+    if (!result.success) issues.push(...toIssues(result.error, `${key}.${name}`));
+    else setOwn(patch, name, result.data);
   }
-  return valid ? patch : INVALID;
+  return issues.length > 0 ? new InvalidUpdate(issues) : patch;
+}
+
+/**
+ * The update schema as the JSON check's reviver: parses an update value that went through
+ * JSON, the way {@link parseUpdateValue} parses it.
+ */
+export function reviverOf(update: UpdateSchema, key: string): JsonReviver {
+  if (update.kind === "zod") return update.schema;
+  return {
+    safeParse(value) {
+      const data = parseUpdateValue(update, key, value);
+      return data instanceof InvalidUpdate ? { success: false } : { success: true, data };
+    },
+  };
 }
