@@ -133,8 +133,9 @@ export class StateDefinition<S extends Record<string, unknown>> {
     if (!result.success) issues.unshift(...toIssues(result.error));
     if (issues.length > 0 || !result.success) throw new StateValidationError(what, issues, value);
     const state = result.data as Record<string, unknown>;
+    // Copied: the run freezes its state, and must neither freeze nor share the caller's objects.
     for (const key of Object.keys(state)) {
-      const value = jsonValue(state[key], key, this.#keys.get(key)?.schema, this.maxDepth, false);
+      const value = jsonValue(state[key], key, this.#keys.get(key)?.schema, this.maxDepth, true);
       setOwn(state, key, value);
     }
     return state as S;
@@ -261,19 +262,22 @@ export class StateDefinition<S extends Record<string, unknown>> {
     given: unknown,
     spec: KeySpec,
   ): void {
+    // What the update gives is copied (arrays and plain objects; the check walks them anyway),
+    // so the run freezes its own copy, never the node's objects. What a `sum` or custom reducer
+    // returns is checked but kept as returned: it is mostly the current, frozen value.
     const depth = this.maxDepth;
     const reducer = spec.reducer;
     let value: unknown;
     if (reducer === undefined || reducer === "overwrite") {
-      value = jsonValue(given, key, spec.schema, depth, false);
+      value = jsonValue(given, key, spec.schema, depth, true);
       delta.push([key, "set", value]);
     } else if (reducer === "append") {
       const list = Array.isArray(given) ? given : [given];
-      const items = jsonValue(list, key, spec.updateReviver, depth, false) as unknown[];
+      const items = jsonValue(list, key, spec.updateReviver, depth, true) as unknown[];
       value = reduce(reducer, ownValue(state, key), items);
       delta.push([key, "append", items]);
     } else if (reducer === "merge") {
-      const patch = jsonValue(given, key, spec.updateReviver, depth, false);
+      const patch = jsonValue(given, key, spec.updateReviver, depth, true);
       value = reduce(reducer, ownValue(state, key), patch);
       delta.push([key, "merge", patch as Record<string, unknown>]);
     } else {
