@@ -764,3 +764,51 @@ export class StateTooDeepError extends TrellisError {
     this.maxDepth = maxDepth;
   }
 }
+
+/** What to return instead of a value that is not a node result. */
+function nodeResultHint(value: unknown): string {
+  if (typeof value === "string") return " To set a key to this text, return `{ key: text }`.";
+  if (Array.isArray(value)) {
+    return " To add items to a list, return `{ key: items }` and give the key the `append` reducer.";
+  }
+  if (typeof value === "function") return " Did you mean to call it, or to await its result?";
+  if (value instanceof Map) return " Return `Object.fromEntries(map)` if its keys are state keys.";
+  if (typeof value === "object" && value !== null) {
+    return " Return the state keys to change as a plain object, e.g. `{ ...value }` or a field of it.";
+  }
+  return " Return `{ key: value }` to set a key.";
+}
+
+/**
+ * A node (or a branch of a parallel group) returned something that is not a node result: not
+ * a plain object of state keys, a `Command`, or nothing. The run failed at that node; nothing
+ * of the result was applied.
+ */
+export class InvalidNodeResultError extends TrellisError {
+  /** The node that returned it (the group, for a branch). */
+  readonly node: string;
+  /** The branch, when a parallel branch returned it. */
+  readonly branch: string | undefined;
+  readonly received: unknown;
+  constructor(
+    node: string,
+    received: unknown,
+    options: { readonly branch?: string; readonly inCommand?: boolean } = {},
+  ) {
+    const who =
+      options.branch === undefined
+        ? `Node \`${node}\``
+        : `Branch \`${options.branch}\` of parallel group \`${node}\``;
+    const what = options.inCommand
+      ? `a Command whose \`update\` is ${describeType(received)}`
+      : describeType(received);
+    super(
+      "NODE_RESULT_INVALID",
+      `${who} returned ${what}, which is not a node result. A node returns a plain object with the state keys to update (e.g. \`{ count: 1 }\`), a \`Command\` (\`new Command({ update, goto })\`), or nothing (\`undefined\` or \`null\`).${nodeResultHint(received)}`,
+    );
+    this.name = "InvalidNodeResultError";
+    this.node = node;
+    this.branch = options.branch;
+    this.received = received;
+  }
+}

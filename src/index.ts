@@ -19,6 +19,7 @@ export {
   InterruptClearedError,
   InterruptNotApplicableError,
   InvalidInterruptError,
+  InvalidNodeResultError,
   InvalidOptionError,
   MaxIterationsError,
   MergeConflictError,

@@ -15,6 +15,7 @@ import {
   mergeBranches,
 } from "../graph/merge-branches.js";
 import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "../graph/node.js";
+import { classifyNodeResult } from "../graph/node-result.js";
 import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
 import { applyDelta, type DeltaOp } from "../graph/state.js";
 import { isThenable } from "../run/execute-node.js";
@@ -434,6 +435,7 @@ async function runGroup<S extends Record<string, unknown>>(
       const result = span.runInContext(() => branch.run(base, branchCtx, branchRuntime));
       const value = isThenable<Update<S>>(result) ? await controller.race(result) : result;
       if (controller.aborted) throw controller.reason;
+      classifyNodeResult(value, group, branch.name);
       const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
       const { state, delta } = toBranchState(base, runtime, label, value);
       span.end({ "trellis.branch.outcome": "ok" });

@@ -12,6 +12,7 @@ import { isCommand } from "../graph/command.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import { mergeBranches } from "../graph/merge-branches.js";
 import type { NodeContext } from "../graph/node.js";
+import { classifyNodeResult } from "../graph/node-result.js";
 import { MergedUpdate, type NodeRuntime } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
 import { type DeltaOp, freezeChanged } from "../graph/state.js";
@@ -579,6 +580,7 @@ export class Run<S extends Record<string, unknown>> {
     if (this.#progress?.node === name) this.#progress = undefined;
     if (s.sink)
       this.#emit("node:completed", { node: name, iteration, durationMs: s.clock.now() - started });
+    classifyNodeResult(result, name);
     if (result === undefined || result === null) return { update: undefined, goto: undefined };
     if (result instanceof MergedUpdate) return { update: result, goto: result.goto };
     if (isCommand(result))
