@@ -812,3 +812,34 @@ export class InvalidNodeResultError extends TrellisError {
     this.received = received;
   }
 }
+
+/** One part of a state schema whose values cannot be stored as JSON. */
+export interface StateSchemaProblem {
+  /** The state key. */
+  readonly key: string;
+  /** Where inside the key's schema, e.g. `events[].at`; just the key for the key's own schema. */
+  readonly path: string;
+  /** The schema found there, e.g. `z.date()`. */
+  readonly found: string;
+  /** What to use instead. */
+  readonly fix: string;
+}
+
+/**
+ * The state schema holds parts whose values could not survive a checkpoint, which stores the
+ * state as JSON: `z.date()`, `z.map()`, `z.set()`, `z.bigint()`, `z.symbol()`, `z.function()`,
+ * `z.nan()`, `z.undefined()`, `z.instanceof()`…, also nested. `problems` lists every one.
+ */
+export class StateSchemaError extends TrellisError {
+  readonly problems: readonly StateSchemaProblem[];
+  constructor(problems: readonly StateSchemaProblem[]) {
+    super(
+      "STATE_SCHEMA_INVALID",
+      `The state schema has ${problems.length} part${problems.length === 1 ? "" : "s"} whose values cannot be stored: checkpoints keep the state as JSON.\n${problems
+        .map((p) => `  - \`${p.path}\` is ${p.found}. ${p.fix}`)
+        .join("\n")}`,
+    );
+    this.name = "StateSchemaError";
+    this.problems = problems;
+  }
+}

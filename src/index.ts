@@ -41,6 +41,8 @@ export {
   ScriptExhaustedError,
   SessionBusyError,
   type StateIssue,
+  StateSchemaError,
+  type StateSchemaProblem,
   StateTooDeepError,
   StateValidationError,
   TelemetryConflictError,

@@ -58,11 +58,27 @@ export class Graph<T extends AnyStateSchema> {
   readonly #edges = new Map<string, OutEdges<StateOf<T>>>();
   readonly #problems: BuildProblem[] = [];
 
+  /**
+   * @throws StateSchemaError when a state key's values could not be stored as JSON (e.g.
+   *   `z.date()` instead of `z.coerce.date()`); every such key is listed.
+   * @throws InvalidOptionError for a state that is not a zod object, an empty name or a bad
+   *   `maxStateDepth`.
+   */
   constructor(options: GraphOptions<T>) {
     if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
       throw new InvalidOptionError("name", "a non-empty string", options.name);
     }
     this.name = options.name ?? "graph";
+    if (
+      (options.state as { _zod?: { def?: { type?: unknown } } } | undefined)?._zod?.def?.type !==
+      "object"
+    ) {
+      throw new InvalidOptionError(
+        "state",
+        "a zod object schema (`z.object({ … })`)",
+        options.state,
+      );
+    }
     const { maxStateDepth } = options;
     if (
       maxStateDepth !== undefined &&

@@ -4,6 +4,7 @@ import { deepFreeze } from "../freeze.js";
 import { DEFAULT_MAX_STATE_DEPTH, type JsonReviver, jsonValue } from "./json-value.js";
 import { ownValue, setOwn } from "./own-property.js";
 import { type Reducer, type ReducerMap, reduce } from "./reducers.js";
+import { checkStateSchema } from "./state-schema.js";
 import {
   InvalidUpdate,
   parseUpdateValue,
@@ -70,11 +71,13 @@ export class StateDefinition<S extends Record<string, unknown>> {
   readonly maxDepth: number;
   readonly #keys: ReadonlyMap<string, KeySpec>;
 
+  /** @throws StateSchemaError when a key's values could not be stored as JSON. */
   constructor(
     schema: AnyStateSchema,
     reducers: ReducerMap<S> = {},
     options: StateDefinitionOptions = {},
   ) {
+    checkStateSchema(schema.shape as Record<string, z.ZodType>);
     this.schema = schema;
     this.reducers = reducers;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_STATE_DEPTH;
