@@ -3,7 +3,7 @@
  * Every public export is listed here by name.
  */
 
-export { type Clock, systemClock } from "./clock.js";
+export { type Clock, MAX_TIMEOUT_MS, systemClock } from "./clock.js";
 export {
   BranchAbortedError,
   type BranchFailure,

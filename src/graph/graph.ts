@@ -1,3 +1,4 @@
+import { MAX_TIMEOUT_MS, MAX_TIMEOUT_TEXT } from "../clock.js";
 import { InvalidOptionError } from "../errors.js";
 import { CompiledGraph, type CompileOptions } from "./compiled-graph.js";
 import { END, START } from "./constants.js";
@@ -133,8 +134,16 @@ export class Graph<T extends AnyStateSchema> {
     if (typeof definition.run !== "function") {
       throw new InvalidOptionError(`node \`${name}\``, "a function or a node definition", node);
     }
-    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
-      throw new InvalidOptionError("timeoutMs", "a number above 0", options.timeoutMs);
+    const { timeoutMs } = options;
+    if (
+      timeoutMs !== undefined &&
+      !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)
+    ) {
+      throw new InvalidOptionError(
+        "timeoutMs",
+        `a number of milliseconds above 0 and at most ${MAX_TIMEOUT_TEXT}`,
+        timeoutMs,
+      );
     }
     this.#nodes.set(name, { name, definition, options });
     return this;

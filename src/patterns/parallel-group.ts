@@ -1,5 +1,6 @@
 import { trace } from "@opentelemetry/api";
 import PQueue from "p-queue";
+import { MAX_TIMEOUT_MS, MAX_TIMEOUT_TEXT } from "../clock.js";
 import {
   BranchAbortedError,
   type BranchFailure,
@@ -131,11 +132,15 @@ function checkOptions(options: ParallelOptions, what: string): void {
   }
   if (
     branchTimeoutMs !== undefined &&
-    !(typeof branchTimeoutMs === "number" && branchTimeoutMs > 0)
+    !(
+      typeof branchTimeoutMs === "number" &&
+      branchTimeoutMs > 0 &&
+      branchTimeoutMs <= MAX_TIMEOUT_MS
+    )
   ) {
     throw new InvalidOptionError(
       "branchTimeoutMs",
-      "a number of milliseconds above 0",
+      `a number of milliseconds above 0 and at most ${MAX_TIMEOUT_TEXT}`,
       branchTimeoutMs,
     );
   }
