@@ -144,11 +144,14 @@ export class NoRouteError extends TrellisError {
 /** A router or `Command.goto` named a node that does not exist. */
 export class UnknownNodeError extends TrellisError {
   readonly node: string;
-  constructor(node: string, where: string, known: readonly string[]) {
+  /** The known node whose name is closest to `node`, when one is close. */
+  readonly suggestion: string | undefined;
+  constructor(node: string, where: string, known: readonly string[], suggestion?: string) {
     super(
       "UNKNOWN_NODE",
-      `${where} named \`${node}\`, which is not a node of this graph. Known nodes: ${known.join(", ")}.`,
+      `${where} named \`${node}\`, which is not a node of this graph.${suggestion === undefined ? "" : ` Did you mean \`${suggestion}\`?`} Return one of the known nodes or END. Known nodes: ${known.join(", ")}.`,
     );
+    this.suggestion = suggestion;
     this.name = "UnknownNodeError";
     this.node = node;
   }

@@ -2,8 +2,17 @@ import { type GraphProblem, GraphValidationError } from "../errors.js";
 import { END, START } from "./constants.js";
 import { edgeTargets, type OutEdges } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
+import { didYouMean } from "./suggest.js";
 
 const show = (node: string) => (node === START ? "START" : node === END ? "END" : node);
+
+/** A near miss among `names`, or the constant meant by a string like `"end"`. */
+function suggestNode(name: string, names: readonly string[]): string {
+  const lower = name.toLowerCase();
+  if (lower === "end") return " To end the graph, use the `END` constant.";
+  if (lower === "start") return " To start the graph, use the `START` constant.";
+  return didYouMean(name, names);
+}
 
 /**
  * Checks a graph's structure and throws one `GraphValidationError` listing every problem:
@@ -25,7 +34,7 @@ export function validateGraph<S>(
     if (!state.keys.includes(key)) {
       problems.push({
         code: "UNKNOWN_REDUCER_KEY",
-        message: `A reducer is set for \`${key}\`, which is not a key of the state (${state.keys.join(", ")}).`,
+        message: `A reducer is set for \`${key}\`, which is not a key of the state (${state.keys.join(", ")}).${didYouMean(key, state.keys)} Rename the reducer's key, or add \`${key}\` to the state schema.`,
       });
     }
   }
@@ -38,7 +47,7 @@ export function validateGraph<S>(
       problems.push({
         code: "UNKNOWN_NODE",
         node: from,
-        message: `An edge starts at \`${from}\`, which is not a node. Known nodes: ${names.join(", ") || "(none)"}.`,
+        message: `An edge starts at \`${from}\`, which is not a node.${suggestNode(from, names)} Fix the name or add the node with \`addNode("${from}", …)\`. Known nodes: ${names.join(", ") || "(none)"}.`,
       });
       continue;
     }
@@ -48,7 +57,7 @@ export function validateGraph<S>(
         problems.push({
           code: "UNKNOWN_NODE",
           node: to,
-          message: `An edge from \`${show(from)}\` goes to \`${to}\`, which is not a node. Known nodes: ${names.join(", ") || "(none)"}.`,
+          message: `An edge from \`${show(from)}\` goes to \`${to}\`, which is not a node.${suggestNode(to, names)} Fix the name or add the node with \`addNode("${to}", …)\`. Known nodes: ${names.join(", ") || "(none)"}.`,
         });
       }
     }
@@ -62,7 +71,7 @@ export function validateGraph<S>(
         problems.push({
           code: "UNKNOWN_NODE",
           node: to,
-          message: `Node \`${name}\` declares \`goto\` \`${to}\`, which is not a node.`,
+          message: `Node \`${name}\` declares \`goto\` \`${to}\`, which is not a node.${suggestNode(to, names)} Fix the name in \`goto\` or add the node. Known nodes: ${names.join(", ") || "(none)"}.`,
         });
       }
     }
