@@ -1,9 +1,10 @@
 import { START } from "./constants.js";
 import type { OutEdges } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
-import type { ConflictPolicy } from "./merge-branches.js";
+import type { BranchState, ConflictPolicy } from "./merge-branches.js";
+import { MergedUpdate } from "./node-runtime.js";
 import { type RouteDecision, route } from "./route.js";
-import type { Applied, StateDefinition } from "./state.js";
+import { type Applied, freezeChanged, type StateDefinition } from "./state.js";
 import { toMermaid } from "./to-mermaid.js";
 
 /** Options of `graph.compile()`. */
@@ -70,6 +71,28 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return this.validateUpdates
       ? this.state.validateAndApply(state, update, `The update from node \`${node}\``)
       : this.state.apply(state, update);
+  }
+
+  /**
+   * One node's result as a branch of a fan-out step, for `mergeBranches`: its state after its
+   * update (validated unless `validateUpdates` is off) is applied to `base`, frozen, and the
+   * update as applied, which the merge folds through `append`, `sum` and custom reducers.
+   */
+  branch(base: S, node: string, update: Partial<S> | MergedUpdate<S> | undefined): BranchState<S> {
+    if (update === undefined) return { name: node, state: base, update: {} };
+    if (update instanceof MergedUpdate) {
+      return { name: node, state: freezeChanged(update.state, update.delta) };
+    }
+    const applied = this.state.applyBranch(
+      base,
+      update,
+      this.validateUpdates ? `The update from node \`${node}\`` : undefined,
+    );
+    return {
+      name: node,
+      state: freezeChanged(applied.state, applied.delta),
+      update: applied.update as Partial<S>,
+    };
   }
 
   /** The first nodes to run for a state. */

@@ -241,6 +241,37 @@ export class StateDefinition<S extends Record<string, unknown>> {
    * @throws NonJsonStateError / StateTooDeepError for a value no checkpoint could keep.
    */
   apply(state: S, update: Record<string, unknown>): Applied<S> {
+    return this.#applyAll(state, update, undefined);
+  }
+
+  /**
+   * Applies one parallel branch's update (validating it first, unless `what` is `undefined`)
+   * and also returns the update as it was applied — parsed, checked and copied — which
+   * `mergeBranches` folds through the reducers at the join.
+   */
+  applyBranch(
+    state: S,
+    update: Record<string, unknown>,
+    what: string | undefined,
+  ): Applied<S> & { readonly update: Record<string, unknown> } {
+    const parsed = what === undefined ? update : this.validateUpdate(update, what);
+    const kept: Record<string, unknown> = {};
+    return { ...this.#applyAll(state, parsed, kept), update: kept };
+  }
+
+  /**
+   * Checks that `value`, which a merge computed for `key` (a custom reducer folding branch
+   * updates), is JSON data; returns the value to keep.
+   */
+  checkValue(key: string, value: unknown): unknown {
+    return jsonValue(value, key, this.#keys.get(key)?.schema, this.maxDepth, false);
+  }
+
+  #applyAll(
+    state: S,
+    update: Record<string, unknown>,
+    kept: Record<string, unknown> | undefined,
+  ): Applied<S> {
     const next: Record<string, unknown> = { ...state };
     const delta: DeltaOp[] = [];
     for (const key in update) {
@@ -251,12 +282,16 @@ export class StateDefinition<S extends Record<string, unknown>> {
       if (spec === undefined) {
         throw new StateValidationError("The update", [this.#unknownKey(key)], update);
       }
-      this.#applyKey(next, delta, state, key, value, spec);
+      const given = this.#applyKey(next, delta, state, key, value, spec);
+      if (kept !== undefined) setOwn(kept, key, given);
     }
     return { state: next as S, delta };
   }
 
-  /** Puts one key's update into `next` through its reducer and records the op in `delta`. */
+  /**
+   * Puts one key's update into `next` through its reducer and records the op in `delta`;
+   * returns the update value as applied.
+   */
   #applyKey(
     next: Record<string, unknown>,
     delta: DeltaOp[],
@@ -264,32 +299,42 @@ export class StateDefinition<S extends Record<string, unknown>> {
     key: string,
     given: unknown,
     spec: KeySpec,
-  ): void {
-    // What the update gives is copied (arrays and plain objects; the check walks them anyway),
-    // so the run freezes its own copy, never the node's objects. What a `sum` or custom reducer
-    // returns is checked but kept as returned: it is mostly the current, frozen value.
+  ): unknown {
+    // What the update gives is checked and copied (arrays and plain objects; the check walks
+    // them anyway), so the run freezes its own copy, never the node's objects. What a `sum` or
+    // custom reducer returns is checked too, but kept as returned: it is mostly the current,
+    // frozen value.
     const depth = this.maxDepth;
     const reducer = spec.reducer;
-    let value: unknown;
     if (reducer === undefined || reducer === "overwrite") {
-      value = jsonValue(given, key, spec.schema, depth, true);
+      const value = jsonValue(given, key, spec.schema, depth, true);
       delta.push([key, "set", value]);
-    } else if (reducer === "append") {
+      setOwn(next, key, value);
+      return value;
+    }
+    if (reducer === "append") {
       const list = Array.isArray(given) ? given : [given];
       const items = jsonValue(list, key, spec.updateReviver, depth, true) as unknown[];
-      value = reduce(reducer, ownValue(state, key), items);
       delta.push([key, "append", items]);
-    } else if (reducer === "merge") {
-      const patch = jsonValue(given, key, spec.updateReviver, depth, true);
-      value = reduce(reducer, ownValue(state, key), patch);
-      delta.push([key, "merge", patch as Record<string, unknown>]);
-    } else {
-      // `sum` and custom reducers: the state keeps what the reducer returns, so that is checked.
-      const reduced = reduce(reducer, ownValue(state, key), given);
-      value = jsonValue(reduced, key, spec.schema, depth, false);
-      delta.push([key, "set", value]);
+      setOwn(next, key, reduce(reducer, ownValue(state, key), items));
+      return items;
     }
+    const update = jsonValue(given, key, spec.updateReviver, depth, true);
+    if (reducer === "merge") {
+      delta.push([key, "merge", update as Record<string, unknown>]);
+      setOwn(next, key, reduce(reducer, ownValue(state, key), update));
+      return update;
+    }
+    const value = jsonValue(
+      reduce(reducer, ownValue(state, key), update),
+      key,
+      spec.schema,
+      depth,
+      false,
+    );
+    delta.push([key, "set", value]);
     setOwn(next, key, value);
+    return update;
   }
 }
 

@@ -76,7 +76,12 @@ export interface DynamicParallelGroupOptions<S, T> extends ParallelOptions {
  * finished (its delta), or progress a branch saved itself (e.g. a nested graph's child run).
  */
 type GroupProgress =
-  | { readonly finished: string; readonly delta: readonly DeltaOp[] }
+  | {
+      readonly finished: string;
+      readonly delta: readonly DeltaOp[];
+      /** The branch's update as applied: what the merge folds through the reducers. */
+      readonly update?: Readonly<Record<string, unknown>>;
+    }
   | { readonly inner: string; readonly data: unknown };
 
 interface Branch<S> {
@@ -90,6 +95,7 @@ type Outcome =
       readonly kind: "ok";
       readonly delta: readonly DeltaOp[];
       readonly state: Record<string, unknown>;
+      readonly update: Readonly<Record<string, unknown>> | undefined;
     }
   | { readonly kind: "failed"; readonly error: unknown }
   | { readonly kind: "aborted" };
@@ -180,8 +186,10 @@ function describeError(error: unknown): { message: string; code?: string; name?:
 
 /**
  * Runs fixed branches in parallel, each on the state the group was given (the fork snapshot),
- * and merges their structural diffs in declaration order (see `mergeBranches`). Finished
- * branches are checkpointed, so a resumed run only runs the unfinished ones.
+ * and merges them in declaration order (see `mergeBranches`): `append`, `sum` and custom
+ * reducers fold the branches' updates, other keys merge their structural diffs. Finished
+ * branches are checkpointed (with their updates), so a resumed run only runs the unfinished
+ * ones and merges exactly as an uninterrupted run would.
  *
  * @example
  * ```ts
@@ -273,16 +281,24 @@ function toBranchState<S extends Record<string, unknown>>(
   runtime: NodeRuntime,
   label: string,
   result: Update<S>,
-): { state: Record<string, unknown>; delta: readonly DeltaOp[] } {
-  if (result === undefined || result === null) return { state: snapshot, delta: [] };
+): {
+  state: Record<string, unknown>;
+  delta: readonly DeltaOp[];
+  update: Readonly<Record<string, unknown>> | undefined;
+} {
+  if (result === undefined || result === null) return { state: snapshot, delta: [], update: {} };
   if (result instanceof MergedUpdate) {
-    return { state: result.state as Record<string, unknown>, delta: result.delta };
+    return {
+      state: result.state as Record<string, unknown>,
+      delta: result.delta,
+      update: undefined,
+    };
   }
   const update = (isCommand(result) ? result.update : result) as
     | Record<string, unknown>
     | undefined;
-  if (update === undefined) return { state: snapshot, delta: [] };
-  return runtime.state.validateAndApply(snapshot, update, `The update from ${label}`);
+  if (update === undefined || update === null) return { state: snapshot, delta: [], update: {} };
+  return runtime.state.applyBranch(snapshot, update, `The update from ${label}`);
 }
 
 async function runGroup<S extends Record<string, unknown>>(
@@ -298,17 +314,22 @@ async function runGroup<S extends Record<string, unknown>>(
   const joinAll = options.join === undefined || options.join === "all";
   const base = snapshot as S;
 
-  const finished = new Map<string, readonly DeltaOp[]>();
+  const finished = new Map<string, Extract<GroupProgress, { finished: string }>>();
   const inner = new Map<string, unknown[]>();
   for (const saved of runtime.progress as readonly GroupProgress[]) {
-    if ("finished" in saved) finished.set(saved.finished, saved.delta);
+    if ("finished" in saved) finished.set(saved.finished, saved);
     else inner.set(saved.inner, [...(inner.get(saved.inner) ?? []), saved.data]);
   }
   const outcomes = new Map<string, Outcome>();
   for (const branch of branches) {
-    const delta = finished.get(branch.name);
-    if (delta !== undefined) {
-      outcomes.set(branch.name, { kind: "ok", delta, state: applyDelta(base, delta) });
+    const saved = finished.get(branch.name);
+    if (saved !== undefined) {
+      outcomes.set(branch.name, {
+        kind: "ok",
+        delta: saved.delta,
+        state: applyDelta(base, saved.delta),
+        update: saved.update,
+      });
     }
   }
   let ok = [...outcomes.values()].filter((o) => o.kind === "ok").length;
@@ -367,7 +388,11 @@ async function runGroup<S extends Record<string, unknown>>(
           left--;
           if (outcome.kind === "ok") {
             ok++;
-            save({ finished: branch.name, delta: outcome.delta });
+            save({
+              finished: branch.name,
+              delta: outcome.delta,
+              ...(outcome.update === undefined ? {} : { update: outcome.update }),
+            });
             if (succeeded() >= need) {
               stopOthers("join");
               finish();
@@ -442,9 +467,9 @@ async function runGroup<S extends Record<string, unknown>>(
       if (controller.aborted) throw controller.reason;
       classifyNodeResult(value, group, branch.name);
       const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
-      const { state, delta } = toBranchState(base, runtime, label, value);
+      const { state, delta, update } = toBranchState(base, runtime, label, value);
       span.end({ "trellis.branch.outcome": "ok" });
-      return { kind: "ok", state, delta };
+      return { kind: "ok", state, delta, update };
     } catch (error) {
       const reason = controller.aborted ? controller.reason : error;
       if (reason instanceof BranchAbortedError) {
@@ -465,8 +490,13 @@ async function runGroup<S extends Record<string, unknown>>(
   const merged: BranchState<S>[] = [];
   for (const branch of branches) {
     const outcome = outcomes.get(branch.name);
-    if (outcome?.kind === "ok") merged.push({ name: branch.name, state: outcome.state as S });
-    else if (outcome?.kind === "failed")
+    if (outcome?.kind === "ok") {
+      merged.push({
+        name: branch.name,
+        state: outcome.state as S,
+        ...(outcome.update === undefined ? {} : { update: outcome.update }),
+      });
+    } else if (outcome?.kind === "failed")
       failures.push({ branch: branch.name, error: outcome.error });
   }
   if (errors === "collect" && failures.length > 0 && merged.length === 0) {

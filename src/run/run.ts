@@ -691,10 +691,7 @@ export class Run<S extends Record<string, unknown>> {
     let merged: ReturnType<typeof mergeBranches<S>>;
     let decisions: RouteDecision[];
     try {
-      const branches = results.map(({ update }, i) => ({
-        name: nodes[i]!,
-        state: this.#applyTo(base, nodes[i]!, update).state,
-      }));
+      const branches = results.map(({ update }, i) => s.graph.branch(base, nodes[i]!, update));
       merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
       const state = merged.state;
       decisions = nodes.map((name, i) => s.graph.next(name, state, results[i]!.goto));
