@@ -603,19 +603,24 @@ export class BranchTimeoutError extends TrellisError {
 
 /**
  * A branch of a parallel group was stopped by the group itself: the join had enough results
- * (`"join"`), or another branch failed under `errors: "fail-fast"` (`"fail-fast"`). Its
+ * (`"join"`), another branch failed under `errors: "fail-fast"` (`"fail-fast"`), or so many
+ * branches failed that a `{ n }` join can no longer be reached (`"unreachable"`). Its
  * `ctx.signal` is aborted with this error.
  */
 export class BranchAbortedError extends TrellisError {
   readonly group: string;
   readonly branch: string;
-  readonly reason: "join" | "fail-fast";
-  constructor(group: string, branch: string, reason: "join" | "fail-fast") {
+  readonly reason: "join" | "fail-fast" | "unreachable";
+  constructor(group: string, branch: string, reason: "join" | "fail-fast" | "unreachable") {
     super(
       "BRANCH_ABORTED",
-      reason === "join"
-        ? `Branch \`${branch}\` of parallel group \`${group}\` was stopped: the group's join already had enough results.`
-        : `Branch \`${branch}\` of parallel group \`${group}\` was stopped: another branch failed and the group's error policy is \`"fail-fast"\`.`,
+      `Branch \`${branch}\` of parallel group \`${group}\` was stopped: ${
+        reason === "join"
+          ? "the group's join already had enough results."
+          : reason === "fail-fast"
+            ? 'another branch failed and the group\'s error policy is `"fail-fast"`.'
+            : "too many branches failed for the group's join to be reached."
+      }`,
     );
     this.name = "BranchAbortedError";
     this.group = group;

@@ -35,7 +35,8 @@ export interface ParallelOptions {
   /**
    * `"all"` (default) waits for every branch; `"any"` joins on the first success and `{ n }`
    * on the n-th, aborting the branches still running (their `ctx.signal` aborts with
-   * `BranchAbortedError`).
+   * `BranchAbortedError`). Once so many branches failed that n successes are out of reach, the
+   * group fails at once with `ParallelGroupError` and aborts the rest (reason `"unreachable"`).
    */
   readonly join?: JoinPolicy;
   /**
@@ -364,7 +365,7 @@ async function runGroup<S extends Record<string, unknown>>(
       if (error === undefined) resolve();
       else reject(error);
     };
-    const stopOthers = (reason: "join" | "fail-fast") => {
+    const stopOthers = (reason: "join" | "fail-fast" | "unreachable") => {
       for (const [name, controller] of active) {
         controller.abort(new BranchAbortedError(group, name, reason));
       }
@@ -410,6 +411,19 @@ async function runGroup<S extends Record<string, unknown>>(
               );
               return;
             }
+          }
+          // A `{ n }` join that can no longer get n successes fails now, instead of waiting for
+          // branches whose results could not change that.
+          if (!joinAll && ok + left < need) {
+            stopOthers("unreachable");
+            finish(
+              new ParallelGroupError(
+                group,
+                failuresOf(branches, outcomes),
+                `the join needs ${need} successful branch${need === 1 ? "" : "es"}, but with ${ok} succeeded and ${left} still to finish it can no longer get them; the unfinished branches were stopped`,
+              ),
+            );
+            return;
           }
           if (left === 0) finish();
         })
@@ -536,6 +550,19 @@ async function runGroup<S extends Record<string, unknown>>(
     ctx.emit("merge:conflicts", { conflicts });
   }
   return new MergedUpdate(result.state as S, result.delta);
+}
+
+/** The failed branches, in declaration order. */
+function failuresOf(
+  branches: readonly { readonly name: string }[],
+  outcomes: ReadonlyMap<string, Outcome>,
+): BranchFailure[] {
+  const failures: BranchFailure[] = [];
+  for (const branch of branches) {
+    const outcome = outcomes.get(branch.name);
+    if (outcome?.kind === "failed") failures.push({ branch: branch.name, error: outcome.error });
+  }
+  return failures;
 }
 
 /** Puts resolved merge conflicts on the group's span as an event. Never throws. */
