@@ -53,7 +53,8 @@ export interface GraphProblem {
     | "MIXED_EDGES"
     | "DUPLICATE_NODE"
     | "RESERVED_NAME"
-    | "UNKNOWN_REDUCER_KEY";
+    | "UNKNOWN_REDUCER_KEY"
+    | "INVALID_WAITING_EDGE";
   readonly message: string;
   readonly node?: string;
 }

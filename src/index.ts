@@ -55,7 +55,7 @@ export { Command, type CommandInit } from "./graph/command.js";
 export { CompiledGraph, type CompileOptions } from "./graph/compiled-graph.js";
 export { END, type End, START, type Start } from "./graph/constants.js";
 export { type Change, diff, type Path } from "./graph/diff.js";
-export type { ConditionalEdges, Route, Router } from "./graph/edges.js";
+export type { ConditionalEdges, Route, Router, WaitingEdge } from "./graph/edges.js";
 export { Graph, type GraphOptions } from "./graph/graph.js";
 export { DEFAULT_MAX_STATE_DEPTH } from "./graph/json-value.js";
 export {

@@ -1,5 +1,5 @@
 import { START } from "./constants.js";
-import type { OutEdges } from "./edges.js";
+import type { OutEdges, WaitingEdge } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
 import type { BranchState, ConflictPolicy } from "./merge-branches.js";
 import { MergedUpdate } from "./node-runtime.js";
@@ -30,6 +30,9 @@ export class CompiledGraph<S extends Record<string, unknown>> {
   readonly conflicts: ConflictPolicy;
   readonly #nodes: ReadonlyMap<string, NodeEntry<S>>;
   readonly #edges: ReadonlyMap<string, OutEdges<S>>;
+  readonly #waiting: readonly WaitingEdge[];
+  readonly #barriers: ReadonlyMap<string, readonly string[]>;
+  readonly #waitedBy: ReadonlyMap<string, readonly string[]>;
   readonly #isNode = (name: string): boolean => this.#nodes.has(name);
   readonly #known = (): readonly string[] => [...this.#nodes.keys()];
 
@@ -38,12 +41,30 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     state: StateDefinition<S>,
     nodes: ReadonlyMap<string, NodeEntry<S>>,
     edges: ReadonlyMap<string, OutEdges<S>>,
+    waiting: readonly WaitingEdge[],
     options: CompileOptions,
   ) {
     this.name = name;
     this.state = state;
     this.#nodes = nodes;
     this.#edges = edges;
+    this.#waiting = Object.freeze(
+      waiting.map((w) =>
+        Object.freeze({ sources: Object.freeze([...w.sources]), target: w.target }),
+      ),
+    );
+    const barriers = new Map<string, readonly string[]>();
+    const waitedBy = new Map<string, string[]>();
+    for (const edge of this.#waiting) {
+      barriers.set(edge.target, edge.sources);
+      for (const source of edge.sources) {
+        const targets = waitedBy.get(source);
+        if (targets === undefined) waitedBy.set(source, [edge.target]);
+        else if (!targets.includes(edge.target)) targets.push(edge.target);
+      }
+    }
+    this.#barriers = barriers;
+    this.#waitedBy = waitedBy;
     this.validateUpdates = options.validateUpdates ?? true;
     this.conflicts = options.conflicts ?? "error";
   }
@@ -58,9 +79,27 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return this.#nodes.get(name);
   }
 
-  /** The outgoing edges of a node (or of START). */
+  /** The outgoing edges of a node (or of START); waiting edges are in {@link waitingEdges}. */
   edges(from: string): OutEdges<S> | undefined {
     return this.#edges.get(from);
+  }
+
+  /** Every waiting edge (`addEdge([...sources], target)`), in the order they were added. */
+  get waitingEdges(): readonly WaitingEdge[] {
+    return this.#waiting;
+  }
+
+  /**
+   * The nodes `target` waits for: it runs once, after all of them have run. `undefined` when
+   * `target` has no waiting edge.
+   */
+  barrierOf(target: string): readonly string[] | undefined {
+    return this.#barriers.get(target);
+  }
+
+  /** The targets of the waiting edges that list `source`; empty when there are none. */
+  waitersOf(source: string): readonly string[] {
+    return this.#waitedBy.get(source) ?? [];
   }
 
   /**
@@ -106,8 +145,11 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return route(from, state, this.#edges.get(from), goto, finish, this.#isNode, this.#known);
   }
 
-  /** A Mermaid flowchart of the graph; conditional edges are dotted and labelled. */
+  /**
+   * A Mermaid flowchart of the graph; conditional edges are dotted and labelled, waiting edges
+   * thick and labelled `waits`.
+   */
   toMermaid(): string {
-    return toMermaid(this.#nodes, this.#edges);
+    return toMermaid(this.#nodes, this.#edges, this.#waiting);
   }
 }

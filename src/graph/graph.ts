@@ -2,7 +2,7 @@ import { MAX_TIMEOUT_MS, MAX_TIMEOUT_TEXT } from "../clock.js";
 import { InvalidOptionError } from "../errors.js";
 import { CompiledGraph, type CompileOptions } from "./compiled-graph.js";
 import { END, START } from "./constants.js";
-import type { ConditionalEdges, OutEdges, Router } from "./edges.js";
+import type { ConditionalEdges, OutEdges, Router, WaitingEdge } from "./edges.js";
 import { MAX_STATE_DEPTH_LIMIT } from "./json-value.js";
 import type { NodeDefinition, NodeFn, NodeOptions } from "./node.js";
 import type { ReducerMap } from "./reducers.js";
@@ -33,7 +33,12 @@ export interface NodeEntry<S> {
 
 /** Structural problems noticed while building, reported by `compile()` with the rest. */
 interface BuildProblem {
-  readonly code: "DUPLICATE_EDGE" | "MIXED_EDGES" | "DUPLICATE_NODE" | "RESERVED_NAME";
+  readonly code:
+    | "DUPLICATE_EDGE"
+    | "MIXED_EDGES"
+    | "DUPLICATE_NODE"
+    | "RESERVED_NAME"
+    | "INVALID_WAITING_EDGE";
   readonly message: string;
   readonly node: string;
 }
@@ -57,6 +62,8 @@ export class Graph<T extends AnyStateSchema> {
   readonly #state: StateDefinition<StateOf<T>>;
   readonly #nodes = new Map<string, NodeEntry<StateOf<T>>>();
   readonly #edges = new Map<string, OutEdges<StateOf<T>>>();
+  /** Waiting edges: target → the nodes it waits for. */
+  readonly #waiting = new Map<string, readonly string[]>();
   readonly #problems: BuildProblem[] = [];
 
   /**
@@ -149,8 +156,22 @@ export class Graph<T extends AnyStateSchema> {
     return this;
   }
 
-  /** Adds a plain edge. Several plain edges from one node run their targets in parallel. */
-  addEdge(from: string, to: string): this {
+  /**
+   * Adds a plain edge. Several plain edges from one node run their targets in parallel.
+   *
+   * With a list of sources, adds a waiting edge: `to` runs once, after all of `from` have run
+   * (where plain edges from each source would run it once per source, the first time before
+   * the slower sources are done). A source may also have plain edges to other nodes.
+   *
+   * @example
+   * ```ts
+   * graph
+   *   .addEdge("a", "b").addEdge("a", "c").addEdge("c", "c2")
+   *   .addEdge(["b", "c2"], "join"); // join runs once, with the updates of b and c2
+   * ```
+   */
+  addEdge(from: string | readonly string[], to: string): this {
+    if (typeof from !== "string") return this.#addWaitingEdge(from, to);
     const existing = this.#edges.get(from);
     if (existing === undefined) {
       this.#edges.set(from, { kind: "plain", targets: [to] });
@@ -236,6 +257,40 @@ export class Graph<T extends AnyStateSchema> {
     return this;
   }
 
+  #addWaitingEdge(sources: readonly string[], to: string): this {
+    if (
+      !Array.isArray(sources) ||
+      sources.length === 0 ||
+      !sources.every((s) => typeof s === "string")
+    ) {
+      throw new InvalidOptionError(
+        "from",
+        "a node name or a non-empty list of node names",
+        sources,
+      );
+    }
+    const existing = this.#waiting.get(to);
+    if (existing === undefined) {
+      this.#waiting.set(to, [...sources]);
+    } else {
+      const same = existing.length === sources.length && existing.every((s) => sources.includes(s));
+      this.#problems.push(
+        same
+          ? {
+              code: "DUPLICATE_EDGE",
+              node: to,
+              message: `The waiting edge ${list(sources)} → \`${label(to)}\` is added twice. Remove one.`,
+            }
+          : {
+              code: "INVALID_WAITING_EDGE",
+              node: to,
+              message: `\`${label(to)}\` already waits for ${list(existing)}; a second waiting edge lists ${list(sources)}. Give it one waiting edge that lists every node it waits for.`,
+            },
+      );
+    }
+    return this;
+  }
+
   #mixed(from: string): void {
     this.#problems.push({
       code: "MIXED_EDGES",
@@ -248,11 +303,19 @@ export class Graph<T extends AnyStateSchema> {
   compile(options: CompileOptions = {}): CompiledGraph<StateOf<T>> {
     const nodes = new Map(this.#nodes);
     const edges = new Map(this.#edges);
-    validateGraph(this.name, nodes, edges, this.#problems, this.#state);
-    return new CompiledGraph(this.name, this.#state, nodes, edges, options);
+    const waiting: WaitingEdge[] = [...this.#waiting].map(([target, sources]) => ({
+      sources,
+      target,
+    }));
+    validateGraph(this.name, nodes, edges, waiting, this.#problems, this.#state);
+    return new CompiledGraph(this.name, this.#state, nodes, edges, waiting, options);
   }
 }
 
 function label(node: string): string {
   return node === START ? "START" : node === END ? "END" : node;
+}
+
+function list(nodes: readonly string[]): string {
+  return nodes.map((n) => `\`${label(n)}\``).join(", ");
 }

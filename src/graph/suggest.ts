@@ -32,19 +32,24 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate `name` was most likely meant to be: the closest one by {@link editDistance}
  * (ignoring case), when it is within a third of the name's length (at least 1, and less than
- * the name's length, so unrelated short names are not suggested). Ties keep the first.
+ * the name's length, so unrelated short names are not suggested). Among equally close names
+ * the one nearest in length wins, then the first.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const wanted = name.toLowerCase();
   const limit = Math.max(1, Math.floor(name.length / 3));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  let bestGap = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
     if (candidate === name) continue;
     const distance = editDistance(wanted, candidate.toLowerCase());
-    if (distance < bestDistance && distance <= limit && distance < name.length) {
+    if (distance > limit || distance >= name.length) continue;
+    const gap = Math.abs(candidate.length - name.length);
+    if (distance < bestDistance || (distance === bestDistance && gap < bestGap)) {
       best = candidate;
       bestDistance = distance;
+      bestGap = gap;
     }
   }
   return best;
