@@ -10,8 +10,10 @@ import { toMermaid } from "./to-mermaid.js";
 /** Options of `graph.compile()`. */
 export interface CompileOptions {
   /**
-   * Validate every node update against the state schema (unknown keys, wrong types) before
-   * it is applied. Default `true`; turn off only for hot loops whose nodes you trust.
+   * Validate every node update against the state schema (unknown keys, wrong types) and apply
+   * the parsed values, as run input is parsed. Default `true`. Turn off only for hot loops whose
+   * nodes you trust: updates are then applied as they are (no defaults, transforms or
+   * coercion), though unknown keys and values that are not JSON data are still refused.
    */
   readonly validateUpdates?: boolean;
   /**
