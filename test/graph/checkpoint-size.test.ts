@@ -26,4 +26,19 @@ describe("approximateJsonLength", () => {
     expect(estimate).toBeGreaterThan(exact * 0.5);
     expect(estimate).toBeLessThan(exact * 2);
   });
+
+  it("is not thrown off by an earlier estimate that threw", () => {
+    // `kept` is still waiting to be walked when `thrower` throws.
+    const bad = {
+      kept: { a: 1 },
+      thrower: {
+        get boom(): never {
+          throw new Error("boom");
+        },
+      },
+    };
+    expect(() => approximateJsonLength(bad)).toThrow("boom");
+    expect(approximateJsonLength({ a: 1 })).toBe(approximateJsonLength({ a: 1 }));
+    expect(approximateJsonLength([])).toBe(2);
+  });
 });
