@@ -36,3 +36,34 @@ describe("deepFreeze", () => {
     expect(Object.isFrozen(a.list)).toBe(true);
   });
 });
+
+describe("deepFreeze with getters", () => {
+  it("freezes everything when a getter freezes another value during the walk", () => {
+    const other = { inner: { x: 1 } };
+    const value = {
+      first: { a: { b: 1 } },
+      get trigger() {
+        deepFreeze(other);
+        return 1;
+      },
+      last: { c: { d: 2 } },
+    };
+    deepFreeze(value);
+    for (const part of [value.first, value.first.a, value.last, value.last.c, other, other.inner]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+  });
+
+  it("still works after a walk that threw", () => {
+    const bad = {
+      kept: { a: {} },
+      get boom(): never {
+        throw new Error("boom");
+      },
+    };
+    expect(() => deepFreeze(bad)).toThrow("boom");
+    const fresh = { a: { b: {} } };
+    deepFreeze(fresh);
+    expect(Object.isFrozen(fresh.a.b)).toBe(true);
+  });
+});
