@@ -128,6 +128,16 @@ function tooDeep(
   return new StateTooDeepError(key, `${formatPath(key, path)}…`, maxDepth);
 }
 
+/** Whether `value` is JSON data that is not an array or object: `null`, a boolean, a finite number, a string. */
+export function isJsonLeaf(value: unknown): boolean {
+  return (
+    typeof value === "string" ||
+    typeof value === "boolean" ||
+    value === null ||
+    (typeof value === "number" && Number.isFinite(value))
+  );
+}
+
 /**
  * Checks that `value` (the value of state key `key`, or an update of it) is JSON data: `null`,
  * booleans, finite numbers, strings, and arrays and plain objects (prototype `Object.prototype`

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { type StateIssue, StateValidationError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
-import { DEFAULT_MAX_STATE_DEPTH, type JsonReviver, jsonValue } from "./json-value.js";
+import { DEFAULT_MAX_STATE_DEPTH, isJsonLeaf, type JsonReviver, jsonValue } from "./json-value.js";
 import { ownValue, setOwn } from "./own-property.js";
 import { type Reducer, type ReducerMap, reduce } from "./reducers.js";
 import { checkStateSchema } from "./state-schema.js";
@@ -83,9 +83,10 @@ export class StateDefinition<S extends Record<string, unknown>> {
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_STATE_DEPTH;
     const keys = new Map<string, KeySpec>();
     for (const [key, base] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
-      const reducer = Object.hasOwn(reducers, key)
+      const given = Object.hasOwn(reducers, key)
         ? (reducers as Record<string, Reducer | undefined>)[key]
         : undefined;
+      const reducer = given === "overwrite" ? undefined : given;
       const update = updateSchemaOf(base, reducer);
       keys.set(key, { schema: base, reducer, update, updateReviver: reviverOf(update, key) });
     }
@@ -217,6 +218,11 @@ export class StateDefinition<S extends Record<string, unknown>> {
       const data = parseUpdateValue(spec.update, key, value);
       if (data instanceof InvalidUpdate) {
         issues = [...(issues ?? []), ...data.issues];
+      } else if (spec.reducer === undefined && isJsonLeaf(data)) {
+        // The common update (`{ count: 3 }`): a primitive for an `overwrite` key needs no copy,
+        // no walk and no reducer, and keeping this path small lets it inline into the run loop.
+        setOwn(next, key, data);
+        delta.push([key, "set", data]);
       } else if (issues === undefined && notJson === undefined) {
         try {
           this.#applyKey(next, delta, state, key, data, spec);

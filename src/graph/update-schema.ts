@@ -57,13 +57,30 @@ interface PatchSchema {
   readonly names: string;
 }
 
+/**
+ * The schema under `.default()`, `.prefault()` and `.optional()`. An update value is never
+ * `undefined` (such keys are skipped), and for any other value these wrappers hand it to the
+ * schema they wrap unchanged, so parsing with the inner schema gives the very same result;
+ * it saves a wrapper's parse (about 80 ns) on every node update.
+ */
+function withoutUndefinedWrappers(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (;;) {
+    const def = defOf(current);
+    if (def.type !== "default" && def.type !== "prefault" && def.type !== "optional") {
+      return current;
+    }
+    current = def.innerType!;
+  }
+}
+
 /** What one key's update value is parsed with. */
 export type UpdateSchema = { readonly kind: "zod"; readonly schema: z.ZodType } | PatchSchema;
 
 /**
- * The update schema of a key: the key's own schema (every modifier included) for
- * `overwrite`, `sum` and custom reducers; an array of the key's items for `append`; a patch of
- * the key's object for `merge`.
+ * The update schema of a key: the key's own schema (every modifier that can matter for a value
+ * other than `undefined`) for `overwrite`, `sum` and custom reducers; an array of the key's
+ * items for `append`; a patch of the key's object for `merge`.
  */
 export function updateSchemaOf(schema: z.ZodType, reducer: Reducer | undefined): UpdateSchema {
   if (reducer === "append") {
@@ -86,7 +103,7 @@ export function updateSchemaOf(schema: z.ZodType, reducer: Reducer | undefined):
       };
     }
   }
-  return { kind: "zod", schema };
+  return { kind: "zod", schema: withoutUndefinedWrappers(schema) };
 }
 
 function toIssues(error: z.ZodError, prefix: string): StateIssue[] {
