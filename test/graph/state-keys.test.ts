@@ -10,6 +10,7 @@ import {
   START,
   StateValidationError,
 } from "../../src/index.js";
+import { refusedWith, setup } from "../interrupts/harness.js";
 
 const PROTOTYPE_NAMES = ["toString", "constructor", "valueOf", "isPrototypeOf", "hasOwnProperty"];
 
@@ -152,5 +153,33 @@ describe("StateDefinition with prototype-named keys", () => {
     const state = applyDelta({} as Record<string, unknown>, [["__proto__", "set", { x: 1 }]]);
     expect(Object.hasOwn(state, "__proto__")).toBe(true);
     expect(Object.getPrototypeOf(state)).toBe(Object.prototype);
+  });
+});
+
+describe("update_state and fork updates naming keys the state does not have", () => {
+  it.each([
+    ["constructor", { constructor: 1 }],
+    ["toString", { toString: "x" }],
+  ])("refuse `%s` in update_state and leave the state untouched", async (_key, values) => {
+    const { agent, interrupts, probe } = setup();
+    const hold = probe.hold("a");
+    const run = agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    const receipt = await interrupts.send("s", { type: "update_state", values });
+    hold.release();
+    const result = await run;
+    await refusedWith(receipt, StateValidationError);
+    expect(result.state).toEqual({ log: ["a", "b", "c", "d"], n: 4, note: "" });
+  });
+
+  it("refuses `constructor` in a fork's update", async () => {
+    const graph = oneNode(z.object({ count: z.number().default(0) }), () => ({ count: 1 }));
+    const agent = new GraphAgent({ graph });
+    await agent.run({}, { sessionId: "fork" });
+    const [first] = (await agent.history("fork")).slice(-1);
+    const error = await agent
+      .fork("fork", first!.id, { update: { constructor: 1 } as never })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateValidationError);
   });
 });
