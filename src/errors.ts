@@ -60,6 +60,10 @@ export const ERROR_CODES = [
   "STORE_LOCKED",
   "STORE_VERSION",
   "STORE_CORRUPT",
+  "STATE_NOT_JSON",
+  "STATE_TOO_DEEP",
+  "STATE_SCHEMA_INVALID",
+  "NODE_RESULT_INVALID",
 ] as const;
 
 /** A stable, machine-readable error code. */
@@ -145,7 +149,8 @@ export interface GraphProblem {
     | "MIXED_EDGES"
     | "DUPLICATE_NODE"
     | "RESERVED_NAME"
-    | "UNKNOWN_REDUCER_KEY";
+    | "UNKNOWN_REDUCER_KEY"
+    | "INVALID_WAITING_EDGE";
   readonly message: string;
   readonly node?: string;
 }
@@ -236,11 +241,14 @@ export class NoRouteError extends TrellisError {
 /** A router or `Command.goto` named a node that does not exist. */
 export class UnknownNodeError extends TrellisError {
   readonly node: string;
-  constructor(node: string, where: string, known: readonly string[]) {
+  /** The known node whose name is closest to `node`, when one is close. */
+  readonly suggestion: string | undefined;
+  constructor(node: string, where: string, known: readonly string[], suggestion?: string) {
     super(
       "UNKNOWN_NODE",
-      `${where} named \`${node}\`, which is not a node of this graph. Known nodes: ${known.join(", ")}.`,
+      `${where} named \`${node}\`, which is not a node of this graph.${suggestion === undefined ? "" : ` Did you mean \`${suggestion}\`?`} Return one of the known nodes or END. Known nodes: ${known.join(", ")}.`,
     );
+    this.suggestion = suggestion;
     this.name = "UnknownNodeError";
     this.node = node;
   }
@@ -701,19 +709,24 @@ export class BranchTimeoutError extends TrellisError {
 
 /**
  * A branch of a parallel group was stopped by the group itself: the join had enough results
- * (`"join"`), or another branch failed under `errors: "fail-fast"` (`"fail-fast"`). Its
+ * (`"join"`), another branch failed under `errors: "fail-fast"` (`"fail-fast"`), or so many
+ * branches failed that a `{ n }` join can no longer be reached (`"unreachable"`). Its
  * `ctx.signal` is aborted with this error.
  */
 export class BranchAbortedError extends TrellisError {
   readonly group: string;
   readonly branch: string;
-  readonly reason: "join" | "fail-fast";
-  constructor(group: string, branch: string, reason: "join" | "fail-fast") {
+  readonly reason: "join" | "fail-fast" | "unreachable";
+  constructor(group: string, branch: string, reason: "join" | "fail-fast" | "unreachable") {
     super(
       "BRANCH_ABORTED",
-      reason === "join"
-        ? `Branch \`${branch}\` of parallel group \`${group}\` was stopped: the group's join already had enough results.`
-        : `Branch \`${branch}\` of parallel group \`${group}\` was stopped: another branch failed and the group's error policy is \`"fail-fast"\`.`,
+      `Branch \`${branch}\` of parallel group \`${group}\` was stopped: ${
+        reason === "join"
+          ? "the group's join already had enough results."
+          : reason === "fail-fast"
+            ? 'another branch failed and the group\'s error policy is `"fail-fast"`.'
+            : "too many branches failed for the group's join to be reached."
+      }`,
     );
     this.name = "BranchAbortedError";
     this.group = group;
@@ -1047,5 +1060,159 @@ export class MissingDependencyError extends TrellisError {
     this.feature = feature;
     this.dependency = dependency;
     this.install = install;
+  }
+}
+
+/**
+ * Names what a value is for an error message, like {@link describeValue}, but names objects
+ * that are not plain data by their constructor: a `Map`, a `Set`, a `Date`, an instance of
+ * `Invoice`.
+ */
+export function describeType(value: unknown): string {
+  if (typeof value === "bigint") return `\`${String(value)}n\` (bigint)`;
+  if (typeof value === "symbol") return `\`${String(value)}\` (symbol)`;
+  if (typeof value === "function") {
+    return value.name ? `a function (\`${value.name}\`)` : "a function";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return describeValue(value);
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return "an object";
+  const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof name !== "string" || name === "") return "an object with a custom prototype";
+  if (name === "Map" || name === "Set" || name === "Date" || name === "WeakMap") {
+    return `a \`${name}\``;
+  }
+  return `an instance of \`${name}\``;
+}
+
+/**
+ * A value in the state is not JSON data, so no checkpoint could keep it: a `BigInt`, a
+ * function, a symbol, `NaN` or `Infinity`, `undefined` inside an array, a cycle, a `Map`, a
+ * `Set`, a class instance, or a `Date` under a schema that does not revive it. Nothing was
+ * applied: the node (or the input) that produced it failed.
+ */
+export class NonJsonStateError extends TrellisError {
+  /** The state key that holds the value. */
+  readonly key: string;
+  /** Where inside the state, e.g. `profile.tags[2]`; just the key for the whole value. */
+  readonly path: string;
+  /** What was found there, e.g. "a `Map`" or "`NaN` (number)". */
+  readonly found: string;
+  constructor(
+    key: string,
+    path: string,
+    found: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "STATE_NOT_JSON",
+      `State key \`${key}\` holds ${found} at \`${path}\`, which cannot be stored: checkpoints keep the state as JSON (null, booleans, finite numbers, strings, arrays and plain objects). ${fix} Nothing was applied.`,
+      options,
+    );
+    this.name = "NonJsonStateError";
+    this.key = key;
+    this.path = path;
+    this.found = found;
+  }
+}
+
+/** A value in the state nests deeper than the graph's `maxStateDepth`. Nothing was applied. */
+export class StateTooDeepError extends TrellisError {
+  /** The state key that holds the value. */
+  readonly key: string;
+  /** The start of the path that goes too deep. */
+  readonly path: string;
+  readonly maxDepth: number;
+  constructor(key: string, path: string, maxDepth: number) {
+    super(
+      "STATE_TOO_DEEP",
+      `State key \`${key}\` nests arrays and objects more than ${maxDepth} levels deep (at \`${path}\`). Flatten the value (e.g. a list of items that name their parent), or raise \`maxStateDepth\` in \`new Graph({ … })\`. Nothing was applied.`,
+    );
+    this.name = "StateTooDeepError";
+    this.key = key;
+    this.path = path;
+    this.maxDepth = maxDepth;
+  }
+}
+
+/** What to return instead of a value that is not a node result. */
+function nodeResultHint(value: unknown): string {
+  if (typeof value === "string") return " To set a key to this text, return `{ key: text }`.";
+  if (Array.isArray(value)) {
+    return " To add items to a list, return `{ key: items }` and give the key the `append` reducer.";
+  }
+  if (typeof value === "function") return " Did you mean to call it, or to await its result?";
+  if (value instanceof Map) return " Return `Object.fromEntries(map)` if its keys are state keys.";
+  if (typeof value === "object" && value !== null) {
+    return " Return the state keys to change as a plain object, e.g. `{ ...value }` or a field of it.";
+  }
+  return " Return `{ key: value }` to set a key.";
+}
+
+/**
+ * A node (or a branch of a parallel group) returned something that is not a node result: not
+ * a plain object of state keys, a `Command`, or nothing. The run failed at that node; nothing
+ * of the result was applied.
+ */
+export class InvalidNodeResultError extends TrellisError {
+  /** The node that returned it (the group, for a branch). */
+  readonly node: string;
+  /** The branch, when a parallel branch returned it. */
+  readonly branch: string | undefined;
+  readonly received: unknown;
+  constructor(
+    node: string,
+    received: unknown,
+    options: { readonly branch?: string; readonly inCommand?: boolean } = {},
+  ) {
+    const who =
+      options.branch === undefined
+        ? `Node \`${node}\``
+        : `Branch \`${options.branch}\` of parallel group \`${node}\``;
+    const what = options.inCommand
+      ? `a Command whose \`update\` is ${describeType(received)}`
+      : describeType(received);
+    super(
+      "NODE_RESULT_INVALID",
+      `${who} returned ${what}, which is not a node result. A node returns a plain object with the state keys to update (e.g. \`{ count: 1 }\`), a \`Command\` (\`new Command({ update, goto })\`), or nothing (\`undefined\` or \`null\`).${nodeResultHint(received)}`,
+    );
+    this.name = "InvalidNodeResultError";
+    this.node = node;
+    this.branch = options.branch;
+    this.received = received;
+  }
+}
+
+/** One part of a state schema whose values cannot be stored as JSON. */
+export interface StateSchemaProblem {
+  /** The state key. */
+  readonly key: string;
+  /** Where inside the key's schema, e.g. `events[].at`; just the key for the key's own schema. */
+  readonly path: string;
+  /** The schema found there, e.g. `z.date()`. */
+  readonly found: string;
+  /** What to use instead. */
+  readonly fix: string;
+}
+
+/**
+ * The state schema holds parts whose values could not survive a checkpoint, which stores the
+ * state as JSON: `z.date()`, `z.map()`, `z.set()`, `z.bigint()`, `z.symbol()`, `z.function()`,
+ * `z.nan()`, `z.undefined()`, `z.instanceof()`…, also nested. `problems` lists every one.
+ */
+export class StateSchemaError extends TrellisError {
+  readonly problems: readonly StateSchemaProblem[];
+  constructor(problems: readonly StateSchemaProblem[]) {
+    super(
+      "STATE_SCHEMA_INVALID",
+      `The state schema has ${problems.length} part${problems.length === 1 ? "" : "s"} whose values cannot be stored: checkpoints keep the state as JSON.\n${problems
+        .map((p) => `  - \`${p.path}\` is ${p.found}. ${p.fix}`)
+        .join("\n")}`,
+    );
+    this.name = "StateSchemaError";
+    this.problems = problems;
   }
 }

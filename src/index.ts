@@ -7,7 +7,7 @@
  * @module trellis
  */
 
-export { type Clock, systemClock } from "./clock.js";
+export { type Clock, MAX_TIMEOUT_MS, systemClock } from "./clock.js";
 export {
   BranchAbortedError,
   type BranchFailure,
@@ -28,6 +28,7 @@ export {
   InterruptClearedError,
   InterruptNotApplicableError,
   InvalidInterruptError,
+  InvalidNodeResultError,
   InvalidOptionError,
   LeaseLostError,
   MaxIterationsError,
@@ -42,6 +43,7 @@ export {
   NestedGraphError,
   NodeExecutionError,
   NodeTimeoutError,
+  NonJsonStateError,
   NoRouteError,
   ParallelGroupError,
   QueueFullError,
@@ -59,6 +61,9 @@ export {
   SiblingFailedError,
   StaleDecisionError,
   type StateIssue,
+  StateSchemaError,
+  type StateSchemaProblem,
+  StateTooDeepError,
   StateValidationError,
   StoreCorruptError,
   StoreLockedError,
@@ -81,8 +86,10 @@ export type {
   Route,
   Router,
   SortedRoute,
+  WaitingEdge,
 } from "./graph/edges.js";
 export { Graph, type GraphOptions, type NodeEntry } from "./graph/graph.js";
+export { DEFAULT_MAX_STATE_DEPTH } from "./graph/json-value.js";
 export {
   type BranchState,
   type ConflictPolicy,

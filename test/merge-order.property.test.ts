@@ -150,3 +150,101 @@ describe("mergeBranches", () => {
     expect(finishingOrders.size).toBeGreaterThan(declarationOrders.size);
   });
 });
+
+/** Keys with custom reducers (order-dependent, non-idempotent, idempotent) beside built-ins. */
+const foldSchema = z.object({
+  total: z.number(),
+  trail: z.string(),
+  digits: z.number(),
+  best: z.number(),
+  log: z.array(z.string()),
+  count: z.number(),
+  title: z.string(),
+});
+type FoldState = z.output<typeof foldSchema>;
+
+const foldDefinition = new StateDefinition<FoldState>(foldSchema, {
+  total: (c, u) => c + u,
+  trail: (c, u) => `${c}${u}`,
+  digits: (c, u) => c * 3 + u,
+  best: (c, u) => Math.max(c, u),
+  log: "append",
+  count: "sum",
+});
+
+const foldBase: FoldState = {
+  total: 10,
+  trail: ">",
+  digits: 1,
+  best: 0,
+  log: ["fork"],
+  count: 100,
+  title: "base",
+};
+
+const foldUpdate: fc.Arbitrary<Partial<FoldState>> = fc.record(
+  {
+    total: fc.integer({ min: -5, max: 5 }),
+    trail: fc.string({ maxLength: 2 }),
+    digits: fc.integer({ min: 0, max: 2 }),
+    best: fc.integer({ min: -10, max: 10 }),
+    log: fc.array(fc.string({ maxLength: 2 }), { maxLength: 2 }),
+    count: fc.integer({ min: -3, max: 3 }),
+    title: fc.constantFrom("t1", "t2"),
+  },
+  { requiredKeys: [] },
+);
+
+/** Only the first branch that sets `title` keeps it, so no two branches conflict. */
+function oneTitle(updates: readonly Partial<FoldState>[]): Partial<FoldState>[] {
+  let owned = false;
+  return updates.map((update) => {
+    if (update.title === undefined) return update;
+    if (!owned) {
+      owned = true;
+      return update;
+    }
+    const { title: _title, ...rest } = update;
+    return rest;
+  });
+}
+
+describe("mergeBranches with custom reducers", () => {
+  it("equals running the branches one after another, whatever order they finish in", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(foldUpdate, { minLength: 1, maxLength: 5 }).map(oneTitle),
+        fc.array(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 5, maxLength: 5 }), {
+          minLength: 3,
+          maxLength: 3,
+        }),
+        async (updates, delays) => {
+          const sequential = updates.reduce<FoldState>(
+            (state, update) => foldDefinition.apply(state, update).state,
+            foldBase,
+          );
+          for (const run of delays) {
+            const finished: {
+              index: number;
+              name: string;
+              state: FoldState;
+              update: Record<string, unknown>;
+            }[] = [];
+            await Promise.all(
+              updates.map(async (update, index) => {
+                await sleep(run[index] ?? 0);
+                const applied = foldDefinition.applyBranch(foldBase, update, "a branch");
+                finished.push({ index, name: `b${index}`, ...applied });
+              }),
+            );
+            const declared = [...finished].sort((a, b) => a.index - b.index);
+            const result = mergeBranches(foldBase, declared, foldDefinition);
+            expect(result.state).toStrictEqual(sequential);
+            expect(applyDelta(foldBase, result.delta)).toStrictEqual(result.state);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

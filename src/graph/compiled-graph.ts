@@ -1,16 +1,19 @@
 import { START } from "./constants.js";
-import type { OutEdges } from "./edges.js";
+import type { OutEdges, WaitingEdge } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
-import type { ConflictPolicy } from "./merge-branches.js";
+import type { BranchState, ConflictPolicy } from "./merge-branches.js";
+import { MergedUpdate } from "./node-runtime.js";
 import { type RouteDecision, route } from "./route.js";
-import type { Applied, StateDefinition } from "./state.js";
+import { type Applied, freezeChanged, type StateDefinition } from "./state.js";
 import { toMermaid } from "./to-mermaid.js";
 
 /** Options of `graph.compile()`. */
 export interface CompileOptions {
   /**
-   * Validate every node update against the state schema (unknown keys, wrong types) before
-   * it is applied. Default `true`; turn off only for hot loops whose nodes you trust.
+   * Validate every node update against the state schema (unknown keys, wrong types) and apply
+   * the parsed values, as run input is parsed. Default `true`. Turn off only for hot loops whose
+   * nodes you trust: updates are then applied as they are (no defaults, transforms or
+   * coercion), though unknown keys and values that are not JSON data are still refused.
    */
   readonly validateUpdates?: boolean;
   /**
@@ -29,6 +32,9 @@ export class CompiledGraph<S extends Record<string, unknown>> {
   readonly conflicts: ConflictPolicy;
   readonly #nodes: ReadonlyMap<string, NodeEntry<S>>;
   readonly #edges: ReadonlyMap<string, OutEdges<S>>;
+  readonly #waiting: readonly WaitingEdge[];
+  readonly #barriers: ReadonlyMap<string, readonly string[]>;
+  readonly #waitedBy: ReadonlyMap<string, readonly string[]>;
   readonly #isNode = (name: string): boolean => this.#nodes.has(name);
   readonly #known = (): readonly string[] => [...this.#nodes.keys()];
 
@@ -37,12 +43,30 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     state: StateDefinition<S>,
     nodes: ReadonlyMap<string, NodeEntry<S>>,
     edges: ReadonlyMap<string, OutEdges<S>>,
+    waiting: readonly WaitingEdge[],
     options: CompileOptions,
   ) {
     this.name = name;
     this.state = state;
     this.#nodes = nodes;
     this.#edges = edges;
+    this.#waiting = Object.freeze(
+      waiting.map((w) =>
+        Object.freeze({ sources: Object.freeze([...w.sources]), target: w.target }),
+      ),
+    );
+    const barriers = new Map<string, readonly string[]>();
+    const waitedBy = new Map<string, string[]>();
+    for (const edge of this.#waiting) {
+      barriers.set(edge.target, edge.sources);
+      for (const source of edge.sources) {
+        const targets = waitedBy.get(source);
+        if (targets === undefined) waitedBy.set(source, [edge.target]);
+        else if (!targets.includes(edge.target)) targets.push(edge.target);
+      }
+    }
+    this.#barriers = barriers;
+    this.#waitedBy = waitedBy;
     this.validateUpdates = options.validateUpdates ?? true;
     this.conflicts = options.conflicts ?? "error";
   }
@@ -57,20 +81,59 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return this.#nodes.get(name);
   }
 
-  /** The outgoing edges of a node (or of START). */
+  /** The outgoing edges of a node (or of START); waiting edges are in {@link waitingEdges}. */
   edges(from: string): OutEdges<S> | undefined {
     return this.#edges.get(from);
   }
 
-  /** Validates a node's update (unless `validateUpdates` is off) and applies it. Pure apart from the throw. */
-  validateAndApply(state: S, update: Partial<S>, node: string): Applied<S> {
-    if (this.validateUpdates) this.state.validateUpdate(update, `The update from node \`${node}\``);
-    return this.state.apply(state, update);
+  /** Every waiting edge (`addEdge([...sources], target)`), in the order they were added. */
+  get waitingEdges(): readonly WaitingEdge[] {
+    return this.#waiting;
   }
 
-  /** The sources of the waiting edge into `target` (it runs once all have run), if it has one. */
-  barrierOf(_target: string): readonly string[] | undefined {
-    return undefined;
+  /**
+   * The nodes `target` waits for: it runs once, after all of them have run. `undefined` when
+   * `target` has no waiting edge.
+   */
+  barrierOf(target: string): readonly string[] | undefined {
+    return this.#barriers.get(target);
+  }
+
+  /** The targets of the waiting edges that list `source`; empty when there are none. */
+  waitersOf(source: string): readonly string[] {
+    return this.#waitedBy.get(source) ?? [];
+  }
+
+  /**
+   * Validates a node's update and applies the parsed values; with `validateUpdates` off, applies
+   * the update as it is. Pure apart from the throw.
+   */
+  validateAndApply(state: S, update: Partial<S>, node: string): Applied<S> {
+    return this.validateUpdates
+      ? this.state.validateAndApply(state, update, `The update from node \`${node}\``)
+      : this.state.apply(state, update);
+  }
+
+  /**
+   * One node's result as a branch of a fan-out step, for `mergeBranches`: its state after its
+   * update (validated unless `validateUpdates` is off) is applied to `base`, frozen, and the
+   * update as applied, which the merge folds through `append`, `sum` and custom reducers.
+   */
+  branch(base: S, node: string, update: Partial<S> | MergedUpdate<S> | undefined): BranchState<S> {
+    if (update === undefined) return { name: node, state: base, update: {} };
+    if (update instanceof MergedUpdate) {
+      return { name: node, state: freezeChanged(update.state, update.delta) };
+    }
+    const applied = this.state.applyBranch(
+      base,
+      update,
+      this.validateUpdates ? `The update from node \`${node}\`` : undefined,
+    );
+    return {
+      name: node,
+      state: freezeChanged(applied.state, applied.delta),
+      update: applied.update as Partial<S>,
+    };
   }
 
   /** The first nodes to run for a state. */
@@ -84,8 +147,11 @@ export class CompiledGraph<S extends Record<string, unknown>> {
     return route(from, state, this.#edges.get(from), goto, finish, this.#isNode, this.#known);
   }
 
-  /** A Mermaid flowchart of the graph; conditional edges are dotted and labelled. */
+  /**
+   * A Mermaid flowchart of the graph; conditional edges are dotted and labelled, waiting edges
+   * thick and labelled `waits`.
+   */
   toMermaid(): string {
-    return toMermaid(this.#nodes, this.#edges);
+    return toMermaid(this.#nodes, this.#edges, this.#waiting);
   }
 }

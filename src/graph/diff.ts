@@ -1,6 +1,11 @@
 /**
  * Structural diff of two immutable values: what changed, at which path. Used at the join of
  * parallel branches to see what each branch did to its copy of the state.
+ *
+ * `deepEqual` and `diff` recurse once per level of nesting. That is safe for states only
+ * because every value that enters a state is checked to nest at most `maxStateDepth` levels
+ * (256 by default, 1,000 at most; see `json-value.ts`); do not use them on unchecked data of
+ * unbounded depth.
  */
 
 /** A location inside a value: object keys (and array indices), outermost first. */

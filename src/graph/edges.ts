@@ -57,3 +57,13 @@ export function edgeTargets<S>(edges: OutEdges<S>): readonly string[] | undefine
       return edges.targets;
   }
 }
+
+/**
+ * A waiting edge, from `addEdge([...sources], target)`: `target` runs once, after every one of
+ * `sources` has run, instead of once per source.
+ */
+export interface WaitingEdge {
+  /** The nodes `target` waits for, in the order they were listed. */
+  readonly sources: readonly string[];
+  readonly target: string;
+}

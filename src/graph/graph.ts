@@ -1,7 +1,9 @@
+import { MAX_TIMEOUT_MS, MAX_TIMEOUT_TEXT } from "../clock.js";
 import { InvalidOptionError } from "../errors.js";
 import { CompiledGraph, type CompileOptions } from "./compiled-graph.js";
 import { END, START } from "./constants.js";
-import type { ConditionalEdges, OutEdges, Router } from "./edges.js";
+import type { ConditionalEdges, OutEdges, Router, WaitingEdge } from "./edges.js";
+import { MAX_STATE_DEPTH_LIMIT } from "./json-value.js";
 import type { NodeDefinition, NodeFn, NodeOptions } from "./node.js";
 import type { ReducerMap } from "./reducers.js";
 import { type AnyStateSchema, StateDefinition, type StateOf } from "./state.js";
@@ -15,6 +17,11 @@ export interface GraphOptions<T extends AnyStateSchema> {
   readonly reducers?: ReducerMap<StateOf<T>>;
   /** The graph's name, used in events, spans and errors. Default `"graph"`. */
   readonly name?: string;
+  /**
+   * Most levels of arrays and objects inside one state key; a deeper value fails with
+   * `StateTooDeepError` where it enters the state. Default 256, at most 1,000.
+   */
+  readonly maxStateDepth?: number;
 }
 
 /** A node as the builder keeps it. */
@@ -26,7 +33,12 @@ export interface NodeEntry<S> {
 
 /** Structural problems noticed while building, reported by `compile()` with the rest. */
 interface BuildProblem {
-  readonly code: "DUPLICATE_EDGE" | "MIXED_EDGES" | "DUPLICATE_NODE" | "RESERVED_NAME";
+  readonly code:
+    | "DUPLICATE_EDGE"
+    | "MIXED_EDGES"
+    | "DUPLICATE_NODE"
+    | "RESERVED_NAME"
+    | "INVALID_WAITING_EDGE";
   readonly message: string;
   readonly node: string;
 }
@@ -50,14 +62,51 @@ export class Graph<T extends AnyStateSchema> {
   readonly #state: StateDefinition<StateOf<T>>;
   readonly #nodes = new Map<string, NodeEntry<StateOf<T>>>();
   readonly #edges = new Map<string, OutEdges<StateOf<T>>>();
+  /** Waiting edges: target → the nodes it waits for. */
+  readonly #waiting = new Map<string, readonly string[]>();
   readonly #problems: BuildProblem[] = [];
 
+  /**
+   * @throws StateSchemaError when a state key's values could not be stored as JSON (e.g.
+   *   `z.date()` instead of `z.coerce.date()`); every such key is listed.
+   * @throws InvalidOptionError for a state that is not a zod object, an empty name or a bad
+   *   `maxStateDepth`.
+   */
   constructor(options: GraphOptions<T>) {
     if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
       throw new InvalidOptionError("name", "a non-empty string", options.name);
     }
     this.name = options.name ?? "graph";
-    this.#state = new StateDefinition(options.state, options.reducers ?? {});
+    if (
+      (options.state as { _zod?: { def?: { type?: unknown } } } | undefined)?._zod?.def?.type !==
+      "object"
+    ) {
+      throw new InvalidOptionError(
+        "state",
+        "a zod object schema (`z.object({ … })`)",
+        options.state,
+      );
+    }
+    const { maxStateDepth } = options;
+    if (
+      maxStateDepth !== undefined &&
+      !(
+        Number.isInteger(maxStateDepth) &&
+        maxStateDepth >= 1 &&
+        maxStateDepth <= MAX_STATE_DEPTH_LIMIT
+      )
+    ) {
+      throw new InvalidOptionError(
+        "maxStateDepth",
+        `an integer from 1 to ${MAX_STATE_DEPTH_LIMIT}`,
+        maxStateDepth,
+      );
+    }
+    this.#state = new StateDefinition(
+      options.state,
+      options.reducers ?? {},
+      maxStateDepth === undefined ? {} : { maxDepth: maxStateDepth },
+    );
   }
 
   /**
@@ -92,15 +141,37 @@ export class Graph<T extends AnyStateSchema> {
     if (typeof definition.run !== "function") {
       throw new InvalidOptionError(`node \`${name}\``, "a function or a node definition", node);
     }
-    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
-      throw new InvalidOptionError("timeoutMs", "a number above 0", options.timeoutMs);
+    const { timeoutMs } = options;
+    if (
+      timeoutMs !== undefined &&
+      !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)
+    ) {
+      throw new InvalidOptionError(
+        "timeoutMs",
+        `a number of milliseconds above 0 and at most ${MAX_TIMEOUT_TEXT}`,
+        timeoutMs,
+      );
     }
     this.#nodes.set(name, { name, definition, options });
     return this;
   }
 
-  /** Adds a plain edge. Several plain edges from one node run their targets in parallel. */
-  addEdge(from: string, to: string): this {
+  /**
+   * Adds a plain edge. Several plain edges from one node run their targets in parallel.
+   *
+   * With a list of sources, adds a waiting edge: `to` runs once, after all of `from` have run
+   * (where plain edges from each source would run it once per source, the first time before
+   * the slower sources are done). A source may also have plain edges to other nodes.
+   *
+   * @example
+   * ```ts
+   * graph
+   *   .addEdge("a", "b").addEdge("a", "c").addEdge("c", "c2")
+   *   .addEdge(["b", "c2"], "join"); // join runs once, with the updates of b and c2
+   * ```
+   */
+  addEdge(from: string | readonly string[], to: string): this {
+    if (typeof from !== "string") return this.#addWaitingEdge(from, to);
     const existing = this.#edges.get(from);
     if (existing === undefined) {
       this.#edges.set(from, { kind: "plain", targets: [to] });
@@ -186,6 +257,40 @@ export class Graph<T extends AnyStateSchema> {
     return this;
   }
 
+  #addWaitingEdge(sources: readonly string[], to: string): this {
+    if (
+      !Array.isArray(sources) ||
+      sources.length === 0 ||
+      !sources.every((s) => typeof s === "string")
+    ) {
+      throw new InvalidOptionError(
+        "from",
+        "a node name or a non-empty list of node names",
+        sources,
+      );
+    }
+    const existing = this.#waiting.get(to);
+    if (existing === undefined) {
+      this.#waiting.set(to, [...sources]);
+    } else {
+      const same = existing.length === sources.length && existing.every((s) => sources.includes(s));
+      this.#problems.push(
+        same
+          ? {
+              code: "DUPLICATE_EDGE",
+              node: to,
+              message: `The waiting edge ${list(sources)} → \`${label(to)}\` is added twice. Remove one.`,
+            }
+          : {
+              code: "INVALID_WAITING_EDGE",
+              node: to,
+              message: `\`${label(to)}\` already waits for ${list(existing)}; a second waiting edge lists ${list(sources)}. Give it one waiting edge that lists every node it waits for.`,
+            },
+      );
+    }
+    return this;
+  }
+
   #mixed(from: string): void {
     this.#problems.push({
       code: "MIXED_EDGES",
@@ -198,11 +303,19 @@ export class Graph<T extends AnyStateSchema> {
   compile(options: CompileOptions = {}): CompiledGraph<StateOf<T>> {
     const nodes = new Map(this.#nodes);
     const edges = new Map(this.#edges);
-    validateGraph(this.name, nodes, edges, this.#problems, this.#state);
-    return new CompiledGraph(this.name, this.#state, nodes, edges, options);
+    const waiting: WaitingEdge[] = [...this.#waiting].map(([target, sources]) => ({
+      sources,
+      target,
+    }));
+    validateGraph(this.name, nodes, edges, waiting, this.#problems, this.#state);
+    return new CompiledGraph(this.name, this.#state, nodes, edges, waiting, options);
   }
 }
 
 function label(node: string): string {
   return node === START ? "START" : node === END ? "END" : node;
+}
+
+function list(nodes: readonly string[]): string {
+  return nodes.map((n) => `\`${label(n)}\``).join(", ");
 }

@@ -6,8 +6,9 @@
 
 import { InvalidOptionError, MergeConflictError } from "../errors.js";
 import { appendedItems, deepEqual, diff, isPlainObject, type Path } from "./diff.js";
-import type { Reducer } from "./reducers.js";
-import type { DeltaOp, StateDefinition } from "./state.js";
+import { ownValue, setOwn } from "./own-property.js";
+import { type Reducer, reduce } from "./reducers.js";
+import { type DeltaOp, freezeChanged, type StateDefinition } from "./state.js";
 
 /** Two or more branches changed one path to different values. */
 export interface MergeConflict {
@@ -37,6 +38,13 @@ export interface BranchState<S> {
   readonly name: string;
   /** The branch's state when it finished, derived immutably from the fork snapshot. */
   readonly state: S;
+  /**
+   * The branch's update as it was applied to the fork snapshot (validated, parsed): keys with
+   * an `append`, `sum` or custom reducer fold it, so the merge equals running the branches one
+   * after another. Without it, those keys are derived from `state` (the items it appended, the
+   * difference it added; for a custom reducer, its value).
+   */
+  readonly update?: Readonly<Record<string, unknown>>;
 }
 
 /** What {@link mergeBranches} returns. */
@@ -78,19 +86,6 @@ function sameEntry(a: unknown, b: unknown): boolean {
 
 function valueOfEntry(entry: unknown): unknown {
   return entry === ABSENT ? undefined : entry;
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
 }
 
 function encode(path: Path, length: number): string {
@@ -157,38 +152,33 @@ class KeyMerge {
     return chosen === undefined ? ABSENT : chosen;
   }
 
-  /** `append`: each branch's new items, concatenated in declaration order. */
-  appended(): { entry: unknown; items: unknown[] } | undefined {
-    const base = this.base === ABSENT || this.base === undefined ? [] : this.base;
-    if (!Array.isArray(base)) return undefined;
-    const items: unknown[] = [];
+  /**
+   * `append`, `sum` and custom reducers: each branch's update folded through the reducer in
+   * declaration order, starting from the base value: what running the branches one after
+   * another gives. A branch without its update contributes what its state shows (the items it
+   * appended, the difference it added, or for a custom reducer its value); `undefined` when
+   * such a branch replaced an `append` or `sum` value instead.
+   */
+  folded(reducer: Reducer): { entry: unknown; items?: unknown[] } | undefined {
+    const start = valueOfEntry(this.base);
+    const items: unknown[] | undefined = reducer === "append" ? [] : undefined;
+    let acc = start;
     for (const i of this.touched) {
-      const entry = this.entry(i);
-      const added = Array.isArray(entry) ? appendedItems(base, entry) : undefined;
-      if (added === undefined) return undefined;
-      for (const item of added) items.push(item);
+      const branch = this.#branches[i]!;
+      let update: unknown;
+      if (branch.update !== undefined) {
+        update = ownValue(branch.update, this.#key);
+        if (update === undefined) continue;
+        if (items !== undefined && !Array.isArray(update)) update = [update];
+      } else {
+        update = derivedUpdate(reducer, start, valueOfEntry(this.entry(i)));
+        if (update === ABSENT) return undefined;
+      }
+      if (items !== undefined) for (const item of update as unknown[]) items.push(item);
+      acc = reduce(reducer, acc, update);
     }
-    return { entry: base.concat(items), items };
-  }
-
-  /** `sum`: the base plus each branch's difference from it, in declaration order. */
-  summed(): number | undefined {
-    const base = this.base === ABSENT || this.base === undefined ? 0 : this.base;
-    if (typeof base !== "number") return undefined;
-    let total = base;
-    for (const i of this.touched) {
-      const entry = this.entry(i);
-      if (typeof entry !== "number") return undefined;
-      total += entry - base;
-    }
-    return total;
-  }
-
-  /** A custom reducer: branch values folded in declaration order, starting from the base. */
-  folded(reducer: (current: unknown, update: unknown) => unknown): unknown {
-    let acc = valueOfEntry(this.base);
-    for (const i of this.touched) acc = reducer(acc, valueOfEntry(this.entry(i)));
-    return acc;
+    if (items === undefined) return { entry: acc };
+    return items.length === 0 ? { entry: this.base } : { entry: acc, items };
   }
 
   /**
@@ -231,6 +221,25 @@ class KeyMerge {
   }
 }
 
+/** What a branch without its update added to `start`, as an update; `ABSENT` if unknown. */
+function derivedUpdate(reducer: Reducer, start: unknown, entry: unknown): unknown {
+  if (reducer === "append") {
+    const base = start === undefined ? [] : start;
+    if (!Array.isArray(base) || !Array.isArray(entry)) return ABSENT;
+    return appendedItems(base, entry) ?? ABSENT;
+  }
+  if (reducer === "sum") {
+    const base = start === undefined ? 0 : start;
+    return typeof base === "number" && typeof entry === "number" ? entry - base : ABSENT;
+  }
+  return entry;
+}
+
+/** Whether `reducer` folds branch updates (`append`, `sum`, custom) rather than diffing states. */
+function folds(reducer: Reducer | undefined): reducer is Reducer {
+  return reducer === "append" || reducer === "sum" || typeof reducer === "function";
+}
+
 /** Applies disjoint writes to a plain object, copying each container on the way once. */
 function writeAll(
   base: Record<string, unknown>,
@@ -271,18 +280,8 @@ function mergeKey(
     }
     return { entry };
   }
-  if (reducer === "append") {
-    const appended = merge.appended();
-    if (appended) return appended;
-  } else if (reducer === "sum") {
-    const total = merge.summed();
-    if (total !== undefined) return { entry: total };
-  } else if (typeof reducer === "function") {
-    return { entry: merge.folded(reducer) };
-  } else {
-    return { entry: merge.structural(reducer === "merge") };
-  }
-  return { entry: merge.resolve([], merge.touched) };
+  if (!folds(reducer)) return { entry: merge.structural(reducer === "merge") };
+  return merge.folded(reducer) ?? { entry: merge.resolve([], merge.touched) };
 }
 
 function checkInput(branches: readonly BranchState<unknown>[], policy: unknown): void {
@@ -315,18 +314,21 @@ function checkInput(branches: readonly BranchState<unknown>[], policy: unknown):
 /**
  * Merges the final states of parallel branches that all started from `base`.
  *
- * Each branch's structural diff against `base` is taken (see {@link diff}). Paths changed by
- * one branch apply as they are, including deep inside objects and deletions. A top-level key
- * changed by several branches is combined by its reducer: `append` concatenates the items
- * each branch appended, `sum` adds each branch's difference to the base, a custom reducer
- * folds the branch values in declaration order starting from the base value (so it should
- * be idempotent, e.g. max or set union), and `overwrite` / `merge` merge the branches'
- * diffs path by path, where the same path changed to different values (or changed and
- * deleted) is a conflict handled by `policy`. A branch that replaced an `append` or `sum`
- * value wholesale is treated like `overwrite`.
+ * A key with an `append`, `sum` or custom reducer folds the branches' updates through the
+ * reducer in declaration order, starting from the base value: the result is what running the
+ * branches one after another gives (`(c, u) => c + u` from 10 with branches adding 1 and 2
+ * gives 13). Branches that carry their `update` are folded exactly; for a branch without it
+ * the update is read off its state (see {@link BranchState.update}).
+ *
+ * `overwrite` and `merge` keys are merged by structural diff (see {@link diff}) against
+ * `base`: paths changed by one branch apply as they are, including deep inside objects and
+ * deletions; the same path changed to different values by several branches (or changed by one
+ * and deleted by another) is a conflict handled by `policy`. A branch that replaced an
+ * `append` or `sum` value wholesale, without its update, is treated like `overwrite`.
  *
  * `branches` must be in declaration order, not finishing order; the result depends on
- * nothing else. Untouched values are shared with `base`, never copied.
+ * nothing else. Untouched values are shared with `base`, never copied; the merged state is
+ * frozen, like every state.
  *
  * @example
  * ```ts
@@ -340,11 +342,14 @@ function checkInput(branches: readonly BranchState<unknown>[], policy: unknown):
  * @throws MergeConflictError when branches conflict and `policy` is `"error"`.
  * @throws InvalidOptionError for an unknown policy, a branch without a state object or
  *   two branches with the same name.
+ * @throws NonJsonStateError when a custom reducer folds updates into a value that is not
+ *   JSON data (checked when `definition` has `checkValue`, as a `StateDefinition` does).
  */
 export function mergeBranches<S extends Record<string, unknown>>(
   base: S,
   branches: readonly BranchState<S>[],
-  definition: Pick<StateDefinition<S>, "reducerOf">,
+  definition: Pick<StateDefinition<S>, "reducerOf"> &
+    Partial<Pick<StateDefinition<S>, "checkValue">>,
   policy: ConflictPolicy = "error",
 ): MergeResult<S> {
   checkInput(branches, policy);
@@ -352,12 +357,20 @@ export function mergeBranches<S extends Record<string, unknown>>(
   const mark = (key: string, index: number): void => {
     const list = touched.get(key);
     if (list === undefined) touched.set(key, [index]);
-    else list.push(index);
+    else if (list[list.length - 1] !== index) list.push(index);
   };
   const baseKeys = Object.keys(base);
   for (let i = 0; i < branches.length; i++) {
-    const state = branches[i]?.state;
-    if (state === undefined || state === base) continue;
+    const branch = branches[i];
+    const state = branch?.state;
+    if (state === undefined) continue;
+    const update = branch?.update;
+    if (update !== undefined) {
+      for (const key of Object.keys(update)) {
+        if (update[key] !== undefined && folds(definition.reducerOf(key))) mark(key, i);
+      }
+    }
+    if (state === base) continue;
     let kept = 0;
     for (const key of Object.keys(state)) {
       if (!Object.hasOwn(base, key)) mark(key, i);
@@ -374,18 +387,25 @@ export function mergeBranches<S extends Record<string, unknown>>(
   const conflicts: MergeConflict[] = [];
   let next: Record<string, unknown> | undefined;
   for (const [key, candidates] of touched) {
+    const reducer = definition.reducerOf(key);
     const baseEntry = entryOf(base, key);
     const changed = candidates.filter(
-      (i) => !sameEntry(baseEntry, entryOf(branches[i]?.state, key)),
+      (i) =>
+        (folds(reducer) && branches[i]?.update !== undefined) ||
+        !sameEntry(baseEntry, entryOf(branches[i]?.state, key)),
     );
     if (changed.length === 0) continue;
     const merge = new KeyMerge(key, baseEntry, branches, changed, policy, conflicts);
-    const { entry, items } = mergeKey(merge, definition.reducerOf(key));
+    let { entry, items } = mergeKey(merge, reducer);
     if (entry === baseEntry) continue;
+    if (typeof reducer === "function" && changed.length > 1 && definition.checkValue) {
+      entry = definition.checkValue(key, entry);
+    }
     next ??= { ...base };
     if (entry === ABSENT) delete next[key];
     else setOwn(next, key, entry);
     delta.push(items === undefined ? [key, "set", valueOfEntry(entry)] : [key, "append", items]);
   }
-  return { state: (next ?? base) as S, delta, conflicts };
+  if (next === undefined) return { state: base, delta, conflicts };
+  return { state: freezeChanged(next as S, delta), delta, conflicts };
 }

@@ -2,6 +2,7 @@ import { NoRouteError, UnknownNodeError } from "../errors.js";
 import type { RouteReason } from "../run/events.js";
 import { END } from "./constants.js";
 import type { OutEdges } from "./edges.js";
+import { closestName } from "./suggest.js";
 
 /** Where a node leads: the next nodes (END removed) and why. */
 export interface RouteDecision {
@@ -11,6 +12,10 @@ export interface RouteDecision {
   readonly label: string | undefined;
   /** True when END was among the destinations. */
   readonly ended: boolean;
+}
+
+function unknownNode(node: string, where: string, known: readonly string[]): UnknownNodeError {
+  return new UnknownNodeError(node, where, known, closestName(node, known));
 }
 
 const ENDED: RouteDecision = { targets: [], reason: "edge", label: undefined, ended: true };
@@ -26,14 +31,14 @@ function decide(
   if (destinations.length === 1) {
     const only = destinations[0]!;
     if (only === END) return { targets: [], reason, label, ended: true };
-    if (!isNode(only)) throw new UnknownNodeError(only, where, known());
+    if (!isNode(only)) throw unknownNode(only, where, known());
     return { targets: destinations, reason, label, ended: false };
   }
   const targets: string[] = [];
   let ended = false;
   for (const to of destinations) {
     if (to === END) ended = true;
-    else if (!isNode(to)) throw new UnknownNodeError(to, where, known());
+    else if (!isNode(to)) throw unknownNode(to, where, known());
     else if (!targets.includes(to)) targets.push(to);
   }
   return { targets, reason, label, ended };

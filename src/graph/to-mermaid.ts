@@ -1,5 +1,5 @@
 import { END, START } from "./constants.js";
-import type { OutEdges } from "./edges.js";
+import type { OutEdges, WaitingEdge } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
 
 const RESERVED = new Set([
@@ -38,11 +38,13 @@ function escapeLabel(text: string): string {
 /**
  * Renders a graph as a Mermaid flowchart. START and END are round nodes; plain edges are
  * solid, conditional edges dotted with their label (or priority), fallbacks labelled
- * `fallback`, router targets labelled `router`.
+ * `fallback`, router targets labelled `router`, and waiting edges thick and labelled `waits`
+ * (one arrow from each node the target waits for).
  */
 export function toMermaid<S>(
   nodes: ReadonlyMap<string, NodeEntry<S>>,
   edges: ReadonlyMap<string, OutEdges<S>>,
+  waiting: readonly WaitingEdge[] = [],
 ): string {
   const lines = ["flowchart TD", `  ${id(START)}([START])`];
   for (const [name, entry] of nodes) {
@@ -68,6 +70,9 @@ export function toMermaid<S>(
         for (const to of out.targets ?? []) lines.push(`  ${id(from)} -. "router" .-> ${id(to)}`);
         break;
     }
+  }
+  for (const { sources, target } of waiting) {
+    for (const from of sources) lines.push(`  ${id(from)} == "waits" ==> ${id(target)}`);
   }
   for (const [name, entry] of nodes) {
     for (const to of entry.options.goto ?? []) lines.push(`  ${id(name)} -. "goto" .-> ${id(to)}`);

@@ -1,19 +1,30 @@
 import { type GraphProblem, GraphValidationError } from "../errors.js";
 import { END, START } from "./constants.js";
-import { edgeTargets, type OutEdges } from "./edges.js";
+import { edgeTargets, type OutEdges, type WaitingEdge } from "./edges.js";
 import type { NodeEntry } from "./graph.js";
+import { didYouMean } from "./suggest.js";
 
 const show = (node: string) => (node === START ? "START" : node === END ? "END" : node);
+
+/** A near miss among `names`, or the constant meant by a string like `"end"`. */
+function suggestNode(name: string, names: readonly string[]): string {
+  const lower = name.toLowerCase();
+  if (lower === "end") return " To end the graph, use the `END` constant.";
+  if (lower === "start") return " To start the graph, use the `START` constant.";
+  return didYouMean(name, names);
+}
 
 /**
  * Checks a graph's structure and throws one `GraphValidationError` listing every problem:
  * unknown nodes, no entry, unreachable nodes, nodes that can never reach END, duplicate or
- * mixed edges, cycles with no conditional exit. Pure apart from the throw.
+ * mixed edges, cycles with no conditional exit, waiting edges that could never fire. Every
+ * message says how to fix it. Pure apart from the throw.
  */
 export function validateGraph<S>(
   graph: string,
   nodes: ReadonlyMap<string, NodeEntry<S>>,
   edges: ReadonlyMap<string, OutEdges<S>>,
+  waiting: readonly WaitingEdge[],
   buildProblems: readonly GraphProblem[],
   state: { readonly keys: readonly string[]; readonly reducers: object },
 ): void {
@@ -25,7 +36,7 @@ export function validateGraph<S>(
     if (!state.keys.includes(key)) {
       problems.push({
         code: "UNKNOWN_REDUCER_KEY",
-        message: `A reducer is set for \`${key}\`, which is not a key of the state (${state.keys.join(", ")}).`,
+        message: `A reducer is set for \`${key}\`, which is not a key of the state (${state.keys.join(", ")}).${didYouMean(key, state.keys)} Rename the reducer's key, or add \`${key}\` to the state schema.`,
       });
     }
   }
@@ -38,7 +49,7 @@ export function validateGraph<S>(
       problems.push({
         code: "UNKNOWN_NODE",
         node: from,
-        message: `An edge starts at \`${from}\`, which is not a node. Known nodes: ${names.join(", ") || "(none)"}.`,
+        message: `An edge starts at \`${from}\`, which is not a node.${suggestNode(from, names)} Fix the name or add the node with \`addNode("${from}", …)\`. Known nodes: ${names.join(", ") || "(none)"}.`,
       });
       continue;
     }
@@ -48,7 +59,7 @@ export function validateGraph<S>(
         problems.push({
           code: "UNKNOWN_NODE",
           node: to,
-          message: `An edge from \`${show(from)}\` goes to \`${to}\`, which is not a node. Known nodes: ${names.join(", ") || "(none)"}.`,
+          message: `An edge from \`${show(from)}\` goes to \`${to}\`, which is not a node.${suggestNode(to, names)} Fix the name or add the node with \`addNode("${to}", …)\`. Known nodes: ${names.join(", ") || "(none)"}.`,
         });
       }
     }
@@ -62,7 +73,7 @@ export function validateGraph<S>(
         problems.push({
           code: "UNKNOWN_NODE",
           node: to,
-          message: `Node \`${name}\` declares \`goto\` \`${to}\`, which is not a node.`,
+          message: `Node \`${name}\` declares \`goto\` \`${to}\`, which is not a node.${suggestNode(to, names)} Fix the name in \`goto\` or add the node. Known nodes: ${names.join(", ") || "(none)"}.`,
         });
       }
     }
@@ -71,6 +82,20 @@ export function validateGraph<S>(
       name,
       own === undefined && edges.has(name) ? undefined : [...(own ?? []), ...goto],
     );
+  }
+
+  // A waiting edge leads from each of its sources to its target.
+  const waitingFrom = new Map<string, string[]>();
+  for (const { sources, target } of waiting) {
+    problems.push(...waitingEdgeProblems(sources, target, nodes, edges, names));
+    if (!nodes.has(target)) continue;
+    for (const source of new Set(sources)) {
+      if (!nodes.has(source) || source === target) continue;
+      waitingFrom.set(source, [...(waitingFrom.get(source) ?? []), target]);
+      const own = successors.get(source);
+      if (own === undefined && successors.has(source)) continue;
+      successors.set(source, [...(own ?? []), target]);
+    }
   }
 
   if (!edges.has(START)) {
@@ -144,7 +169,7 @@ export function validateGraph<S>(
   }
 
   // Cycles made only of plain edges never exit: every target of a plain edge always runs.
-  for (const cycle of plainCycles(nodes, edges)) {
+  for (const cycle of plainCycles(nodes, edges, waitingFrom)) {
     const first = cycle[0]!;
     problems.push({
       code: "UNCONDITIONAL_CYCLE",
@@ -156,16 +181,96 @@ export function validateGraph<S>(
   if (problems.length > 0) throw new GraphValidationError(graph, problems);
 }
 
+/**
+ * The problems of one waiting edge: its target and sources must be nodes, listed once, and
+ * every source must always go on to the target (no conditional edges, no `goto`), or the
+ * target could wait for ever.
+ */
+function waitingEdgeProblems<S>(
+  sources: readonly string[],
+  target: string,
+  nodes: ReadonlyMap<string, NodeEntry<S>>,
+  edges: ReadonlyMap<string, OutEdges<S>>,
+  names: readonly string[],
+): GraphProblem[] {
+  const problems: GraphProblem[] = [];
+  const into = `The waiting edge into \`${show(target)}\``;
+  if (target === START || target === END) {
+    problems.push({
+      code: "INVALID_WAITING_EDGE",
+      node: target,
+      message: `A waiting edge goes to ${show(target)}, which is not a node that runs. ${
+        target === END
+          ? "The run ends once every branch has: add a plain edge from each node to END instead."
+          : "Nothing can lead back to START: point the waiting edge at a node."
+      }`,
+    });
+  } else if (!nodes.has(target)) {
+    problems.push({
+      code: "UNKNOWN_NODE",
+      node: target,
+      message: `A waiting edge goes to \`${target}\`, which is not a node.${suggestNode(target, names)} Fix the name or add the node with \`addNode("${target}", …)\`.`,
+    });
+  }
+  const seen = new Set<string>();
+  for (const source of sources) {
+    if (seen.has(source)) {
+      problems.push({
+        code: "INVALID_WAITING_EDGE",
+        node: target,
+        message: `${into} lists \`${show(source)}\` twice. List each node once.`,
+      });
+      continue;
+    }
+    seen.add(source);
+    if (source === START || source === END) {
+      problems.push({
+        code: "INVALID_WAITING_EDGE",
+        node: target,
+        message: `${into} lists ${show(source)}, which is not a node that runs. List nodes only${
+          source === START ? "; start nodes with `addEdge(START, node)`" : ""
+        }.`,
+      });
+    } else if (!nodes.has(source)) {
+      problems.push({
+        code: "UNKNOWN_NODE",
+        node: source,
+        message: `${into} lists \`${source}\`, which is not a node.${suggestNode(source, names)} Fix the name or add the node with \`addNode("${source}", …)\`.`,
+      });
+    } else if (source === target) {
+      problems.push({
+        code: "INVALID_WAITING_EDGE",
+        node: target,
+        message: `${into} lists \`${source}\` itself, so it would wait for ever. Remove it from the list.`,
+      });
+    } else {
+      const kind = edges.get(source)?.kind;
+      if (kind === "routes" || kind === "router" || nodes.get(source)?.options.goto) {
+        problems.push({
+          code: "INVALID_WAITING_EDGE",
+          node: source,
+          message: `\`${source}\` chooses where to go (conditional edges or a Command \`goto\`) and is listed in ${into.charAt(0).toLowerCase()}${into.slice(1)}: a run that routes it elsewhere would leave \`${show(target)}\` waiting for ever. Give \`${source}\` plain edges only, or drop it from the waiting edge and route it to \`${show(target)}\` directly.`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
 /** Strongly connected components of the plain-edge subgraph that form a cycle. */
 function plainCycles<S>(
   nodes: ReadonlyMap<string, NodeEntry<S>>,
   edges: ReadonlyMap<string, OutEdges<S>>,
+  waitingFrom: ReadonlyMap<string, readonly string[]>,
 ): string[][] {
+  // Waiting edges always lead on, like plain edges.
   const plain = (n: string): readonly string[] => {
     const out = edges.get(n);
     const entry = nodes.get(n);
-    if (out?.kind !== "plain" || entry?.options.goto || entry?.options.finish) return [];
-    return out.targets.filter((t) => nodes.has(t));
+    if (entry?.options.goto || entry?.options.finish) return [];
+    const waits = waitingFrom.get(n) ?? [];
+    if (out?.kind !== "plain") return waits;
+    return [...out.targets.filter((t) => nodes.has(t)), ...waits];
   };
   // Tarjan's algorithm, iterative enough for the graph sizes users write.
   let index = 0;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TIMEOUT_MS } from "../clock.js";
 
 /** Carry on. */
 const Continue = z.object({ type: z.literal("continue") }).strict();
@@ -10,7 +11,7 @@ const Pause = z
   .object({
     type: z.literal("pause"),
     mode: z.enum(["wait", "suspend"]).optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
   })
   .strict();
 /** Continue a paused run. */

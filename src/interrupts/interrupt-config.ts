@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TIMEOUT_MS } from "../clock.js";
 import { InvalidOptionError } from "../errors.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import type { InterruptReasoner } from "./interrupt-reasoner.js";
@@ -66,7 +67,7 @@ export interface ResolvedInterruptConfig {
 
 const GateSchema = z
   .object({
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
     onTimeout: z.enum(["approve", "reject"]).optional(),
     maxRevisions: z.number().int().min(0).optional(),
     onRevisionLimit: z.enum(["approve", "reject"]).optional(),
@@ -79,7 +80,7 @@ const ConfigSchema = z
     check: z.enum(["before", "after", "both"]).optional(),
     nodes: z.array(z.string()).optional(),
     pauseMode: z.enum(["wait", "suspend"]).optional(),
-    pauseTimeoutMs: z.number().int().positive().optional(),
+    pauseTimeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
     onPauseTimeout: z.enum(["suspend", "continue", "cancel"]).optional(),
     approvals: z.record(z.string(), GateSchema).optional(),
     reasoner: z

@@ -1,4 +1,5 @@
 import PQueue from "p-queue";
+import { MAX_TIMEOUT_MS, MAX_TIMEOUT_TEXT } from "../clock.js";
 import {
   BranchAbortedError,
   type BranchFailure,
@@ -15,6 +16,7 @@ import {
   mergeBranches,
 } from "../graph/merge-branches.js";
 import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "../graph/node.js";
+import { classifyNodeResult } from "../graph/node-result.js";
 import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
 import { applyDelta, type DeltaOp } from "../graph/state.js";
 import { isThenable } from "../run/execute-node.js";
@@ -33,7 +35,8 @@ export interface ParallelOptions {
   /**
    * `"all"` (default) waits for every branch; `"any"` joins on the first success and `{ n }`
    * on the n-th, aborting the branches still running (their `ctx.signal` aborts with
-   * `BranchAbortedError`).
+   * `BranchAbortedError`). Once so many branches failed that n successes are out of reach, the
+   * group fails at once with `ParallelGroupError` and aborts the rest (reason `"unreachable"`).
    */
   readonly join?: JoinPolicy;
   /**
@@ -73,7 +76,12 @@ export interface DynamicParallelGroupOptions<S, T> extends ParallelOptions {
  * What a parallel group saves with `saveProgress`: one record per branch that finished (its
  * delta). What a branch saves itself (a nested graph's child run) the branch's own runtime keeps.
  */
-type GroupProgress = { readonly finished: string; readonly delta: readonly DeltaOp[] };
+type GroupProgress = {
+  readonly finished: string;
+  readonly delta: readonly DeltaOp[];
+  /** The branch's update as applied: what the merge folds through the reducers. */
+  readonly update?: Readonly<Record<string, unknown>>;
+};
 
 interface Branch<S> {
   readonly name: string;
@@ -86,6 +94,7 @@ type Outcome =
       readonly kind: "ok";
       readonly delta: readonly DeltaOp[];
       readonly state: Record<string, unknown>;
+      readonly update: Readonly<Record<string, unknown>> | undefined;
     }
   | { readonly kind: "failed"; readonly error: unknown }
   | { readonly kind: "aborted" };
@@ -122,11 +131,15 @@ function checkOptions(options: ParallelOptions, what: string): void {
   }
   if (
     branchTimeoutMs !== undefined &&
-    !(typeof branchTimeoutMs === "number" && branchTimeoutMs > 0)
+    !(
+      typeof branchTimeoutMs === "number" &&
+      branchTimeoutMs > 0 &&
+      branchTimeoutMs <= MAX_TIMEOUT_MS
+    )
   ) {
     throw new InvalidOptionError(
       "branchTimeoutMs",
-      "a number of milliseconds above 0",
+      `a number of milliseconds above 0 and at most ${MAX_TIMEOUT_TEXT}`,
       branchTimeoutMs,
     );
   }
@@ -166,8 +179,10 @@ function describeError(error: unknown): { message: string; code?: string; name?:
 
 /**
  * Runs fixed branches in parallel, each on the state the group was given (the fork snapshot),
- * and merges their structural diffs in declaration order (see `mergeBranches`). Finished
- * branches are checkpointed, so a resumed run only runs the unfinished ones.
+ * and merges them in declaration order (see `mergeBranches`): `append`, `sum` and custom
+ * reducers fold the branches' updates, other keys merge their structural diffs. Finished
+ * branches are checkpointed (with their updates), so a resumed run only runs the unfinished
+ * ones and merges exactly as an uninterrupted run would.
  *
  * @example
  * ```ts
@@ -259,8 +274,12 @@ function toBranchState<S extends Record<string, unknown>>(
   runtime: NodeRuntime,
   label: string,
   result: Update<S>,
-): { state: Record<string, unknown>; delta: readonly DeltaOp[] } {
-  if (result === undefined || result === null) return { state: snapshot, delta: [] };
+): {
+  state: Record<string, unknown>;
+  delta: readonly DeltaOp[];
+  update: Readonly<Record<string, unknown>> | undefined;
+} {
+  if (result === undefined || result === null) return { state: snapshot, delta: [], update: {} };
   if (result instanceof NodeStop) {
     throw new NestedGraphError(
       label,
@@ -272,14 +291,17 @@ function toBranchState<S extends Record<string, unknown>>(
     );
   }
   if (result instanceof MergedUpdate) {
-    return { state: result.state as Record<string, unknown>, delta: result.delta };
+    return {
+      state: result.state as Record<string, unknown>,
+      delta: result.delta,
+      update: undefined,
+    };
   }
   const update = (isCommand(result) ? result.update : result) as
     | Record<string, unknown>
     | undefined;
-  if (update === undefined) return { state: snapshot, delta: [] };
-  runtime.state.validateUpdate(update, `The update from ${label}`);
-  return runtime.state.apply(snapshot, update);
+  if (update === undefined || update === null) return { state: snapshot, delta: [], update: {} };
+  return runtime.state.applyBranch(snapshot, update, `The update from ${label}`);
 }
 
 async function runGroup<S extends Record<string, unknown>>(
@@ -295,15 +317,20 @@ async function runGroup<S extends Record<string, unknown>>(
   const joinAll = options.join === undefined || options.join === "all";
   const base = snapshot as S;
 
-  const finished = new Map<string, readonly DeltaOp[]>();
+  const finished = new Map<string, GroupProgress>();
   for (const saved of runtime.progress as readonly GroupProgress[]) {
-    finished.set(saved.finished, saved.delta);
+    finished.set(saved.finished, saved);
   }
   const outcomes = new Map<string, Outcome>();
   for (const branch of branches) {
-    const delta = finished.get(branch.name);
-    if (delta !== undefined) {
-      outcomes.set(branch.name, { kind: "ok", delta, state: applyDelta(base, delta) });
+    const saved = finished.get(branch.name);
+    if (saved !== undefined) {
+      outcomes.set(branch.name, {
+        kind: "ok",
+        delta: saved.delta,
+        state: applyDelta(base, saved.delta),
+        update: saved.update,
+      });
     }
   }
   let ok = [...outcomes.values()].filter((o) => o.kind === "ok").length;
@@ -337,7 +364,7 @@ async function runGroup<S extends Record<string, unknown>>(
       if (error === undefined) resolve();
       else reject(error);
     };
-    const stopOthers = (reason: "join" | "fail-fast") => {
+    const stopOthers = (reason: "join" | "fail-fast" | "unreachable") => {
       for (const [name, controller] of active) {
         controller.abort(new BranchAbortedError(group, name, reason));
       }
@@ -361,7 +388,11 @@ async function runGroup<S extends Record<string, unknown>>(
           left--;
           if (outcome.kind === "ok") {
             ok++;
-            save({ finished: branch.name, delta: outcome.delta });
+            save({
+              finished: branch.name,
+              delta: outcome.delta,
+              ...(outcome.update === undefined ? {} : { update: outcome.update }),
+            });
             if (succeeded() >= need) {
               stopOthers("join");
               finish();
@@ -379,6 +410,19 @@ async function runGroup<S extends Record<string, unknown>>(
               );
               return;
             }
+          }
+          // A `{ n }` join that can no longer get n successes fails now, instead of waiting for
+          // branches whose results could not change that.
+          if (!joinAll && ok + left < need) {
+            stopOthers("unreachable");
+            finish(
+              new ParallelGroupError(
+                group,
+                failuresOf(branches, outcomes),
+                `the join needs ${need} successful branch${need === 1 ? "" : "es"}, but with ${ok} succeeded and ${left} still to finish it can no longer get them; the unfinished branches were stopped`,
+              ),
+            );
+            return;
           }
           if (left === 0) finish();
         })
@@ -418,10 +462,11 @@ async function runGroup<S extends Record<string, unknown>>(
       const result = branchRuntime.runInSpan(() => branch.run(base, branchCtx, branchRuntime));
       const value = isThenable<Update<S>>(result) ? await controller.race(result) : result;
       if (controller.aborted) throw controller.reason;
+      classifyNodeResult(value, group, branch.name);
       const label = `branch \`${branch.name}\` of parallel group \`${group}\``;
-      const { state, delta } = toBranchState(base, runtime, label, value);
+      const { state, delta, update } = toBranchState(base, runtime, label, value);
       branchRuntime.end({ [TrellisAttributes.BRANCH_OUTCOME]: "ok" });
-      return { kind: "ok", state, delta };
+      return { kind: "ok", state, delta, update };
     } catch (error) {
       const reason = controller.aborted ? controller.reason : error;
       if (reason instanceof BranchAbortedError) {
@@ -442,8 +487,13 @@ async function runGroup<S extends Record<string, unknown>>(
   const merged: BranchState<S>[] = [];
   for (const branch of branches) {
     const outcome = outcomes.get(branch.name);
-    if (outcome?.kind === "ok") merged.push({ name: branch.name, state: outcome.state as S });
-    else if (outcome?.kind === "failed")
+    if (outcome?.kind === "ok") {
+      merged.push({
+        name: branch.name,
+        state: outcome.state as S,
+        ...(outcome.update === undefined ? {} : { update: outcome.update }),
+      });
+    } else if (outcome?.kind === "failed")
       failures.push({ branch: branch.name, error: outcome.error });
   }
   if (errors === "collect" && failures.length > 0 && merged.length === 0) {
@@ -488,4 +538,17 @@ async function runGroup<S extends Record<string, unknown>>(
     ctx.emit("merge:conflicts", { conflicts });
   }
   return new MergedUpdate(result.state as S, result.delta);
+}
+
+/** The failed branches, in declaration order. */
+function failuresOf(
+  branches: readonly { readonly name: string }[],
+  outcomes: ReadonlyMap<string, Outcome>,
+): BranchFailure[] {
+  const failures: BranchFailure[] = [];
+  for (const branch of branches) {
+    const outcome = outcomes.get(branch.name);
+    if (outcome?.kind === "failed") failures.push({ branch: branch.name, error: outcome.error });
+  }
+  return failures;
 }

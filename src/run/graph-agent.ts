@@ -392,8 +392,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       const { checkpoint } = await readCheckpoint(this.store, this.graph, source, "", checkpointId);
       let state = checkpoint.state;
       if (options.update !== undefined) {
-        this.graph.state.validateUpdate(options.update, "The fork's update");
-        state = this.graph.state.apply(state, options.update).state;
+        state = this.graph.state.validateAndApply(state, options.update, "The fork's update").state;
       }
       const latest = await this.store.checkpoints.latest(target, "");
       const forkedFrom = { sessionId: source, checkpointId: checkpoint.id };

@@ -13,6 +13,7 @@ import { isCommand } from "../graph/command.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import { mergeBranches } from "../graph/merge-branches.js";
 import type { NodeContext } from "../graph/node.js";
+import { classifyNodeResult } from "../graph/node-result.js";
 import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
 import { type DeltaOp, freezeChanged } from "../graph/state.js";
@@ -486,8 +487,11 @@ export class Run<S extends Record<string, unknown>> {
     extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
   ): Promise<void> {
     const graph = this.#setup.graph;
-    graph.state.validateUpdate(values, "The `update_state` values");
-    const applied = graph.state.apply(this.#plan.state, values);
+    const applied = graph.state.validateAndApply(
+      this.#plan.state,
+      values,
+      "The `update_state` values",
+    );
     this.#plan = planner.withState(this.#plan, freezeChanged(applied.state, applied.delta));
     this.#emit("state:updated", { node: "update_state", delta: applied.delta });
     await this.#checkpoint(
@@ -953,12 +957,13 @@ export class Run<S extends Record<string, unknown>> {
           durationMs: s.clock.now() - started,
         });
       }
+      if (result instanceof NodeStop)
+        return { update: undefined, goto: undefined, stop: result, span };
+      classifyNodeResult(result, name);
       if (result === undefined || result === null)
         return { update: undefined, goto: undefined, stop: undefined, span };
       if (result instanceof MergedUpdate)
         return { update: result, goto: result.goto, stop: undefined, span };
-      if (result instanceof NodeStop)
-        return { update: undefined, goto: undefined, stop: result, span };
       if (isCommand(result)) {
         return {
           update: result.update as Partial<S> | undefined,
@@ -1215,10 +1220,7 @@ export class Run<S extends Record<string, unknown>> {
     let merged: ReturnType<typeof mergeBranches<S>>;
     let decisions: RouteDecision[];
     try {
-      const branches = results.map(({ update }, i) => ({
-        name: nodes[i]!,
-        state: this.#applyTo(base, nodes[i]!, update).state,
-      }));
+      const branches = results.map(({ update }, i) => s.graph.branch(base, nodes[i]!, update));
       merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
       const state = merged.state;
       decisions = nodes.map((name, i) => s.graph.next(name, state, results[i]!.goto));

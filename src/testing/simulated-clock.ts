@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.js";
+import { type Clock, checkSleep } from "../clock.js";
 import { InvalidOptionError, TimerLimitError } from "../errors.js";
 
 interface Sleeper {
@@ -49,11 +49,19 @@ export class SimulatedClock implements Clock {
     return this.#now;
   }
 
-  /** Resolves once the clock has been moved `ms` forward; rejects with `signal.reason` on abort. */
+  /**
+   * Resolves once the clock has been moved `ms` forward; rejects with `signal.reason` on abort,
+   * and, like the system clock, with `InvalidOptionError` for more than `MAX_TIMEOUT_MS`.
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
+        return;
+      }
+      const invalid = checkSleep(ms);
+      if (invalid !== undefined) {
+        reject(invalid);
         return;
       }
       const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;

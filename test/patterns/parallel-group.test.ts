@@ -157,6 +157,74 @@ describe("parallelGroup", () => {
     expect(result.error?.cause).toBeInstanceOf(ParallelGroupError);
   });
 
+  it("fails a join of n as soon as it is out of reach, aborting branches that would hang forever", async () => {
+    const signals: AbortSignal[] = [];
+    const hang: NodeFn<State> = (_s, ctx) => {
+      signals.push(ctx.signal);
+      return untilAborted(ctx.signal);
+    };
+    const agent = agentWith(
+      parallelGroup<State>({
+        join: { n: 3 },
+        errors: "continue",
+        branches: {
+          a: () => {
+            throw new Error("a broke");
+          },
+          h1: hang,
+          b: async () => {
+            await turns(1);
+            throw new Error("b broke");
+          },
+          h2: hang,
+        },
+      }),
+    );
+    const running = agent.run({});
+    expect(await settlesSoon(running)).toBe(true);
+    const result = await running;
+    expect(result.status).toBe("failed");
+    const cause = result.error?.cause as ParallelGroupError;
+    expect(cause).toBeInstanceOf(ParallelGroupError);
+    expect(cause.message).toContain("the join needs 3 successful branches");
+    expect(cause.message).toContain("can no longer get them");
+    expect(cause.failures.map((f) => f.branch)).toEqual(["a", "b"]);
+    expect(signals).toHaveLength(2);
+    for (const signal of signals) {
+      expect(signal.reason).toBeInstanceOf(BranchAbortedError);
+      expect((signal.reason as BranchAbortedError).reason).toBe("unreachable");
+    }
+  });
+
+  it("fails a join of n early also for branches still queued behind `concurrency`", async () => {
+    let started = 0;
+    const hang: NodeFn<State> = (_s, ctx) => {
+      started++;
+      return untilAborted(ctx.signal);
+    };
+    const agent = agentWith(
+      parallelGroup<State>({
+        join: { n: 3 },
+        errors: "collect",
+        concurrency: 2,
+        branches: {
+          a: () => {
+            throw new Error("a broke");
+          },
+          b: () => {
+            throw new Error("b broke");
+          },
+          h1: hang,
+          h2: hang,
+        },
+      }),
+    );
+    const running = agent.run({});
+    expect(await settlesSoon(running)).toBe(true);
+    expect((await running).status).toBe("failed");
+    expect(started).toBeLessThanOrEqual(1);
+  });
+
   it('aborts the other branches and fails on the first error with "fail-fast"', async () => {
     const other = deferred<AbortSignal>();
     const agent = agentWith(

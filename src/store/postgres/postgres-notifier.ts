@@ -1,4 +1,5 @@
 import type * as Pg from "pg";
+import { type CancelTimer, later } from "../../clock.js";
 import type { Logger } from "../../logger.js";
 import { MemoryNotifier } from "../memory/memory-notifier.js";
 import type { Notifier, StoreEvent, StoreListener } from "../notifier.js";
@@ -48,8 +49,8 @@ export class PostgresNotifier implements Notifier {
   #up = false;
   #closed = false;
   #retryMs = FIRST_RETRY_MS;
-  #retry: NodeJS.Timeout | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
+  #retry: CancelTimer | undefined;
+  #heartbeat: CancelTimer | undefined;
 
   constructor(options: {
     readonly driver: PgDriver;
@@ -125,16 +126,15 @@ export class PostgresNotifier implements Notifier {
 
   /** A cheap query now and then, so a connection that died silently is noticed. */
   #beat(): void {
-    clearTimeout(this.#heartbeat);
-    this.#heartbeat = setTimeout(() => {
+    this.#heartbeat?.();
+    this.#heartbeat = later(HEARTBEAT_MS, () => {
       const client = this.#client;
       if (client === undefined || this.#closed) return;
       client.query("SELECT 1").then(
         () => this.#beat(),
         (error: unknown) => this.#lost(client, error),
       );
-    }, HEARTBEAT_MS);
-    this.#heartbeat.unref();
+    });
   }
 
   #lost(client: Pg.Client, error: unknown): void {
@@ -142,7 +142,7 @@ export class PostgresNotifier implements Notifier {
     this.#client = undefined;
     this.#up = false;
     // The pid stays recorded until the reconnect, so leases can move to the new one.
-    clearTimeout(this.#heartbeat);
+    this.#heartbeat?.();
     client.removeAllListeners("end");
     client.on("error", () => {});
     client.end().catch(() => {});
@@ -156,7 +156,7 @@ export class PostgresNotifier implements Notifier {
     if (this.#closed) return;
     const delay = this.#retryMs;
     this.#retryMs = Math.min(this.#retryMs * 2, LAST_RETRY_MS);
-    this.#retry = setTimeout(() => {
+    this.#retry = later(delay, () => {
       this.#connect().then(
         () => {
           this.#logger.info("The PostgreSQL store listens for events again", {});
@@ -171,8 +171,7 @@ export class PostgresNotifier implements Notifier {
           this.#schedule();
         },
       );
-    }, delay);
-    this.#retry.unref();
+    });
   }
 
   /** Whether the listening connection is up. */
@@ -183,8 +182,8 @@ export class PostgresNotifier implements Notifier {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#retry);
-    clearTimeout(this.#heartbeat);
+    this.#retry?.();
+    this.#heartbeat?.();
     const client = this.#client;
     this.#client = undefined;
     this.#up = false;

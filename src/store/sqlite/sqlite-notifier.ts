@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import { type CancelTimer, later } from "../../clock.js";
 import type { Logger } from "../../logger.js";
 import { MemoryNotifier } from "../memory/memory-notifier.js";
 import type { Notifier, StoreEvent, StoreListener } from "../notifier.js";
@@ -53,7 +54,7 @@ export class SqliteNotifier implements Notifier {
   /** Names this connection's rows in the outbox, so the poller skips what it delivered itself. */
   readonly #origin = randomInt(1, 2 ** 47);
   #subscribers = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: CancelTimer | undefined;
   #lastId = 0;
   #dataVersion: unknown;
   #recorded = 0;
@@ -197,7 +198,7 @@ export class SqliteNotifier implements Notifier {
   }
 
   #stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     this.#dataVersion = undefined;
     if (this.#connection.closed) return;
@@ -213,7 +214,8 @@ export class SqliteNotifier implements Notifier {
   }
 
   #schedule(): void {
-    this.#timer = setTimeout(this.#tick, this.#pollIntervalMs);
+    // Kept alive: while anyone subscribes, this poll is how their event arrives.
+    this.#timer = later(this.#pollIntervalMs, this.#tick, { keepAlive: true });
   }
 
   readonly #tick = (): void => {

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { type CancelTimer, every } from "../../clock.js";
 import { LeaseLostError, StoreUnavailableError } from "../../errors.js";
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
@@ -67,7 +68,7 @@ export class SqliteStore implements Store {
   readonly #notifier: SqliteNotifier;
   readonly #interrupts: SqliteInterruptStore;
   readonly #sessions: SqliteSessionStore;
-  #retention: NodeJS.Timeout | undefined;
+  #retention: CancelTimer | undefined;
 
   private constructor(connection: SqliteConnection, options: ResolvedSqliteOptions) {
     this.path = options.path;
@@ -241,14 +242,14 @@ export class SqliteStore implements Store {
 
   /** Stops the notifier and the retention timer and closes the connection. Idempotent. */
   async close(): Promise<void> {
-    if (this.#retention !== undefined) clearInterval(this.#retention);
+    this.#retention?.();
     this.#retention = undefined;
     this.#notifier.close();
     this.#connection.close();
   }
 
   #scheduleRetention(): void {
-    this.#retention = setInterval(() => {
+    this.#retention = every(this.#options.retentionIntervalMs, () => {
       try {
         this.applyRetention();
       } catch (error) {
@@ -256,7 +257,6 @@ export class SqliteStore implements Store {
           error: error instanceof Error ? error.message : String(error),
         });
       }
-    }, this.#options.retentionIntervalMs);
-    this.#retention.unref();
+    });
   }
 }
