@@ -144,7 +144,19 @@ export class CompiledGraph<S extends Record<string, unknown>> {
   /** The nodes that run after `from`, given the state after it and its `Command.goto`. */
   next(from: string, state: Readonly<S>, goto: readonly string[] | undefined): RouteDecision {
     const finish = this.#nodes.get(from)?.options.finish === true;
-    return route(from, state, this.#edges.get(from), goto, finish, this.#isNode, this.#known);
+    const edges = this.#edges.get(from);
+    const waiters = this.#waitedBy.get(from);
+    if (waiters === undefined)
+      return route(from, state, edges, goto, finish, this.#isNode, this.#known);
+    // A source of a waiting edge always leads to its target too; the run holds the target back
+    // until every source has run.
+    if (edges === undefined && goto === undefined) {
+      return { targets: waiters, reason: "edge", label: undefined, ended: false };
+    }
+    const decision = route(from, state, edges, goto, true, this.#isNode, this.#known);
+    const targets = [...decision.targets];
+    for (const waiter of waiters) if (!targets.includes(waiter)) targets.push(waiter);
+    return { ...decision, targets };
   }
 
   /**

@@ -122,6 +122,22 @@ export class Checkpointer {
     return record;
   }
 
+  /**
+   * Builds a checkpoint and keeps it for the next write, which stores it in the same
+   * transaction: the checkpoints of one parallel step are written together, so a crash never
+   * leaves one of them as the latest.
+   */
+  stage(
+    input: CheckpointInput,
+    state: Readonly<Record<string, unknown>>,
+    path: readonly string[],
+  ): CheckpointRecord | undefined {
+    if (!this.enabled) return undefined;
+    const record = this.#build(input, state, path);
+    this.#records.push(record);
+    return record;
+  }
+
   /** Writes extras that have no checkpoint of their own, with what is buffered before them. */
   async commit(extras: Extras, flush = true): Promise<void> {
     this.#add(extras);

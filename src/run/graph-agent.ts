@@ -389,7 +389,14 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const source = this.#sessionId(sessionId);
     const target = this.#sessionId(options.toSessionId ?? sessionId);
     return this.#leased(target, async (lease) => {
-      const { checkpoint } = await readCheckpoint(this.store, this.graph, source, "", checkpointId);
+      const named = await readCheckpoint(this.store, this.graph, source, "", checkpointId);
+      // A checkpoint inside a parallel step forks from where the step started: the step runs
+      // again as a whole (its nodes all ran on that state).
+      const start = named.checkpoint.meta.stepStart;
+      const { checkpoint } =
+        start === undefined
+          ? named
+          : await readCheckpoint(this.store, this.graph, source, "", start);
       let state = checkpoint.state;
       if (options.update !== undefined) {
         state = this.graph.state.validateAndApply(state, options.update, "The fork's update").state;

@@ -249,8 +249,9 @@ export function rejectAtGate<S>(
 }
 
 /**
- * The state and path were put back as they were before `node` last ran (`go_back`, `rerun`,
- * `request_changes`): `node` runs next, with `rerun` when a human asked for something.
+ * The state and path were put back as they were before a node last ran (`go_back`, `rerun`,
+ * `request_changes`): that node runs next (or, for a node of a parallel step, the whole step),
+ * with `rerun` when a human asked for something.
  */
 export function restored<S>(
   plan: RunPlan<S>,
@@ -258,7 +259,7 @@ export function restored<S>(
     readonly state: S;
     readonly path: readonly string[];
     readonly waiting: Readonly<Record<string, readonly string[]>>;
-    readonly node: string;
+    readonly nodes: readonly string[];
     readonly rerun: RerunMeta | undefined;
   },
 ): RunPlan<S> {
@@ -267,7 +268,7 @@ export function restored<S>(
     state: at.state,
     path: at.path,
     waiting: at.waiting,
-    frontier: [at.node],
+    frontier: at.nodes,
     gate: undefined,
     rerun: at.rerun,
     skipNext: false,

@@ -21,7 +21,7 @@ import type { Settled } from "../interrupts/settlement.js";
 import type { Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
 import type { CheckpointMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
-import type { CheckpointStatus } from "../store/checkpoint-store.js";
+import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
@@ -219,6 +219,8 @@ export class Run<S extends Record<string, unknown>> {
     } = {},
     flush = false,
     at: { readonly state: S; readonly path: readonly string[] } = this.#plan,
+    /** Checkpoints staged before this one, stored in the same write. */
+    staged: readonly CheckpointRecord[] = [],
   ): Promise<void> {
     const s = this.#setup;
     const settled = extras.settled ?? [];
@@ -245,12 +247,14 @@ export class Run<S extends Record<string, unknown>> {
     s.session?.delivered(settled);
     s.tracing.checkpointEnd(span, record);
     if (record && s.sink) {
-      this.#emit("checkpoint:saved", {
-        checkpointId: record.id,
-        seq: record.seq,
-        node: record.node,
-        bytes: JSON.stringify(record.kind === "full" ? record.state : record.delta).length,
-      });
+      for (const saved of [...staged, record]) {
+        this.#emit("checkpoint:saved", {
+          checkpointId: saved.id,
+          seq: saved.seq,
+          node: saved.node,
+          bytes: JSON.stringify(saved.kind === "full" ? saved.state : saved.delta).length,
+        });
+      }
     }
   }
 
@@ -664,24 +668,34 @@ export class Run<S extends Record<string, unknown>> {
     await s.checkpointer.flush();
     let id = s.checkpointer.lastId;
     let seen = 0;
-    let before: string | null | undefined;
-    let node: string | undefined;
+    let found: CheckpointRecord | undefined;
     while (id !== null) {
       const record = await s.store.checkpoints.get(s.sessionId, s.thread, id);
       if (!record || record.kind === "unparsable") break;
       if (record.node !== null) {
         seen++;
         if (typeof target === "number" ? seen === target : record.node === target) {
-          before = record.parentId;
-          node = record.node;
+          found = record;
           break;
         }
       }
       id = record.parentId;
     }
-    if (before === undefined || before === null || node === undefined) {
-      throw new GoBackTargetError(target, path);
+    if (found === undefined || found.node === null) throw new GoBackTargetError(target, path);
+    const node = found.node;
+    // A node of a parallel step ran on the state the step started from, beside its siblings:
+    // going back to it runs the whole step again from there (the checkpoints of the step but
+    // its last name that start and the step's nodes).
+    let before = found.meta.stepStart ?? found.parentId;
+    let again: readonly string[] = found.meta.stepStart === undefined ? [node] : found.next;
+    if (found.meta.stepStart === undefined && before !== null) {
+      const parent = await s.store.checkpoints.get(s.sessionId, s.thread, before);
+      if (parent?.kind !== "unparsable" && parent?.meta.stepStart !== undefined) {
+        before = parent.meta.stepStart;
+        again = parent.next;
+      }
     }
+    if (before === null) throw new GoBackTargetError(target, path);
     const { checkpoint } = await readCheckpoint<S>(s.store, s.graph, s.sessionId, s.thread, before);
     const rerun: RerunMeta | undefined =
       revision ?? (feedback === undefined ? undefined : { node, feedback });
@@ -689,14 +703,14 @@ export class Run<S extends Record<string, unknown>> {
       state: deepFreeze(checkpoint.state),
       path: checkpoint.path,
       waiting: checkpoint.meta.waiting ?? {},
-      node,
+      nodes: again,
       rerun,
     });
     s.checkpointer.jumpTo(before);
     this.#emit("state:restored", {
       checkpointId: before,
       path: [...checkpoint.path],
-      next: [node],
+      next: [...again],
     });
     await this.#checkpoint(
       {
@@ -1257,25 +1271,48 @@ export class Run<S extends Record<string, unknown>> {
         label: decision.label,
       });
     });
-    // One checkpoint per node: every node of the step ran on `base`, so going back to any of
-    // them restores `base`; the last one carries the merged delta.
+    // One checkpoint per node, all in one transaction. Every node of the step ran on `base`,
+    // so each checkpoint but the last keeps `base`, names the whole step as what runs next and
+    // points at the checkpoint the step started from: going back to one of the nodes, or
+    // forking from one of these, runs the whole step again. The last carries the merged delta.
     const after = this.#plan;
-    for (let i = 0; i < nodes.length; i++) {
-      const last = i === nodes.length - 1;
-      await this.#checkpoint(
+    const start = s.checkpointer.lastId;
+    const staged: CheckpointRecord[] = [];
+    for (let i = 0; i < nodes.length - 1; i++) {
+      const record = s.checkpointer.stage(
         {
+          runId: s.runId,
           node: nodes[i]!,
           iteration: first + i + 1,
-          next: last ? after.frontier : nodes.slice(i + 1),
+          next: nodes,
           status: "running",
-          delta: last ? merged.delta : [],
-          ...(last && Object.keys(after.waiting).length > 0 ? { meta: this.#meta() } : {}),
+          delta: [],
+          meta: {
+            ...(Object.keys(before.waiting).length === 0
+              ? {}
+              : { waiting: before.waiting as Record<string, string[]> }),
+            ...(start === null ? {} : { stepStart: start }),
+          },
         },
-        {},
-        false,
-        last ? after : { state: base, path: [...before.path, ...nodes.slice(0, i + 1)] },
+        base,
+        [...before.path, ...nodes.slice(0, i + 1)],
       );
+      if (record !== undefined) staged.push(record);
     }
+    await this.#checkpoint(
+      {
+        node: nodes.at(-1)!,
+        iteration: first + nodes.length,
+        next: after.frontier,
+        status: "running",
+        delta: merged.delta,
+        ...(Object.keys(after.waiting).length > 0 ? { meta: this.#meta() } : {}),
+      },
+      {},
+      false,
+      after,
+      staged,
+    );
     for (let i = 0; i < nodes.length; i++) {
       const update = results[i]!.update;
       await this.#afterHooks(

@@ -175,6 +175,12 @@ export const CheckpointMetaSchema = z
     waiting: z.record(z.string(), z.array(z.string())).optional(),
     /** The checkpoint whose state a `go_back`, `rerun` or `request_changes` restored. */
     restoredFrom: z.string().optional(),
+    /**
+     * On each checkpoint of a parallel step but its last: the checkpoint the step started from.
+     * Every node of the step ran on that state, so going back to one of them, or forking from
+     * one of these checkpoints, runs the whole step again from there.
+     */
+    stepStart: z.string().optional(),
     /** The node a `skip` passed over. */
     skipped: z.string().optional(),
     /** The checkpoint a fork started from. */

@@ -153,3 +153,83 @@ export function crashPointCases(store: () => Store, session: (label: string) => 
     expect(crashes).toBeLessThan(30);
   });
 }
+
+const Fan = z.object({ log: z.array(z.string()).default([]) });
+type Fan = z.output<typeof Fan>;
+
+/** a, then b and c in one parallel step, then `join` (waiting for both), then d. */
+function fanGraph(violations: string[], clock: () => SimulatedClock) {
+  const node = (name: string) => async (state: Readonly<Fan>, ctx: NodeContext) => {
+    if (state.log.includes(name)) violations.push(`${name} ran on [${state.log.join(", ")}]`);
+    await clock().sleep(5, ctx.signal);
+    return { log: [name] };
+  };
+  return new Graph({ state: Fan, reducers: { log: "append" }, name: "crash-fan" })
+    .addNode("a", node("a"))
+    .addNode("b", node("b"))
+    .addNode("c", node("c"))
+    .addNode("join", node("join"))
+    .addNode("d", node("d"))
+    .addEdge(START, "a")
+    .addEdge("a", "b")
+    .addEdge("a", "c")
+    .addEdge(["b", "c"], "join")
+    .addEdge("join", "d")
+    .addEdge("d", END)
+    .compile();
+}
+
+/** The crash-point cases of a parallel step: its checkpoints are one write. */
+export function parallelCrashPointCases(
+  store: () => Store,
+  session: (label: string) => string,
+): void {
+  it("lets another process finish a fan-out whatever store call the first one died after, with both branches' updates and one join", async () => {
+    let crashes = 0;
+    for (let k = 1; k <= 16; k++) {
+      const sessionId = session(`fan-crash-${k}`);
+      const violations: string[] = [];
+      const dying = new CrashableStore(store());
+      let calls = 0;
+      dying.crashAfter(() => ++calls === k);
+      const clock = new SimulatedClock(T0);
+      const agentOver = (over: Store, at: SimulatedClock) =>
+        new GraphAgent({
+          graph: fanGraph(violations, () => at),
+          store: over,
+          clock: at,
+          logger: silentLogger,
+          leaseTtlMs: 1_000,
+        });
+      await finish(
+        clock,
+        agentOver(dying, clock)
+          .run({}, { sessionId })
+          .catch(() => undefined),
+      );
+      if (dying.crashed) crashes++;
+      const later = new SimulatedClock(clock.now() + 2_000);
+      const latest = await store().checkpoints.latest(sessionId, "");
+      if (latest?.status !== "completed") {
+        const next = agentOver(store(), later);
+        await finish(
+          later,
+          latest === undefined ? next.run({}, { sessionId }) : next.resume(sessionId),
+        );
+      }
+      const final = await agentOver(store(), later).getState(sessionId);
+      expect(violations, `crash after call ${k}`).toEqual([]);
+      expect(final?.status, `crash after call ${k}`).toBe("completed");
+      expect([...(final?.state.log ?? [])].sort(), `crash after call ${k}`).toEqual([
+        "a",
+        "b",
+        "c",
+        "d",
+        "join",
+      ]);
+      // No checkpoint in the middle of the step is ever the latest of the lineage.
+      await expectNoMissingParent(store(), sessionId);
+    }
+    expect(crashes).toBeGreaterThan(3);
+  });
+}

@@ -28,7 +28,7 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import { crashPointCases } from "./crash-points.js";
+import { crashPointCases, parallelCrashPointCases } from "./crash-points.js";
 import { CrashableStore } from "./crashable-store.js";
 import {
   eventually,
@@ -296,5 +296,6 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
     });
 
     crashPointCases(store, session);
+    parallelCrashPointCases(store, session);
   });
 }

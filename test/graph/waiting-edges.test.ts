@@ -177,10 +177,9 @@ describe("waiting edges: addEdge([...sources], target)", () => {
     expect(mermaid).toContain('  c2 == "waits" ==> join\n');
   });
 
-  // Switch on once the run loop schedules waiting edges (it reads `barrierOf`/`waitersOf`).
-  // Expected: `join` runs exactly once, after both `b` and `c2`, so it sees both updates and
-  // the log is a, b, c, c2, join (b and c run in one step, then c2, then join).
-  it.skip("runs the target once, after every source, with uneven branches", async () => {
+  // `join` runs exactly once, after both `b` and `c2`, so it sees both updates and the log is
+  // a, b, c, c2, join (b and c run in one step, then c2, then join).
+  it("runs the target once, after every source, with uneven branches", async () => {
     const seen: string[][] = [];
     const graph = uneven().compile();
     const agent = new GraphAgent({ graph });
@@ -192,5 +191,66 @@ describe("waiting edges: addEdge([...sources], target)", () => {
     expect(seen).toHaveLength(1);
     expect(result.state.log).toEqual(["a", "b", "c", "c2", "join"]);
     expect(result.path.filter((n) => n === "join")).toEqual(["join"]);
+  });
+});
+
+describe("waiting edges in a run", () => {
+  it("wait again on every round of a cycle", async () => {
+    const Looped = z.object({ log: z.array(z.string()).default([]), round: z.number().default(0) });
+    type Looped = z.output<typeof Looped>;
+    const graph = new Graph({ state: Looped, reducers: { log: "append" } })
+      .addNode("fork", (s: Looped) => ({ round: s.round + 1 }))
+      .addNode("fast", () => ({ log: ["fast"] }))
+      .addNode("slow", () => ({ log: ["slow"] }))
+      .addNode("slow2", () => ({ log: ["slow2"] }))
+      .addNode("join", () => ({ log: ["join"] }))
+      .addEdge(START, "fork")
+      .addEdge("fork", "fast")
+      .addEdge("fork", "slow")
+      .addEdge("slow", "slow2")
+      .addEdge(["fast", "slow2"], "join")
+      .addConditionalEdges("join", {
+        routes: [{ when: (s: Looped) => s.round < 3, to: "fork" }],
+        fallback: END,
+      })
+      .compile();
+    const result = await new GraphAgent({ graph }).run({});
+    expect(result.status).toBe("completed");
+    expect(result.state.log).toEqual(
+      Array.from({ length: 3 }, () => ["fast", "slow", "slow2", "join"]).flat(),
+    );
+  });
+
+  it("keep what a target waits for in the checkpoint, so a resume from any step joins once", async () => {
+    const graph = uneven().compile();
+    const agent = new GraphAgent({ graph });
+    await agent.run({}, { sessionId: "w" });
+    // Fork from every checkpoint of the run: each continuation runs `join` exactly once.
+    for (const checkpoint of await agent.history("w")) {
+      if (checkpoint.status !== "running") continue;
+      const result = await agent.fork("w", checkpoint.id, { toSessionId: `w-${checkpoint.id}` });
+      expect(result.status).toBe("completed");
+      expect(result.state.log.filter((entry) => entry === "join")).toEqual(["join"]);
+      expect(result.state.log.slice(-1)).toEqual(["join"]);
+    }
+  });
+
+  it("never run the target when a source fails", async () => {
+    const graph = new Graph({ state: State, reducers: { log: "append" } })
+      .addNode("a", step("a"))
+      .addNode("b", step("b"))
+      .addNode("c", () => {
+        throw new Error("c broke");
+      })
+      .addNode("join", step("join"))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .addEdge("a", "c")
+      .addEdge(["b", "c"], "join")
+      .addEdge("join", END)
+      .compile();
+    const result = await new GraphAgent({ graph }).run({});
+    expect(result.status).toBe("failed");
+    expect(result.state.log).not.toContain("join");
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { GoBackTargetError } from "../../src/index.js";
+import { z } from "zod";
+import {
+  END,
+  GoBackTargetError,
+  Graph,
+  GraphAgent,
+  InterruptService,
+  MemoryStore,
+  START,
+} from "../../src/index.js";
 import { decided, loopGraph, ofType, refusedWith, setup } from "./harness.js";
 
 describe("go_back", () => {
@@ -205,4 +214,61 @@ describe("rerun", () => {
     expect((await run).state.log).toEqual(["a", "b", "c", "d"]);
     await refusedWith(receipt, GoBackTargetError);
   });
+});
+
+describe("go_back to a node of a parallel step", () => {
+  const State = z.object({ log: z.array(z.string()).default([]) });
+  type State = z.output<typeof State>;
+
+  function fanOut() {
+    let release: () => void = () => {};
+    let entered: () => void = () => {};
+    const reachedD = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const runs: Record<string, Array<readonly string[]>> = {};
+    const node = (name: string) => async (state: Readonly<State>) => {
+      runs[name] = [...(runs[name] ?? []), [...state.log]];
+      if (name === "d" && runs.d!.length === 1) {
+        entered();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      }
+      return { log: [name] };
+    };
+    const graph = new Graph({ state: State, reducers: { log: "append" } })
+      .addNode("a", node("a"))
+      .addNode("b", node("b"))
+      .addNode("c", node("c"))
+      .addNode("d", node("d"))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .addEdge("a", "c")
+      .addEdge(["b", "c"], "d")
+      .addEdge("d", END)
+      .compile();
+    const store = new MemoryStore();
+    const interrupts = new InterruptService({ store });
+    const agent = new GraphAgent({ graph, store, interrupts });
+    return { agent, interrupts, runs, reachedD, release: () => release() };
+  }
+
+  for (const target of ["b", "c"]) {
+    it(`runs the whole step again from the state before it (to ${target})`, async () => {
+      const { agent, interrupts, runs, reachedD, release } = fanOut();
+      const run = agent.run({}, { sessionId: "s" });
+      await reachedD;
+      const receipt = await interrupts.send("s", { type: "go_back", to: target });
+      release();
+      const result = await run;
+      expect(await decided(receipt)).toMatchObject({ status: "applied" });
+      expect(result.status).toBe("completed");
+      // Both branches ran twice, each time on the state after `a`; `d` joined once per round.
+      expect(runs.b).toEqual([["a"], ["a"]]);
+      expect(runs.c).toEqual([["a"], ["a"]]);
+      expect(result.state.log).toEqual(["a", "b", "c", "d"]);
+      expect(result.path).toEqual(["a", "b", "c", "d"]);
+    });
+  }
 });
