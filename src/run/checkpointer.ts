@@ -105,13 +105,13 @@ export class Checkpointer {
   /**
    * Records a checkpoint with what belongs to it and returns the record (`undefined` with
    * durability `"off"`, where only the extras are written). `state` and `path` are the values
-   * after the node, used when a full snapshot is due. Writes at once with `"step"`, when the
+   * after the node (`path` is read only when a full snapshot is due). Writes at once with `"step"`, when the
    * extras settle a message, or with `flush`.
    */
   async save(
     input: CheckpointInput,
     state: Readonly<Record<string, unknown>>,
-    path: readonly string[],
+    path: () => readonly string[],
     extras?: Extras,
     flush = false,
   ): Promise<CheckpointRecord | undefined> {
@@ -130,7 +130,7 @@ export class Checkpointer {
   stage(
     input: CheckpointInput,
     state: Readonly<Record<string, unknown>>,
-    path: readonly string[],
+    path: () => readonly string[],
   ): CheckpointRecord | undefined {
     if (!this.enabled) return undefined;
     const record = this.#build(input, state, path);
@@ -188,7 +188,7 @@ export class Checkpointer {
   #build(
     input: CheckpointInput,
     state: Readonly<Record<string, unknown>>,
-    path: readonly string[],
+    path: () => readonly string[],
   ): CheckpointRecord {
     const deltaSize = approximateJsonLength(input.delta);
     const full =
@@ -199,7 +199,7 @@ export class Checkpointer {
     // own), so the memory store can keep it by reference and other stores serialize it as is.
     const meta: CheckpointMeta = deepFreeze(
       full
-        ? { v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path] }
+        ? { v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path()] }
         : { v: CHECKPOINT_META_VERSION, ...input.meta },
     );
     const seq = this.#seq++;

@@ -3,6 +3,7 @@
  * means — checked, because a reasoner is user code: an answer that is not a valid decision, or
  * names an action the run does not accept here, is refused with `ReasonerOutputError`.
  */
+
 import { z } from "zod";
 import { ReasonerOutputError } from "../errors.js";
 import {
@@ -19,6 +20,7 @@ import {
   type InterruptReasoner,
   type ReasonerContext,
 } from "../interrupts/interrupt-reasoner.js";
+import type { RunPath } from "./run-path.js";
 
 /** What a message was decided to mean. */
 export interface Decided {
@@ -55,7 +57,7 @@ export const NON_GATE_ACTIONS: readonly InterruptActionType[] = INTERRUPT_ACTION
 export function reasonerContext(
   graph: string,
   plan: {
-    readonly path: readonly string[];
+    readonly path: RunPath;
     readonly state: Readonly<Record<string, unknown>>;
     readonly gate: unknown;
   },
@@ -65,9 +67,9 @@ export function reasonerContext(
   return {
     graph,
     currentNode,
-    path: plan.path,
+    path: plan.path.toArray(),
     allowedActions: atGate ? GATE_ACTIONS : NON_GATE_ACTIONS,
-    goBackTargets: [...new Set(plan.path)],
+    goBackTargets: [...new Set(plan.path.toArray())],
     state: { ...plan.state },
     atApprovalGate: atGate,
   };

@@ -31,11 +31,18 @@ export interface RuntimeSpec {
   readonly run: {
     readonly control: RunControl | undefined;
     /** The nodes on the running graph's path (a nested run may hand a `go_back` up to it). */
-    readonly path: readonly string[];
+    readonly path: NodeSet;
   };
   saveProgress(data: unknown): Promise<void>;
   note(notes: NodeNotes): void;
 }
+
+/** Nodes that can be asked about: a run's path. */
+export interface NodeSet {
+  includes(node: string): boolean;
+}
+
+const NO_NODES: NodeSet = { includes: () => false };
 
 /** Builds the runtime of one node execution. */
 export type NodeRuntimeFactory = (spec: RuntimeSpec) => NodeRuntime;
@@ -53,7 +60,7 @@ export interface ChildStart<C extends Record<string, unknown>> {
   saveProgress(data: unknown): Promise<void>;
   /** The parent's control, when interrupts reach this child (not inside parallel branches). */
   readonly control: RunControl | undefined;
-  readonly parentPath: readonly string[];
+  readonly parentPath: NodeSet;
 }
 
 /** What the factory needs from the run shell. */
@@ -96,7 +103,7 @@ interface Scope {
   saveProgress(data: unknown): Promise<void>;
   note(notes: NodeNotes): void;
   readonly control: RunControl | undefined;
-  readonly parentPath: readonly string[];
+  readonly parentPath: NodeSet;
 }
 
 function makeRuntime(env: RuntimeEnvironment, scope: Scope): NodeRuntime {
@@ -153,7 +160,7 @@ function makeBranch(
     note: (notes) => parent.note({ branches: { [name]: notes } }),
     // Interrupts do not reach runs nested inside parallel branches.
     control: undefined,
-    parentPath: [],
+    parentPath: NO_NODES,
   });
   return {
     ...runtime,

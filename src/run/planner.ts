@@ -6,6 +6,7 @@
  */
 import { MaxIterationsError, type RunCancelledError, type TrellisError } from "../errors.js";
 import type { GateDecisionMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
+import { RunPath } from "./run-path.js";
 
 /** Where in the cycle of a step the run stands. */
 export type Position =
@@ -36,7 +37,7 @@ export type Outcome =
 export interface RunPlan<S> {
   readonly state: S;
   /** Nodes executed in this lineage, oldest first. */
-  readonly path: readonly string[];
+  readonly path: RunPath;
   /** The nodes that run next. */
   readonly frontier: readonly string[];
   /** Node executions in this run so far. */
@@ -81,7 +82,7 @@ const COMPLETED: Outcome = { status: "completed" };
 /** A new plan at the start of a run. */
 export function startPlan<S>(fields: {
   readonly state: S;
-  readonly path: readonly string[];
+  readonly path: readonly string[] | RunPath;
   readonly frontier: readonly string[];
   readonly gate?: GateMeta | undefined;
   readonly rerun?: RerunMeta | undefined;
@@ -96,7 +97,7 @@ export function startPlan<S>(fields: {
 }): RunPlan<S> {
   return {
     state: fields.state,
-    path: fields.path,
+    path: fields.path instanceof RunPath ? fields.path : RunPath.of(fields.path),
     frontier: fields.frontier,
     iteration: 0,
     position: fields.checked ? { at: "node" } : fields.nested ? { at: "before" } : { at: "start" },
@@ -125,7 +126,7 @@ export function nextStep<S>(plan: RunPlan<S>, policy: PlanPolicy): Step {
       kind: "finish",
       outcome: {
         status: "failed",
-        error: new MaxIterationsError(policy.maxIterations, plan.path.slice(-8)),
+        error: new MaxIterationsError(policy.maxIterations, plan.path.last(8)),
       },
     };
   }
@@ -182,7 +183,7 @@ export function ranNode<S>(
   return {
     ...plan,
     state,
-    path: [...plan.path, node],
+    path: plan.path.append(node),
     frontier,
     waiting,
     iteration: plan.iteration + 1,
@@ -204,7 +205,7 @@ export function ranSuperstep<S>(
   return {
     ...plan,
     state,
-    path: [...plan.path, ...nodes],
+    path: plan.path.append(...nodes),
     frontier,
     waiting,
     iteration: plan.iteration + nodes.length,
@@ -266,7 +267,7 @@ export function restored<S>(
   return {
     ...plan,
     state: at.state,
-    path: at.path,
+    path: RunPath.of(at.path),
     waiting: at.waiting,
     frontier: at.nodes,
     gate: undefined,

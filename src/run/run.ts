@@ -37,6 +37,7 @@ import * as planner from "./planner.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
 import { RunNodeContext } from "./run-node-context.js";
+import type { RunPath } from "./run-path.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import {
   endNodeSpan,
@@ -218,7 +219,7 @@ export class Run<S extends Record<string, unknown>> {
       readonly audit?: readonly AuditEntryInput[];
     } = {},
     flush = false,
-    at: { readonly state: S; readonly path: readonly string[] } = this.#plan,
+    at: { readonly state: S; readonly path: RunPath } = this.#plan,
     /** Checkpoints staged before this one, stored in the same write. */
     staged: readonly CheckpointRecord[] = [],
   ): Promise<void> {
@@ -235,7 +236,7 @@ export class Run<S extends Record<string, unknown>> {
       record = await s.checkpointer.save(
         { runId: s.runId, iteration: this.#plan.iteration, ...input },
         at.state,
-        at.path,
+        () => at.path.toArray(),
         batch,
         flush,
       );
@@ -662,7 +663,7 @@ export class Run<S extends Record<string, unknown>> {
         });
         return true;
       }
-      throw new GoBackTargetError(target, path);
+      throw new GoBackTargetError(target, path.toArray());
     }
     if (!s.checkpointer.enabled) throw new GoBackTargetError(target, []);
     await s.checkpointer.flush();
@@ -681,7 +682,8 @@ export class Run<S extends Record<string, unknown>> {
       }
       id = record.parentId;
     }
-    if (found === undefined || found.node === null) throw new GoBackTargetError(target, path);
+    if (found === undefined || found.node === null)
+      throw new GoBackTargetError(target, path.toArray());
     const node = found.node;
     // A node of a parallel step ran on the state the step started from, beside its siblings:
     // going back to it runs the whole step again from there (the checkpoints of the step but
@@ -695,7 +697,7 @@ export class Run<S extends Record<string, unknown>> {
         again = parent.next;
       }
     }
-    if (before === null) throw new GoBackTargetError(target, path);
+    if (before === null) throw new GoBackTargetError(target, path.toArray());
     const { checkpoint } = await readCheckpoint<S>(s.store, s.graph, s.sessionId, s.thread, before);
     const rerun: RerunMeta | undefined =
       revision ?? (feedback === undefined ? undefined : { node, feedback });
@@ -790,7 +792,7 @@ export class Run<S extends Record<string, unknown>> {
       sessionId: s.sessionId,
       runId: s.runId,
       state: this.#plan.state,
-      path: [...this.#plan.path],
+      path: this.#plan.path.toArray(),
       iterations: this.#plan.iteration,
       checkpointId: s.checkpointer.lastId,
       error,
@@ -1295,7 +1297,7 @@ export class Run<S extends Record<string, unknown>> {
           },
         },
         base,
-        [...before.path, ...nodes.slice(0, i + 1)],
+        () => before.path.append(...nodes.slice(0, i + 1)).toArray(),
       );
       if (record !== undefined) staged.push(record);
     }
