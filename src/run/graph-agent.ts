@@ -668,7 +668,13 @@ export class GraphAgent<S extends Record<string, unknown>> {
       hooks: this.#hooks,
       control: session === undefined ? undefined : (host) => new RunControl(session, host),
       session,
-      begin: launch.begin,
+      // The entries that open a run (run.started, run.resumed, run.forked) name it.
+      begin: {
+        ...launch.begin,
+        audit: launch.begin.audit.map((entry) =>
+          entry.runId === undefined ? { ...entry, runId } : entry,
+        ),
+      },
       previousTraceparent: launch.previousTraceparent,
       parentSpan: undefined,
       sink,

@@ -230,6 +230,10 @@ describe("the audit trail", () => {
     // Each run's messages and its end carry the run's id.
     const finished = items.filter((e) => e.kind === "run.finished").map((e) => e.runId);
     expect(finished).toEqual([first.runId, second.runId, third.runId, forked.runId]);
+    const opened = items
+      .filter((e) => ["run.started", "run.resumed", "run.forked"].includes(e.kind))
+      .map((e) => e.runId);
+    expect(opened).toEqual([first.runId, second.runId, third.runId, forked.runId]);
   });
 
   it("writes no approval.decided when agent.cancel() ends a run waiting at a gate that would approve on timeout", async () => {
