@@ -34,6 +34,11 @@ export interface Extras {
 
 const MAX_CHAIN = 2_000;
 
+const ignore = () => {};
+
+/** The meta of a checkpoint that records nothing but its place. */
+const PLAIN_META: CheckpointMeta = Object.freeze({ v: CHECKPOINT_META_VERSION });
+
 /**
  * Writes the checkpoints of one thread: a full snapshot first, then deltas, and a new full
  * snapshot once the deltas since the last one weigh more than it (or the chain gets long), so
@@ -56,6 +61,7 @@ export class Checkpointer {
   #forceFull = true;
   #records: CheckpointRecord[] = [];
   /** The write under way: writes go to the store one after the other, in the order made. */
+  /** The latest write (it may have failed: its caller was told). */
   #writing: Promise<void> = Promise.resolve();
   #busy = 0;
   #settle: Settlement[] = [];
@@ -147,7 +153,8 @@ export class Checkpointer {
   /** Writes everything buffered, in one transaction, after any write still under way. */
   async flush(): Promise<void> {
     if (this.#records.length === 0 && this.#settle.length === 0 && this.#audit.length === 0) {
-      return this.#writing;
+      // Nothing to write: wait for a write still under way, whatever became of it.
+      return this.#busy === 0 ? Promise.resolve() : this.#writing.then(ignore, ignore);
     }
     const checkpoints = this.#records;
     const settle = this.#settle;
@@ -156,27 +163,24 @@ export class Checkpointer {
     this.#settle = [];
     this.#audit = [];
     const write = async () => {
-      const lease = this.#lease();
-      await this.#store.commit({
-        ...(lease === undefined ? {} : { lease }),
-        ...(checkpoints.length === 0 ? {} : { checkpoints }),
-        ...(settle.length === 0 ? {} : { settle }),
-        ...(audit.length === 0 ? {} : { audit }),
-        now: this.#now(),
-      });
+      try {
+        const lease = this.#lease();
+        await this.#store.commit({
+          ...(lease === undefined ? {} : { lease }),
+          ...(checkpoints.length === 0 ? {} : { checkpoints }),
+          ...(settle.length === 0 ? {} : { settle }),
+          ...(audit.length === 0 ? {} : { audit }),
+          now: this.#now(),
+        });
+      } finally {
+        this.#busy--;
+      }
     };
     // A failed write fails its caller; the next one still goes (and conflicts if it must).
     // Most writes find none under way and start at once, without a promise hop.
-    const next = this.#busy === 0 ? write() : this.#writing.then(write, write);
     this.#busy++;
-    this.#writing = next.then(
-      () => {
-        this.#busy--;
-      },
-      () => {
-        this.#busy--;
-      },
-    );
+    const next = this.#busy === 1 ? write() : this.#writing.then(write, write);
+    this.#writing = next;
     return next;
   }
 
@@ -197,38 +201,54 @@ export class Checkpointer {
       this.#bytesSinceSnapshot + deltaSize > this.#snapshotBytes;
     // Everything a record holds is deeply frozen (the path is copied: the run extends its
     // own), so the memory store can keep it by reference and other stores serialize it as is.
-    const meta: CheckpointMeta = deepFreeze(
-      full
-        ? { v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path()] }
-        : { v: CHECKPOINT_META_VERSION, ...input.meta },
-    );
+    // A step with no meta of its own (most of them) shares one frozen meta.
+    const meta: CheckpointMeta = full
+      ? deepFreeze({ v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path()] })
+      : input.meta === undefined
+        ? PLAIN_META
+        : deepFreeze({ v: CHECKPOINT_META_VERSION, ...input.meta });
     const seq = this.#seq++;
-    const fields = {
-      sessionId: this.#sessionId,
-      thread: this.#thread,
-      id: `${input.runId}.${seq}`,
-      seq,
-      parentId: this.#parentId,
-      runId: input.runId,
-      node: input.node,
-      iteration: input.iteration,
-      next: Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]),
-      status: input.status,
-      meta,
-      createdAt: this.#now(),
-    };
+    const id = `${input.runId}.${seq}`;
+    const next = Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]);
+    // Each kind is built as one literal: spreading shared fields into it cost a copy per step.
     let record: CheckpointRecord;
     if (full) {
-      record = Object.freeze({ ...fields, kind: "full" as const, state });
+      record = Object.freeze({
+        sessionId: this.#sessionId,
+        thread: this.#thread,
+        id,
+        seq,
+        parentId: this.#parentId,
+        runId: input.runId,
+        node: input.node,
+        iteration: input.iteration,
+        next,
+        status: input.status,
+        meta,
+        createdAt: this.#now(),
+        kind: "full" as const,
+        state,
+      });
       this.#forceFull = false;
       this.#snapshotBytes = approximateJsonLength(state) + approximateJsonLength(meta);
       this.#bytesSinceSnapshot = 0;
       this.#chain = 0;
     } else {
       record = Object.freeze({
-        ...fields,
+        sessionId: this.#sessionId,
+        thread: this.#thread,
+        id,
+        seq,
+        parentId: this.#parentId,
+        runId: input.runId,
+        node: input.node,
+        iteration: input.iteration,
+        next,
+        status: input.status,
+        meta,
+        createdAt: this.#now(),
         kind: "delta" as const,
-        delta: deepFreeze([...input.delta]),
+        delta: Object.isFrozen(input.delta) ? input.delta : deepFreeze([...input.delta]),
       });
       this.#bytesSinceSnapshot += deltaSize;
       this.#chain++;

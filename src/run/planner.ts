@@ -179,17 +179,23 @@ export function ranNode<S>(
   targets: readonly string[],
   policy: PlanPolicy,
 ): RunPlan<S> {
-  const { frontier, waiting } = schedule(plan.waiting, [node], [targets], policy);
+  // The step every run takes most: one node, one plain target (or none). It needs no
+  // scheduling, and the plan is built as one literal, which is cheaper than a spread per step.
+  const plain = targets.length === 0 || (targets.length === 1 && !policy.barrier(targets[0]!));
+  const { frontier, waiting } = plain
+    ? { frontier: targets, waiting: plan.waiting }
+    : schedule(plan.waiting, [node], [targets], policy);
   return {
-    ...plan,
     state,
     path: plan.path.append(node),
     frontier,
-    waiting,
     iteration: plan.iteration + 1,
+    position: { at: "after", node },
+    gate: plan.gate,
     rerun: plan.rerun?.node === node ? undefined : plan.rerun,
     skipNext: false,
-    position: { at: "after", node },
+    waiting,
+    outcome: plan.outcome,
   };
 }
 

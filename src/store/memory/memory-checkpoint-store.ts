@@ -25,6 +25,15 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   /** @internal Throws `CheckpointConflictError` when a record would collide; writes nothing. */
   check(records: readonly CheckpointRecord[]): void {
+    // Most commits hold one checkpoint: it needs no bookkeeping across the batch.
+    if (records.length === 1) {
+      const record = records[0]!;
+      const thread = this.#thread(record.sessionId, record.thread);
+      if (thread?.byId.has(record.id) || record.seq <= (thread?.ordered.at(-1)?.seq ?? -1)) {
+        throw new CheckpointConflictError(record.sessionId, record.thread, record.id, record.seq);
+      }
+      return;
+    }
     const last = new Map<string, number>();
     const ids = new Set<string>();
     for (const record of records) {
