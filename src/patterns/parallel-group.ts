@@ -24,6 +24,10 @@ import { LazyAbort } from "../run/lazy-abort.js";
 import { RunNodeContext } from "../run/run-node-context.js";
 import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 
+// Passing a reason to `abort()` spares the DOMException (with its stack) that a bare `abort()`
+// builds; nobody reads this one, and runs stop such timers several times each.
+const SETTLED = "the group settled";
+
 /** How many branches must succeed before the group joins. */
 export type JoinPolicy = "all" | "any" | { readonly n: number };
 
@@ -476,7 +480,7 @@ async function runGroup<S extends Record<string, unknown>>(
       branchRuntime.endWithError(reason, { [TrellisAttributes.BRANCH_OUTCOME]: "failed" });
       return { kind: "failed", error: reason };
     } finally {
-      stopTimer?.abort();
+      stopTimer?.abort(SETTLED);
       active.delete(branch.name);
     }
   }

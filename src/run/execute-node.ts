@@ -4,6 +4,10 @@ import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "../gr
 import type { MergedUpdate, NodeRuntime, NodeStop } from "../graph/node-runtime.js";
 import type { LazyAbort } from "./lazy-abort.js";
 
+// Passing a reason to `abort()` spares the DOMException (with its stack) that a bare `abort()`
+// builds; nobody reads this one, and runs stop such timers several times each.
+const SETTLED = "the node settled";
+
 type Result<S> = NodeResult<S> | MergedUpdate<S> | NodeStop;
 
 /** Everything needed to run one node once or several times under its retry policy. */
@@ -86,7 +90,7 @@ async function attempt<S>(call: NodeCall<S>, n: number): Promise<Result<S>> {
     call.started?.(result);
     return await raceAbort(result, controller.signal);
   } finally {
-    stopTimer.abort();
+    stopTimer.abort(SETTLED);
     stopListening();
   }
 }
