@@ -203,4 +203,39 @@ describe("steering a nested graph", () => {
     expect(t.probe.counts()).toEqual({ c1: 1, c2: 1, c3: 1 });
     expect(ofType(t.events, "interrupt:applied").map((e) => e.node)).toEqual(["group"]);
   });
+
+  it("applies an update_state sent while a child node runs to the child's state, which the child's next nodes and the parent then see", async () => {
+    const t = nested();
+    const hold = t.probe.hold("c1");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    const update = await t.interrupts.send("s", { type: "update_state", values: { note: "n" } });
+    hold.release();
+    const result = await run;
+
+    expect(await decided(update)).toMatchObject({ status: "applied" });
+    expect(result.status).toBe("completed");
+    const seen = (node: string) => t.probe.executions.find((e) => e.node === node)?.state.note;
+    // Applied at the child's check after c1: c2 and c3 see it, and it flows out to the parent.
+    expect([seen("c1"), seen("c2"), seen("c3"), seen("after")]).toEqual(["", "n", "n", "n"]);
+    expect(ofType(t.events, "interrupt:applied").map((e) => e.node)).toEqual(["polish/c1"]);
+    expect(result.state.note).toBe("n");
+  });
+
+  it("refuses an update_state with a key the child's schema does not know, and the child goes on", async () => {
+    const t = nested();
+    const hold = t.probe.hold("c1");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await hold.entered;
+    const update = await t.interrupts.send("s", {
+      type: "update_state",
+      values: { constructor: "x" },
+    });
+    hold.release();
+    const result = await run;
+    expect(await decided(update)).toMatchObject({ status: "refused" });
+    expect(result.status).toBe("completed");
+    expect(Object.hasOwn(result.state, "constructor")).toBe(false);
+    expect(result.state.log).toEqual(["before", "c1", "c2", "c3", "after"]);
+  });
 });

@@ -51,6 +51,26 @@ function customEvents(agent: GraphAgent<State>, name: string): unknown[] {
 }
 
 describe("parallelGroup", () => {
+  for (const key of ["__proto__", "constructor", "toString", "nope"]) {
+    it(`fails the group when a branch's update has the unknown key \`${key}\`, touching no prototype`, async () => {
+      const agent = agentWith(
+        parallelGroup<State>({
+          branches: {
+            good: () => ({ log: ["good"] }),
+            bad: () => JSON.parse(`{"${key}": {"polluted": true}, "log": ["bad"]}`),
+          },
+        }),
+      );
+      const result = await agent.run({});
+      expect(result.status).toBe("failed");
+      expect(result.error?.message).toContain(key);
+      expect(result.state.log).toEqual([]);
+      expect(Object.getPrototypeOf(result.state)).toBe(Object.prototype);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.hasOwn(result.state, key)).toBe(false);
+    });
+  }
+
   it("merges branches in declaration order, not the order they finish", async () => {
     const first = deferred();
     const agent = agentWith(
