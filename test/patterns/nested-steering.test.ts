@@ -238,4 +238,23 @@ describe("steering a nested graph", () => {
     expect(Object.hasOwn(result.state, "constructor")).toBe(false);
     expect(result.state.log).toEqual(["before", "c1", "c2", "c3", "after"]);
   });
+
+  it("aborts a child node that never returns on its own when a cancel message arrives, and ends the whole run cancelled", async () => {
+    const t = nested();
+    const stalled = t.probe.stall("c2");
+    const run = t.agent.run({}, { sessionId: "s" });
+    const ctx = await stalled;
+    const cancel = await t.interrupts.send("s", { type: "cancel", reason: "wrong topic" });
+    const result = await run;
+
+    expect(ctx.signal.aborted).toBe(true);
+    expect(result.status).toBe("cancelled");
+    expect(await decided(cancel)).toMatchObject({ status: "applied" });
+    expect(t.probe.counts()).toEqual({ before: 1, c1: 1, c2: 1 });
+    expect((await t.store.checkpoints.latest("s", ""))?.status).toBe("cancelled");
+    // A resume of a cancelled run goes on inside the child, at the node that was cut short.
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(t.probe.counts()).toEqual({ before: 1, c1: 1, c2: 2, c3: 1, after: 1 });
+  });
 });
