@@ -661,7 +661,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
       hooks: this.#hooks,
       control: session === undefined ? undefined : (host) => new RunControl(session, host),
       session,
-      begin: launch.begin,
+      // The run's id is made here, after the entries that open it were built.
+      begin: { ...launch.begin, audit: launch.begin.audit.map((entry) => ({ ...entry, runId })) },
       previousTraceparent: launch.previousTraceparent,
       parentSpan: undefined,
       sink,
