@@ -36,6 +36,7 @@ import {
   expectNoMissingParent,
   settledOutcome,
 } from "./engine-checks.js";
+import { stateCases } from "./state-cases.js";
 
 const T0 = 1_700_000_000_000;
 const WHEN = new Date(T0 + 123);
@@ -296,5 +297,6 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
     });
 
     crashPointCases(store, session);
+    stateCases(store, session);
   });
 }
