@@ -6,6 +6,7 @@ import type { ConditionalEdges, OutEdges, Router, WaitingEdge } from "./edges.js
 import { MAX_STATE_DEPTH_LIMIT } from "./json-value.js";
 import type { NodeDefinition, NodeFn, NodeOptions } from "./node.js";
 import type { ReducerMap } from "./reducers.js";
+import { checkRetryPolicy } from "./retry-policy.js";
 import { type AnyStateSchema, StateDefinition, type StateOf } from "./state.js";
 import { validateGraph } from "./validate-graph.js";
 
@@ -152,6 +153,7 @@ export class Graph<T extends AnyStateSchema> {
         timeoutMs,
       );
     }
+    if (options.retry !== undefined) checkRetryPolicy(options.retry);
     this.#nodes.set(name, { name, definition, options });
     return this;
   }

@@ -142,7 +142,8 @@ export function isJsonLeaf(value: unknown): boolean {
  * Checks that `value` (the value of state key `key`, or an update of it) is JSON data: `null`,
  * booleans, finite numbers, strings, and arrays and plain objects (prototype `Object.prototype`
  * or `null`) of JSON data, at most `maxDepth` levels deep. An object property that is
- * `undefined` counts as absent (JSON leaves it out); `-0` is allowed and is stored as `0`.
+ * `undefined` counts as absent (JSON leaves it out); `-0` is allowed and is kept as `0`
+ * (what JSON gives back), so no state depends on whether a store kept objects or JSON.
  * A value that is not plain data anywhere inside (a `Date`) is accepted only when `reviver`
  * gives back an equal value from its JSON: `reviver.safeParse(JSON.parse(JSON.stringify(value)))`.
  *
@@ -170,7 +171,8 @@ export function jsonValue(
     case "boolean":
       return value;
     case "number":
-      if (Number.isFinite(value)) return value;
+      // `-0 === 0`: a `-0` is kept as `0`, which is what JSON gives back.
+      if (Number.isFinite(value)) return value === 0 ? 0 : value;
       break;
     case "object":
       if (value === null) return value;
@@ -223,6 +225,13 @@ function walk(
         continue;
       case "number":
         if (!Number.isFinite(child)) break;
+        if (child === 0 && 1 / child < 0) {
+          // A `-0` is kept as `0`, as every store gives it back: in a copy, or by copying
+          // a value that was to be kept as it is (a reducer's result; rare).
+          if (target === undefined) return walk(root, key, reviver, maxDepth, true, keepOdd);
+          put(target, name, 0);
+          continue;
+        }
         if (target !== undefined) put(target, name, child);
         continue;
       case "undefined":

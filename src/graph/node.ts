@@ -67,9 +67,13 @@ export interface RetryPolicy {
   readonly maxAttempts?: number;
   /** Delay before the second attempt, in ms. Default 100. */
   readonly initialDelayMs?: number;
-  /** Each further delay is the previous one times this. Default 2. */
+  /** Each further delay is the previous one times this (1 or more). Default 2. */
   readonly backoffFactor?: number;
-  /** Upper bound of one delay, in ms. Default 10,000. */
+  /**
+   * Upper bound of one delay, in ms. Default 10,000. Whatever the backoff and jitter give, a
+   * delay never exceeds the longest timeout a clock sleeps (`MAX_TIMEOUT_MS`, 366 days); waits
+   * longer than one timer takes (about 24.8 days) are chained timers, as every other wait.
+   */
   readonly maxDelayMs?: number;
   /** Randomise each delay by up to this fraction (0–1). Default 0.1. */
   readonly jitter?: number;

@@ -86,15 +86,17 @@ function refusal(schema: z.ZodType, def: Def): { found: string; fix: string } | 
         : { found: `\`z.instanceof(${cls.name || "…"})\``, fix: STORE_AS_DATA };
     }
     case "literal": {
-      const bad = (def.values ?? []).find(
+      // `findIndex`, not `find`: the value refused may itself be `undefined`.
+      const values = def.values ?? [];
+      const at = values.findIndex(
         (v) => typeof v === "bigint" || typeof v === "symbol" || v === undefined,
       );
-      return bad === undefined
-        ? undefined
-        : {
-            found: `\`z.literal(${String(bad)})\``,
-            fix: "Use a string, number, boolean or `null` literal.",
-          };
+      if (at === -1) return undefined;
+      const bad = values[at];
+      return {
+        found: `\`z.literal(${typeof bad === "bigint" ? `${bad}n` : String(bad)})\``,
+        fix: "Use a string, number, boolean or `null` literal.",
+      };
     }
   }
   return undefined;

@@ -222,8 +222,10 @@ export class StateDefinition<S extends Record<string, unknown>> {
       } else if (spec.reducer === undefined && isJsonLeaf(data)) {
         // The common update (`{ count: 3 }`): a primitive for an `overwrite` key needs no copy,
         // no walk and no reducer, and keeping this path small lets it inline into the run loop.
-        setOwn(next, key, data);
-        delta.push([key, "set", data]);
+        // `-0` is kept as `0`, as JSON gives it back (see `jsonValue`).
+        const leaf = data === 0 ? 0 : data;
+        setOwn(next, key, leaf);
+        delta.push([key, "set", leaf]);
       } else if (issues === undefined && notJson === undefined) {
         try {
           this.#applyKey(next, delta, state, key, data, spec);

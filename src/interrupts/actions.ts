@@ -40,10 +40,49 @@ const Rerun = z
   .strict();
 /** Do not run the next node; follow its edges as if it returned no update. */
 const Skip = z.object({ type: z.literal("skip") }).strict();
-/** Change the state; the values are validated against the state schema and the reducers. */
+/**
+ * Change the state; the values are validated against the state schema and the reducers. A key
+ * named `__proto__` anywhere in `values` is refused when the message is sent (see
+ * {@link prototypeKeyIn}): zod drops such keys from records and objects without a word, and
+ * plain assignment would treat one as the object's prototype.
+ */
 const UpdateState = z
   .object({ type: z.literal("update_state"), values: z.record(z.string(), z.unknown()) })
   .strict();
+
+/** How deep {@link prototypeKeyIn} looks; deeper values are refused by the state's depth limit. */
+const PROTOTYPE_KEY_DEPTH = 1_000;
+
+/**
+ * The path (`values.meta.__proto__`) of the first own key named `__proto__` inside `value`,
+ * looking into plain objects and arrays; `undefined` when there is none. `update_state` is
+ * refused with such a key rather than losing it: zod's record and object parsing drop it
+ * silently, and it can never be a state key.
+ */
+export function prototypeKeyIn(value: unknown, root = "values"): string | undefined {
+  const pending: [value: unknown, path: string, depth: number][] = [[value, root, 0]];
+  const seen = new Set<object>();
+  while (pending.length > 0) {
+    const [current, path, depth] = pending.pop()!;
+    if (typeof current !== "object" || current === null || seen.has(current)) continue;
+    if (depth > PROTOTYPE_KEY_DEPTH) continue;
+    seen.add(current);
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) {
+        pending.push([current[i], `${path}[${i}]`, depth + 1]);
+      }
+      continue;
+    }
+    if (Object.hasOwn(current, "__proto__")) return `${path}.__proto__`;
+    const keys = Object.keys(current);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      const segment = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+      pending.push([(current as Record<string, unknown>)[key], path + segment, depth + 1]);
+    }
+  }
+  return undefined;
+}
 /**
  * The approval request a decision is for (`requestId` of the open gate). Without it, a decision
  * applies to the request that was open when it was sent, and is refused if a newer one opened.

@@ -4,6 +4,7 @@ import {
   type InterruptAction,
   InterruptActionSchema,
   type InterruptActionType,
+  prototypeKeyIn,
 } from "./actions.js";
 
 /**
@@ -149,6 +150,13 @@ export function toInterruptDecision(answer: ModelDecision): DecisionResult {
         problem: `\`values\` must be a JSON object as text, got ${JSON.stringify(action.values)}`,
       };
     }
+  }
+  const prototypeKey = prototypeKeyIn(action.values);
+  if (prototypeKey !== undefined) {
+    return {
+      success: false,
+      problem: `the \`${answer.action}\` action is invalid: ${prototypeKey}: a key named \`__proto__\` cannot be sent as data`,
+    };
   }
   const parsed = InterruptDecisionSchema.safeParse({
     action,

@@ -6,7 +6,12 @@ import {
   MetadataTooLargeError,
   type TrellisError,
 } from "../errors.js";
-import { INTERRUPT_ACTION_TYPES, type InterruptAction, InterruptActionSchema } from "./actions.js";
+import {
+  INTERRUPT_ACTION_TYPES,
+  type InterruptAction,
+  InterruptActionSchema,
+  prototypeKeyIn,
+} from "./actions.js";
 
 /**
  * What a sender passes to `InterruptService.send()`: an action object (validated with
@@ -184,6 +189,15 @@ export function parseInterruptInput(
   if (type === undefined) throw invalid(sessionId, "has no action `type`", input);
   if (!(INTERRUPT_ACTION_TYPES as readonly unknown[]).includes(type)) {
     throw invalid(sessionId, "has an unknown action `type`", type);
+  }
+  if (type === "update_state") {
+    // Before the schema, which would drop a top-level `__proto__` key without a word.
+    const found = prototypeKeyIn((input as { values?: unknown }).values);
+    if (found !== undefined) {
+      throw invalid(sessionId, "is not a valid `update_state` action", input, [
+        `${found}: a key named \`__proto__\` cannot be sent as data (objects treat it as their prototype, and validation would drop it); rename the key`,
+      ]);
+    }
   }
   const result = InterruptActionSchema.safeParse(input);
   if (!result.success) {

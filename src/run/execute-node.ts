@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.js";
+import { type Clock, MAX_TIMEOUT_MS } from "../clock.js";
 import { NodeExecutionError, NodeTimeoutError, RunCancelledError } from "../errors.js";
 import type { NodeContext, NodeDefinition, NodeResult, RetryPolicy } from "../graph/node.js";
 import type { MergedUpdate, NodeRuntime, NodeStop } from "../graph/node-runtime.js";
@@ -120,7 +120,9 @@ export async function executeNode<S>(call: NodeCall<S>): Promise<Result<S>> {
       const random = call.random ?? Math.random;
       const wait =
         Math.min(delay, policy?.maxDelayMs ?? 10_000) * (1 + jitter * (random() * 2 - 1));
-      await call.clock.sleep(Math.max(0, wait), call.abort.signal);
+      // Capped like every other wait: a clock refuses to sleep longer than MAX_TIMEOUT_MS (and
+      // chains timers for waits longer than one timer takes), and backoff or jitter can go past it.
+      await call.clock.sleep(Math.min(Math.max(0, wait), MAX_TIMEOUT_MS), call.abort.signal);
       delay *= policy?.backoffFactor ?? 2;
     }
   }

@@ -58,9 +58,28 @@ function processOver(store: Store, at: number, violations: string[]) {
   return { clock, interrupts, agent };
 }
 
+/**
+ * Lets the event loop turn until no call of `store` is waiting for its answer: a SQL store
+ * answers on real time, so simulated time only moves on once the process has heard back, as it
+ * would with the memory store.
+ */
+async function quiet(store: CrashableStore): Promise<void> {
+  const until = Date.now() + 5_000;
+  let calm = 0;
+  while (calm < 2 && Date.now() < until) {
+    await turns(2);
+    if (store.inFlight === 0) calm++;
+    else {
+      calm = 0;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+}
+
 /** Runs `promise` to its end, letting simulated time pass; `step` runs between steps. */
 async function finish<T>(
   clock: SimulatedClock,
+  store: CrashableStore,
   promise: Promise<T>,
   step: () => Promise<void> = async () => {},
 ): Promise<void> {
@@ -75,7 +94,7 @@ async function finish<T>(
   );
   for (let i = 0; i < 200 && !done; i++) {
     await clock.advance(20);
-    await turns(2);
+    await quiet(store);
     if (!done) await step();
   }
   if (!done) throw new Error("the run did not end");
@@ -96,22 +115,23 @@ async function dieAfter(store: Store, sessionId: string, k: number) {
   const first = one.agent.run({}, { sessionId }).catch(() => undefined);
   for (let i = 0; i < 20 && !dying.crashed; i++) {
     await one.clock.advance(5);
-    await turns(2);
+    await quiet(dying);
   }
   receipts.push(await steer.send(sessionId, { type: "approve" }));
   // A dead process may still wait at the gate in vain: let its timeout pass.
   await one.clock.advance(61_000);
-  await finish(one.clock, first);
+  await finish(one.clock, dying, first);
 
   // The lease of a dead process runs out; a second process drives the session to its end.
-  const two = processOver(store, one.clock.now() + 1_000, violations);
+  const living = new CrashableStore(store);
+  const two = processOver(living, one.clock.now() + 1_000, violations);
   for (let round = 0; round < 5; round++) {
     const latest = await store.checkpoints.latest(sessionId, "");
     if (latest?.status === "completed" || latest?.status === "rejected") break;
     const next =
       latest === undefined ? two.agent.run({}, { sessionId }) : two.agent.resume(sessionId);
     // Whenever the run waits at a gate with nothing queued, a reviewer approves that request.
-    await finish(two.clock, next, async () => {
+    await finish(two.clock, living, next, async () => {
       const gate = (await store.checkpoints.latest(sessionId, ""))?.meta?.gate;
       if (gate === undefined || two.clock.pending < 2) return;
       if (await two.interrupts.hasPending(sessionId)) return;
@@ -203,6 +223,7 @@ export function parallelCrashPointCases(
         });
       await finish(
         clock,
+        dying,
         agentOver(dying, clock)
           .run({}, { sessionId })
           .catch(() => undefined),
@@ -211,9 +232,11 @@ export function parallelCrashPointCases(
       const later = new SimulatedClock(clock.now() + 2_000);
       const latest = await store().checkpoints.latest(sessionId, "");
       if (latest?.status !== "completed") {
-        const next = agentOver(store(), later);
+        const alive = new CrashableStore(store());
+        const next = agentOver(alive, later);
         await finish(
           later,
+          alive,
           latest === undefined ? next.run({}, { sessionId }) : next.resume(sessionId),
         );
       }

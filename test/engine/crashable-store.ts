@@ -34,6 +34,7 @@ export class CrashableStore implements Store {
   #crashAfter: ((call: StoreCall) => boolean) | undefined;
   #before: { when: (call: Omit<StoreCall, "result">) => boolean; run: () => unknown } | undefined;
   #after: { when: (call: StoreCall) => boolean; run: () => unknown } | undefined;
+  #inFlight = 0;
   /** Calls that failed because the process had died. */
   failedCalls = 0;
 
@@ -54,6 +55,11 @@ export class CrashableStore implements Store {
   /** Whether the process has died. */
   get crashed(): boolean {
     return this.#crashed;
+  }
+
+  /** Calls that reached the underlying store and have not answered yet. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** The process dies now: nothing it does reaches the store any more. */
@@ -108,7 +114,13 @@ export class CrashableStore implements Store {
       this.#before = undefined;
       await before.run();
     }
-    const result = await run();
+    this.#inFlight++;
+    let result: T;
+    try {
+      result = await run();
+    } finally {
+      this.#inFlight--;
+    }
     const after = this.#after;
     if (after?.when({ name, args, result }) === true) {
       this.#after = undefined;

@@ -60,8 +60,8 @@ export async function settledOutcome(
 
 /**
  * The audit trail tells one story: entries numbered from 1 in order; runs do not overlap (each
- * `run.started` / `run.resumed` / `run.forked` ends with a `run.finished` before the next one
- * starts); every message is received before it is applied or refused, and settled once; every
+ * `run.started` / `run.resumed` / `run.forked` names its run and ends with that run's
+ * `run.finished` before the next one starts); every message is received before it is applied or refused, and settled once; every
  * decision answers a request made before it. `abandoned` runs (their process died) may end
  * without `run.finished`.
  */
@@ -72,6 +72,7 @@ export function expectAuditInOrder(
   expect(items.map((e) => e.seq)).toEqual(items.map((_, i) => i + 1));
   let abandoned = options.abandoned ?? 0;
   let open = false;
+  let runId: string | undefined;
   const received = new Set<string>();
   const settled = new Set<string>();
   const requested = new Set<string>();
@@ -87,9 +88,14 @@ export function expectAuditInOrder(
         else
           expect(open, `${entry.kind} #${entry.seq} starts while another run is open`).toBe(false);
         open = true;
+        expect(entry.runId, `${entry.kind} #${entry.seq} names its run`).toEqual(
+          expect.any(String),
+        );
+        runId = entry.runId;
         break;
       case "run.finished":
         expect(open, `run.finished #${entry.seq} without a run`).toBe(true);
+        expect(entry.runId, `run.finished #${entry.seq} ends the run that started`).toBe(runId);
         open = false;
         break;
       case "interrupt.received":

@@ -36,6 +36,7 @@ import {
   expectNoMissingParent,
   settledOutcome,
 } from "./engine-checks.js";
+import { stateCases } from "./state-cases.js";
 
 const T0 = 1_700_000_000_000;
 const WHEN = new Date(T0 + 123);
@@ -297,5 +298,6 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
 
     crashPointCases(store, session);
     parallelCrashPointCases(store, session);
+    stateCases(store, session);
   });
 }

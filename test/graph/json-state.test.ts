@@ -230,11 +230,12 @@ describe("values that are JSON data or revived from it", () => {
     expect(result.state.log).toEqual([new Date(3)]);
   });
 
-  it("treat undefined object properties as absent and allow -0", async () => {
+  it("treat undefined object properties as absent and allow -0, kept as 0 as JSON gives it back", async () => {
     const result = await (
       await agentFor(() => ({ a: undefined, b: -0, c: [null, "x"] }), "step")
     ).run({});
     expect(result.status).toBe("completed");
-    expect(result.state.data).toEqual({ b: -0, c: [null, "x"] });
+    expect(result.state.data).toEqual({ b: 0, c: [null, "x"] });
+    expect(Object.is((result.state.data as { b: number }).b, 0)).toBe(true);
   });
 });

@@ -30,6 +30,9 @@ const REFUSED: readonly (readonly [string, z.ZodType, string])[] = [
   ["z.void()", z.void(), ".optional()"],
   ["z.instanceof(Invoice)", z.instanceof(Invoice), "plain object"],
   ["z.promise()", z.promise(z.string()), "Await"],
+  ["z.file()", z.file(), "a path or URL"],
+  ["z.literal(undefined)", z.literal(undefined), "string, number, boolean or `null` literal"],
+  ["z.literal(10n)", z.literal(10n), "string, number, boolean or `null` literal"],
 ];
 
 describe("new Graph() with a state schema whose values cannot be stored as JSON", () => {
@@ -39,6 +42,22 @@ describe("new Graph() with a state schema whose values cannot be stored as JSON"
     expect(problems[0]).toMatchObject({ key: "bad", path: "bad" });
     expect(problems[0]?.found).toContain(found.replace("z.coerce.bigint()", "z.bigint()"));
     expect(problems[0]?.fix).toContain(fix);
+  });
+
+  it.each(REFUSED)("says which key and which fix in the message of %s", (found, schema, fix) => {
+    const error = (() => {
+      try {
+        new Graph({ state: z.object({ ok: z.string(), bad: schema }) });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(StateSchemaError);
+    const message = (error as Error).message;
+    expect(message).toContain("bad");
+    expect(message).toContain(found.replace("z.coerce.bigint()", "z.bigint()"));
+    expect(message).toContain(fix);
   });
 
   it.each([

@@ -1,0 +1,18 @@
+import { afterAll, beforeAll } from "vitest";
+import { connect, dropSchema, testSchema, truncate } from "../store/postgres/test-database.js";
+import { describeEngine } from "./engine-suite.js";
+
+const schema = testSchema("engine");
+
+beforeAll(async () => {
+  await (await connect(schema)).close();
+});
+afterAll(async () => {
+  await dropSchema(schema);
+});
+
+// One schema for the file, emptied before each test.
+describeEngine("PostgresStore", async () => {
+  await truncate(schema);
+  return connect(schema);
+});
