@@ -125,7 +125,7 @@ export const TrellisAttributes = {
   ROUTE_LABEL: "trellis.route.label",
   /** How a node execution that did not complete ended: `cancelled` (the run was) or `stopped` (a sibling in its parallel step failed). Not an error. */
   NODE_OUTCOME: "trellis.node.outcome",
-  /** How a parallel branch ended: `ok | failed | aborted`. */
+  /** How a parallel branch ended: `ok | failed | aborted` (stopped by the join or a sibling) `| cancelled` (the run was). */
   BRANCH_OUTCOME: "trellis.branch.outcome",
   /** The dotted paths of merge conflicts a policy resolved. */
   MERGE_PATHS: "trellis.merge.paths",
