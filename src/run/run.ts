@@ -44,6 +44,7 @@ import {
   interruptAttributes,
   type RunTracing,
   reducerAttributes,
+  updateReducerAttributes,
 } from "./run-tracing.js";
 import type { SessionControl } from "./session-control.js";
 
@@ -1228,7 +1229,10 @@ export class Run<S extends Record<string, unknown>> {
       for (const r of results) r.span.endWithError(error);
       throw error;
     }
-    for (const [i, r] of results.entries()) endNodeSpan(r.span, decisions[i]!, undefined);
+    for (const [i, r] of results.entries())
+      endNodeSpan(r.span, decisions[i]!, undefined, () =>
+        updateReducerAttributes(s.graph.state, r.update),
+      );
     if (merged.conflicts.length > 0) {
       s.tracing.event(TrellisEvents.MERGE_CONFLICTS, () => ({
         [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,
