@@ -23,7 +23,7 @@ import type { AuditEntryInput } from "../store/audit-store.js";
 import type { CheckpointMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
-import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
+import { GenAiAttributes, TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
 import { readCheckpoint } from "./checkpoint-reader.js";
 import type { Checkpointer, CheckpointInput, Durability, Extras } from "./checkpointer.js";
@@ -939,7 +939,7 @@ export class Run<S extends Record<string, unknown>> {
               attempts = attempt + 1;
               span.addEvent(TrellisEvents.RETRY, () => ({
                 [TrellisAttributes.ATTEMPT]: attempt,
-                "error.type": errorName(error),
+                [GenAiAttributes.ERROR_TYPE]: errorName(error),
               }));
               this.#emit("node:started", {
                 node: this.#path(name),
