@@ -43,6 +43,9 @@ export class RunTracing {
     this.#enabled = tracer.enabled;
     const link = linkFromTraceparent(run.previousTraceparent, {
       [TrellisAttributes.LINK]: "resumed_from",
+      ...(run.resumedFrom === null
+        ? {}
+        : { [TrellisAttributes.SESSION_RESUMED_FROM]: run.resumedFrom }),
     });
     this.#root = tracer.startSpan(SpanNames.workflow(run.agentName), {
       ...(run.parent === undefined ? {} : { parent: run.parent }),

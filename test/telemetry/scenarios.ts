@@ -63,12 +63,16 @@ export function articleGraph() {
       "check",
       parallelGroup<State>({
         branches: {
-          facts: () => ({ notes: ["facts ok"], score: 1 }),
-          tone: () => ({ notes: ["tone ok"], score: 2 }),
-          style: () => ({ notes: ["style ok"] }),
+          facts: () => ({ notes: ["facts ok"], score: 1, owner: "facts" }),
+          tone: () => ({ notes: ["tone ok"], score: 2, owner: "tone" }),
+          // Fails; the join needs two of three and the policy goes on without it.
+          style: () => {
+            throw new Error("style guide not found");
+          },
         },
         join: { n: 2 },
         errors: "continue",
+        conflicts: "last",
       }),
     )
     .addNode("review", (s) => ({ notes: [`reviewed ${s.draft.length}`] }))
@@ -84,7 +88,10 @@ export interface Ran {
   readonly results: RunResult<State>[];
 }
 
-/** The article graph with a gate on `review`: suspends at the gate, then approved by free text. */
+/**
+ * The article graph with a gate on `review`: suspends at the gate, is asked for changes (so
+ * `review` re-runs with feedback), suspends again, then is approved by free text.
+ */
 export async function approvedArticle(recordContent = false): Promise<Ran> {
   const store = new MemoryStore();
   const interrupts = new InterruptService({ store });
@@ -98,9 +105,11 @@ export async function approvedArticle(recordContent = false): Promise<Ran> {
     logger: silentLogger,
   });
   const first = await agent.run({}, { sessionId: "approved" });
-  await interrupts.send("approved", "looks good, ship it", { sender: "ana" });
+  await interrupts.send("approved", { type: "request_changes", feedback: "cite the tide tables" });
   const second = await agent.resume("approved");
-  return { results: [first, second] };
+  await interrupts.send("approved", "looks good, ship it", { sender: "ana" });
+  const third = await agent.resume("approved");
+  return { results: [first, second, third] };
 }
 
 /** A gate that is rejected: the run ends `rejected`. */
@@ -166,6 +175,8 @@ export async function pausedAndResumed(): Promise<Ran> {
 
   let waiting: Promise<unknown> | undefined;
   send = async () => {
+    // Refused where it is read (no gate is open), so the trace shows a refusal too.
+    await interrupts.send("waited", { type: "approve" });
     await interrupts.send("waited", { type: "pause", mode: "wait", timeoutMs: 60_000 });
     // Sent now, read while the run waits: ends the wait.
     waiting = interrupts.send("waited", { type: "resume" });
