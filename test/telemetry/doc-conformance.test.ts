@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SpanTreeNode, spanTree } from "../../src/entries/testing.js";
+import { Attr, TrellisEvents } from "../../src/telemetry/attributes.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
 import * as scenarios from "./scenarios.js";
 
@@ -270,6 +271,15 @@ describe("docs/telemetry.md", () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it("lists every name of the registry, and the registry holds every name it lists", () => {
+    // OpenTelemetry's own exception event and its attributes are not Trellis names.
+    const standard = (name: string) => name === "exception" || name.startsWith("exception.");
+    const registry = new Set<string>([...Object.values(Attr), ...Object.values(TrellisEvents)]);
+    const documented = new Set([...DOCUMENTED.keys(), ...EVENTS.keys()]);
+    expect([...registry].filter((n) => !documented.has(n))).toEqual([]);
+    expect([...documented].filter((n) => !registry.has(n) && !standard(n))).toEqual([]);
   });
 
   it("names the root after the agent, as gen_ai.workflow.name does, and trellis.graph after the graph", () => {
