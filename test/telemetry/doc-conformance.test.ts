@@ -306,6 +306,38 @@ describe("docs/telemetry.md", () => {
     });
   });
 
+  it("gives a fanned-out node the reducers of its own update", () => {
+    for (const name of ["node left", "node right"]) {
+      expect(quiet.spans.find((s) => s.name === name)?.attributes["trellis.reducer"]).toEqual([
+        "notes=append",
+      ]);
+    }
+  });
+
+  it("traces a resume message as interrupt resume, and says how each pause holds the run", () => {
+    const interrupts = quiet.spans.filter((s) => kindOf(s) === "interrupt");
+    const summary = interrupts.map((s) =>
+      [s.name, s.attributes["trellis.interrupt.phase"], s.attributes["trellis.pause.mode"]].join(
+        " ",
+      ),
+    );
+    // The resumed run reads its queued resume at the start check; a wait-pause is ended by one.
+    expect(summary).toContain("interrupt resume start ");
+    expect(summary).toContain("interrupt resume wait ");
+    expect(summary).toContain("interrupt pause after suspend");
+    expect(summary).toContain("interrupt pause after wait");
+    expect(summary).toContain("interrupt cancel arrival ");
+    expect(summary).toContain("interrupt approve wait ");
+    const refused = interrupts.find(
+      (s) => s.name === "interrupt approve" && s.attributes["trellis.interrupt.phase"] === "wait",
+    );
+    expect(refused?.attributes).toMatchObject({
+      "trellis.interrupt.outcome": "refused",
+      "error.type": "INTERRUPT_NOT_APPLICABLE",
+    });
+    expect(refused?.status.code).toBe("unset");
+  });
+
   it("ends nothing of a cancelled or rejected run as an error", () => {
     const outcomeRuns = quiet.spans.filter(
       (s) =>
