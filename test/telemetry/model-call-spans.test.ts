@@ -5,8 +5,9 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { findSpan, spanTree } from "../../src/entries/testing.js";
+import { GraphAgent, silentLogger } from "../../src/index.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
-import { reasoned } from "./scenarios.js";
+import { articleGraph, reasoned } from "./scenarios.js";
 
 let global: TelemetryHandle;
 beforeEach(async () => {
@@ -14,6 +15,31 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await global.shutdown();
+});
+
+describe("an agent node's chat span", () => {
+  it("goes to the agent's own tracer provider, under its node, and nowhere with telemetry: false", async () => {
+    const own = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(own)] });
+    try {
+      const graph = articleGraph();
+      await new GraphAgent({
+        graph,
+        telemetry: { tracerProvider: provider },
+        logger: silentLogger,
+      }).run({});
+      await new GraphAgent({ graph, telemetry: false, logger: silentLogger }).run({});
+      await provider.forceFlush();
+      await global.flush();
+      expect(global.memory!.getFinishedSpans()).toEqual([]);
+      const roots = spanTree(own.getFinishedSpans());
+      expect(roots.map((r) => r.name)).toEqual(["invoke_workflow article"]);
+      const writer = findSpan(roots, "invoke_agent writer");
+      expect(writer?.children.map((c) => c.name)).toEqual(["chat scripted"]);
+    } finally {
+      await provider.shutdown();
+    }
+  });
 });
 
 describe("the model reasoner's chat span", () => {
