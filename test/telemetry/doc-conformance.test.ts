@@ -141,6 +141,7 @@ beforeAll(async () => {
     ["paused", scenarios.pausedAndResumed],
     ["cancelled", scenarios.cancelled],
     ["cancelled inside", scenarios.cancelledInside],
+    ["cancelled by signal", scenarios.cancelledBySignal],
     ["retried", scenarios.retried],
     ["failed", scenarios.failed],
     ["fanned out", scenarios.fannedOut],
@@ -167,6 +168,7 @@ describe("docs/telemetry.md", () => {
       paused: ["paused", "completed", "completed"],
       cancelled: ["cancelled"],
       "cancelled inside": ["cancelled", "cancelled", "cancelled"],
+      "cancelled by signal": ["cancelled"],
       retried: ["completed"],
       failed: ["failed"],
       "fanned out": ["completed"],
@@ -344,12 +346,18 @@ describe("docs/telemetry.md", () => {
         s.parentSpanId === undefined &&
         ["cancelled", "rejected"].includes(String(s.attributes["trellis.run.status"])),
     );
-    expect(outcomeRuns.length).toBe(5);
+    expect(outcomeRuns.length).toBe(6);
     const errors: string[] = [];
     walk(outcomeRuns, (s) => {
       if (s.status.code === "error") errors.push(s.name);
     });
     expect(errors).toEqual([]);
+    const signalled = outcomeRuns.find((r) => r.attributes["trellis.graph"] === "signalled")!;
+    expect(
+      signalled.children
+        .filter((c) => kindOf(c) === "node" && c.name !== "node start")
+        .map((c) => c.attributes["trellis.node.outcome"]),
+    ).toEqual(["cancelled", "cancelled", "cancelled"]);
     const outcomes = new Set(
       quiet.spans.flatMap((s) =>
         ["trellis.node.outcome", "trellis.branch.outcome", "trellis.approval.outcome"].map(

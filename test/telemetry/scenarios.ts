@@ -382,3 +382,33 @@ export async function cancelledInside(): Promise<Ran> {
   }
   return { results };
 }
+
+/**
+ * The caller's signal aborts a fan-out step of three nodes; one rejects with the signal's
+ * reason, the others with errors of their own making (as a socket or a library would).
+ */
+export async function cancelledBySignal(): Promise<Ran> {
+  const controller = new AbortController();
+  const onAbort = (signal: AbortSignal, error: () => unknown) =>
+    new Promise<never>((_resolve, reject) => {
+      signal.addEventListener("abort", () => reject(error()), { once: true });
+    });
+  const graph = new Graph({ state: State, name: "signalled", reducers })
+    .addNode("start", () => ({}))
+    .addNode("a", (_s, ctx) => {
+      setTimeout(() => controller.abort(), 5);
+      return onAbort(ctx.signal, () => new Error("socket hang up"));
+    })
+    .addNode("b", (_s, ctx) => onAbort(ctx.signal, () => ctx.signal.reason))
+    .addNode("c", (_s, ctx) => onAbort(ctx.signal, () => new TypeError("terminated")))
+    .addEdge(START, "start")
+    .addEdge("start", "a")
+    .addEdge("start", "b")
+    .addEdge("start", "c")
+    .addEdge("a", END)
+    .addEdge("b", END)
+    .addEdge("c", END)
+    .compile();
+  const agent = new GraphAgent({ graph, logger: silentLogger });
+  return { results: [await agent.run({}, { signal: controller.signal })] };
+}
