@@ -57,7 +57,10 @@ export interface SetupTelemetryOptions {
 export interface TelemetryHandle {
   /** The registered provider. */
   readonly provider: NodeTracerProvider;
-  /** The exporter spans go to. */
+  /**
+   * The exporter spans go to. With OTLP, one that hands spans to an OTLP exporter with
+   * `timeoutMs` while the process runs and, from `shutdown()` on, to one with `flushTimeoutMs`.
+   */
   readonly exporter: SpanExporter;
   /** With `exporter: "memory"`: the exporter to read finished spans from (before `shutdown()`). */
   readonly memory?: InMemorySpanExporter;
