@@ -393,10 +393,21 @@ function foreignProviderRegistered(): boolean {
   return hasTracerProvider(trace.getTracerProvider());
 }
 
+/** Most distinct OpenTelemetry messages remembered, so each is logged once. */
+const MAX_DIAG_SEEN = 100;
+
+/**
+ * OpenTelemetry's own diagnostics, forwarded to `logger`. Each distinct message is written once:
+ * a collector that stays down fails every batch the same way, and one line says so.
+ */
 function diagAdapter(logger: Logger): DiagLogger {
+  const seen = new Set<string>();
   const write =
     (level: "debug" | "info" | "warn" | "error") =>
     (message: string, ...args: unknown[]) => {
+      const key = `${level} ${message} ${args.map(describe).join(" ")}`;
+      if (seen.has(key)) return;
+      if (seen.size < MAX_DIAG_SEEN) seen.add(key);
       try {
         logger[level](
           `OpenTelemetry: ${message}`,

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { trace } from "@opentelemetry/api";
+import { diag, trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidOptionError } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
@@ -107,6 +107,15 @@ describe("flushTimeoutMs", () => {
     await handle.flush();
     expect(Date.now() - started).toBeLessThan(1500);
     expect(String(logger.warn.mock.calls[0]?.[0])).toMatch(/longer than 200 ms/);
+  });
+
+  it("forwards each distinct OpenTelemetry diagnostic once", async () => {
+    const logger = recordingLogger();
+    handle = await setupTelemetry({ exporter: "memory", logger });
+    for (let i = 0; i < 3; i++) diag.error("Export failed", { code: 14 });
+    diag.error("Something else");
+    expect(logger.error).toHaveBeenCalledTimes(2);
+    expect(String(logger.error.mock.calls[0]?.[0])).toBe("OpenTelemetry: Export failed");
   });
 
   it.each([0, -1, 1.5, 600_001, "2000"])("refuses flushTimeoutMs %j", async (value) => {
