@@ -26,6 +26,8 @@ export interface RunIdentity {
   readonly previousTraceparent: string | undefined;
   /** Parent context: the caller's active context, or a nested graph's node span. */
   readonly parent: Context | undefined;
+  /** What a nested run's node names start with (`parent/`); `""` for a top-level run. */
+  readonly prefix?: string;
 }
 
 /**
@@ -37,10 +39,12 @@ export class RunTracing {
   readonly tracer: TrellisTracer;
   readonly #root: SpanHandle;
   readonly #enabled: boolean;
+  readonly #prefix: string;
 
   constructor(tracer: TrellisTracer, run: RunIdentity) {
     this.tracer = tracer;
     this.#enabled = tracer.enabled;
+    this.#prefix = run.prefix ?? "";
     const link = linkFromTraceparent(run.previousTraceparent, {
       [TrellisAttributes.LINK]: "resumed_from",
       ...(run.resumedFrom === null
@@ -147,7 +151,10 @@ export class RunTracing {
             [TrellisAttributes.CHECKPOINT_SEQ]: record.seq,
             [TrellisAttributes.CHECKPOINT_BYTES]: JSON.stringify(recordPayload(record)).length,
             [TrellisAttributes.CHECKPOINT_DELTA]: record.kind === "delta",
-            ...(record.node === null ? {} : { [TrellisAttributes.NODE]: record.node }),
+            // The node's path, as its node span names it.
+            ...(record.node === null
+              ? {}
+              : { [TrellisAttributes.NODE]: this.#prefix + record.node }),
           },
     );
   }

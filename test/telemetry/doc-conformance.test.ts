@@ -308,6 +308,19 @@ describe("docs/telemetry.md", () => {
     });
   });
 
+  it("names a node by the same path on its node span and on its checkpoint write", () => {
+    const nodeNames = new Set(
+      quiet.spans
+        .filter((s) => NODE_KINDS.includes(kindOf(s)))
+        .map((s) => s.attributes["trellis.node"]),
+    );
+    const written = quiet.spans
+      .filter((s) => kindOf(s) === "checkpoint write" && s.attributes["trellis.node"] !== undefined)
+      .map((s) => s.attributes["trellis.node"]);
+    expect(written).toContain("polish/tidy");
+    expect(written.filter((n) => !nodeNames.has(n))).toEqual([]);
+  });
+
   it("gives a fanned-out node the reducers of its own update", () => {
     for (const name of ["node left", "node right"]) {
       expect(quiet.spans.find((s) => s.name === name)?.attributes["trellis.reducer"]).toEqual([
