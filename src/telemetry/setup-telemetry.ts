@@ -90,7 +90,7 @@ function sdk(dependency: (typeof SDK_PACKAGES)[number]): OptionalDependency {
 
 const DEFAULT_ENDPOINT = "http://localhost:4318";
 /** Default of `flushTimeoutMs`: how long `flush()` and `shutdown()` wait at most. */
-export const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
+const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
 const TRACES_PATH = "/v1/traces";
 
 const httpUrl = z.string().refine((value) => {
