@@ -83,6 +83,8 @@ export interface NodeRuntime {
   note(notes: NodeNotes): void;
   /** Adds an event to the node's span (only when tracing records). */
   event(name: string, attributes: () => SpanAttributes): void;
+  /** Sets attributes on the node's span (only when tracing records). */
+  attributes(attributes: () => SpanAttributes): void;
   /** Calls a model in a `chat {model}` span under the node's span, with the agent's telemetry settings. */
   generate(model: ModelClient, request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse>;
   /** Starts one branch of a parallel group: its span, progress and notes. */

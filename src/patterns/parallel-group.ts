@@ -267,6 +267,12 @@ export function dynamicParallelGroup<S extends Record<string, unknown>, T>(
   };
 }
 
+/** `trellis.join` of a group: `all`, `any` or `n=<count>`. */
+function joinName(join: JoinPolicy | undefined): string {
+  if (join === undefined || join === "all" || join === "any") return join ?? "all";
+  return `n=${join.n}`;
+}
+
 function joinCount(join: JoinPolicy | undefined, total: number): number {
   if (join === undefined || join === "all") return total;
   if (join === "any") return 1;
@@ -320,6 +326,11 @@ async function runGroup<S extends Record<string, unknown>>(
   const need = Math.min(joinCount(options.join, branches.length), branches.length);
   const joinAll = options.join === undefined || options.join === "all";
   const base = snapshot as S;
+  runtime.attributes(() => ({
+    [TrellisAttributes.BRANCH_COUNT]: branches.length,
+    [TrellisAttributes.JOIN]: joinName(options.join),
+    [TrellisAttributes.ERROR_POLICY]: errors,
+  }));
 
   const finished = new Map<string, GroupProgress>();
   for (const saved of runtime.progress as readonly GroupProgress[]) {
@@ -475,6 +486,11 @@ async function runGroup<S extends Record<string, unknown>>(
       const reason = controller.aborted ? controller.reason : error;
       if (reason instanceof BranchAbortedError) {
         branchRuntime.end({ [TrellisAttributes.BRANCH_OUTCOME]: "aborted" });
+        return { kind: "aborted" };
+      }
+      // The run was cancelled: an outcome of the whole run, not a failure of this branch.
+      if (ctx.signal.aborted && reason === ctx.signal.reason) {
+        branchRuntime.end({ [TrellisAttributes.BRANCH_OUTCOME]: "cancelled" });
         return { kind: "aborted" };
       }
       branchRuntime.endWithError(reason, { [TrellisAttributes.BRANCH_OUTCOME]: "failed" });

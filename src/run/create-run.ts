@@ -105,6 +105,7 @@ export function createRun<S extends Record<string, unknown>>(
       resumedFrom: start.resumedFrom,
       previousTraceparent: start.previousTraceparent,
       parent: start.parentSpan,
+      prefix: start.prefix,
     }),
     runtimes: runtimeFactory({
       clock: env.clock,

@@ -118,6 +118,9 @@ function makeRuntime(env: RuntimeEnvironment, scope: Scope): NodeRuntime {
     event: (name, attributes) => {
       scope.span.addEvent(name, attributes as () => Record<string, string>);
     },
+    attributes: (attributes) => {
+      scope.span.setAttributes(attributes as () => Record<string, string>);
+    },
     generate: (model, request, signal) =>
       tracedGenerate(model, request, {
         tracer: env.tracer,

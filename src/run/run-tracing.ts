@@ -1,7 +1,7 @@
 import type { Context } from "@opentelemetry/api";
 import type { TrellisError } from "../errors.js";
 import type { NodeDefinition } from "../graph/node.js";
-import type { NodeNotes } from "../graph/node-runtime.js";
+import { MergedUpdate, type NodeNotes } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
 import { type CheckpointRecord, recordPayload } from "../store/checkpoint-store.js";
 import {
@@ -26,6 +26,8 @@ export interface RunIdentity {
   readonly previousTraceparent: string | undefined;
   /** Parent context: the caller's active context, or a nested graph's node span. */
   readonly parent: Context | undefined;
+  /** What a nested run's node names start with (`parent/`); `""` for a top-level run. */
+  readonly prefix?: string;
 }
 
 /**
@@ -37,12 +39,17 @@ export class RunTracing {
   readonly tracer: TrellisTracer;
   readonly #root: SpanHandle;
   readonly #enabled: boolean;
+  readonly #prefix: string;
 
   constructor(tracer: TrellisTracer, run: RunIdentity) {
     this.tracer = tracer;
     this.#enabled = tracer.enabled;
+    this.#prefix = run.prefix ?? "";
     const link = linkFromTraceparent(run.previousTraceparent, {
       [TrellisAttributes.LINK]: "resumed_from",
+      ...(run.resumedFrom === null
+        ? {}
+        : { [TrellisAttributes.SESSION_RESUMED_FROM]: run.resumedFrom }),
     });
     this.#root = tracer.startSpan(SpanNames.workflow(run.agentName), {
       ...(run.parent === undefined ? {} : { parent: run.parent }),
@@ -101,6 +108,8 @@ export class RunTracing {
         [TrellisAttributes.NODE]: name,
         [TrellisAttributes.NODE_KIND]: kind,
         [TrellisAttributes.ITERATION]: iteration,
+        // The first attempt; a retry raises it to the attempt that finished.
+        [TrellisAttributes.ATTEMPT]: 1,
         ...(kind === "agent"
           ? {
               [GenAiAttributes.OPERATION_NAME]: GenAiOperations.INVOKE_AGENT,
@@ -142,7 +151,10 @@ export class RunTracing {
             [TrellisAttributes.CHECKPOINT_SEQ]: record.seq,
             [TrellisAttributes.CHECKPOINT_BYTES]: JSON.stringify(recordPayload(record)).length,
             [TrellisAttributes.CHECKPOINT_DELTA]: record.kind === "delta",
-            ...(record.node === null ? {} : { [TrellisAttributes.NODE]: record.node }),
+            // The node's path, as its node span names it.
+            ...(record.node === null
+              ? {}
+              : { [TrellisAttributes.NODE]: this.#prefix + record.node }),
           },
     );
   }
@@ -177,16 +189,21 @@ export class RunTracing {
   }
 }
 
-/** Ends a node span with the route it chose as a span event. */
+/**
+ * Ends a node span with the route it chose as a span event, and the reducers its update went
+ * through when `reducers` is given (nodes of a fan-out step, whose updates merge at the join).
+ */
 export function endNodeSpan(
   span: SpanHandle,
   decision: RouteDecision,
   annotations: NodeNotes | undefined,
+  reducers?: () => Record<string, string[]>,
 ): void {
   if (!span.isRecording) {
     span.end();
     return;
   }
+  if (reducers !== undefined) span.setAttributes(reducers);
   span.addEvent(TrellisEvents.ROUTE, () => ({
     [TrellisAttributes.ROUTE_REASON]: decision.reason,
     [TrellisAttributes.ROUTE_TARGETS]:
@@ -201,6 +218,41 @@ export function endNodeSpan(
 
 export function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
+}
+
+/**
+ * The `interrupt cancel` span of a cancel taken the moment it arrived (phase `arrival`): it
+ * aborted the run (`trellis.interrupt.outcome = applied`), or arrived as the run was already
+ * ending and is settled with the run's outcome (no `trellis.interrupt.outcome`).
+ */
+export function traceArrivedCancel(
+  telemetry: { readonly tracer: TrellisTracer; readonly parent: Context },
+  id: string,
+  decided: { readonly source: string; readonly confidence?: number | undefined },
+  abortedRun: boolean,
+): void {
+  if (!telemetry.tracer.enabled) return;
+  telemetry.tracer
+    .startSpan(SpanNames.interrupt("cancel"), {
+      parent: telemetry.parent,
+      attributes: () => ({
+        [TrellisAttributes.INTERRUPT_ID]: id,
+        [TrellisAttributes.INTERRUPT_PHASE]: "arrival",
+        [TrellisAttributes.INTERRUPT_ACTION]: "cancel",
+        [TrellisAttributes.INTERRUPT_SOURCE]: decided.source,
+        ...(decided.confidence === undefined
+          ? {}
+          : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: decided.confidence }),
+      }),
+    })
+    .end(() =>
+      abortedRun
+        ? {
+            [TrellisAttributes.INTERRUPT_OUTCOME]: "applied",
+            [TrellisAttributes.DIRECTIVE]: "cancel",
+          }
+        : {},
+    );
 }
 
 /** Span-event attributes for interrupt notifications. */
@@ -225,10 +277,23 @@ export function interruptAttributes(event: ControlEvent): Record<string, string 
   }
 }
 
+/** `trellis.reducer` of a node's update before it is applied: its keys with a non-`overwrite` reducer. */
+export function updateReducerAttributes(
+  state: { reducerOf(key: string): unknown },
+  update: unknown,
+): Record<string, string[]> {
+  if (update === undefined || update === null || typeof update !== "object") return {};
+  if (update instanceof MergedUpdate) return reducerAttributes(state, update.delta);
+  return reducerAttributes(
+    state,
+    Object.keys(update).map((key) => [key] as const),
+  );
+}
+
 /** `trellis.reducer` of a node: the keys its update changed through a non-`overwrite` reducer. */
 export function reducerAttributes(
   state: { reducerOf(key: string): unknown },
-  delta: readonly (readonly [string, string, unknown])[],
+  delta: readonly (readonly [string, ...unknown[]])[],
 ): Record<string, string[]> {
   const used: string[] = [];
   for (const [key] of delta) {

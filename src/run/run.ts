@@ -23,7 +23,7 @@ import type { AuditEntryInput } from "../store/audit-store.js";
 import type { CheckpointMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
-import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
+import { GenAiAttributes, TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
 import { readCheckpoint } from "./checkpoint-reader.js";
 import type { Checkpointer, CheckpointInput, Durability, Extras } from "./checkpointer.js";
@@ -45,6 +45,7 @@ import {
   interruptAttributes,
   type RunTracing,
   reducerAttributes,
+  updateReducerAttributes,
 } from "./run-tracing.js";
 import type { SessionControl } from "./session-control.js";
 
@@ -954,7 +955,7 @@ export class Run<S extends Record<string, unknown>> {
               attempts = attempt + 1;
               span.addEvent(TrellisEvents.RETRY, () => ({
                 [TrellisAttributes.ATTEMPT]: attempt,
-                "error.type": errorName(error),
+                [GenAiAttributes.ERROR_TYPE]: errorName(error),
               }));
               this.#emit("node:started", {
                 node: this.#path(name),
@@ -1244,7 +1245,10 @@ export class Run<S extends Record<string, unknown>> {
       for (const r of results) r.span.endWithError(error);
       throw error;
     }
-    for (const [i, r] of results.entries()) endNodeSpan(r.span, decisions[i]!, undefined);
+    for (const [i, r] of results.entries())
+      endNodeSpan(r.span, decisions[i]!, undefined, () =>
+        updateReducerAttributes(s.graph.state, r.update),
+      );
     if (merged.conflicts.length > 0) {
       s.tracing.event(TrellisEvents.MERGE_CONFLICTS, () => ({
         [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,

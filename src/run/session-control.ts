@@ -12,6 +12,7 @@ import type { Store } from "../store/store.js";
 import type { TrellisTracer } from "../telemetry/tracing.js";
 import { Arrivals } from "./arrivals.js";
 import { type Decided, decideMessage } from "./message-decision.js";
+import { traceArrivedCancel } from "./run-tracing.js";
 
 /** What the session control needs from the run it serves. */
 export interface SessionHost {
@@ -215,7 +216,9 @@ export class SessionControl {
       this.#cancels.push({ message, decided: as });
       // Settled with the others when the run ends; it does not abort the run a second time,
       // nor a run that already decided how it ends.
-      if (this.#cancelled || this.#ending !== undefined) return;
+      const aborts = !(this.#cancelled || this.#ending !== undefined);
+      traceArrivedCancel(this.#host.telemetry(), message.id, as, aborts);
+      if (!aborts) return;
       this.#cancelled = true;
       const reason = as.action.type === "cancel" ? as.action.reason : undefined;
       this.#host.cancel(new RunCancelledError(reason ?? "cancelled by an interrupt"));

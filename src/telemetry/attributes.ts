@@ -7,17 +7,17 @@
 /**
  * Attribute names from the OpenTelemetry semantic conventions (GenAI and general).
  *
- * The root span of a run carries `gen_ai.operation.name = "invoke_workflow"` and the graph's name
- * in both `gen_ai.workflow.name` (semantic conventions up to 1.45) and `gen_ai.agent.name` (the
- * standalone GenAI conventions, which fold workflows into agent spans), so either flavour of
- * backend groups runs by graph.
+ * The root span of a run carries `gen_ai.operation.name = "invoke_workflow"` and the agent's name
+ * (default: the graph's) in both `gen_ai.workflow.name` (semantic conventions up to 1.45) and
+ * `gen_ai.agent.name` (the standalone GenAI conventions, which fold workflows into agent spans),
+ * so either flavour of backend groups runs by agent. The graph's own name is `trellis.graph`.
  */
 export const GenAiAttributes = {
   /** `invoke_workflow`, `invoke_agent` or `chat` — see {@link GenAiOperations}. */
   OPERATION_NAME: "gen_ai.operation.name",
-  /** The graph's name on the root span of a run. */
+  /** The agent's name on the root span of a run (a nested graph's run: the child graph's name). */
   WORKFLOW_NAME: "gen_ai.workflow.name",
-  /** The agent's name on `invoke_agent` spans; the graph's name on the root span. */
+  /** The agent's name, on `invoke_agent` spans and on the root span of a run. */
   AGENT_NAME: "gen_ai.agent.name",
   /** The session id: every run of one session shares it. */
   CONVERSATION_ID: "gen_ai.conversation.id",
@@ -39,7 +39,7 @@ export const GenAiAttributes = {
   OUTPUT_MESSAGES: "gen_ai.output.messages",
   /** System instructions of a model call, as JSON. Content: only with `recordContent`. */
   SYSTEM_INSTRUCTIONS: "gen_ai.system_instructions",
-  /** The class of error an operation ended with: the error's `code` or its class name. */
+  /** The class of error a span ended with (or a retried attempt, or a refused message had): the error's `code` or its class name. */
   ERROR_TYPE: "error.type",
 } as const;
 
@@ -59,7 +59,7 @@ export const TrellisAttributes = {
   RUN_ID: "trellis.run.id",
   /** How the run ended: `completed | failed | cancelled | paused | rejected`. */
   RUN_STATUS: "trellis.run.status",
-  /** The graph's name; inside nested graphs, the nesting path (`parent/child`). */
+  /** The graph's own name, on the root span of a run and of a nested graph's run. */
   GRAPH: "trellis.graph",
   /** The node's name; inside nested graphs, the nesting path (`parent/child`). */
   NODE: "trellis.node",
@@ -67,7 +67,7 @@ export const TrellisAttributes = {
   NODE_KIND: "trellis.node.kind",
   /** Node executions this run has started, this one included (1-based). */
   ITERATION: "trellis.iteration",
-  /** Attempt of the node under its retry policy (1-based). */
+  /** The attempt that finished (node spans; 1 without retries) or failed (`trellis.retry` events), 1-based. */
   ATTEMPT: "trellis.attempt",
   /** Length of the path (nodes executed in this lineage) when the span ends. */
   PATH_LENGTH: "trellis.path.length",
@@ -93,19 +93,19 @@ export const TrellisAttributes = {
   JOIN: "trellis.join",
   /** Error policy of a parallel group: `fail-fast | continue | collect`. */
   ERROR_POLICY: "trellis.error_policy",
-  /** Number of branches a parallel group started. */
+  /** Number of branches in a parallel group. */
   BRANCH_COUNT: "trellis.branch.count",
   /** Number of conflicting writes to one path seen when merging branches. */
   MERGE_CONFLICTS: "trellis.merge.conflicts",
   /** The action a run obeyed: `pause`, `go_back`, `approve`, … */
   INTERRUPT_ACTION: "trellis.interrupt.action",
-  /** Where the action came from: `action` (sent as an object), `reasoner`, `rules`, `fallback`. */
+  /** Where the action came from: `action` (sent as an object), or for free text `model`, `rules`, `fallback`. */
   INTERRUPT_SOURCE: "trellis.interrupt.source",
   /** The reasoner's confidence in its decision (0–1). */
   INTERRUPT_CONFIDENCE: "trellis.interrupt.confidence",
   /** Id of the interrupt message. */
   INTERRUPT_ID: "trellis.interrupt.id",
-  /** When the interrupt was checked: `before` or `after` the node, or at an approval `gate`. */
+  /** Where the message was read: `start`, `before` or `after` a node, at a `gate`, during a `wait` pause, or on `arrival` (a cancel). */
   INTERRUPT_PHASE: "trellis.interrupt.phase",
   /** Free text of an interrupt message. Content: only with `recordContent`. */
   INTERRUPT_TEXT: "trellis.interrupt.text",
@@ -125,7 +125,7 @@ export const TrellisAttributes = {
   ROUTE_LABEL: "trellis.route.label",
   /** How a node execution that did not complete ended: `cancelled` (the run was) or `stopped` (a sibling in its parallel step failed). Not an error. */
   NODE_OUTCOME: "trellis.node.outcome",
-  /** How a parallel branch ended: `ok | failed | aborted`. */
+  /** How a parallel branch ended: `ok | failed | aborted` (stopped by the join or a sibling) `| cancelled` (the run was). */
   BRANCH_OUTCOME: "trellis.branch.outcome",
   /** The dotted paths of merge conflicts a policy resolved. */
   MERGE_PATHS: "trellis.merge.paths",
@@ -141,7 +141,7 @@ export const TrellisAttributes = {
   APPROVAL_BY: "trellis.approval.by",
   /** How waiting at a gate ended: `decided | timeout | suspended | cancelled`. */
   APPROVAL_OUTCOME: "trellis.approval.outcome",
-  /** How handling an interrupt ended: `applied | refused | aborted`. */
+  /** How handling an interrupt ended: `applied | refused | aborted` (the run was cancelled while it was read). */
   INTERRUPT_OUTCOME: "trellis.interrupt.outcome",
   /** What an obeyed interrupt made the run do (`suspend`, `restore`, `decide`, …). */
   DIRECTIVE: "trellis.directive",
@@ -162,11 +162,9 @@ export const TrellisEvents = {
   RETRY: "trellis.retry",
   /** On a node span: a custom event the node emitted with `ctx.emit()` (`trellis.event.name`). */
   CUSTOM: "trellis.custom",
-  /** On a run span: an interrupt message was taken from the queue (`trellis.interrupt.id`). */
-  INTERRUPT_RECEIVED: "trellis.interrupt.received",
   /** On a run span: the run was resumed after a pause. */
   RESUMED: "trellis.resumed",
-  /** On a run span: parallel nodes overwrote one path and the graph's policy chose. */
+  /** On a run span (fan-out nodes) or a parallel group's span (its branches): writes to one path that the conflict policy resolved. */
   MERGE_CONFLICTS: "trellis.merge.conflicts",
   /** On a run span: an interrupt was obeyed (`trellis.interrupt.id`, `.action`, `.source`). */
   INTERRUPT_APPLIED: "trellis.interrupt.applied",
@@ -206,8 +204,6 @@ export const SpanNames = {
   branch: (branch: string | number): string => `branch ${branch}`,
   /** Writing one checkpoint to the store. */
   checkpointWrite: "checkpoint write" as const,
-  /** Loading the checkpoint a run resumes from. */
-  resume: "resume" as const,
   /** Handling one interrupt message: `interrupt` until decided, then `interrupt {action}`. */
   interrupt: (action?: string): string =>
     action === undefined ? "interrupt" : `interrupt ${action}`,

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { InvalidOptionError, TelemetryConflictError } from "../errors.js";
 import { importOptional, type OptionalDependency } from "../import-optional.js";
 import { consoleLogger, type Logger } from "../logger.js";
+import { ClosingExporter } from "./closing-exporter.js";
 import { hasTracerProvider, TRELLIS_VERSION } from "./tracing.js";
 
 /** Where spans go: an OTLP/HTTP collector (Jaeger, …), the console, or memory (tests). */
@@ -35,8 +36,14 @@ export interface SetupTelemetryOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Extra resource attributes, e.g. `{ "deployment.environment.name": "staging" }`. */
   readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
-  /** OTLP only. Time limit of one export, in ms. Default 10,000. */
+  /** OTLP only. Time limit of one export while the process runs, in ms. Default 10,000. */
   readonly timeoutMs?: number;
+  /**
+   * Longest wait of `flush()` and `shutdown()`, in ms. Default 2,000. When it passes (a collector
+   * that does not answer), the call returns, one warning says what was dropped, and the spans
+   * exported at shutdown stop retrying then too, so the process can exit.
+   */
+  readonly flushTimeoutMs?: number;
   /** Where failed exports and replaced setups are reported. Default: `consoleLogger`. */
   readonly logger?: Logger;
   /**
@@ -50,7 +57,10 @@ export interface SetupTelemetryOptions {
 export interface TelemetryHandle {
   /** The registered provider. */
   readonly provider: NodeTracerProvider;
-  /** The exporter spans go to. */
+  /**
+   * The exporter spans go to. With OTLP, one that hands spans to an OTLP exporter with
+   * `timeoutMs` while the process runs and, from `shutdown()` on, to one with `flushTimeoutMs`.
+   */
   readonly exporter: SpanExporter;
   /** With `exporter: "memory"`: the exporter to read finished spans from (before `shutdown()`). */
   readonly memory?: InMemorySpanExporter;
@@ -79,6 +89,8 @@ function sdk(dependency: (typeof SDK_PACKAGES)[number]): OptionalDependency {
 }
 
 const DEFAULT_ENDPOINT = "http://localhost:4318";
+/** Default of `flushTimeoutMs`: how long `flush()` and `shutdown()` wait at most. */
+const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
 const TRACES_PATH = "/v1/traces";
 
 const httpUrl = z.string().refine((value) => {
@@ -100,6 +112,7 @@ const OptionsSchema = z.strictObject({
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
     .optional(),
   timeoutMs: z.number().int().positive().optional(),
+  flushTimeoutMs: z.number().int().positive().max(600_000).optional(),
   logger: z.custom<Logger>(isLogger).optional(),
   diagnostics: z.boolean().optional(),
 });
@@ -112,6 +125,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   headers: "an object of string header values",
   resourceAttributes: "an object of string, number or boolean values",
   timeoutMs: "a whole number of milliseconds from 1 and up",
+  flushTimeoutMs: "a whole number of milliseconds from 1 to 600000",
   logger: "a Logger with debug, info, warn and error methods",
   diagnostics: "a boolean",
 };
@@ -229,6 +243,8 @@ async function install(options: ParsedOptions): Promise<TelemetryHandle> {
   );
 
   let exporter: SpanExporter;
+  let closing: ClosingExporter | undefined;
+  const flushTimeoutMs = options.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
   let memory: InMemorySpanExporter | undefined;
   let url: string | undefined;
   let processor: InstanceType<typeof base.SimpleSpanProcessor | typeof base.BatchSpanProcessor>;
@@ -237,12 +253,16 @@ async function install(options: ParsedOptions): Promise<TelemetryHandle> {
       sdk("@opentelemetry/exporter-trace-otlp-http"),
       () => import("@opentelemetry/exporter-trace-otlp-http"),
     );
-    url = resolveTracesUrl(options.endpoint);
-    exporter = new OTLPTraceExporter({
-      url,
-      ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
-      timeoutMillis: options.timeoutMs ?? 10_000,
-    });
+    const tracesUrl = resolveTracesUrl(options.endpoint);
+    url = tracesUrl;
+    const otlp = (timeoutMillis: number) =>
+      new OTLPTraceExporter({
+        url: tracesUrl,
+        ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
+        timeoutMillis,
+      });
+    closing = new ClosingExporter(otlp(options.timeoutMs ?? 10_000), otlp(flushTimeoutMs));
+    exporter = closing;
     processor = new base.BatchSpanProcessor(exporter);
   } else if (options.exporter === "console") {
     exporter = new base.ConsoleSpanExporter();
@@ -262,7 +282,12 @@ async function install(options: ParsedOptions): Promise<TelemetryHandle> {
     });
   }
   provider.register();
-  const handle = new ActiveTelemetry(provider, exporter, memory, url, logger, diagnostics);
+  const handle = new ActiveTelemetry(provider, exporter, memory, url, {
+    logger,
+    diagnostics,
+    flushTimeoutMs,
+    closing,
+  });
   active = handle;
   return handle;
 }
@@ -274,6 +299,8 @@ class ActiveTelemetry implements TelemetryHandle {
   readonly url?: string;
   readonly #logger: Logger;
   readonly #diagnostics: boolean;
+  readonly #flushTimeoutMs: number;
+  readonly #closing: ClosingExporter | undefined;
   #shutdown: Promise<void> | undefined;
 
   constructor(
@@ -281,23 +308,36 @@ class ActiveTelemetry implements TelemetryHandle {
     exporter: SpanExporter,
     memory: InMemorySpanExporter | undefined,
     url: string | undefined,
-    logger: Logger,
-    diagnostics: boolean,
+    settings: {
+      readonly logger: Logger;
+      readonly diagnostics: boolean;
+      readonly flushTimeoutMs: number;
+      readonly closing: ClosingExporter | undefined;
+    },
   ) {
     this.provider = provider;
     this.exporter = exporter;
     if (memory !== undefined) this.memory = memory;
     if (url !== undefined) this.url = url;
-    this.#logger = logger;
-    this.#diagnostics = diagnostics;
+    this.#logger = settings.logger;
+    this.#diagnostics = settings.diagnostics;
+    this.#flushTimeoutMs = settings.flushTimeoutMs;
+    this.#closing = settings.closing;
   }
 
   async flush(): Promise<void> {
-    try {
-      await this.provider.forceFlush();
-    } catch (error) {
-      this.#logger.warn("Flushing spans failed.", { error: describe(error) });
-    }
+    const outcome = await within(this.provider.forceFlush(), this.#flushTimeoutMs);
+    if (outcome.kind === "done") return;
+    this.#logger.warn(
+      outcome.kind === "timeout"
+        ? `Flushing spans took longer than ${this.#flushTimeoutMs} ms${this.#where()}; flush() returned without waiting for the export.`
+        : `Flushing spans failed${this.#where()}.`,
+      outcome.kind === "failed" ? { error: describe(outcome.error) } : undefined,
+    );
+  }
+
+  #where(): string {
+    return this.url === undefined ? "" : ` (${this.url})`;
   }
 
   shutdown(): Promise<void> {
@@ -306,10 +346,23 @@ class ActiveTelemetry implements TelemetryHandle {
   }
 
   async #close(): Promise<void> {
-    try {
-      await this.provider.shutdown();
-    } catch (error) {
-      this.#logger.warn("Shutting the tracer provider down failed.", { error: describe(error) });
+    this.#closing?.close();
+    const outcome = await within(this.provider.shutdown(), this.#flushTimeoutMs);
+    const dropped = this.#closing?.dropped;
+    if (outcome.kind !== "done" || (dropped !== undefined && dropped.spans > 0)) {
+      // One line, whatever went wrong: the spans that did not reach the collector are gone.
+      const error =
+        outcome.kind === "failed" ? describe(outcome.error) : (dropped?.error ?? undefined);
+      const what =
+        dropped !== undefined && dropped.spans > 0 ? `${dropped.spans} span(s)` : "spans";
+      const why =
+        outcome.kind === "timeout"
+          ? `no answer within ${this.#flushTimeoutMs} ms (flushTimeoutMs)`
+          : "the export failed";
+      this.#logger.warn(
+        `Telemetry shut down without exporting ${what}${this.#where()}: ${why}. Is the collector running?`,
+        error === undefined ? undefined : { error },
+      );
     }
     if (active !== this) return;
     active = undefined;
@@ -340,10 +393,21 @@ function foreignProviderRegistered(): boolean {
   return hasTracerProvider(trace.getTracerProvider());
 }
 
+/** Most distinct OpenTelemetry messages remembered, so each is logged once. */
+const MAX_DIAG_SEEN = 100;
+
+/**
+ * OpenTelemetry's own diagnostics, forwarded to `logger`. Each distinct message is written once:
+ * a collector that stays down fails every batch the same way, and one line says so.
+ */
 function diagAdapter(logger: Logger): DiagLogger {
+  const seen = new Set<string>();
   const write =
     (level: "debug" | "info" | "warn" | "error") =>
     (message: string, ...args: unknown[]) => {
+      const key = `${level} ${message} ${args.map(describe).join(" ")}`;
+      if (seen.has(key)) return;
+      if (seen.size < MAX_DIAG_SEEN) seen.add(key);
       try {
         logger[level](
           `OpenTelemetry: ${message}`,
@@ -360,6 +424,28 @@ function diagAdapter(logger: Logger): DiagLogger {
     debug: write("debug"),
     verbose: write("debug"),
   };
+}
+
+type Within = { kind: "done" } | { kind: "timeout" } | { kind: "failed"; error: unknown };
+
+/** Waits for `work` at most `ms`; the timer does not keep the process alive. */
+async function within(work: Promise<unknown>, ms: number): Promise<Within> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Within>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        (): Within => ({ kind: "done" }),
+        (error: unknown): Within => ({ kind: "failed", error }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function isLogger(value: unknown): value is Logger {

@@ -4,10 +4,12 @@ import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SpanTreeNode, spanTree } from "../../src/entries/testing.js";
 import { NodeExecutionError } from "../../src/errors.js";
 import { Attr, SpanNames } from "../../src/telemetry/attributes.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
 import { linkFromTraceparent, TrellisTracer } from "../../src/telemetry/tracing.js";
+import { approvedArticle, cancelledInside, failed, pausedAndResumed } from "./scenarios.js";
 
 interface Received {
   readonly method: string | undefined;
@@ -195,6 +197,142 @@ describe("OTLP/HTTP export", () => {
       "gen_ai.provider.name": "gcp.gemini",
       "gen_ai.usage.input_tokens": 120,
       "gen_ai.usage.output_tokens": 48,
+    });
+  });
+});
+
+/**
+ * The shape of a span tree without ids and times: what must survive the trip over OTLP.
+ * Siblings are compared as a set (spans started in the same instant have no order).
+ */
+interface Shape {
+  readonly name: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly attributes: string[];
+  readonly events: string[];
+  readonly links: number;
+  readonly children: Shape[];
+}
+
+const KIND_NAMES = ["unspecified", "internal", "server", "client", "producer", "consumer"];
+const STATUS_NAMES = ["unset", "ok", "error"];
+
+function shapeOf(node: SpanTreeNode): Shape {
+  return {
+    name: node.name,
+    kind: node.kind,
+    status: node.status.code,
+    attributes: Object.keys(node.attributes).sort(),
+    events: node.events.map((e) => e.name),
+    links: node.links.length,
+    children: canonical(node.children.map(shapeOf)),
+  };
+}
+
+function canonical(shapes: Shape[]): Shape[] {
+  return shapes
+    .map((shape) => [JSON.stringify(shape), shape] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, shape]) => shape);
+}
+
+/** The trees the receiver got, rebuilt from `parentSpanId`. */
+function receivedShapes(spans: readonly OtlpSpan[]): Shape[] {
+  const byParent = new Map<string, OtlpSpan[]>();
+  const ids = new Set(spans.map((s) => s.spanId));
+  const roots: OtlpSpan[] = [];
+  for (const span of spans) {
+    const parent = span.parentSpanId ?? "";
+    if (parent === "" || !ids.has(parent)) roots.push(span);
+    else byParent.set(parent, [...(byParent.get(parent) ?? []), span]);
+  }
+  const shape = (span: OtlpSpan): Shape => ({
+    name: span.name,
+    kind: KIND_NAMES[span.kind] ?? String(span.kind),
+    status: STATUS_NAMES[span.status.code ?? 0] ?? String(span.status.code),
+    attributes: span.attributes.map((a) => a.key).sort(),
+    events: span.events.map((e) => e.name),
+    links: span.links.length,
+    children: canonical((byParent.get(span.spanId) ?? []).map(shape)),
+  });
+  return canonical(roots.map(shape));
+}
+
+describe("OTLP/HTTP export of real runs", () => {
+  let server: Server;
+  let endpoint: string;
+  const bodies: OtlpRequest[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        let raw = Buffer.concat(chunks);
+        if (req.headers["content-encoding"] === "gzip") raw = gunzipSync(raw);
+        bodies.push(JSON.parse(raw.toString("utf8")) as OtlpRequest);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("{}");
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    trace.disable();
+    server.close();
+    await once(server, "close");
+  });
+
+  it("delivers the whole span tree of every run, as the in-process exporter sees it", async () => {
+    const scenarios = async () => {
+      await approvedArticle();
+      await pausedAndResumed();
+      await cancelledInside();
+      await failed();
+    };
+
+    const memory = await setupTelemetry({ exporter: "memory" });
+    await scenarios();
+    const expected = canonical(spanTree(memory.memory!.getFinishedSpans()).map(shapeOf));
+    await memory.shutdown();
+
+    const otlp = await setupTelemetry({ exporter: "otlp", endpoint, diagnostics: false });
+    await scenarios();
+    await otlp.shutdown(); // the last batch goes out at shutdown
+
+    const spans = bodies
+      .flatMap((b) => b.resourceSpans)
+      .flatMap((r) => r.scopeSpans)
+      .flatMap((s) => s.spans);
+    const received = receivedShapes(spans);
+    // Ten runs: three of the article, three of the pausing graph, three cancelled, one failed
+    // (nested graphs' runs nest inside their parents).
+    expect(received).toHaveLength(10);
+    expect(received).toEqual(expected);
+    // Every span of a trace belongs to its root's trace.
+    const traces = new Map(spans.map((s) => [s.spanId, s.traceId]));
+    for (const span of spans) {
+      if (span.parentSpanId) expect(traces.get(span.parentSpanId)).toBe(span.traceId);
+    }
+    expect(spans.length).toBeGreaterThan(80);
+    // Values and links arrive too: the resumed article run links to the run it continues.
+    const articles = spans.filter((s) => s.name === "invoke_workflow article-agent");
+    expect(articles.map((a) => attributes(a.attributes)["trellis.run.status"])).toEqual([
+      "paused",
+      "paused",
+      "completed",
+    ]);
+    expect(attributes(articles[2]!.attributes)["gen_ai.workflow.name"]).toBe("article-agent");
+    expect(articles[2]!.links[0]?.spanId).toBe(articles[1]!.spanId);
+    const group = spans.find((s) => s.name === "parallel check")!;
+    expect(attributes(group.attributes)).toMatchObject({
+      "trellis.branch.count": 3,
+      "trellis.join": "n=2",
+      "trellis.reducer": ["notes=append", "score=sum"],
     });
   });
 });

@@ -144,6 +144,30 @@ describe("run spans", () => {
     expect(findSpan(root ? [root] : [], "node boom")?.status.code).toBe("error");
   });
 
+  it("ends a child rejected at its gate as an outcome, and the nested node it fails as an error", async () => {
+    telemetry = await setupTelemetry({ exporter: "memory" });
+    const store = new MemoryStore();
+    const interrupts = new InterruptService({ store });
+    const agent = new GraphAgent({
+      graph: build(),
+      store,
+      interrupts,
+      interruptConfig: { approvals: { "polish/tidy": {} } },
+    });
+    expect((await agent.run({}, { sessionId: "nested-reject" })).status).toBe("paused");
+    await interrupts.send("nested-reject", { type: "reject", reason: "off topic" });
+    expect((await agent.resume("nested-reject")).status).toBe("failed");
+    await telemetry.flush();
+    const [, resumed] = spanTree(telemetry.memory!.getFinishedSpans());
+    const node = findSpan(resumed ? [resumed] : [], "node polish");
+    const child = node?.children.find((c) => c.name === "invoke_workflow polish");
+    expect(child?.attributes["trellis.run.status"]).toBe("rejected");
+    expect(child?.status.code).toBe("unset");
+    expect(findSpan(child ? [child] : [], "interrupt reject")?.status.code).toBe("unset");
+    expect(node?.status.code).toBe("error");
+    expect(resumed?.attributes["trellis.run.status"]).toBe("failed");
+  });
+
   it("records states and updates on spans only when content recording is on", async () => {
     telemetry = await setupTelemetry({ exporter: "memory" });
     const graph = new Graph({ state: State, name: "private" })

@@ -3,7 +3,7 @@ import { type SpanTreeNode, spanTree } from "../../src/entries/testing.js";
 import type { GraphAgent } from "../../src/index.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
 
-const samples = ["quickstart", "research", "router", "hitl-review", "steering"] as const;
+const samples = ["quickstart", "research", "router", "hitl-review", "steering", "tracing"] as const;
 
 let telemetry: TelemetryHandle;
 beforeAll(async () => {
