@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { END, Graph, GraphAgent, MemoryStore, START } from "../../src/index.js";
 import { approximateJsonLength } from "../../src/run/checkpointer.js";
