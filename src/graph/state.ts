@@ -265,7 +265,8 @@ export class StateDefinition<S extends Record<string, unknown>> {
   ): Applied<S> & { readonly update: Record<string, unknown> } {
     const parsed = what === undefined ? update : this.validateUpdate(update, what);
     const kept: Record<string, unknown> = {};
-    return { ...this.#applyAll(state, parsed, kept), update: kept };
+    const applied = this.#applyAll(state, parsed, kept);
+    return { state: applied.state, delta: applied.delta, update: kept };
   }
 
   /**

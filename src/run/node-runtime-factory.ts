@@ -156,23 +156,27 @@ function makeBranch(
   const runtime = makeRuntime(env, {
     thread: `${parent.thread}/${name}`,
     span,
-    progress: parent.progress
-      .filter((e) => isInner(e) && e.inner === name)
-      .map((e) => (e as InnerProgress).data),
+    progress:
+      parent.progress.length === 0
+        ? parent.progress
+        : parent.progress
+            .filter((e) => isInner(e) && e.inner === name)
+            .map((e) => (e as InnerProgress).data),
     saveProgress: (data) => parent.saveProgress({ inner: name, data } satisfies InnerProgress),
     note: (notes) => parent.note({ branches: { [name]: notes } }),
     // Interrupts do not reach runs nested inside parallel branches.
     control: undefined,
     parentPath: NO_NODES,
   });
-  return {
-    ...runtime,
-    runInSpan: (fn) => span.runInContext(fn),
-    end: (attrs) => span.end(attrs as Record<string, string> | undefined),
-    endWithError: (error, attrs) =>
-      span.endWithError(
-        error,
-        attrs === undefined ? {} : { attributes: attrs as Record<string, string> },
-      ),
-  };
+  // The branch's methods go onto the runtime just made for it: spreading that runtime into a
+  // new object cost more than a trivial branch's own work (a group makes one per branch).
+  const branch = runtime as { -readonly [K in keyof BranchRuntime]: BranchRuntime[K] };
+  branch.runInSpan = (fn) => span.runInContext(fn);
+  branch.end = (attrs) => span.end(attrs as Record<string, string> | undefined);
+  branch.endWithError = (error, attrs) =>
+    span.endWithError(
+      error,
+      attrs === undefined ? {} : { attributes: attrs as Record<string, string> },
+    );
+  return branch;
 }

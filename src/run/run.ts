@@ -235,7 +235,16 @@ export class Run<S extends Record<string, unknown>> {
     let record: Awaited<ReturnType<Checkpointer["save"]>>;
     try {
       record = await s.checkpointer.save(
-        { runId: s.runId, iteration: this.#plan.iteration, ...input },
+        // Spelled out rather than spread: this runs on every step.
+        {
+          runId: s.runId,
+          iteration: input.iteration ?? this.#plan.iteration,
+          node: input.node,
+          next: input.next,
+          status: input.status,
+          delta: input.delta,
+          ...(input.meta === undefined ? {} : { meta: input.meta }),
+        },
         at.state,
         () => at.path.toArray(),
         batch,
