@@ -1,0 +1,24 @@
+import type { Command } from "./command.js";
+import { auditCommand } from "./commands/audit.js";
+import { historyCommand } from "./commands/history.js";
+import { resumeCommand } from "./commands/resume.js";
+import { runCommand } from "./commands/run.js";
+import { sendCommand } from "./commands/send.js";
+import { sessionsCommand } from "./commands/sessions.js";
+import { mermaidCommand, vizCommand } from "./commands/viz.js";
+
+/** Every `trellis` command, in the order `trellis --help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  runCommand,
+  resumeCommand,
+  sendCommand,
+  sessionsCommand,
+  historyCommand,
+  auditCommand,
+  vizCommand,
+  mermaidCommand,
+  // `serve` (src/cli/serve.ts, `serveCommand`) and `worker` (src/cli/worker.ts,
+  // `workerCommand`) are listed here, after `audit`'s siblings:
+  // serveCommand,
+  // workerCommand,
+];
