@@ -157,6 +157,13 @@ async function flushWithin(telemetry: TelemetryHandle, io: CliIO): Promise<void>
 
 /** Runs `main` as the process and exits with its code, even if a handle was left open. */
 export async function runAsProcess(argv: readonly string[]): Promise<void> {
+  // Ctrl-C outside a run (or after it ended, while the process winds down) exits 130 at once;
+  // during a run the run's own handler cancels it first (see cancelOnInterrupt).
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) === 1) process.exit(EXIT.interrupted);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const code = await main(argv);
   process.exitCode = code;
   // Everything is closed by now; should a module have left a handle open, do not hang on it.

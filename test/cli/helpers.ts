@@ -22,6 +22,8 @@ export interface Trellis {
   readonly done: Promise<Finished>;
   /** Everything written to stdout so far. */
   stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
 }
 
 export function trellis(args: readonly string[], env: Record<string, string> = {}): Trellis {
@@ -45,7 +47,7 @@ export function trellis(args: readonly string[], env: Record<string, string> = {
   const done = new Promise<Finished>((resolve) => {
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, done, stdout: () => stdout };
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** Runs `trellis` to the end. */
