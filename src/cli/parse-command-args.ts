@@ -49,7 +49,7 @@ export function parseCommandArgs<O extends Options>(
     throw new UsageError(
       spec.command,
       unknown === undefined
-        ? (message.split("\n")[0] ?? message).replace(/\.$/, "")
+        ? message.split("\n").join(" ").replace(/\.$/, "")
         : `Unknown option \`${unknown}\` (an argument that starts with \`-\` goes after \`--\`)`,
     );
   }
