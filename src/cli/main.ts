@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { pathToFileURL } from "node:url";
+import { TrellisError } from "../errors.js";
 import { closestName } from "../graph/suggest.js";
 import { setupTelemetry, type TelemetryHandle } from "../telemetry/setup-telemetry.js";
 import { TRELLIS_VERSION } from "../telemetry/tracing.js";
@@ -62,6 +63,26 @@ function takeGlobal(argv: readonly string[]): {
     } else args.push(arg);
   }
   return { args, otlp, verbose };
+}
+
+const beforeEnd = (args: readonly string[]) => {
+  const end = args.indexOf("--");
+  return end === -1 ? args : args.slice(0, end);
+};
+
+const wantsJson = (args: readonly string[]) => beforeEnd(args).includes("--json");
+
+/** An error as one JSON line, for `--json`: `{"type":"error","name","code","message"}`. */
+function errorJson(error: unknown): string {
+  const fields =
+    error instanceof Error
+      ? {
+          name: error.name,
+          code: error instanceof TrellisError ? error.code : "INTERNAL",
+          message: error.message,
+        }
+      : { name: "Error", code: "INTERNAL", message: String(error) };
+  return JSON.stringify({ type: "error", ...fields });
 }
 
 const wantsHelp = (args: readonly string[]) => {
@@ -127,7 +148,7 @@ export async function main(
     }
     return await command.run(rest, io);
   } catch (error) {
-    io.err(formatError(error, verbose));
+    io.err(wantsJson(rest) && !verbose ? errorJson(error) : formatError(error, verbose));
     if (error instanceof UsageError) {
       io.err(command.help.split("\n")[0]!);
       return EXIT.usage;

@@ -62,13 +62,32 @@ describe("cancelling trellis run", () => {
     expect(done.code).toBe(130);
   });
 
-  it("ends the run cancelled (exit 5) when another process sends `cancel`, and tells that process", async () => {
+  it("says a live run holds the session, and ends that run cancelled (exit 5) when another process sends `cancel`", async () => {
     const file = join(dir.path, "sent.log");
     const run = trellis(["run", GATED, "--store", store, "--session", "sent"], {
       TRELLIS_TEST_EFFECTS: file,
       TRELLIS_TEST_SLOW_MS: "60000",
+      TRELLIS_TEST_LEASE_MS: "1500",
     });
     await until(() => countEffects(file)["slow:start"] === 1, "the run to enter `slow`");
+    // The run renews its lease while it works: a resume from elsewhere says it is alive.
+    const busy = await trellisDone([
+      "resume",
+      "sent",
+      "--agents",
+      GATED,
+      "--store",
+      store,
+      "--json",
+    ]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain("waiting up to");
+    expect(JSON.parse(busy.stderr.trim().split("\n").at(-1)!)).toMatchObject({
+      type: "error",
+      name: "SessionBusyError",
+      code: "SESSION_BUSY",
+    });
+    expect(busy.stderr).toContain("is held by a live run of");
     const send = await trellisDone(["send", "sent", "cancel", "--store", store, "--wait", "20000"]);
     expect(send.stdout).toContain('applied: {"type":"cancel"}');
     expect(send.code).toBe(0);
