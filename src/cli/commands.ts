@@ -17,8 +17,11 @@ export const COMMANDS: readonly Command[] = [
   auditCommand,
   vizCommand,
   mermaidCommand,
-  // `serve` (src/cli/serve.ts, `serveCommand`) and `worker` (src/cli/worker.ts,
-  // `workerCommand`) are listed here, after `audit`'s siblings:
+  // ── serve and worker ────────────────────────────────────────────────────────────────────
+  // `serve` (src/cli/serve.ts exports `serveCommand`) and `worker` (src/cli/worker.ts exports
+  // `workerCommand`) are listed here, with their imports at the top of this file:
+  //   import { serveCommand } from "./serve.js";
+  //   import { workerCommand } from "./worker.js";
   // serveCommand,
   // workerCommand,
 ];
