@@ -221,6 +221,9 @@ describe("trellis sessions, history and audit", () => {
       state: { draft: "About tides" },
       path: ["prepare", "slow", "draft"],
     });
+    const noResume = await cli(["resume", "nobody", "--agents", GATED, "--store", store]);
+    expect(noResume.code).toBe(1);
+    expect(noResume.err).toContain("CheckpointNotFoundError [CHECKPOINT_NOT_FOUND]");
     const missing = await cli(["history", "nobody", "--store", store]);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(

@@ -162,6 +162,30 @@ describe.each(backends)("trellis on $name", ({ name, store, waitsOutLease }) => 
     expect(counts["publish:start"]).toBeUndefined();
   });
 
+  it("lets one of two resumes at once finish the session; the other exits 1 and runs nothing", async () => {
+    const file = effectsFile();
+    const env = { TRELLIS_TEST_EFFECTS: file };
+    const session = `twice-${name}`;
+    expect(
+      (await trellisDone(["run", GATED, "--store", store, "--session", session], env)).code,
+    ).toBe(3);
+    expect((await trellisDone(["send", session, "approve", "--store", store], env)).code).toBe(0);
+    const both = await Promise.all([
+      trellisDone(["resume", session, "--agents", GATED, "--store", store], env),
+      trellisDone(["resume", session, "--agents", GATED, "--store", store], env),
+    ]);
+    expect(both.map((r) => r.code).sort()).toEqual([0, 1]);
+    const loser = both.find((r) => r.code === 1)!;
+    expect(loser.stderr).toMatch(
+      /^(SessionBusyError \[SESSION_BUSY\]|SessionEndedError \[SESSION_ENDED\]): /m,
+    );
+    expect(countEffects(file)).toMatchObject({
+      "draft:done": 1,
+      "publish:start": 1,
+      "publish:done": 1,
+    });
+  });
+
   it("finishes a run killed mid-node from another process, once the dead run's lease is gone", async () => {
     const file = effectsFile();
     const session = `killed-${name}`;
