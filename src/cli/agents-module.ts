@@ -20,10 +20,16 @@ export interface LoadedAgents {
 /** A file given to the CLI does not export agents it can use. */
 export class AgentModuleError extends TrellisError {
   readonly file: string;
+  /**
+   * @param options.cause the error the module threw, when it threw one: the message then says
+   *   what went wrong inside it rather than how a module should look.
+   */
   constructor(file: string, detail: string, options?: { readonly cause?: unknown }) {
     super(
       "AGENT_MODULE_INVALID",
-      `\`${file}\` ${detail}. Export as default a function \`({ store, interrupts }) => ({ name: new GraphAgent({ graph, store, interrupts }) })\` (\`defineAgents\` types it), or export a ready GraphAgent as \`agent\`; optionally export the run's \`input\`.`,
+      options?.cause === undefined
+        ? `\`${file}\` ${detail}. Export as default a function \`({ store, interrupts }) => ({ name: new GraphAgent({ graph, store, interrupts }) })\` (\`defineAgents\` types it), or export a ready GraphAgent as \`agent\`; optionally export the run's \`input\`.`
+        : `\`${file}\` ${detail}. Fix the module (run the command with --verbose for the stack).`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = "AgentModuleError";
