@@ -34,14 +34,9 @@ export function continueCommands(
     ...store,
   ]);
   if (result.status === "paused" && result.gate !== undefined) {
-    const send = (action: string) =>
-      commandLine(["trellis", "send", result.sessionId, action, ...store]);
-    return [
-      send("approve"),
-      send("reject"),
-      send(JSON.stringify({ type: "request_changes", feedback: "…" })),
-      resume,
-    ];
+    const send = (...action: string[]) =>
+      commandLine(["trellis", "send", result.sessionId, ...action, ...store]);
+    return [send("approve"), send("reject"), send("request_changes", "--feedback", "…"), resume];
   }
   if (result.status === "paused" || result.status === "cancelled" || result.status === "failed") {
     return [resume];
@@ -60,7 +55,9 @@ export function reportOutcome(
   options: { readonly json: boolean; readonly hint: ContinueHint },
 ): number {
   const code = exitCodeOf(result.status);
-  const next = options.hint.sharesStore ? continueCommands(result, options.hint) : [];
+  // A memory store ends with this process: there is nothing another command could continue.
+  const kept = options.hint.sharesStore && options.hint.store !== "memory";
+  const next = kept ? continueCommands(result, options.hint) : [];
   if (options.json) {
     io.out(
       jsonLine({
@@ -96,6 +93,14 @@ export function reportOutcome(
     for (const line of next) io.out(`  ${line}`);
   } else if (next.length === 1) {
     io.out(`Continue it: ${next[0]}`);
+  } else if (
+    options.hint.store === "memory" &&
+    result.status !== "completed" &&
+    result.status !== "rejected"
+  ) {
+    io.out(
+      "The memory store ends with this process: run with --store sqlite:PATH (the default) or postgres:URL to continue sessions later.",
+    );
   } else if (
     !options.hint.sharesStore &&
     result.status !== "completed" &&

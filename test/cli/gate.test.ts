@@ -126,7 +126,9 @@ describe.each(backends)("trellis on $name", ({ name, store, waitsOutLease }) => 
       [
         "send",
         session,
-        JSON.stringify({ type: "request_changes", feedback: "name one animal" }),
+        "request_changes",
+        "--feedback",
+        "name one animal",
         "--agents",
         GATED,
         "--store",

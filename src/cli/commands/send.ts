@@ -1,5 +1,6 @@
 import { hostname, userInfo } from "node:os";
 import { SessionEndedError } from "../../errors.js";
+import { INTERRUPT_ACTION_TYPES } from "../../interrupts/actions.js";
 import type { InterruptInput, InterruptOutcome } from "../../interrupts/interrupt-message.js";
 import { wakesSession } from "../../run/dispatcher.js";
 import { cliLogger } from "../cli-logger.js";
@@ -16,23 +17,16 @@ import { UsageError } from "../usage-error.js";
 import { waitForLease } from "../wait-for-lease.js";
 import { watchRun } from "../watch-run.js";
 
-/** Actions with no required field, which may be sent as a bare word: `trellis send s1 approve`. */
-const BARE_ACTIONS = new Set([
-  "continue",
-  "pause",
-  "resume",
-  "cancel",
-  "rerun",
-  "skip",
-  "approve",
-  "reject",
-]);
+/** The fields an action named by a bare word can be given as options. */
+const FIELD_OPTIONS = ["feedback", "reason", "comment", "guidance", "to"] as const;
+type Fields = Partial<Record<(typeof FIELD_OPTIONS)[number], string | undefined>>;
 
 const HELP = `Usage: trellis send <session> <action-json | free text> [options]
 
 Sends an interrupt to a session's queue, from any process that shares the store. The message is
-an action as JSON ('{"type":"request_changes","feedback":"Shorter"}'), a bare action name that
-needs no fields (${[...BARE_ACTIONS].join(", ")}), or free text, which the run's reasoner reads
+an action as JSON ('{"type":"request_changes","feedback":"Shorter"}'), an action's name
+(${INTERRUPT_ACTION_TYPES.join(", ")}) with its fields as options
+(\`request_changes --feedback "Shorter"\`), or free text, which the run's reasoner reads
 ("go back to the outline"). Prints the receipt, then the decision once a run has read it.
 
 A session suspended at an approval gate (or paused) holds no process: the message waits in its
@@ -43,6 +37,11 @@ Options:
   --agents <module>  Resume the session here when the message wakes it (a gate, or resume/cancel)
   --agent <name>     With --agents: the agent to resume with (default: by the session's graph)
   --text             Send the argument as free text even if it looks like an action
+  --feedback <text>  request_changes: what to change
+  --reason <text>    reject, cancel: why
+  --comment <text>   approve: a note for the audit trail
+  --guidance <text>  rerun: what the node is told
+  --to <node>        go_back: the node to go back to
   --sender <name>    Who sends it, for the audit trail (default: user@host)
   --wait <ms>        How long to wait for a running session's decision (default 5000; 0: don't)
   --store <spec>     sqlite:PATH | postgres:URL | memory (default ${DEFAULT_STORE})
@@ -53,13 +52,23 @@ Exit codes: 0 queued or applied, 1 refused or expired; with --agents, the resume
 
 Examples:
   trellis send 6f1c… approve
-  trellis send 6f1c… '{"type":"request_changes","feedback":"Name one animal."}'
+  trellis send 6f1c… request_changes --feedback "Name one animal."
+  trellis send 6f1c… '{"type":"go_back","to":"outline"}'
   trellis send 6f1c… "pause after this step"
 `;
 
-function parseMessage(text: string, forceText: boolean): InterruptInput {
-  if (forceText) return text;
+function parseMessage(text: string, forceText: boolean, fields: Fields): InterruptInput {
+  const given = Object.entries(fields).filter(([, value]) => value !== undefined);
   const trimmed = text.trim();
+  const named = !forceText && (INTERRUPT_ACTION_TYPES as readonly string[]).includes(trimmed);
+  if (given.length > 0 && !named) {
+    throw new UsageError(
+      "send",
+      `\`--${given[0]![0]}\` goes with an action's name (\`trellis send <session> request_changes --feedback …\`), not with JSON or free text`,
+    );
+  }
+  if (forceText) return text;
+  if (named) return { type: trimmed, ...Object.fromEntries(given) } as InterruptInput;
   if (trimmed.startsWith("{")) {
     const value = jsonOption("send", "message", trimmed);
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -67,7 +76,6 @@ function parseMessage(text: string, forceText: boolean): InterruptInput {
     }
     return value as InterruptInput;
   }
-  if (BARE_ACTIONS.has(trimmed)) return { type: trimmed } as InterruptInput;
   return text;
 }
 
@@ -122,6 +130,11 @@ export const sendCommand: Command = {
         agents: { type: "string" },
         agent: { type: "string" },
         text: { type: "boolean", default: false },
+        feedback: { type: "string" },
+        reason: { type: "string" },
+        comment: { type: "string" },
+        guidance: { type: "string" },
+        to: { type: "string" },
         sender: { type: "string" },
         wait: { type: "string" },
         store: { type: "string" },
@@ -129,7 +142,13 @@ export const sendCommand: Command = {
       },
     });
     const [sessionId, raw] = positionals as [string, string];
-    const message = parseMessage(raw, values.text === true);
+    const message = parseMessage(raw, values.text === true, {
+      feedback: values.feedback,
+      reason: values.reason,
+      comment: values.comment,
+      guidance: values.guidance,
+      to: values.to,
+    });
     const waitMs = integerOption("send", "wait", values.wait, { min: 0 }) ?? 5_000;
     const json = values.json === true;
     const file = values.agents;
