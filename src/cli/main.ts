@@ -181,7 +181,10 @@ export async function runAsProcess(argv: readonly string[]): Promise<void> {
   // Ctrl-C outside a run (or after it ended, while the process winds down) exits 130 at once;
   // during a run the run's own handler cancels it first (see cancelOnInterrupt).
   const onSignal = (signal: NodeJS.Signals) => {
-    if (process.listenerCount(signal) === 1) process.exit(EXIT.interrupted);
+    // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+    if (process.listenerCount(signal) === 1) {
+      process.exit(signal === "SIGTERM" ? 143 : EXIT.interrupted);
+    }
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
