@@ -58,6 +58,13 @@ describe.each(backends)("trellis on $name", ({ name, store, waitsOutLease }) => 
     );
     expect(commandLine([session])).toBe(`'${session.replace(/'/g, `'\\''`)}'`);
 
+    const inbox = await trellisDone(["sessions", "--waiting", "--store", store, "--json"]);
+    expect(inbox.code).toBe(0);
+    const waiting = JSON.parse(inbox.stdout) as {
+      items: { sessionId: string; gate?: { node: string } }[];
+    };
+    expect(waiting.items.find((s) => s.sessionId === session)?.gate?.node).toBe("draft");
+
     const send = await trellisDone(
       ["send", session, "approve", "--store", store, "--sender", "ana"],
       env,
