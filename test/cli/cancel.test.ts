@@ -4,8 +4,11 @@
  * the same way and that process is told it was applied.
  */
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { countEffects, GATED, jsonLines, tempDir, trellis, trellisDone, until } from "./helpers.js";
+
+// Each test starts several real processes; on a loaded machine one can take seconds to start.
+vi.setConfig({ testTimeout: 120_000 });
 
 const dir = tempDir("cancel");
 const store = `sqlite:${join(dir.path, "cancel.db")}`;

@@ -7,11 +7,14 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EXIT } from "../../src/cli/command.js";
 import { COMMANDS } from "../../src/cli/commands.js";
 import { main } from "../../src/cli/main.js";
 import { captureIO, GATED, jsonLines, tempDir, trellisDone } from "./helpers.js";
+
+// A few tests start a real process; on a loaded machine one can take seconds to start.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const dir = tempDir("commands");
 const store = `sqlite:${join(dir.path, "inbox.db")}`;

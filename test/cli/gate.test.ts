@@ -5,10 +5,13 @@
  * node that ran twice shows.
  */
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { commandLine } from "../../src/cli/shell-quote.js";
 import { DATABASE_URL, dropSchema, testSchema } from "../store/postgres/test-database.js";
 import { countEffects, GATED, jsonLines, tempDir, trellis, trellisDone, until } from "./helpers.js";
+
+// Each test starts several real processes; on a loaded machine one can take seconds to start.
+vi.setConfig({ testTimeout: 120_000 });
 
 const dir = tempDir("gate");
 const schema = testSchema("cli_gate");

@@ -80,7 +80,7 @@ export function countEffects(file: string): Record<string, number> {
 }
 
 /** Polls until `check` holds (a real process is being watched), failing after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const started = Date.now();
   while (!check()) {
     if (Date.now() - started > timeoutMs) throw new Error(`Timed out waiting for ${what}`);

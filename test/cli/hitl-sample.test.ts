@@ -3,8 +3,11 @@
  * other processes ask for changes, approve and resume, on the CLI's SQLite store.
  */
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { jsonLines, tempDir, trellisDone } from "./helpers.js";
+
+// Each test starts several real processes; on a loaded machine one can take seconds to start.
+vi.setConfig({ testTimeout: 120_000 });
 
 const dir = tempDir("hitl");
 const store = `sqlite:${join(dir.path, "trellis.db")}`;
