@@ -12,11 +12,31 @@ import { UsageError } from "./usage-error.js";
 /** How long `--otlp` waits at exit for the last spans to be sent. */
 const TELEMETRY_FLUSH_MS = 5_000;
 
-/** Writes results to stdout and progress and errors to stderr. */
+/**
+ * Writes results to stdout and progress and errors to stderr. A reader that goes away
+ * (`trellis run agents.ts | head -1` to take the session id) does not stop the run: output to a
+ * closed pipe is dropped, and the run ends as it would have, its session in a state others can
+ * continue.
+ */
 export const processIO: CliIO = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => write(process.stdout, line),
+  err: (line) => write(process.stderr, line),
 };
+
+const watched = new WeakSet<NodeJS.WriteStream>();
+const closed = new WeakSet<NodeJS.WriteStream>();
+
+function write(stream: NodeJS.WriteStream, line: string): void {
+  if (closed.has(stream)) return;
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+      closed.add(stream);
+    });
+  }
+  stream.write(`${line}\n`);
+}
 
 function usage(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EXIT } from "../../src/cli/command.js";
 import { COMMANDS } from "../../src/cli/commands.js";
 import { main } from "../../src/cli/main.js";
-import { captureIO, GATED, jsonLines, tempDir, trellisDone } from "./helpers.js";
+import { captureIO, GATED, jsonLines, tempDir, trellis, trellisDone, until } from "./helpers.js";
 
 // A few tests start a real process; on a loaded machine one can take seconds to start.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -138,6 +138,22 @@ describe("agents modules", () => {
     const { code, err } = await cli(["viz", "test/cli/helpers.ts"]);
     expect(code).toBe(1);
     expect(err).toContain("exports neither an agents function nor a GraphAgent");
+  });
+});
+
+describe("trellis run | head -1", () => {
+  it("goes on to the end of the run when its reader closes the pipe after the session id", async () => {
+    const pipeStore = `sqlite:${join(dir.path, "pipe.db")}`;
+    const run = trellis(["run", GATED, "--store", pipeStore, "--session", "piped"]);
+    await until(() => run.stdout().startsWith("session piped\n"), "the session id");
+    run.child.stdout!.destroy();
+    const done = await run.done;
+    expect(done.stderr).not.toContain("EPIPE");
+    expect(done.code).toBe(3);
+    const inbox = JSON.parse((await cli(["sessions", "--store", pipeStore, "--json"])).out) as {
+      items: { sessionId: string; status: string }[];
+    };
+    expect(inbox.items).toMatchObject([{ sessionId: "piped", status: "paused" }]);
   });
 });
 
