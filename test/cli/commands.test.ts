@@ -328,4 +328,29 @@ describe("trellis --otlp", () => {
     expect(names).toContain("invoke_workflow quickstart");
     expect(names).toContain("invoke_agent writer");
   });
+
+  it("gives up on the last spans after a bounded wait when the collector never answers", async () => {
+    const server = createServer(() => {
+      // Never answers.
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const started = Date.now();
+    try {
+      const result = await cli([
+        "run",
+        "samples/quickstart/agents.ts",
+        "--store",
+        "memory",
+        "--otlp",
+        `http://127.0.0.1:${port}`,
+      ]);
+      expect(result.code).toBe(0);
+      expect(result.err).toContain("spans not sent within 5000 ms were dropped");
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    expect(Date.now() - started).toBeLessThan(9_000);
+  });
 });
