@@ -54,7 +54,6 @@ export const ERROR_CODES = [
   "PARALLEL_GROUP_FAILED",
   "NESTED_GRAPH_FAILED",
   "CLI_INPUT",
-  "CLI_USAGE",
   "AGENT_MODULE_INVALID",
   "DEPENDENCY_MISSING",
   "STORE_UNAVAILABLE",
@@ -65,6 +64,7 @@ export const ERROR_CODES = [
   "STATE_TOO_DEEP",
   "STATE_SCHEMA_INVALID",
   "NODE_RESULT_INVALID",
+  "CLI_USAGE",
 ] as const;
 
 /** A stable, machine-readable error code. */
