@@ -64,6 +64,7 @@ export const ERROR_CODES = [
   "STATE_TOO_DEEP",
   "STATE_SCHEMA_INVALID",
   "NODE_RESULT_INVALID",
+  "CLI_USAGE",
 ] as const;
 
 /** A stable, machine-readable error code. */

@@ -126,6 +126,7 @@ export type {
   StateDefinition,
   StateOf,
 } from "./graph/state.js";
+export type { GraphChartOptions } from "./graph/to-mermaid.js";
 export {
   APPROVAL_ACTION_TYPES,
   actionPriority,

@@ -11,15 +11,20 @@
  *
  *   npx tsx --conditions=trellis-source samples/hitl-review/main.ts
  */
-import type { InterruptInput } from "trellis";
-import { createReviewAgent, input } from "./agent.js";
+import { type InterruptInput, InterruptService, MemoryStore } from "trellis";
+import { createReviewAgent, input } from "./agents.js";
 
-const { agent, interrupts } = createReviewAgent({
-  timeoutMs: 200,
-  onTimeout: "reject",
-  maxRevisions: 2,
-  onRevisionLimit: "reject",
-});
+const store = new MemoryStore();
+const interrupts = new InterruptService({ store });
+const agent = createReviewAgent(
+  { store, interrupts },
+  {
+    timeoutMs: 200,
+    onTimeout: "reject",
+    maxRevisions: 2,
+    onRevisionLimit: "reject",
+  },
+);
 
 /** What the reviewer of each session says at each revision; `undefined`: says nothing. */
 const reviewer: Record<string, (revision: number) => InterruptInput | undefined> = {

@@ -1,5 +1,5 @@
 /**
- * Steers the research run in samples/steering/agent.ts with free text, sent while it works:
+ * Steers the research run in samples/steering/agents.ts with free text, sent while it works:
  *
  * 1. "pause" while the second `read` runs: the run stops after it with status `paused` and
  *    holds no process (the default pause mode is `suspend`).
@@ -12,8 +12,12 @@
  *
  *   npx tsx --conditions=trellis-source samples/steering/main.ts
  */
-import type { InterruptReceipt } from "trellis";
-import { agent, input, interrupts } from "./agent.js";
+import { type InterruptReceipt, InterruptService, MemoryStore } from "trellis";
+import { createSteeringAgent, input } from "./agents.js";
+
+const store = new MemoryStore();
+const interrupts = new InterruptService({ store });
+const agent = createSteeringAgent({ store, interrupts });
 
 const sessionId = "steering-demo";
 const started = new Map<string, number>();

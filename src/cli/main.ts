@@ -1,146 +1,219 @@
 #!/usr/bin/env node
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { TrellisError } from "../errors.js";
-import { setupTelemetry } from "../telemetry/setup-telemetry.js";
+import { closestName } from "../graph/suggest.js";
+import { setupTelemetry, type TelemetryHandle } from "../telemetry/setup-telemetry.js";
 import { TRELLIS_VERSION } from "../telemetry/tracing.js";
-import { formatEvent } from "./format-event.js";
-import { loadAgent } from "./load-agent.js";
+import { type CliIO, type Command, EXIT } from "./command.js";
+import { COMMANDS } from "./commands.js";
+import { formatError } from "./format-error.js";
+import { UsageError } from "./usage-error.js";
 
-const USAGE = `Usage: trellis <command> <file> [options]
+/** How long `--otlp` waits at exit for the last spans to be sent. */
+const TELEMETRY_FLUSH_MS = 5_000;
+
+/**
+ * Writes results to stdout and progress and errors to stderr. A reader that goes away
+ * (`trellis run agents.ts | head -1` to take the session id) does not stop the run: output to a
+ * closed pipe is dropped, and the run ends as it would have, its session in a state others can
+ * continue.
+ */
+export const processIO: CliIO = {
+  out: (line) => write(process.stdout, line),
+  err: (line) => write(process.stderr, line),
+};
+
+const watched = new WeakSet<NodeJS.WriteStream>();
+const closed = new WeakSet<NodeJS.WriteStream>();
+
+function write(stream: NodeJS.WriteStream, line: string): void {
+  if (closed.has(stream)) return;
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+      closed.add(stream);
+    });
+  }
+  stream.write(`${line}\n`);
+}
+
+function usage(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `Usage: trellis <command> [arguments] [options]
 
 Commands:
-  run <file>       Run the agent a file exports (\`agent\`, and optionally \`input\`)
-  mermaid <file>   Print the agent's graph as a Mermaid flowchart
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
-Options:
-  --input <json>   Run input as JSON (default: the file's \`input\` export)
-  --session <id>   Session id (default: a new random id)
-  --json           Print events as JSON lines instead of text
-  --otlp [url]     Export spans over OTLP/HTTP (default http://localhost:4318, Jaeger's port)
-  --version        Print the version of Trellis
-  -h, --help       Show this help
+Options for every command:
+  --json            Machine-readable output (JSON lines)
+  --otlp [url]      Export spans over OTLP/HTTP (default http://localhost:4318, Jaeger's port)
+  --verbose         Print errors with their stack and causes
+  -h, --help        Show help (\`trellis <command> --help\` for one command)
+  --version         Print the version of Trellis
 
-TypeScript files are loaded through tsx (an optional package: npm install tsx).
+Data is kept in sqlite:.trellis/trellis.db unless --store says otherwise. TypeScript modules are
+loaded through tsx (an optional package: npm install tsx). See docs/cli.md.
 `;
+}
 
-/** The `trellis` command. Returns the process exit code. */
+/** Takes the flags every command shares out of the arguments (before a `--`). */
+function takeGlobal(argv: readonly string[]): {
+  args: string[];
+  otlp: string | true | undefined;
+  verbose: boolean;
+} {
+  const args: string[] = [];
+  let otlp: string | true | undefined;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (arg === "--verbose") verbose = true;
+    else if (arg.startsWith("--otlp=")) otlp = arg.slice("--otlp=".length);
+    else if (arg === "--otlp") {
+      const next = argv[i + 1];
+      if (next !== undefined && /^https?:\/\//.test(next)) {
+        otlp = next;
+        i++;
+      } else otlp = true;
+    } else args.push(arg);
+  }
+  return { args, otlp, verbose };
+}
+
+const beforeEnd = (args: readonly string[]) => {
+  const end = args.indexOf("--");
+  return end === -1 ? args : args.slice(0, end);
+};
+
+const wantsJson = (args: readonly string[]) => beforeEnd(args).includes("--json");
+
+/** An error as one JSON line, for `--json`: `{"type":"error","name","code","message"}`. */
+function errorJson(error: unknown): string {
+  const fields =
+    error instanceof Error
+      ? {
+          name: error.name,
+          code: error instanceof TrellisError ? error.code : "INTERNAL",
+          message: error.message,
+        }
+      : { name: "Error", code: "INTERNAL", message: String(error) };
+  return JSON.stringify({ type: "error", ...fields });
+}
+
+const wantsHelp = (args: readonly string[]) => {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+};
+
+/**
+ * The `trellis` command: finds the command, handles `--help`, `--version`, `--otlp` and errors,
+ * and resolves to the exit code (see `EXIT`). It never rejects: errors are printed to `io.err`
+ * as `Name [CODE]: message` (with the stack under `--verbose`).
+ */
 export async function main(
   argv: readonly string[],
-  out: (line: string) => void = console.log,
+  io: CliIO = processIO,
+  commands: readonly Command[] = COMMANDS,
 ): Promise<number> {
-  const { args, otlp } = takeOtlp(argv);
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      input: { type: "string" },
-      session: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-      version: { type: "boolean", default: false },
-    },
+  const { args, otlp, verbose } = takeGlobal(argv);
+  const [name, ...rest] = args;
+  if (name === "--version") {
+    io.out(TRELLIS_VERSION);
+    return EXIT.completed;
+  }
+  if (name === undefined) {
+    io.err(usage(commands));
+    return EXIT.usage;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
+    const topic = name === "help" ? rest[0] : undefined;
+    const command = commands.find((c) => c.name === topic);
+    io.out(command === undefined ? usage(commands) : command.help);
+    return EXIT.completed;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    const near = closestName(
+      name,
+      commands.map((c) => c.name),
+    );
+    io.err(
+      formatError(
+        new UsageError(
+          undefined,
+          `Unknown command \`${name}\`${near === undefined ? "" : `. Did you mean \`${near}\`?`}`,
+        ),
+        false,
+      ),
+    );
+    io.err(usage(commands));
+    return EXIT.usage;
+  }
+  if (wantsHelp(rest)) {
+    io.out(command.help);
+    return EXIT.completed;
+  }
+  let telemetry: TelemetryHandle | undefined;
+  try {
+    if (otlp !== undefined) {
+      telemetry = await setupTelemetry({
+        exporter: "otlp",
+        ...(otlp === true ? {} : { endpoint: otlp }),
+      });
+    }
+    return await command.run(rest, io);
+  } catch (error) {
+    io.err(wantsJson(rest) && !verbose ? errorJson(error) : formatError(error, verbose));
+    if (error instanceof UsageError) {
+      io.err(command.help.split("\n")[0]!);
+      return EXIT.usage;
+    }
+    return EXIT.failed;
+  } finally {
+    if (telemetry !== undefined) await flushWithin(telemetry, io);
+  }
+}
+
+/** Sends the last spans, giving up after `TELEMETRY_FLUSH_MS` so a dead collector cannot hold the exit. */
+async function flushWithin(telemetry: TelemetryHandle, io: CliIO): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), TELEMETRY_FLUSH_MS);
   });
-  if (values.version) {
-    out(TRELLIS_VERSION);
-    return 0;
-  }
-  const [command, file] = positionals;
-  if (values.help || !command) {
-    out(USAGE);
-    return command || values.help ? 0 : 2;
-  }
-  if (!file || (command !== "run" && command !== "mermaid")) {
-    out(USAGE);
-    return 2;
-  }
-  const telemetry =
-    otlp === undefined
-      ? undefined
-      : await setupTelemetry({ exporter: "otlp", ...(otlp === true ? {} : { endpoint: otlp }) });
   try {
-    return await execute(command, file, values, out);
+    const done = await Promise.race([telemetry.shutdown().then(() => "done" as const), late]);
+    if (done === "late")
+      io.err(`[trellis] warn: spans not sent within ${TELEMETRY_FLUSH_MS} ms were dropped`);
+  } catch (error) {
+    io.err(`[trellis] warn: could not send the last spans: ${formatError(error, false)}`);
   } finally {
-    await telemetry?.shutdown();
+    clearTimeout(timer);
   }
 }
 
-/** `--otlp` takes an optional URL, which `parseArgs` cannot express: it is taken out first. */
-function takeOtlp(argv: readonly string[]): { args: string[]; otlp: string | true | undefined } {
-  const args = [...argv];
-  const at = args.findIndex((a) => a === "--otlp" || a.startsWith("--otlp="));
-  if (at === -1) return { args, otlp: undefined };
-  const flag = args.splice(at, 1)[0]!;
-  if (flag.startsWith("--otlp=")) return { args, otlp: flag.slice("--otlp=".length) };
-  const next = args[at];
-  if (next !== undefined && /^https?:\/\//.test(next)) {
-    args.splice(at, 1);
-    return { args, otlp: next };
-  }
-  return { args, otlp: true };
-}
-
-async function execute(
-  command: string,
-  file: string,
-  values: {
-    readonly input?: string | undefined;
-    readonly session?: string | undefined;
-    readonly json?: boolean | undefined;
-  },
-  out: (line: string) => void,
-): Promise<number> {
-  const { agent, input } = await loadAgent(file, command);
-  if (command === "mermaid") {
-    out(agent.graph.toMermaid());
-    return 0;
-  }
-  let runInput: unknown = input;
-  if (values.input !== undefined) {
-    try {
-      runInput = JSON.parse(values.input);
-    } catch (error) {
-      throw new TrellisError("CLI_INPUT", `--input is not valid JSON: ${(error as Error).message}`);
+/** Runs `main` as the process and exits with its code, even if a handle was left open. */
+export async function runAsProcess(argv: readonly string[]): Promise<void> {
+  // Ctrl-C outside a run (or after it ended, while the process winds down) exits 130 at once;
+  // during a run the run's own handler cancels it first (see cancelOnInterrupt).
+  const onSignal = (signal: NodeJS.Signals) => {
+    // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+    if (process.listenerCount(signal) === 1) {
+      process.exit(signal === "SIGTERM" ? 143 : EXIT.interrupted);
     }
-  }
-  const controller = new AbortController();
-  const onSignal = () => controller.abort("interrupted from the terminal");
-  process.once("SIGINT", onSignal);
-  let status = "failed";
-  try {
-    for await (const event of agent.stream(runInput, {
-      ...(values.session === undefined ? {} : { sessionId: values.session }),
-      signal: controller.signal,
-    })) {
-      if (values.json) {
-        out(
-          JSON.stringify(event, (_k, v: unknown) =>
-            v instanceof Error ? { name: v.name, message: v.message } : v,
-          ),
-        );
-      } else {
-        const line = formatEvent(event);
-        if (line !== undefined) out(line);
-      }
-      if (event.type === "run:finished") {
-        status = event.status;
-        if (!values.json) out(`\nFinal state:\n${JSON.stringify(event.state, null, 2)}`);
-      }
-    }
-  } finally {
-    process.off("SIGINT", onSignal);
-  }
-  return status === "completed" || status === "paused" ? 0 : 1;
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const code = await main(argv);
+  process.exitCode = code;
+  // Everything is closed by now; should a module have left a handle open, do not hang on it.
+  setTimeout(() => process.exit(code), 1_000).unref();
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error instanceof TrellisError ? `${error.name}: ${error.message}` : error);
-      process.exitCode = 1;
-    },
-  );
+  void runAsProcess(process.argv.slice(2));
 }

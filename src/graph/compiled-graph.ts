@@ -5,7 +5,8 @@ import type { BranchState, ConflictPolicy } from "./merge-branches.js";
 import { MergedUpdate } from "./node-runtime.js";
 import { type RouteDecision, route } from "./route.js";
 import { type Applied, freezeChanged, type StateDefinition } from "./state.js";
-import { toMermaid } from "./to-mermaid.js";
+import { toDot } from "./to-dot.js";
+import { type GraphChartOptions, toMermaid } from "./to-mermaid.js";
 
 /** Options of `graph.compile()`. */
 export interface CompileOptions {
@@ -161,9 +162,18 @@ export class CompiledGraph<S extends Record<string, unknown>> {
 
   /**
    * A Mermaid flowchart of the graph; conditional edges are dotted and labelled, waiting edges
-   * thick and labelled `waits`.
+   * thick and labelled `waits`, and the nodes in `options.gates` drawn as approval gates
+   * (`agent.approvalGates` lists an agent's).
    */
-  toMermaid(): string {
-    return toMermaid(this.#nodes, this.#edges, this.#waiting);
+  toMermaid(options: GraphChartOptions = {}): string {
+    return toMermaid(this.#nodes, this.#edges, this.#waiting, options);
+  }
+
+  /**
+   * The graph in Graphviz DOT (`dot -Tsvg`), drawn as {@link toMermaid} draws it: conditional
+   * edges dashed and labelled, waiting edges bold, approval gates as hexagons.
+   */
+  toDot(options: GraphChartOptions = {}): string {
+    return toDot(this.name, this.#nodes, this.#edges, this.#waiting, options);
   }
 }

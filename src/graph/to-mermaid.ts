@@ -35,22 +35,36 @@ function escapeLabel(text: string): string {
   return text.replace(/"/g, "#quot;");
 }
 
+/** Options of `toMermaid()` and `toDot()`. */
+export interface GraphChartOptions {
+  /**
+   * Nodes with an approval gate (an agent's `interruptConfig.approvals`): drawn as hexagons
+   * and labelled `approval gate`.
+   */
+  readonly gates?: Iterable<string>;
+}
+
 /**
- * Renders a graph as a Mermaid flowchart. START and END are round nodes; plain edges are
- * solid, conditional edges dotted with their label (or priority), fallbacks labelled
- * `fallback`, router targets labelled `router`, and waiting edges thick and labelled `waits`
- * (one arrow from each node the target waits for).
+ * Renders a graph as a Mermaid flowchart. START and END are round nodes, approval gates
+ * hexagons; plain edges are solid, conditional edges dotted with their label (or priority),
+ * fallbacks labelled `fallback`, router targets labelled `router`, and waiting edges thick and
+ * labelled `waits` (one arrow from each node the target waits for).
  */
 export function toMermaid<S>(
   nodes: ReadonlyMap<string, NodeEntry<S>>,
   edges: ReadonlyMap<string, OutEdges<S>>,
   waiting: readonly WaitingEdge[] = [],
+  options: GraphChartOptions = {},
 ): string {
+  const gates = new Set(options.gates ?? []);
   const lines = ["flowchart TD", `  ${id(START)}([START])`];
   for (const [name, entry] of nodes) {
-    const kind =
-      entry.definition.kind === "function" ? "" : `<br/><small>${entry.definition.kind}</small>`;
-    lines.push(`  ${id(name)}["${escapeLabel(name)}${kind}"]`);
+    const notes = [
+      ...(entry.definition.kind === "function" ? [] : [entry.definition.kind]),
+      ...(gates.has(name) ? ["approval gate"] : []),
+    ];
+    const label = `${escapeLabel(name)}${notes.length === 0 ? "" : `<br/><small>${notes.join(" · ")}</small>`}`;
+    lines.push(gates.has(name) ? `  ${id(name)}{{"${label}"}}` : `  ${id(name)}["${label}"]`);
   }
   lines.push(`  ${id(END)}([END])`);
   for (const [from, out] of edges) {

@@ -238,6 +238,14 @@ export class GraphAgent<S extends Record<string, unknown>> {
     }
   }
 
+  /**
+   * The nodes with an approval gate (`interruptConfig.approvals`), for charts:
+   * `agent.graph.toMermaid({ gates: agent.approvalGates })`.
+   */
+  get approvalGates(): readonly string[] {
+    return [...(this.#interruptConfig?.approvals.keys() ?? [])];
+  }
+
   /** Cancels the session's run in this process at once, if one is running. Returns whether one was. */
   cancel(sessionId: string, reason?: unknown): boolean {
     const run = this.#active.get(sessionId);

@@ -363,7 +363,7 @@ setupTelemetry({ exporter: "memory" }).catch((e) => console.log(e.name + ": " + 
     );
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(
-      "MissingDependencyError: `trellis run src/agent.ts` needs the optional package `tsx`. Install it: npm install tsx",
+      "MissingDependencyError [DEPENDENCY_MISSING]: `trellis run src/agent.ts` needs the optional package `tsx`. Install it: npm install tsx",
     );
   });
 });

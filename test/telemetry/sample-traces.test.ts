@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SpanTreeNode, spanTree } from "../../src/entries/testing.js";
-import type { GraphAgent } from "../../src/index.js";
+import {
+  type AgentsFactory,
+  type AnyAgent,
+  InterruptService,
+  MemoryStore,
+} from "../../src/index.js";
 import { setupTelemetry, type TelemetryHandle } from "../../src/telemetry/setup-telemetry.js";
 
 const samples = ["quickstart", "research", "router", "hitl-review", "steering", "tracing"] as const;
@@ -21,18 +26,21 @@ function walk(node: SpanTreeNode, visit: (span: SpanTreeNode) => void): void {
 describe("sample traces", () => {
   it.each(samples)("%s: one root per run, every node execution a span under it", async (name) => {
     telemetry.memory!.reset();
-    const mod = (await import(`../../samples/${name}/agent.ts`)) as {
-      agent: GraphAgent<Record<string, unknown>>;
+    const mod = (await import(`../../samples/${name}/agents.ts`)) as {
+      default: AgentsFactory;
       input: unknown;
     };
-    const result = await mod.agent.run(mod.input, { sessionId: `trace-${name}` });
+    const store = new MemoryStore();
+    const built = await mod.default({ store, interrupts: new InterruptService({ store }) });
+    const agent = (typeof built.run === "function" ? built : Object.values(built)[0]) as AnyAgent;
+    const result = await agent.run(mod.input, { sessionId: `trace-${name}` });
     expect(["completed", "paused"]).toContain(result.status);
     await telemetry.flush();
 
     const roots = spanTree(telemetry.memory!.getFinishedSpans());
     // Nothing is orphaned: the run's root is the only root, and it is the workflow span.
     // The root is named after the agent (its name defaults to the graph's).
-    expect(roots.map((r) => r.name)).toEqual([`invoke_workflow ${mod.agent.name}`]);
+    expect(roots.map((r) => r.name)).toEqual([`invoke_workflow ${agent.name}`]);
     const root = roots[0]!;
     expect(root.attributes["gen_ai.conversation.id"]).toBe(`trace-${name}`);
     expect(root.attributes["trellis.run.status"]).toBe(result.status);

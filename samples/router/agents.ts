@@ -3,7 +3,7 @@
  * specialist being its own graph used as a nested node. Runs offline (no model needed).
  */
 
-import { dynamicNode, END, Graph, GraphAgent, nestedGraph, START } from "trellis";
+import { defineAgents, dynamicNode, END, Graph, GraphAgent, nestedGraph, START } from "trellis";
 import { z } from "zod";
 
 const Request = z.object({
@@ -100,7 +100,10 @@ export const graph = new Graph({ state: Request, name: "router", reducers: { log
   .addEdge("close", END)
   .compile();
 
-export const agent = new GraphAgent({ graph, name: "router" });
+/** The agents `trellis run` builds over the store it opened (`--store`, SQLite by default). */
+export default defineAgents(
+  ({ store, interrupts }) => new GraphAgent({ graph, name: "router", store, interrupts }),
+);
 
 /** What `trellis run` passes when no `--input` is given. */
 export const input = { request: "I was charged twice on invoice #4521, please refund." };

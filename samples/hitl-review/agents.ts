@@ -4,18 +4,19 @@
  * for changes re-runs the writer with the reviewer's feedback in its prompt, at most
  * `maxRevisions` times. Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  *
- * `trellis run` has no reviewer, so the run stops at the gate with status `paused`;
- * `main.ts` plays the reviewer.
+ * `trellis run samples/hitl-review/agents.ts` stops at the gate with status `paused` (exit 3);
+ * `trellis send <session> approve` from any shell decides it and `trellis resume` goes on (see
+ * README.md). `main.ts` plays the reviewer in one process.
  */
 
 import {
+  type AgentsContext,
   type ApprovalGate,
   agentNode,
+  defineAgents,
   END,
   Graph,
   GraphAgent,
-  InterruptService,
-  MemoryStore,
   type ModelClient,
   ScriptedModel,
   START,
@@ -70,23 +71,25 @@ export const graph = new Graph({ state: State, name: "hitl-review" })
   .compile();
 
 /**
- * An agent with its own store and interrupt queue, and an approval gate on `draft`. Without
- * `timeoutMs` the gate suspends the run until a decision is sent and `agent.resume()` is called.
+ * The review agent over a store and interrupt queue, with an approval gate on `draft`. Without
+ * `timeoutMs` the gate suspends the run (status `paused`, no process held) until a decision is
+ * sent and the session is resumed, by this process or any other sharing the store.
  */
-export function createReviewAgent(gate: ApprovalGate = { maxRevisions: 2 }) {
-  const store = new MemoryStore();
-  const interrupts = new InterruptService({ store });
-  const agent = new GraphAgent({
+export function createReviewAgent(
+  { store, interrupts }: AgentsContext,
+  gate: ApprovalGate = { maxRevisions: 2 },
+) {
+  return new GraphAgent({
     graph,
     name: "hitl-review",
     store,
     interrupts,
     interruptConfig: { approvals: { draft: gate } },
   });
-  return { agent, interrupts, store };
 }
 
-export const { agent, interrupts } = createReviewAgent();
+/** The agents `trellis run | resume | send` build over the store they opened (`--store`). */
+export default defineAgents((context) => ({ "hitl-review": createReviewAgent(context) }));
 
 /** What `trellis run` passes when no `--input` is given. */
 export const input = { topic: "tide pools" };

@@ -7,12 +7,12 @@
  */
 
 import {
+  type AgentsContext,
   agentNode,
+  defineAgents,
   END,
   Graph,
   GraphAgent,
-  InterruptService,
-  MemoryStore,
   type ModelClient,
   RuleBasedReasoner,
   ScriptedModel,
@@ -115,18 +115,22 @@ export const graph = new Graph({ state: State, name: "steering", reducers: { not
   .addEdge("write", END)
   .compile();
 
-const store = new MemoryStore();
+/**
+ * The research agent over a store and the interrupt queue people steer it through; it checks
+ * the queue before and after every node.
+ */
+export function createSteeringAgent({ store, interrupts }: AgentsContext) {
+  return new GraphAgent({
+    graph,
+    name: "steering",
+    store,
+    interrupts,
+    interruptConfig: { check: "both", reasoner: new RuleBasedReasoner() },
+  });
+}
 
-/** The session queues people steer runs through. */
-export const interrupts = new InterruptService({ store });
-
-export const agent = new GraphAgent({
-  graph,
-  name: "steering",
-  store,
-  interrupts,
-  interruptConfig: { check: "both", reasoner: new RuleBasedReasoner() },
-});
+/** The agents `trellis run` builds over the store it opened (`--store`, SQLite by default). */
+export default defineAgents((context) => createSteeringAgent(context));
 
 /** What `trellis run` passes when no `--input` is given. */
 export const input = { topic: "tide pool ecology" };

@@ -7,6 +7,7 @@
 
 import {
   agentNode,
+  defineAgents,
   dynamicParallelGroup,
   END,
   Graph,
@@ -106,7 +107,10 @@ export const graph = new Graph({ state: State, name: "research", reducers: { fin
   .addEdge("report", END)
   .compile();
 
-export const agent = new GraphAgent({ graph, name: "research" });
+/** The agents `trellis run` builds over the store it opened (`--store`, SQLite by default). */
+export default defineAgents(
+  ({ store, interrupts }) => new GraphAgent({ graph, name: "research", store, interrupts }),
+);
 
 /** What `trellis run` passes when no `--input` is given. */
 export const input = { topic: "tide pool ecology" };

@@ -4,7 +4,16 @@
  * Offline it uses a scripted model; with GEMINI_API_KEY set it asks Gemini.
  */
 
-import { agentNode, END, Graph, GraphAgent, type ModelClient, ScriptedModel, START } from "trellis";
+import {
+  agentNode,
+  defineAgents,
+  END,
+  Graph,
+  GraphAgent,
+  type ModelClient,
+  ScriptedModel,
+  START,
+} from "trellis";
 import { createModelFromEnv } from "trellis/gemini";
 import { z } from "zod";
 
@@ -98,7 +107,10 @@ export const graph = new Graph({
   .addEdge("final", END)
   .compile();
 
-export const agent = new GraphAgent({ graph, name: "quickstart" });
+/** The agents `trellis run` builds over the store it opened (`--store`, SQLite by default). */
+export default defineAgents(
+  ({ store, interrupts }) => new GraphAgent({ graph, name: "quickstart", store, interrupts }),
+);
 
 /** What `trellis run` passes when no `--input` is given. */
 export const input = { topic: "tide pools" };
