@@ -1,5 +1,5 @@
 /**
- * Runs samples/tracing/agent.ts twice — up to the approval gate, then, after a human's "lgtm",
+ * Runs the agent of samples/tracing/agents.ts twice, over an in-memory store, — up to the approval gate, then, after a human's "lgtm",
  * to the end — and shows the two traces.
  *
  * Without arguments the spans stay in memory and are printed as a tree. With `--otlp [url]`
@@ -9,9 +9,11 @@
  *   npx tsx --conditions=trellis-source samples/tracing/main.ts
  *   npx tsx --conditions=trellis-source samples/tracing/main.ts --otlp
  */
+
+import { InterruptService, MemoryStore } from "trellis";
 import { setupTelemetry } from "trellis/telemetry";
 import { formatSpanTree, spanTree } from "trellis/testing";
-import { agent, input, interrupts } from "./agent.js";
+import build, { input } from "./agents.js";
 
 const at = process.argv.indexOf("--otlp");
 const url = at === -1 ? undefined : process.argv[at + 1];
@@ -21,6 +23,9 @@ const telemetry = await setupTelemetry(
     : { exporter: "otlp", ...(url === undefined ? {} : { endpoint: url }) },
 );
 
+const store = new MemoryStore();
+const interrupts = new InterruptService({ store });
+const agent = build({ store, interrupts });
 const sessionId = "tracing-demo";
 const first = await agent.run(input, { sessionId });
 console.log(`first run: ${first.status} at the gate on ${first.gate?.node}`);

@@ -4,13 +4,11 @@ import { TrellisError } from "../errors.js";
 import { closestName } from "../graph/suggest.js";
 import { setupTelemetry, type TelemetryHandle } from "../telemetry/setup-telemetry.js";
 import { TRELLIS_VERSION } from "../telemetry/tracing.js";
+import { cliLogger } from "./cli-logger.js";
 import { type CliIO, type Command, EXIT } from "./command.js";
 import { COMMANDS } from "./commands.js";
 import { formatError } from "./format-error.js";
 import { UsageError } from "./usage-error.js";
-
-/** How long `--otlp` waits at exit for the last spans to be sent. */
-const TELEMETRY_FLUSH_MS = 5_000;
 
 /**
  * Writes results to stdout and progress and errors to stderr. A reader that goes away
@@ -161,8 +159,11 @@ export async function main(
   let telemetry: TelemetryHandle | undefined;
   try {
     if (otlp !== undefined) {
+      // Its shutdown is bounded (flushTimeoutMs, 2 s by default) and says in one line what it
+      // could not send, so a dead collector cannot hold the exit.
       telemetry = await setupTelemetry({
         exporter: "otlp",
+        logger: cliLogger(io),
         ...(otlp === true ? {} : { endpoint: otlp }),
       });
     }
@@ -175,24 +176,11 @@ export async function main(
     }
     return EXIT.failed;
   } finally {
-    if (telemetry !== undefined) await flushWithin(telemetry, io);
-  }
-}
-
-/** Sends the last spans, giving up after `TELEMETRY_FLUSH_MS` so a dead collector cannot hold the exit. */
-async function flushWithin(telemetry: TelemetryHandle, io: CliIO): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), TELEMETRY_FLUSH_MS);
-  });
-  try {
-    const done = await Promise.race([telemetry.shutdown().then(() => "done" as const), late]);
-    if (done === "late")
-      io.err(`[trellis] warn: spans not sent within ${TELEMETRY_FLUSH_MS} ms were dropped`);
-  } catch (error) {
-    io.err(`[trellis] warn: could not send the last spans: ${formatError(error, false)}`);
-  } finally {
-    clearTimeout(timer);
+    if (telemetry !== undefined) {
+      await telemetry.shutdown().catch((error: unknown) => {
+        io.err(`[trellis] warn: could not send the last spans: ${formatError(error, false)}`);
+      });
+    }
   }
 }
 

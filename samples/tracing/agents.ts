@@ -7,11 +7,10 @@
 
 import {
   agentNode,
+  defineAgents,
   END,
   Graph,
   GraphAgent,
-  InterruptService,
-  MemoryStore,
   nestedGraph,
   parallelGroup,
   ScriptedModel,
@@ -70,16 +69,19 @@ export const graph = new Graph({ state: State, name: "review", reducers: { check
   .addEdge("publish", END)
   .compile();
 
-const store = new MemoryStore();
-export const interrupts = new InterruptService({ store });
-
-/** The gate on `publish` has no timeout: the run suspends there until someone decides. */
-export const agent = new GraphAgent({
-  name: "review-agent",
-  graph,
-  store,
-  interrupts,
-  interruptConfig: { approvals: { publish: {} } },
-});
+/**
+ * The agents `trellis run` builds over the store it opened. The gate on `publish` has no
+ * timeout: the run suspends there until someone decides.
+ */
+export default defineAgents(
+  ({ store, interrupts }) =>
+    new GraphAgent({
+      name: "review-agent",
+      graph,
+      store,
+      interrupts,
+      interruptConfig: { approvals: { publish: {} } },
+    }),
+);
 
 export const input = { topic: "tide pools" };
