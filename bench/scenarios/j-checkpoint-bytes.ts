@@ -35,30 +35,30 @@ export default defineScenario({
   unit: "µs/step",
   measure: { samples: 3 },
   implementations: [
-    { name: "trellis 200", build: () => trellisSqliteChain(200) },
-    { name: "trellis 1,000", build: () => trellisSqliteChain(1_000) },
-    { name: "trellis 1,000 + 64 KiB", build: () => trellisSqliteChain(1_000, "step", BLOB) },
+    { name: "trellis-200", build: () => trellisSqliteChain(200) },
+    { name: "trellis-1000", build: () => trellisSqliteChain(1_000) },
+    { name: "trellis-1000+64KiB", build: () => trellisSqliteChain(1_000, "step", BLOB) },
     {
-      name: "langgraph 200",
+      name: "langgraph-200",
       alone: true,
       measure: FEW,
       build: async () => (await import("../impl/langgraph-durable.js")).langgraphSqliteChain(200),
     },
     {
-      name: "langgraph 1,000",
+      name: "langgraph-1000",
       alone: true,
       measure: FEW,
       build: async () => (await import("../impl/langgraph-durable.js")).langgraphSqliteChain(1_000),
     },
   ],
   ratios: [
-    ["trellis 1,000", "trellis 200"],
-    ["langgraph 1,000", "langgraph 200"],
-    ["langgraph 1,000", "trellis 1,000"],
+    ["trellis-1000", "trellis-200"],
+    ["langgraph-1000", "langgraph-200"],
+    ["langgraph-1000", "trellis-1000"],
   ],
   targets: (r) => {
-    const plain = perStep(r, "trellis 1,000", 1_000);
-    const blob = perStep(r, "trellis 1,000 + 64 KiB", 1_000);
+    const plain = perStep(r, "trellis-1000", 1_000);
+    const blob = perStep(r, "trellis-1000+64KiB", 1_000);
     const once: TargetResult =
       plain === undefined || blob === undefined
         ? {
@@ -75,15 +75,15 @@ export default defineScenario({
       flat(
         r,
         "(j) Trellis bytes per step flat in graph size (≤ 1.1×)",
-        "trellis 200",
-        "trellis 1,000",
+        "trellis-200",
+        "trellis-1000",
         1.1,
       ),
       flat(
         r,
         "(j) LangGraph.js + SqliteSaver bytes per step (reported)",
-        "langgraph 200",
-        "langgraph 1,000",
+        "langgraph-200",
+        "langgraph-1000",
         null,
       ),
       once,

@@ -12,6 +12,11 @@
  * such update was HOT): about 1,000 bytes of WAL per step became about 700. The lease row is
  * still extended by every batch: locking it `FOR SHARE` instead, to fence without an update,
  * measured the same WAL (a lock record weighs what a HOT update of that row does).
+ *
+ * The `checkpoint` notifications go out only with a summary change too. Nothing in a run waits
+ * for a running step's checkpoint, and a NOTIFY is not free: a committing transaction that
+ * notified holds the cluster-wide notify lock across its WAL flush, so every notifying commit
+ * of every database on the server waits for the one before it.
  */
 import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
 import { type CheckpointRecord, recordPayload } from "../checkpoint-store.js";
@@ -172,8 +177,10 @@ lease AS (
   ON CONFLICT (session_id) DO UPDATE SET
     graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
     checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
+  RETURNING 1
 ), notes AS (
   SELECT pg_notify($${p + 11}::text, e) FROM unnest($${p + 12}::text[]) AS e
+  WHERE EXISTS (SELECT 1 FROM summary)
 ), refusal AS (
   SELECT ${s}.refuse(
     CASE WHEN EXISTS (SELECT 1 FROM fence) THEN '${CONFLICT}' ELSE '${LEASE_LOST}' END,

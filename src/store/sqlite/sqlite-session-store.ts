@@ -155,22 +155,22 @@ export class SqliteSessionStore implements SessionStore {
    * @internal {@link touch} for the common batch of a run's step, `record` being a checkpoint
    * of the lease's session's own thread: also brings the summary up to date with it. The row is
    * written only when something it holds changes (the lease is due, or the status, gate or
-   * graph differ): a chain of running steps reads it and writes nothing. Returns whether the
-   * lease was current; nothing is changed when it was not.
+   * graph differ): a chain of running steps reads it and writes nothing. Returns `"lost"` when
+   * the lease was not current (nothing is changed then), `"changed"` when the summary changed,
+   * and `"same"` when it did not.
    */
-  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): boolean {
+  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): "lost" | "same" | "changed" {
     const row = this.#fence(lease.sessionId);
-    if (row === undefined || row.lease_token !== lease.token) return false;
+    if (row === undefined || row.lease_token !== lease.token) return "lost";
     const gate = record.meta.gate === undefined ? null : jsonText(record.meta.gate, "meta.gate");
     const graph = record.meta.graph ?? row.graph ?? "";
     const due = renewalDue(row, lease, now);
-    if (
-      due ||
+    const changed =
       row.status !== record.status ||
       row.gate !== gate ||
       row.graph !== graph ||
-      row.created_at === null
-    ) {
+      row.created_at === null;
+    if (due || changed) {
       this.#connection
         .statement(
           "UPDATE sessions SET lease_expires_at = ?, graph = ?, status = ?, created_at = coalesce(created_at, ?), gate = ? WHERE session_id = ?",
@@ -184,7 +184,7 @@ export class SqliteSessionStore implements SessionStore {
           lease.sessionId,
         );
     }
-    return true;
+    return changed ? "changed" : "same";
   }
 
   #fence(sessionId: string): FenceRow | undefined {
