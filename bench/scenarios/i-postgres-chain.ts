@@ -39,6 +39,16 @@ export default defineScenario({
           ? "not measured"
           : `${format(exit)} µs/step with one transaction per run vs ${format(step)} with one per step: ${format(step / exit)}× faster`,
     };
+    const lg = r.get("langgraph")?.value;
+    const floor = r.get("floor")?.value;
+    const bound: TargetResult = {
+      label: "(i) the most a store committing every step durably can gain here (reported)",
+      pass: null,
+      detail:
+        lg === undefined || floor === undefined
+          ? "not measured"
+          : `LangGraph.js ÷ floor: ${format(lg)} vs ${format(floor)} µs/step, ${format(lg / floor)}×`,
+    };
     return [
       atMostRatio(
         "(i) Trellis within 1.5× of one bare INSERT round trip per step",
@@ -54,6 +64,7 @@ export default defineScenario({
         "trellis",
         10,
       ),
+      bound,
       exitGain,
     ];
   },
