@@ -70,7 +70,9 @@ async function perStep(work: (step: number, round: number) => Promise<void>): Pr
 }
 
 async function measure(durable: boolean): Promise<Record<string, number>> {
-  const options = durable ? undefined : "-c synchronous_commit=off";
+  const options = durable
+    ? process.env.PGOPT
+    : `-c synchronous_commit=off ${process.env.PGOPT ?? ""}`;
   // The store's listening connection is up for every variant, as it is in any deployment.
   const store = await PostgresStore.connect({
     ...(options ? { pool: { connectionString: URL, options } } : { connectionString: URL }),

@@ -136,3 +136,57 @@ export function format(value: number): string {
   if (abs >= 1) return value.toFixed(2);
   return value.toPrecision(3);
 }
+
+function ratioOf(
+  results: ReadonlyMap<string, ImplResult>,
+  of: string,
+  to: string,
+): { a: number; b: number } | undefined {
+  const a = results.get(of)?.value;
+  const b = results.get(to)?.value;
+  return a === undefined || b === undefined || b <= 0 ? undefined : { a, b };
+}
+
+/** `of / to ≤ limit`, from two implementations' medians measured in this run. */
+export function atMostRatio(
+  label: string,
+  results: ReadonlyMap<string, ImplResult>,
+  of: string,
+  to: string,
+  limit: number,
+): TargetResult {
+  const r = ratioOf(results, of, to);
+  if (r === undefined) return { label, pass: null, detail: "not measured" };
+  const value = r.a / r.b;
+  return {
+    label,
+    pass: value <= limit,
+    detail: `${format(r.a)} vs ${format(r.b)}: ${format(value)}× (limit ${format(limit)}×)`,
+  };
+}
+
+/** `of / to ≥ limit`: `to` is at least `limit` times faster than `of`. */
+export function atLeastRatio(
+  label: string,
+  results: ReadonlyMap<string, ImplResult>,
+  of: string,
+  to: string,
+  limit: number,
+): TargetResult {
+  const r = ratioOf(results, of, to);
+  if (r === undefined) return { label, pass: null, detail: "not measured" };
+  const value = r.a / r.b;
+  return {
+    label,
+    pass: value >= limit,
+    detail: `${format(r.a)} vs ${format(r.b)}: ${format(value)}× (at least ${format(limit)}×)`,
+  };
+}
+
+/** The `p`-th percentile (0–100) of some values, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
+}

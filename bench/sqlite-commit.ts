@@ -1,8 +1,9 @@
 /**
  * The cost of one step's checkpoint in the SQLite store: `commit()` of a batch with one small
- * delta checkpoint, fenced by the session's lease (and so renewing it) and updating the session
- * summary, against a bare prepared INSERT of the same JSON in its own transaction on the same
- * pragmas (WAL, synchronous = NORMAL). Each round runs a 200-step chain on a new session.
+ * delta checkpoint, fenced by the session's lease (extended once half its time is spent) and
+ * keeping the session summary (written when its status changes, here at the first step only),
+ * against a bare prepared INSERT of the same JSON in its own transaction on the same pragmas
+ * (WAL, synchronous = NORMAL). Each round runs a 200-step chain on a new session.
  *
  *   npx tsx bench/sqlite-commit.ts [rounds]
  */
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     const o = median(ours);
     const b = median(bare);
     console.log(
-      `SqliteStore.commit (one delta, lease, summary): ${o.toFixed(1)} µs/step (median of ${ROUNDS} chains of ${STEPS})`,
+      `SqliteStore.commit (one delta under a lease):    ${o.toFixed(1)} µs/step (median of ${ROUNDS} chains of ${STEPS})`,
     );
     console.log(`bare prepared INSERT in a transaction:          ${b.toFixed(1)} µs/step`);
     console.log(

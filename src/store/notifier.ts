@@ -18,7 +18,12 @@ export type StoreEvent =
       readonly id: string;
     }
   | {
-      /** A checkpoint of the session's own thread was committed. */
+      /**
+       * A checkpoint of the session's own thread was committed. Listeners in the committing
+       * store's process hear of every one; the SQL stores tell other processes only of those
+       * that change the session's summary (status, gate or graph): a chain of running steps
+       * is told once, at its first checkpoint.
+       */
       readonly kind: "checkpoint";
       readonly sessionId: string;
       readonly id: string;

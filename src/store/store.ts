@@ -12,7 +12,10 @@ import type { Lease, SessionStore } from "./session-store.js";
 export interface StoreBatch {
   /**
    * The writer's lease: the batch is refused with `LeaseLostError` (nothing written) unless it
-   * is still the session's current lease; a committed batch extends it to `now + ttlMs`.
+   * is still the session's current lease; after a committed batch it lasts at least until
+   * `now + ttlMs / 2` (the memory and PostgreSQL stores extend it to `now + ttlMs`; the SQLite
+   * store does so once less than half of it is left, so a run's step does not rewrite its
+   * session's row).
    */
   readonly lease?: Lease;
   /**

@@ -152,7 +152,16 @@ SELECT pg_notify($8, $9)`,
     });
   }
 
-  /** One statement: the first queued message (`FOR UPDATE SKIP LOCKED`), marked claimed. */
+  /**
+   * One statement: the first queued message (`FOR UPDATE SKIP LOCKED`), marked claimed.
+   *
+   * The claim commits without waiting for its WAL to reach disk (`synchronous_commit = off`
+   * for this statement's transaction only): a waiting run applies the message as soon as the
+   * claim returns, one disk flush sooner. This loses nothing: a claim lost in a server crash
+   * leaves the message queued, and the next holder of the lease would queue a claimed one
+   * again anyway; and the settlement that follows the claim commits synchronously, which
+   * flushes the claim's WAL (written before it) too, so a settled message was always claimed.
+   */
   async claim(sessionId: string, options: ClaimOptions): Promise<QueuedInterrupt | undefined> {
     const s = this.#s;
     const byId = options.id !== undefined;
@@ -171,8 +180,10 @@ WITH picked AS (
 ), counted AS (
   UPDATE ${s}.interrupt_queues SET depth = depth - 1, in_flight = in_flight + 1
   WHERE session_id = $1 AND EXISTS (SELECT 1 FROM claimed)
+), relaxed AS (
+  SELECT set_config('synchronous_commit', 'off', true) AS setting
 )
-SELECT id, seq, message FROM claimed`,
+SELECT id, seq, message FROM claimed, relaxed`,
       values: byId
         ? [sessionId, options.now, options.owner, options.id]
         : [sessionId, options.now, options.owner],

@@ -13,7 +13,7 @@ import type {
 import { auditInsert, encodeAudit } from "./audit-insert.js";
 import type { Database } from "./database.js";
 import type { PostgresInterruptStore } from "./postgres-interrupt-store.js";
-import { num, SUMMARY_COLUMNS, type SummaryRow, toSummary } from "./rows.js";
+import { num, type SummaryRow, toSummary } from "./rows.js";
 
 interface AcquireRow {
   readonly ok: boolean;
@@ -33,6 +33,23 @@ function checkRequest(request: LeaseRequest): void {
   if (!Number.isFinite(request.now)) {
     throw new InvalidOptionError("now", "a finite number of milliseconds", request.now);
   }
+}
+
+/**
+ * The summary columns, with `checkpoint_id` and `updated_at` read from the session's latest
+ * checkpoint of its own thread (one descent of the checkpoints' primary key). A step's commit
+ * leaves the sessions row alone unless the status, gate or graph change (see
+ * `checkpoint-insert.ts`), so the row's own copies of these two columns are those of the
+ * last commit that changed it; they are the fallback only for a session without such a row.
+ */
+const SUMMARY_COLUMNS =
+  "s.session_id, s.graph, s.status, coalesce(c.id, s.checkpoint_id) AS checkpoint_id, s.created_at, coalesce(c.created_at, s.updated_at) AS updated_at, s.gate";
+
+function summaries(s: string): string {
+  return `${s}.sessions s LEFT JOIN LATERAL (
+    SELECT id, created_at FROM ${s}.checkpoints
+    WHERE session_id = s.session_id AND thread = '' ORDER BY seq DESC LIMIT 1
+  ) c ON true`;
 }
 
 /**
@@ -175,7 +192,7 @@ WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
   async get(sessionId: string): Promise<SessionSummary | undefined> {
     const rows = await this.#db.query<SummaryRow>({
       name: `${this.#s}.session_get`,
-      text: `SELECT ${SUMMARY_COLUMNS} FROM ${this.#s}.sessions WHERE session_id = $1`,
+      text: `SELECT ${SUMMARY_COLUMNS} FROM ${summaries(this.#s)} WHERE s.session_id = $1`,
       values: [sessionId],
     });
     return rows[0] === undefined ? undefined : toSummary(rows[0]);
@@ -201,7 +218,7 @@ WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
       name: `${s}.session_list`,
       text: `
 WITH matching AS (
-  SELECT ${SUMMARY_COLUMNS} FROM ${s}.sessions
+  SELECT ${SUMMARY_COLUMNS} FROM ${summaries(s)}
   WHERE ($1::text IS NULL OR status = $1::text)
     AND ($2::text IS NULL OR coalesce(graph, '') = $2::text)
     AND (NOT $3::boolean OR gate IS NOT NULL)

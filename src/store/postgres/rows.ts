@@ -219,9 +219,6 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
   };
 }
 
-export const SUMMARY_COLUMNS =
-  "session_id, graph, status, checkpoint_id, created_at, updated_at, gate";
-
 export interface SummaryRow {
   readonly session_id: unknown;
   readonly graph: unknown;

@@ -86,13 +86,14 @@ export class SqliteNotifier implements Notifier {
 
   /**
    * Writes `event` to the outbox in the open write transaction; this store's listeners get it
-   * once the transaction commits, and never if it rolls back.
+   * once the transaction commits, and never if it rolls back. With `remote` false only this
+   * store's listeners get it (a running step's checkpoint: nothing elsewhere waits for it).
    */
-  record(event: StoreEvent): void {
+  record(event: StoreEvent, remote = true): void {
     const connection = this.#connection;
     // Queued with the connection, which drops it if the transaction rolls back.
     connection.afterCommit(() => this.#fanout.publish(event));
-    if (!this.#othersListening()) return;
+    if (!remote || !this.#othersListening()) return;
     const now = Date.now();
     const info = connection
       .statement(

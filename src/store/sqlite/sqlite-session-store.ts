@@ -44,13 +44,35 @@ interface SummaryRow {
   readonly gate: string | null;
 }
 
-const SUMMARY = "session_id, graph, status, checkpoint_id, created_at, updated_at, gate";
-const INBOX =
-  "FROM sessions WHERE checkpoint_id IS NOT NULL AND (@status IS NULL OR status = @status) AND (@graph IS NULL OR graph = @graph) AND (@waiting = 0 OR gate IS NOT NULL)";
+/** What a step's commit reads of its session's row: the lease and the summary fields it keeps. */
+interface FenceRow {
+  readonly lease_token: string | null;
+  readonly lease_expires_at: number | null;
+  readonly graph: string | null;
+  readonly status: string | null;
+  readonly created_at: number | null;
+  readonly gate: string | null;
+}
+
+/*
+ * The summary's `checkpointId` and `updatedAt` are read from the session's latest checkpoint of
+ * its own thread (one seek down the checkpoints' primary key) instead of being copied into the
+ * sessions row by every commit: a step then leaves that row alone unless its status, gate or
+ * graph change, and the commit writes two pages (checkpoint row, id index) instead of three.
+ * The columns `checkpoint_id` and `updated_at` of schema version 1 are no longer written.
+ */
+const LATEST_OWN =
+  "SELECT max(seq) FROM checkpoints WHERE session_id = s.session_id AND thread = ''";
+const SUMMARY =
+  "s.session_id AS session_id, s.graph AS graph, s.status AS status, c.id AS checkpoint_id, s.created_at AS created_at, c.created_at AS updated_at, s.gate AS gate";
+const FROM = `FROM sessions s JOIN checkpoints c ON c.session_id = s.session_id AND c.thread = '' AND c.seq = (${LATEST_OWN})`;
+const INBOX = `${FROM} WHERE s.status IS NOT NULL AND (@status IS NULL OR s.status = @status) AND (@graph IS NULL OR s.graph = @graph) AND (@waiting = 0 OR s.gate IS NOT NULL)`;
 /** Statements built from parts, built once: a statement's text is its cache key. */
-const GET_SUMMARY = `SELECT ${SUMMARY} FROM sessions WHERE session_id = ? AND checkpoint_id IS NOT NULL`;
+const GET_SUMMARY = `SELECT ${SUMMARY} ${FROM} WHERE s.session_id = ? AND s.status IS NOT NULL`;
 const COUNT_INBOX = `SELECT count(*) ${INBOX}`;
-const PAGE_INBOX = `SELECT ${SUMMARY} ${INBOX} ORDER BY updated_at DESC, session_id LIMIT @limit OFFSET @offset`;
+const PAGE_INBOX = `SELECT ${SUMMARY} ${INBOX} ORDER BY updated_at DESC, s.session_id LIMIT @limit OFFSET @offset`;
+const FENCE =
+  "SELECT lease_token, lease_expires_at, graph, status, created_at, gate FROM sessions WHERE session_id = ?";
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 
 /**
@@ -103,46 +125,70 @@ export class SqliteSessionStore implements SessionStore {
    * session's row no longer holds its token.
    */
   extend(lease: Lease, now: number): Lease | undefined {
-    return this.touch(lease, now)
-      ? Object.freeze({ ...lease, expiresAt: now + lease.ttlMs })
-      : undefined;
-  }
-
-  /** @internal {@link extend} without building the renewed lease: whether it was current. */
-  touch(lease: Lease, now: number): boolean {
-    return (
-      this.#connection
-        .statement(
-          "UPDATE sessions SET lease_expires_at = ? WHERE session_id = ? AND lease_token = ?",
-        )
-        .run(now + lease.ttlMs, lease.sessionId, lease.token).changes > 0
-    );
+    const changed = this.#connection
+      .statement(
+        "UPDATE sessions SET lease_expires_at = ? WHERE session_id = ? AND lease_token = ?",
+      )
+      .run(now + lease.ttlMs, lease.sessionId, lease.token).changes;
+    return changed > 0 ? Object.freeze({ ...lease, expiresAt: now + lease.ttlMs }) : undefined;
   }
 
   /**
-   * @internal Extends a current lease and brings its session's summary up to date with
-   * `record` (a checkpoint of that session's own thread) in one statement: the common batch of
-   * a run's step. Returns whether the lease was current; nothing is changed when it was not.
+   * @internal Whether `lease` is still the session's current lease, in the open write
+   * transaction; a current lease is extended to `now + ttlMs` once less than half of its time is
+   * left. A run commits after every node and renews its lease on a timer besides, so extending
+   * it on every commit would rewrite the sessions row (one more page) per step for nothing:
+   * after any committed batch the lease still lasts at least `ttlMs / 2`.
    */
-  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): boolean {
-    const gate = record.meta.gate;
-    return (
+  touch(lease: Lease, now: number): boolean {
+    const row = this.#fence(lease.sessionId);
+    if (row === undefined || row.lease_token !== lease.token) return false;
+    if (renewalDue(row, lease, now)) {
+      this.#connection
+        .statement("UPDATE sessions SET lease_expires_at = ? WHERE session_id = ?")
+        .run(now + lease.ttlMs, lease.sessionId);
+    }
+    return true;
+  }
+
+  /**
+   * @internal {@link touch} for the common batch of a run's step, `record` being a checkpoint
+   * of the lease's session's own thread: also brings the summary up to date with it. The row is
+   * written only when something it holds changes (the lease is due, or the status, gate or
+   * graph differ): a chain of running steps reads it and writes nothing. Returns `"lost"` when
+   * the lease was not current (nothing is changed then), `"changed"` when the summary changed,
+   * and `"same"` when it did not.
+   */
+  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): "lost" | "same" | "changed" {
+    const row = this.#fence(lease.sessionId);
+    if (row === undefined || row.lease_token !== lease.token) return "lost";
+    const gate = record.meta.gate === undefined ? null : jsonText(record.meta.gate, "meta.gate");
+    const graph = record.meta.graph ?? row.graph ?? "";
+    const due = renewalDue(row, lease, now);
+    const changed =
+      row.status !== record.status ||
+      row.gate !== gate ||
+      row.graph !== graph ||
+      row.created_at === null;
+    if (due || changed) {
       this.#connection
         .statement(
-          "UPDATE sessions SET lease_expires_at = ?, graph = coalesce(?, graph, ''), status = ?, checkpoint_id = ?, created_at = coalesce(created_at, ?), updated_at = ?, gate = ? WHERE session_id = ? AND lease_token = ?",
+          "UPDATE sessions SET lease_expires_at = ?, graph = ?, status = ?, created_at = coalesce(created_at, ?), gate = ? WHERE session_id = ?",
         )
         .run(
-          now + lease.ttlMs,
-          record.meta.graph ?? null,
+          due ? now + lease.ttlMs : row.lease_expires_at,
+          graph,
           record.status,
-          record.id,
           record.createdAt,
-          record.createdAt,
-          gate === undefined ? null : jsonText(gate, "meta.gate"),
+          gate,
           lease.sessionId,
-          lease.token,
-        ).changes > 0
-    );
+        );
+    }
+    return changed ? "changed" : "same";
+  }
+
+  #fence(sessionId: string): FenceRow | undefined {
+    return this.#connection.statement(FENCE).get(sessionId) as FenceRow | undefined;
   }
 
   async release(lease: Lease): Promise<void> {
@@ -163,14 +209,12 @@ export class SqliteSessionStore implements SessionStore {
     const graph = record.meta.graph ?? null;
     this.#connection
       .statement(
-        "INSERT INTO sessions (session_id, graph, status, checkpoint_id, created_at, updated_at, gate) VALUES (?, coalesce(?, ''), ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET graph = coalesce(?, graph, ''), status = excluded.status, checkpoint_id = excluded.checkpoint_id, created_at = coalesce(created_at, excluded.created_at), updated_at = excluded.updated_at, gate = excluded.gate",
+        "INSERT INTO sessions (session_id, graph, status, created_at, gate) VALUES (?, coalesce(?, ''), ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET graph = coalesce(?, graph, ''), status = excluded.status, created_at = coalesce(created_at, excluded.created_at), gate = excluded.gate",
       )
       .run(
         record.sessionId,
         graph,
         record.status,
-        record.id,
-        record.createdAt,
         record.createdAt,
         gate === undefined ? null : jsonText(gate, "meta.gate"),
         graph,
@@ -216,6 +260,11 @@ export class SqliteSessionStore implements SessionStore {
       this.#owned.drop(sessionId, options.now, options.actor);
     });
   }
+}
+
+/** Whether less than half of the lease's time is left at `now`. */
+function renewalDue(row: FenceRow, lease: Lease, now: number): boolean {
+  return row.lease_expires_at === null || row.lease_expires_at - now <= lease.ttlMs / 2;
 }
 
 function toSummary(row: SummaryRow): SessionSummary {

@@ -198,11 +198,17 @@ export class SqliteStore implements Store {
         checkpoints.length === 1 &&
         checkpoints[0]!.thread === "" &&
         checkpoints[0]!.sessionId === lease.sessionId;
+      // Whether the step changed the session's summary: only then do other processes hear of
+      // its checkpoint (one outbox row, a third page, while anyone elsewhere listens).
+      let changed = true;
       if (lease !== undefined) {
         const current = step
           ? this.#sessions.touchAndRecord(lease, now, checkpoints[0]!)
-          : this.#sessions.touch(lease, now);
-        if (!current) throw new LeaseLostError(lease.sessionId);
+          : this.#sessions.touch(lease, now)
+            ? "changed"
+            : "lost";
+        if (current === "lost") throw new LeaseLostError(lease.sessionId);
+        changed = current === "changed";
       }
       for (const record of checkpoints) this.#checkpoints.insert(record);
       for (let i = 0; i < settle.length; i++) {
@@ -212,12 +218,15 @@ export class SqliteStore implements Store {
       for (const record of checkpoints) {
         if (record.thread !== "") continue;
         if (!step) this.#sessions.record(record);
-        this.#notifier.record({
-          kind: "checkpoint",
-          sessionId: record.sessionId,
-          id: record.id,
-          status: record.status,
-        });
+        this.#notifier.record(
+          {
+            kind: "checkpoint",
+            sessionId: record.sessionId,
+            id: record.id,
+            status: record.status,
+          },
+          changed,
+        );
       }
     });
   }

@@ -51,7 +51,9 @@ async function obey(command: Command): Promise<object> {
               node: "n",
               iteration: seq,
               next: [],
-              status: "running",
+              // Other processes hear of a checkpoint that changes the session's summary: each
+              // of these does, so each one is an event.
+              status: seq % 2 === 0 ? "paused" : "running",
               meta: { v: CHECKPOINT_META_VERSION },
               createdAt: seq,
               kind: "full",

@@ -1,0 +1,71 @@
+import { barePostgresChain, trellisPostgresChain } from "../impl/durable.js";
+import { langgraph, trellis } from "../implementations.js";
+import {
+  atLeastRatio,
+  atMostRatio,
+  defineScenario,
+  format,
+  type TargetResult,
+} from "../scenario.js";
+
+const NODES = 200;
+
+export default defineScenario({
+  id: "i",
+  title: "Chain of 200 nodes, a PostgreSQL checkpoint after every node",
+  unit: "µs/step",
+  measure: { samples: 5 },
+  implementations: [
+    trellis(() => trellisPostgresChain(NODES, "step")),
+    { name: "trellis exit", build: () => trellisPostgresChain(NODES, "exit") },
+    { name: "floor", build: () => barePostgresChain(NODES) },
+    langgraph(async () =>
+      (await import("../impl/langgraph-durable.js")).langgraphPostgresChain(NODES),
+    ),
+  ],
+  ratios: [
+    ["trellis", "floor"],
+    ["langgraph", "trellis"],
+    ["trellis", "trellis exit"],
+  ],
+  targets: (r) => {
+    const step = r.get("trellis")?.value;
+    const exit = r.get("trellis exit")?.value;
+    const exitGain: TargetResult = {
+      label: '(i) what durability "exit" gains (reported, no target)',
+      pass: null,
+      detail:
+        step === undefined || exit === undefined
+          ? "not measured"
+          : `${format(exit)} µs/step with one transaction per run vs ${format(step)} with one per step: ${format(step / exit)}× faster`,
+    };
+    const lg = r.get("langgraph")?.value;
+    const floor = r.get("floor")?.value;
+    const bound: TargetResult = {
+      label: "(i) the most a store committing every step durably can gain here (reported)",
+      pass: null,
+      detail:
+        lg === undefined || floor === undefined
+          ? "not measured"
+          : `LangGraph.js ÷ floor: ${format(lg)} vs ${format(floor)} µs/step, ${format(lg / floor)}×`,
+    };
+    return [
+      atMostRatio(
+        "(i) Trellis within 1.5× of one bare INSERT round trip per step",
+        r,
+        "trellis",
+        "floor",
+        1.5,
+      ),
+      atLeastRatio(
+        "(i) ≥ 10× faster than LangGraph.js + PostgresSaver",
+        r,
+        "langgraph",
+        "trellis",
+        10,
+      ),
+      bound,
+      exitGain,
+    ];
+  },
+});

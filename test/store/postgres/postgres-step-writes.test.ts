@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StoreEvent } from "../../../src/store/notifier.js";
+import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
+import { checkpoint, eventually, lease, T0 } from "../suite/fixtures.js";
+import { connect, dropSchema, sql, testSchema } from "./test-database.js";
+
+const schema = testSchema("steps");
+let a: PostgresStore;
+let b: PostgresStore;
+
+beforeAll(async () => {
+  a = await connect(schema);
+  b = await connect(schema);
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await dropSchema(schema);
+});
+
+/** The session row's version (`xmin`): it changes whenever the row is rewritten. */
+async function rowVersion(sessionId: string): Promise<string> {
+  const [row] = await sql<{ v: string }>(
+    `SELECT xmin::text AS v FROM "${schema}".sessions WHERE session_id = $1`,
+    [sessionId],
+  );
+  return row!.v;
+}
+
+describe("PostgresStore: what a run's step writes", () => {
+  it("leaves the summary row alone for running steps, yet the summary shows the latest checkpoint", async () => {
+    const held = await lease(a, "s1");
+    await a.commit({ lease: held, checkpoints: [checkpoint("s1", 1)], now: T0 });
+    const first = await rowVersion("s1");
+    for (let seq = 2; seq <= 5; seq++) {
+      await a.commit({ lease: held, checkpoints: [checkpoint("s1", seq)], now: T0 + seq });
+    }
+    expect(await rowVersion("s1")).toBe(first);
+    expect(await b.sessions.get("s1")).toMatchObject({
+      status: "running",
+      checkpointId: "s1|#5",
+      createdAt: checkpoint("s1", 1).createdAt,
+      updatedAt: checkpoint("s1", 5).createdAt,
+    });
+    expect((await b.sessions.list()).items.find((s) => s.sessionId === "s1")?.checkpointId).toBe(
+      "s1|#5",
+    );
+    await a.commit({
+      lease: held,
+      checkpoints: [checkpoint("s1", 6, { status: "paused" })],
+      now: T0 + 6,
+    });
+    expect(await rowVersion("s1")).not.toBe(first);
+    expect((await b.sessions.list({ status: "paused" })).items.map((s) => s.sessionId)).toEqual([
+      "s1",
+    ]);
+  });
+
+  it("notifies the checkpoints that change the summary, not the running steps between them", async () => {
+    const events: StoreEvent[] = [];
+    const stop = b.notifier.subscribe("s2", (event) => events.push(event));
+    try {
+      const held = await lease(a, "s2");
+      const statuses = ["running", "running", "running", "paused", "paused", "running"] as const;
+      for (const [i, status] of statuses.entries()) {
+        await a.commit({
+          lease: held,
+          checkpoints: [checkpoint("s2", i + 1, { status })],
+          now: T0 + i,
+        });
+      }
+      await a.sessions.release(held);
+      await eventually(() =>
+        expect(events.map((e) => (e.kind === "checkpoint" ? e.id : e.kind))).toEqual([
+          "s2|#1",
+          "s2|#4",
+          "s2|#6",
+          "released",
+        ]),
+      );
+    } finally {
+      stop();
+    }
+  });
+});
