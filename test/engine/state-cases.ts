@@ -14,6 +14,7 @@ import {
   Graph,
   GraphAgent,
   InterruptService,
+  type NodeContext,
   START,
   type Store,
   silentLogger,
@@ -109,6 +110,47 @@ function processOver(store: Store, seen: { node: string; state: Readonly<RichSta
   return { interrupts, agent };
 }
 
+const GateState = z.object({
+  at: z.coerce.date().default(() => new Date(0)),
+  stamps: z.array(z.coerce.date()).default([]),
+  title: z.string().default(""),
+});
+type GateState = z.output<typeof GateState>;
+
+/** START → review (gated; returns dates) → END; records what each execution's context held. */
+function gatedDates(store: Store, contexts: NodeContext["revision"][]) {
+  const clock = new SimulatedClock(T0);
+  const graph = new Graph({ state: GateState, reducers: { stamps: "append" }, name: "gate-dates" })
+    .addNode("review", (_state: Readonly<GateState>, ctx: NodeContext) => {
+      contexts.push(ctx.revision);
+      const round = ctx.revision?.number ?? 0;
+      return { at: new Date(T0 + round), stamps: [new Date(round)], title: `${UNICODE} ${round}` };
+    })
+    .addEdge(START, "review")
+    .addEdge("review", END)
+    .compile();
+  const interrupts = new InterruptService({ store, clock, logger: silentLogger });
+  const agent = new GraphAgent({
+    graph,
+    store,
+    interrupts,
+    clock,
+    logger: silentLogger,
+    interruptConfig: { approvals: { review: {} } },
+  });
+  return { agent, interrupts };
+}
+
+/** An output of `review` in round `round`, as the node returned it. */
+function expectOutput(output: unknown, round: number, where: string): void {
+  const o = output as { at?: unknown; stamps?: unknown[]; title?: unknown } | undefined;
+  expect(o?.at, `${where}: at`).toBeInstanceOf(Date);
+  expect((o?.at as Date | undefined)?.getTime(), `${where}: at`).toBe(T0 + round);
+  expect(o?.stamps?.[0], `${where}: stamps`).toBeInstanceOf(Date);
+  expect((o?.stamps?.[0] as Date | undefined)?.getTime(), `${where}: stamps`).toBe(round);
+  expect(o?.title === `${UNICODE} ${round}`, `${where}: title`).toBe(true);
+}
+
 /** The state cases of the engine suite, on a fresh `store()` with fresh `session()` ids. */
 export function stateCases(store: () => Store, session: (label: string) => string): void {
   it("gives every value back as it went in, from getState, history, a resume elsewhere and a fork", async () => {
@@ -166,5 +208,40 @@ export function stateCases(store: () => Store, session: (label: string) => strin
     expect(first?.when.toISOString()).toBe("2024-02-29T23:59:59.999Z");
     expect(first?.dates[0]).toBeInstanceOf(Date);
     expect(first?.dates[0]?.getTime()).toBe(0);
+  });
+
+  it("gives a gate's output and its earlier rounds back as the node returned them, dates included, to reviewers and to the re-run node", async () => {
+    const contexts: NodeContext["revision"][] = [];
+    const id = session("gate-output");
+    const one = gatedDates(store(), contexts);
+    const paused = await one.agent.run({}, { sessionId: id });
+    expect(paused.status).toBe("paused");
+    expectOutput(paused.gate?.output, 0, "the run's gate");
+
+    const two = gatedDates(store(), contexts);
+    expectOutput((await two.agent.getState(id))?.meta.gate?.output, 0, "getState's gate");
+    const gated = (await two.agent.history(id)).find((h) => h.meta?.gate !== undefined);
+    expectOutput(gated?.meta?.gate?.output, 0, "history's gate");
+
+    await two.interrupts.send(id, { type: "request_changes", feedback: "again" });
+    const again = await two.agent.resume(id);
+    expect(again.status).toBe("paused");
+    // The re-run node, in another agent, gets its first output as it returned it.
+    expect(contexts).toHaveLength(2);
+    expect(contexts[1]?.number).toBe(1);
+    expectOutput(contexts[1]?.history[0]?.output, 0, "ctx.revision's first round");
+    expectOutput(again.gate?.output, 1, "the resumed run's gate");
+    expectOutput(again.gate?.history[0]?.output, 0, "the resumed run's first round");
+
+    const three = gatedDates(store(), contexts);
+    const gate = (await three.agent.getState(id))?.meta.gate;
+    expectOutput(gate?.output, 1, "getState's second gate");
+    expectOutput(gate?.history[0]?.output, 0, "getState's first round");
+    await three.interrupts.send(id, { type: "approve" });
+    const done = await three.agent.resume(id);
+    expect(done.status).toBe("completed");
+    expect(done.state.at.getTime()).toBe(T0 + 1);
+    // request_changes restored the state from before the first round.
+    expect(done.state.stamps.map((d) => d.getTime())).toEqual([1]);
   });
 }
