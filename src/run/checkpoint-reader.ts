@@ -251,7 +251,7 @@ function toCheckpoint<S extends Record<string, unknown>>(
     status: record.status,
     path: record.meta.path ?? path,
     state,
-    meta: reviveOutputs(graph, record.meta),
+    meta: reviveOutputs(graph, record.thread, record.meta),
     createdAt: record.createdAt,
     // Read on demand: a snapshot is only serialized if someone asks its size.
     get bytes() {

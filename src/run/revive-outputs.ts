@@ -76,24 +76,43 @@ function reviveRounds(graph: Graph, rounds: readonly RevisionRound[]): readonly 
 }
 
 /**
+ * The graph whose node `path` names, read from `graph`, the graph of `thread`: `review` is its
+ * own node, `polish/review` a node of the graph its nested node `polish` runs (in a child
+ * thread, paths start with the thread's). `undefined` when no such node exists.
+ */
+function graphOfNode(graph: Graph, thread: string, path: string): Graph | undefined {
+  const prefix = thread === "" ? "" : `${thread}/`;
+  if (!path.startsWith(prefix)) return undefined;
+  const segments = path.slice(prefix.length).split("/");
+  let current: Graph | undefined = graph;
+  for (let i = 0; i < segments.length - 1 && current !== undefined; i++) {
+    current = current.node(segments[i]!)?.definition.graph;
+  }
+  return current?.node(segments.at(-1)!) === undefined ? undefined : current;
+}
+
+/**
  * `meta` with the outputs of its gate and of its pending revision revived (see the file's
- * comment); `meta` itself when nothing needs it. Only outputs of this graph's own nodes: a gate
- * inside a nested graph holds the child's keys, which the child's reader revives.
+ * comment); `meta` itself when nothing needs it. `graph` is the graph of `thread`; a gate on a
+ * node inside a nested graph is revived with that graph's state schema.
  */
 export function reviveOutputs<S extends Record<string, unknown>>(
   graph: CompiledGraph<S>,
+  thread: string,
   meta: CheckpointMeta,
 ): CheckpointMeta {
   const g = graph as unknown as Graph;
   let gate: GateMeta | undefined = meta.gate;
-  if (gate !== undefined && g.node(gate.node) !== undefined) {
-    const output = reviveOutput(g, gate.output);
-    const history = reviveRounds(g, gate.history);
+  const owner = gate === undefined ? undefined : graphOfNode(g, thread, gate.node);
+  if (gate !== undefined && owner !== undefined) {
+    const output = reviveOutput(owner, gate.output);
+    const history = reviveRounds(owner, gate.history);
     if (output !== gate.output || history !== gate.history) {
       gate = { ...gate, output, history: [...history] };
     }
   }
   let rerun = meta.rerun;
+  // A pending rerun names the node by its own name in its graph, not by its path.
   if (rerun?.revision !== undefined && g.node(rerun.node) !== undefined) {
     const history = reviveRounds(g, rerun.revision.history);
     if (history !== rerun.revision.history) {

@@ -15,6 +15,7 @@ import {
   GraphAgent,
   InterruptService,
   type NodeContext,
+  nestedGraph,
   START,
   type Store,
   silentLogger,
@@ -117,10 +118,17 @@ const GateState = z.object({
 });
 type GateState = z.output<typeof GateState>;
 
-/** START → review (gated; returns dates) → END; records what each execution's context held. */
-function gatedDates(store: Store, contexts: NodeContext["revision"][]) {
+/**
+ * START → review (gated; returns dates) → END, or with `nested` that graph as the nested node
+ * `polish` of a parent (the gate on `polish/review`); records what each execution's context held.
+ */
+function gatedDates(store: Store, contexts: NodeContext["revision"][], nested = false) {
   const clock = new SimulatedClock(T0);
-  const graph = new Graph({ state: GateState, reducers: { stamps: "append" }, name: "gate-dates" })
+  const reviewing = new Graph({
+    state: GateState,
+    reducers: { stamps: "append" },
+    name: "gate-dates",
+  })
     .addNode("review", (_state: Readonly<GateState>, ctx: NodeContext) => {
       contexts.push(ctx.revision);
       const round = ctx.revision?.number ?? 0;
@@ -129,6 +137,13 @@ function gatedDates(store: Store, contexts: NodeContext["revision"][]) {
     .addEdge(START, "review")
     .addEdge("review", END)
     .compile();
+  const graph = nested
+    ? new Graph({ state: GateState, reducers: { stamps: "append" }, name: "gate-parent" })
+        .addNode("polish", nestedGraph<GateState, GateState>(reviewing))
+        .addEdge(START, "polish")
+        .addEdge("polish", END)
+        .compile()
+    : reviewing;
   const interrupts = new InterruptService({ store, clock, logger: silentLogger });
   const agent = new GraphAgent({
     graph,
@@ -136,7 +151,7 @@ function gatedDates(store: Store, contexts: NodeContext["revision"][]) {
     interrupts,
     clock,
     logger: silentLogger,
-    interruptConfig: { approvals: { review: {} } },
+    interruptConfig: { approvals: { [nested ? "polish/review" : "review"]: {} } },
   });
   return { agent, interrupts };
 }
@@ -210,38 +225,44 @@ export function stateCases(store: () => Store, session: (label: string) => strin
     expect(first?.dates[0]?.getTime()).toBe(0);
   });
 
-  it("gives a gate's output and its earlier rounds back as the node returned them, dates included, to reviewers and to the re-run node", async () => {
-    const contexts: NodeContext["revision"][] = [];
-    const id = session("gate-output");
-    const one = gatedDates(store(), contexts);
-    const paused = await one.agent.run({}, { sessionId: id });
-    expect(paused.status).toBe("paused");
-    expectOutput(paused.gate?.output, 0, "the run's gate");
+  it.each([
+    ["", false],
+    [" inside a nested graph", true],
+  ])(
+    "gives a gate's output and its earlier rounds back as the node returned them%s, dates included, to reviewers and to the re-run node",
+    async (_where, nested) => {
+      const contexts: NodeContext["revision"][] = [];
+      const id = session("gate-output");
+      const one = gatedDates(store(), contexts, nested);
+      const paused = await one.agent.run({}, { sessionId: id });
+      expect(paused.status).toBe("paused");
+      expectOutput(paused.gate?.output, 0, "the run's gate");
 
-    const two = gatedDates(store(), contexts);
-    expectOutput((await two.agent.getState(id))?.meta.gate?.output, 0, "getState's gate");
-    const gated = (await two.agent.history(id)).find((h) => h.meta?.gate !== undefined);
-    expectOutput(gated?.meta?.gate?.output, 0, "history's gate");
+      const two = gatedDates(store(), contexts, nested);
+      expectOutput((await two.agent.getState(id))?.meta.gate?.output, 0, "getState's gate");
+      const gated = (await two.agent.history(id)).find((h) => h.meta?.gate !== undefined);
+      expectOutput(gated?.meta?.gate?.output, 0, "history's gate");
 
-    await two.interrupts.send(id, { type: "request_changes", feedback: "again" });
-    const again = await two.agent.resume(id);
-    expect(again.status).toBe("paused");
-    // The re-run node, in another agent, gets its first output as it returned it.
-    expect(contexts).toHaveLength(2);
-    expect(contexts[1]?.number).toBe(1);
-    expectOutput(contexts[1]?.history[0]?.output, 0, "ctx.revision's first round");
-    expectOutput(again.gate?.output, 1, "the resumed run's gate");
-    expectOutput(again.gate?.history[0]?.output, 0, "the resumed run's first round");
+      await two.interrupts.send(id, { type: "request_changes", feedback: "again" });
+      const again = await two.agent.resume(id);
+      expect(again.status).toBe("paused");
+      // The re-run node, in another agent, gets its first output as it returned it.
+      expect(contexts).toHaveLength(2);
+      expect(contexts[1]?.number).toBe(1);
+      expectOutput(contexts[1]?.history[0]?.output, 0, "ctx.revision's first round");
+      expectOutput(again.gate?.output, 1, "the resumed run's gate");
+      expectOutput(again.gate?.history[0]?.output, 0, "the resumed run's first round");
 
-    const three = gatedDates(store(), contexts);
-    const gate = (await three.agent.getState(id))?.meta.gate;
-    expectOutput(gate?.output, 1, "getState's second gate");
-    expectOutput(gate?.history[0]?.output, 0, "getState's first round");
-    await three.interrupts.send(id, { type: "approve" });
-    const done = await three.agent.resume(id);
-    expect(done.status).toBe("completed");
-    expect(done.state.at.getTime()).toBe(T0 + 1);
-    // request_changes restored the state from before the first round.
-    expect(done.state.stamps.map((d) => d.getTime())).toEqual([1]);
-  });
+      const three = gatedDates(store(), contexts, nested);
+      const gate = (await three.agent.getState(id))?.meta.gate;
+      expectOutput(gate?.output, 1, "getState's second gate");
+      expectOutput(gate?.history[0]?.output, 0, "getState's first round");
+      await three.interrupts.send(id, { type: "approve" });
+      const done = await three.agent.resume(id);
+      expect(done.status).toBe("completed");
+      expect(done.state.at.getTime()).toBe(T0 + 1);
+      // request_changes restored the state from before the first round.
+      expect(done.state.stamps.map((d) => d.getTime())).toEqual([1]);
+    },
+  );
 }
