@@ -8,60 +8,15 @@
 
 import { deepFreeze } from "../freeze.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
-import { setOwn } from "../graph/own-property.js";
+import { reviveUpdate } from "../graph/revive-update.js";
 import type { CheckpointMeta, GateMeta, RevisionRound } from "../store/checkpoint-meta.js";
 
 type Graph = CompiledGraph<Record<string, unknown>>;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** Whether `value` holds anything but plain JSON containers and primitives (a `Date`). */
-function hasRevivedValue(value: unknown): boolean {
-  const pending: unknown[] = [value];
-  const seen = new Set<object>();
-  while (pending.length > 0) {
-    const current = pending.pop();
-    if (typeof current !== "object" || current === null || seen.has(current)) continue;
-    seen.add(current);
-    if (Array.isArray(current)) pending.push(...current);
-    else if (isPlainObject(current)) pending.push(...Object.values(current));
-    else return true;
-  }
-  return false;
-}
-
-/**
- * `output` with each of its state keys revived through that key's update schema, where the
- * schema turns the stored JSON into something JSON gives back unchanged (a codec such as
- * `z.coerce.date()`). A value the schema would change otherwise (a `.trim()`), a key the state
- * does not have and a value that no longer parses are kept as stored.
- */
+/** `output` with its dates (and other codec values) revived, frozen like the meta it is in. */
 function reviveOutput(graph: Graph, output: unknown): unknown {
-  if (!isPlainObject(output)) return output;
-  let revived: Record<string, unknown> | undefined;
-  for (const key of Object.keys(output)) {
-    const stored = output[key];
-    if (typeof stored !== "string" && (typeof stored !== "object" || stored === null)) continue;
-    if (!graph.state.hasKey(key) || hasRevivedValue(stored)) continue;
-    let parsed: unknown;
-    try {
-      parsed = graph.state.validateUpdate({ [key]: stored }, "A stored output")[key];
-    } catch {
-      continue;
-    }
-    if (!hasRevivedValue(parsed) || JSON.stringify(parsed) !== JSON.stringify(stored)) continue;
-    if (revived === undefined) {
-      // A copy by own keys: `Object.assign` would treat a `__proto__` key as the prototype.
-      revived = {};
-      for (const name of Object.keys(output)) setOwn(revived, name, output[name]);
-    }
-    setOwn(revived, key, parsed);
-  }
-  return revived === undefined ? output : deepFreeze(revived);
+  const revived = reviveUpdate(graph.state, output);
+  return revived === output ? output : deepFreeze(revived);
 }
 
 function reviveRounds(graph: Graph, rounds: readonly RevisionRound[]): readonly RevisionRound[] {

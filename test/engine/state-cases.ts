@@ -16,10 +16,12 @@ import {
   InterruptService,
   type NodeContext,
   nestedGraph,
+  parallelGroup,
   START,
   type Store,
   silentLogger,
 } from "../../src/index.js";
+import { eventually } from "./engine-checks.js";
 
 const T0 = 1_700_000_000_000;
 const UNICODE =
@@ -265,4 +267,74 @@ export function stateCases(store: () => Store, session: (label: string) => strin
       expect(done.state.stamps.map((d) => d.getTime())).toEqual([1]);
     },
   );
+
+  it("merges a parallel branch that finished before the run stopped with its dates, when another process resumes the group", async () => {
+    const id = session("branch-dates");
+    const runs: Record<string, number> = {};
+    let hang = true;
+    const seen: Readonly<GateState>[] = [];
+    const graph = new Graph({ state: GateState, reducers: { stamps: "append" }, name: "branches" })
+      .addNode(
+        "group",
+        parallelGroup<GateState>({
+          branches: {
+            dated: () => {
+              runs.dated = (runs.dated ?? 0) + 1;
+              return { at: new Date(T0 + 5), stamps: [new Date(6)], title: UNICODE };
+            },
+            slow: async (_state, ctx) => {
+              runs.slow = (runs.slow ?? 0) + 1;
+              if (hang) {
+                await new Promise((_resolve, reject) => {
+                  ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), {
+                    once: true,
+                  });
+                });
+              }
+              return {};
+            },
+          },
+        }),
+      )
+      .addNode("after", (state: Readonly<GateState>) => {
+        seen.push(state);
+        return {};
+      })
+      .addEdge(START, "group")
+      .addEdge("group", "after")
+      .addEdge("after", END)
+      .compile();
+    const agentOver = () =>
+      new GraphAgent({
+        graph,
+        store: store(),
+        clock: new SimulatedClock(T0),
+        logger: silentLogger,
+      });
+    const one = agentOver();
+    const running = one.run({}, { sessionId: id });
+    await eventually(async () => {
+      const progress = (await store().checkpoints.latest(id, ""))?.meta?.progress;
+      return (progress?.data as { finished?: string } | undefined)?.finished === "dated";
+    }, "the dated branch's progress is stored");
+    one.cancel(id);
+    expect((await running).status).toBe("cancelled");
+
+    hang = false;
+    const done = await agentOver().resume(id);
+    expect(done.status).toBe("completed");
+    expect(runs).toEqual({ dated: 1, slow: 2 });
+    for (const [where, state] of [
+      ["the node after the group", seen[0]],
+      ["the result", done.state],
+    ] as const) {
+      expect(state?.at, where).toBeInstanceOf(Date);
+      expect(state?.at.getTime(), where).toBe(T0 + 5);
+      expect(
+        state?.stamps.map((d) => (d instanceof Date ? d.getTime() : String(d))),
+        where,
+      ).toEqual([6]);
+      expect(state?.title === UNICODE, where).toBe(true);
+    }
+  });
 }
