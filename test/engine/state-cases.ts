@@ -168,8 +168,15 @@ function expectOutput(output: unknown, round: number, where: string): void {
   expect(o?.title === `${UNICODE} ${round}`, `${where}: title`).toBe(true);
 }
 
-/** The state cases of the engine suite, on a fresh `store()` with fresh `session()` ids. */
-export function stateCases(store: () => Store, session: (label: string) => string): void {
+/**
+ * The state cases of the engine suite, on a fresh `store()` (and `other()`, a second
+ * connection to it for the other processes) with fresh `session()` ids.
+ */
+export function stateCases(
+  store: () => Store,
+  other: () => Store,
+  session: (label: string) => string,
+): void {
   it("gives every value back as it went in, from getState, history, a resume elsewhere and a fork", async () => {
     const seen: { node: string; state: Readonly<RichState> }[] = [];
     const id = session("exact");
@@ -180,7 +187,7 @@ export function stateCases(store: () => Store, session: (label: string) => strin
     expectExact(seen.find((s) => s.node === "check")?.state, "the gated node's input");
 
     // Another process reads what the store holds.
-    const two = processOver(store(), seen);
+    const two = processOver(other(), seen);
     expectExact((await two.agent.getState(id))?.state, "getState");
     const history = await two.agent.history(id);
     expect(history.filter((h) => h.error !== undefined)).toEqual([]);
@@ -196,7 +203,7 @@ export function stateCases(store: () => Store, session: (label: string) => strin
     expectExact(done.state, "the resumed run's result");
 
     // A fork from the gate, in a third agent, with a unicode update.
-    const three = processOver(store(), seen);
+    const three = processOver(other(), seen);
     const forked = await three.agent.fork(id, paused.checkpointId!, {
       update: { note: UNICODE },
       toSessionId: `${id}-fork`,
@@ -219,7 +226,7 @@ export function stateCases(store: () => Store, session: (label: string) => strin
     );
     expect(paused.status).toBe("paused");
     // `write` overwrote them; the first checkpoint holds the input as given.
-    const history = await processOver(store(), seen).agent.history(id);
+    const history = await processOver(other(), seen).agent.history(id);
     const first = history.at(-1)?.state;
     expect(first?.when).toBeInstanceOf(Date);
     expect(first?.when.toISOString()).toBe("2024-02-29T23:59:59.999Z");
@@ -240,7 +247,7 @@ export function stateCases(store: () => Store, session: (label: string) => strin
       expect(paused.status).toBe("paused");
       expectOutput(paused.gate?.output, 0, "the run's gate");
 
-      const two = gatedDates(store(), contexts, nested);
+      const two = gatedDates(other(), contexts, nested);
       expectOutput((await two.agent.getState(id))?.meta.gate?.output, 0, "getState's gate");
       const gated = (await two.agent.history(id)).find((h) => h.meta?.gate !== undefined);
       expectOutput(gated?.meta?.gate?.output, 0, "history's gate");
@@ -255,7 +262,7 @@ export function stateCases(store: () => Store, session: (label: string) => strin
       expectOutput(again.gate?.output, 1, "the resumed run's gate");
       expectOutput(again.gate?.history[0]?.output, 0, "the resumed run's first round");
 
-      const three = gatedDates(store(), contexts, nested);
+      const three = gatedDates(other(), contexts, nested);
       const gate = (await three.agent.getState(id))?.meta.gate;
       expectOutput(gate?.output, 1, "getState's second gate");
       expectOutput(gate?.history[0]?.output, 0, "getState's first round");
@@ -304,14 +311,9 @@ export function stateCases(store: () => Store, session: (label: string) => strin
       .addEdge("group", "after")
       .addEdge("after", END)
       .compile();
-    const agentOver = () =>
-      new GraphAgent({
-        graph,
-        store: store(),
-        clock: new SimulatedClock(T0),
-        logger: silentLogger,
-      });
-    const one = agentOver();
+    const agentOver = (over: Store) =>
+      new GraphAgent({ graph, store: over, clock: new SimulatedClock(T0), logger: silentLogger });
+    const one = agentOver(store());
     const running = one.run({}, { sessionId: id });
     await eventually(async () => {
       const progress = (await store().checkpoints.latest(id, ""))?.meta?.progress;
@@ -321,7 +323,7 @@ export function stateCases(store: () => Store, session: (label: string) => strin
     expect((await running).status).toBe("cancelled");
 
     hang = false;
-    const done = await agentOver().resume(id);
+    const done = await agentOver(other()).resume(id);
     expect(done.status).toBe("completed");
     expect(runs).toEqual({ dated: 1, slow: 2 });
     for (const [where, state] of [
