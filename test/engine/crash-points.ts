@@ -18,9 +18,8 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import { turns } from "../graph/helpers.js";
 import { CrashableStore } from "./crashable-store.js";
-import { expectAuditInOrder, expectNoMissingParent } from "./engine-checks.js";
+import { expectAuditInOrder, expectNoMissingParent, quiet } from "./engine-checks.js";
 
 const State = z.object({ log: z.array(z.string()).default([]), note: z.string().default("") });
 type State = z.output<typeof State>;
@@ -56,24 +55,6 @@ function processOver(store: Store, at: number, violations: string[]) {
     interruptConfig: { approvals: { review: { timeoutMs: 60_000 } } },
   });
   return { clock, interrupts, agent };
-}
-
-/**
- * Lets the event loop turn until no call of `store` is waiting for its answer: a SQL store
- * answers on real time, so simulated time only moves on once the process has heard back, as it
- * would with the memory store.
- */
-async function quiet(store: CrashableStore): Promise<void> {
-  const until = Date.now() + 5_000;
-  let calm = 0;
-  while (calm < 2 && Date.now() < until) {
-    await turns(2);
-    if (store.inFlight === 0) calm++;
-    else {
-      calm = 0;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
 }
 
 /** Runs `promise` to its end, letting simulated time pass; `step` runs between steps. */

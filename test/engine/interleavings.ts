@@ -28,7 +28,7 @@ import {
 } from "../../src/index.js";
 import { turns } from "../graph/helpers.js";
 import { CrashableStore } from "./crashable-store.js";
-import { eventually, expectAuditInOrder, expectNoMissingParent } from "./engine-checks.js";
+import { eventually, expectAuditInOrder, expectNoMissingParent, quiet } from "./engine-checks.js";
 
 const State = z.object({ log: z.array(z.string()).default([]), note: z.string().default("") });
 type State = z.output<typeof State>;
@@ -166,28 +166,11 @@ function world(over: Store, second: Store) {
 
 type World = ReturnType<typeof world>;
 
-/**
- * Lets the event loop turn until no store call is waiting for its answer: a SQL store answers
- * on real time, so simulated time only moves on once every caller has heard back.
- */
-async function quiet(w: World): Promise<void> {
-  const until = Date.now() + 5_000;
-  let calm = 0;
-  while (calm < 2 && Date.now() < until) {
-    await turns(2);
-    if (w.stores[0].inFlight + w.stores[1].inFlight === 0) calm++;
-    else {
-      calm = 0;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
-}
-
 /** Lets runs go on: time passes and timers fire until `done()` or a bound. */
 async function settle(w: World, done: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !done(); i++) {
     await w.clock.advance(100);
-    await quiet(w);
+    await quiet(...w.stores);
   }
 }
 
@@ -202,7 +185,7 @@ function start(w: World, by: 0 | 1, how: "run" | "resume" | "startOver") {
 
 /** No run holds the session: none of its messages may be left claimed and unsettled. */
 async function expectNothingHeld(w: World): Promise<void> {
-  await quiet(w);
+  await quiet(...w.stores);
   const { inFlight } = await w.store.interrupts.stats(w.session);
   expect(inFlight, "messages claimed by runs that ended").toBe(0);
 }
@@ -280,7 +263,7 @@ async function play(over: Store, second: Store, commands: readonly Command[]) {
     await settle(w, () => running.size === 0);
     await expectNothingHeld(w);
   }
-  await quiet(w);
+  await quiet(...w.stores);
   await turns(3);
   // A decision reaches its sender through the store's notifier, which a SQL store may deliver
   // a few milliseconds later (on real time).
