@@ -255,5 +255,43 @@ export function describeProcesses(backend: ProcessBackend): void {
         await store.close();
       }
     }, 60_000);
+
+    it("lets exactly one of two processes waiting to take over a SIGKILLed process's session run it", async () => {
+      const target = backend.target();
+      const store = await backend.open(target);
+      try {
+        const log = backend.logFile();
+        const id = session("kill-race");
+        const [[a], [b, c]] = await Promise.all([
+          start(1, target, { gate: "none", hang: "review", log }),
+          start(2, target, { gate: "none", log, slowMs: 300 }),
+        ]);
+        void a!.send({ do: "run", sessionId: id }).catch(() => {});
+        await a!.event((e) => e.event === "hang");
+        await a!.kill();
+        // Both wait for the session (while the lease lasts) and go for it the moment it is free.
+        const results = await Promise.all(
+          [b!, c!].map((p) =>
+            p.send({ do: "resume", sessionId: id, retryBusyForMs: TTL + 10_000 }, TTL + 30_000),
+          ),
+        );
+        const winners = results.filter((r) => r.status === "completed");
+        expect(winners, JSON.stringify(results)).toHaveLength(1);
+        expectCompleted(winners[0]!);
+        // The loser found the session held, then ended: it never ran it.
+        expect(results.find((r) => r.status !== "completed")?.refused).toBe("SESSION_ENDED");
+        const winner = String([b!, c!][results.indexOf(winners[0]!)]!.process.pid);
+        const pa = String(a!.process.pid);
+        expect(executions(log, id)).toEqual({
+          draft: [pa],
+          review: [pa, winner],
+          publish: [winner],
+        });
+        await expectSound(store, id, 1);
+        await Promise.all([b!, c!].map((p) => p.close()));
+      } finally {
+        await store.close();
+      }
+    }, 90_000);
   });
 }
