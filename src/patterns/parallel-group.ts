@@ -18,6 +18,7 @@ import {
 import type { NodeContext, NodeDefinition, NodeFn, NodeResult } from "../graph/node.js";
 import { classifyNodeResult } from "../graph/node-result.js";
 import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
+import { reviveDelta, reviveUpdate } from "../graph/revive-update.js";
 import { applyDelta, type DeltaOp } from "../graph/state.js";
 import { isThenable } from "../run/execute-node.js";
 import { LazyAbort } from "../run/lazy-abort.js";
@@ -340,11 +341,13 @@ async function runGroup<S extends Record<string, unknown>>(
   for (const branch of branches) {
     const saved = finished.get(branch.name);
     if (saved !== undefined) {
+      // Read back from the store: a JSON store gives a `Date` back as a string.
+      const delta = reviveDelta(runtime.state, saved.delta);
       outcomes.set(branch.name, {
         kind: "ok",
-        delta: saved.delta,
-        state: applyDelta(base, saved.delta),
-        update: saved.update,
+        delta,
+        state: applyDelta(base, delta),
+        update: saved.update === undefined ? undefined : reviveUpdate(runtime.state, saved.update),
       });
     }
   }

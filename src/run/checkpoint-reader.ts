@@ -4,7 +4,8 @@
  * written by a newer version, a state that no longer fits the graph's schema, or a `next` node
  * the graph no longer has each fail with a `CheckpointCorruptError` that names the session and
  * the checkpoint. States are re-parsed through the graph's schema, so values with codecs (a
- * `z.coerce.date()` key) come back the same from every backend.
+ * `z.coerce.date()` key) come back the same from every backend; so are the node outputs a gate
+ * keeps in the meta (see `revive-outputs.ts`).
  */
 import { CheckpointCorruptError, CheckpointNotFoundError, TrellisError } from "../errors.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
@@ -21,6 +22,7 @@ import {
   type StoredRecord,
 } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
+import { reviveOutputs } from "./revive-outputs.js";
 
 /** A checkpoint as the API returns it: the record with its state and path rebuilt. */
 export interface Checkpoint<S> {
@@ -230,7 +232,8 @@ function revive<S extends Record<string, unknown>>(
   }
 }
 
-function toCheckpoint<S>(
+function toCheckpoint<S extends Record<string, unknown>>(
+  graph: CompiledGraph<S>,
   record: CheckpointRecord,
   state: S,
   path: readonly string[],
@@ -248,7 +251,7 @@ function toCheckpoint<S>(
     status: record.status,
     path: record.meta.path ?? path,
     state,
-    meta: record.meta,
+    meta: reviveOutputs(graph, record.thread, record.meta),
     createdAt: record.createdAt,
     // Read on demand: a snapshot is only serialized if someone asks its size.
     get bytes() {
@@ -278,7 +281,7 @@ export async function readCheckpoint<S extends Record<string, unknown>>(
   checkNodes(graph, record);
   const chain = await store.checkpoints.lineage(sessionId, thread, record.id);
   const { state, path } = rebuild(record, chain);
-  return { checkpoint: toCheckpoint(record, revive(graph, record, state), path), record };
+  return { checkpoint: toCheckpoint(graph, record, revive(graph, record, state), path), record };
 }
 
 /**
@@ -308,7 +311,7 @@ export async function readHistory<S extends Record<string, unknown>>(
       }
       const state = revive(graph, record, built.state);
       known.set(record.id, built);
-      out.push(toCheckpoint(record, state, built.path));
+      out.push(toCheckpoint(graph, record, state, built.path));
     } catch (error) {
       out.push({
         id: record.id,

@@ -1124,15 +1124,6 @@ export class Run<S extends Record<string, unknown>> {
       ...(timeoutMs === undefined ? {} : { deadline: now + timeoutMs }),
     };
     this.#plan = planner.openGate(this.#plan, gate);
-    this.#emit("approval:requested", {
-      node: path,
-      revision: gate.revision,
-      requestId: gate.requestId,
-    });
-    s.tracing.event(TrellisEvents.APPROVAL_REQUESTED, () => ({
-      [TrellisAttributes.NODE]: path,
-      [TrellisAttributes.APPROVAL_REVISION]: gate.revision,
-    }));
     await this.#checkpoint(
       {
         node: name,
@@ -1156,6 +1147,16 @@ export class Run<S extends Record<string, unknown>> {
       },
       true,
     );
+    // Announced once it is stored: a request nobody can find after a crash is never shown.
+    this.#emit("approval:requested", {
+      node: path,
+      revision: gate.revision,
+      requestId: gate.requestId,
+    });
+    s.tracing.event(TrellisEvents.APPROVAL_REQUESTED, () => ({
+      [TrellisAttributes.NODE]: path,
+      [TrellisAttributes.APPROVAL_REVISION]: gate.revision,
+    }));
   }
 
   /** A nested run inside the node that just ran stopped without ending. */

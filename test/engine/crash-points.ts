@@ -18,9 +18,8 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import { turns } from "../graph/helpers.js";
 import { CrashableStore } from "./crashable-store.js";
-import { expectAuditInOrder, expectNoMissingParent } from "./engine-checks.js";
+import { expectAuditInOrder, expectNoMissingParent, quiet } from "./engine-checks.js";
 
 const State = z.object({ log: z.array(z.string()).default([]), note: z.string().default("") });
 type State = z.output<typeof State>;
@@ -58,24 +57,6 @@ function processOver(store: Store, at: number, violations: string[]) {
   return { clock, interrupts, agent };
 }
 
-/**
- * Lets the event loop turn until no call of `store` is waiting for its answer: a SQL store
- * answers on real time, so simulated time only moves on once the process has heard back, as it
- * would with the memory store.
- */
-async function quiet(store: CrashableStore): Promise<void> {
-  const until = Date.now() + 5_000;
-  let calm = 0;
-  while (calm < 2 && Date.now() < until) {
-    await turns(2);
-    if (store.inFlight === 0) calm++;
-    else {
-      calm = 0;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
-}
-
 /** Runs `promise` to its end, letting simulated time pass; `step` runs between steps. */
 async function finish<T>(
   clock: SimulatedClock,
@@ -101,7 +82,7 @@ async function finish<T>(
 }
 
 /** One run of the scenario, the first process dying after its `k`-th store call. */
-async function dieAfter(store: Store, sessionId: string, k: number) {
+async function dieAfter(store: Store, other: Store, sessionId: string, k: number) {
   const dying = new CrashableStore(store);
   const violations: string[] = [];
   let calls = 0;
@@ -123,7 +104,7 @@ async function dieAfter(store: Store, sessionId: string, k: number) {
   await finish(one.clock, dying, first);
 
   // The lease of a dead process runs out; a second process drives the session to its end.
-  const living = new CrashableStore(store);
+  const living = new CrashableStore(other);
   const two = processOver(living, one.clock.now() + 1_000, violations);
   for (let round = 0; round < 5; round++) {
     const latest = await store.checkpoints.latest(sessionId, "");
@@ -143,13 +124,20 @@ async function dieAfter(store: Store, sessionId: string, k: number) {
   return { violations, receipts, crashed: dying.crashed, two };
 }
 
-/** The crash-point cases of the engine suite, on a fresh `store()` with fresh `session()` ids. */
-export function crashPointCases(store: () => Store, session: (label: string) => string): void {
+/**
+ * The crash-point cases of the engine suite, on a fresh `store()` (and `other()`, the second
+ * process's connection to it) with fresh `session()` ids.
+ */
+export function crashPointCases(
+  store: () => Store,
+  other: () => Store,
+  session: (label: string) => string,
+): void {
   it("lets another process finish a session whatever store call the first one died after, without running a finished node again or losing a message", async () => {
     let crashes = 0;
     for (let k = 1; k <= 30; k++) {
       const sessionId = session(`crash-point-${k}`);
-      const { violations, receipts, crashed, two } = await dieAfter(store(), sessionId, k);
+      const { violations, receipts, crashed, two } = await dieAfter(store(), other(), sessionId, k);
       if (crashed) crashes++;
       expect(violations, `crash after call ${k}`).toEqual([]);
       expect(

@@ -4,6 +4,7 @@
  */
 import { expect } from "vitest";
 import type { AuditEntry, InterruptOutcome, Store } from "../../src/index.js";
+import { turns } from "../graph/helpers.js";
 
 /** Waits, on real timers in short steps, until `condition()` holds (SQL stores answer later). */
 export async function eventually(
@@ -16,6 +17,24 @@ export async function eventually(
     if (await condition()) return;
     if (Date.now() > until) throw new Error(`Timed out waiting until ${what}.`);
     await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
+ * Lets the event loop turn until no call of any of `stores` (counting wrappers, such as a
+ * `CrashableStore`) waits for its answer, twice in a row: a SQL store answers on real time, so
+ * simulated time should move on only once every caller has heard back, as with the memory store.
+ */
+export async function quiet(...stores: readonly { readonly inFlight: number }[]): Promise<void> {
+  const until = Date.now() + 5_000;
+  let calm = 0;
+  while (calm < 2 && Date.now() < until) {
+    await turns(2);
+    if (stores.every((store) => store.inFlight === 0)) calm++;
+    else {
+      calm = 0;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 }
 

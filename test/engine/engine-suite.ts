@@ -114,19 +114,33 @@ function processOver(
 const SUSPENDING: InterruptConfig = { approvals: { review: {} } };
 const TIMED: InterruptConfig = { approvals: { review: { timeoutMs: 60_000 } } };
 
-export function describeEngine(name: string, makeStore: () => Promise<Store>): void {
+export function describeEngine(
+  name: string,
+  makeStore: () => Promise<Store>,
+  /** A second connection to the store `makeStore` just opened, as another process has. */
+  connectAgain?: () => Promise<Store>,
+): void {
   describe(`Engine: ${name}`, () => {
     let current: Store | undefined;
+    let second: Store | undefined;
     beforeEach(async () => {
       current = await makeStore();
+      second = connectAgain === undefined ? current : await connectAgain();
     });
     afterEach(async () => {
+      if (second !== current) await second?.close();
       await current?.close();
       current = undefined;
+      second = undefined;
     });
     const store = (): Store => {
       if (current === undefined) throw new Error("The store is used outside a test.");
       return current;
+    };
+    /** What the other processes of a test use: a connection of their own where there is one. */
+    const other = (): Store => {
+      if (second === undefined) throw new Error("The store is used outside a test.");
+      return second;
     };
     const session = (label: string) => `engine-${label}-${randomUUID().slice(0, 8)}`;
 
@@ -163,7 +177,7 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
       expect(paused.gate).toMatchObject({ node: "review", revision: 0 });
       expectDraftState((await one.agent.getState(id))?.state);
 
-      const two = processOver(store(), counts, { interruptConfig: SUSPENDING });
+      const two = processOver(other(), counts, { interruptConfig: SUSPENDING });
       const reject = await two.interrupts.send(
         id,
         { type: "reject", reason: "off topic" },
@@ -206,7 +220,7 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
       expect(cancelled.status).toBe("cancelled");
       expect(cancelled.gate?.node).toBe("review");
 
-      const two = processOver(store(), counts, { at: one.clock.now(), interruptConfig: TIMED });
+      const two = processOver(other(), counts, { at: one.clock.now(), interruptConfig: TIMED });
       const resumed = two.agent.resume(id);
       // It waits at the same request: nothing after the gate runs.
       await eventually(() => two.clock.pending >= 2, "the resumed run waits at the gate");
@@ -240,11 +254,11 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
       expect(latest?.meta?.gate).toMatchObject({ node: "review", revision: 0 });
 
       // Too early: the dead process still holds the session.
-      const early = processOver(store(), counts, { at: one.clock.now(), interruptConfig: TIMED });
+      const early = processOver(other(), counts, { at: one.clock.now(), interruptConfig: TIMED });
       await expect(early.agent.resume(id)).rejects.toMatchObject({ code: "SESSION_BUSY" });
 
       await one.clock.advance(1_000);
-      const two = processOver(store(), counts, { at: one.clock.now(), interruptConfig: TIMED });
+      const two = processOver(other(), counts, { at: one.clock.now(), interruptConfig: TIMED });
       const resumed = two.agent.resume(id);
       await eventually(() => two.clock.pending >= 2, "the new process waits at the gate");
       expect(counts.of()).toEqual({ draft: 1, review: 1 });
@@ -276,7 +290,7 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
       const id = session("data");
       const one = processOver(store(), counts, { interruptConfig: SUSPENDING });
       const paused = await one.agent.run({}, { sessionId: id });
-      const two = processOver(store(), counts, { interruptConfig: SUSPENDING });
+      const two = processOver(other(), counts, { interruptConfig: SUSPENDING });
       const approve = await two.interrupts.send(id, { type: "approve" });
       const done = await two.agent.resume(id);
       expect(done.status).toBe("completed");
@@ -296,8 +310,8 @@ export function describeEngine(name: string, makeStore: () => Promise<Store>): v
       expect(history[0]?.state?.note).toBe("again");
     });
 
-    crashPointCases(store, session);
+    crashPointCases(store, other, session);
     parallelCrashPointCases(store, session);
-    stateCases(store, session);
+    stateCases(store, other, session);
   });
 }

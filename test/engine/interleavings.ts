@@ -28,7 +28,7 @@ import {
 } from "../../src/index.js";
 import { turns } from "../graph/helpers.js";
 import { CrashableStore } from "./crashable-store.js";
-import { eventually, expectAuditInOrder, expectNoMissingParent } from "./engine-checks.js";
+import { eventually, expectAuditInOrder, expectNoMissingParent, quiet } from "./engine-checks.js";
 
 const State = z.object({ log: z.array(z.string()).default([]), note: z.string().default("") });
 type State = z.output<typeof State>;
@@ -115,9 +115,11 @@ const EXPECTED_START_ERRORS = new Set([
   "CHECKPOINT_NOT_FOUND",
 ]);
 
-function world(over: Store) {
-  // Never crashes: it counts the calls waiting for an answer (see `quiet`).
+function world(over: Store, second: Store) {
+  // Never crash: they count the calls waiting for an answer (see `quiet`). The second service
+  // and agent use `second`, a connection of their own where the backend has one.
   const store = new CrashableStore(over);
+  const stores = [store, second === over ? store : new CrashableStore(second)] as const;
   const session = `prop-${++played}-${Date.now()}`;
   const clock = new SimulatedClock(1_000_000);
   const violations: string[] = [];
@@ -139,14 +141,15 @@ function world(over: Store) {
     .addEdge("b", "c")
     .addEdge("c", END)
     .compile();
-  const services = [0, 1].map(
-    () => new InterruptService({ store, clock, logger: silentLogger, limits: { maxQueueSize: 8 } }),
-  ) as [InterruptService, InterruptService];
+  const services = stores.map(
+    (store) =>
+      new InterruptService({ store, clock, logger: silentLogger, limits: { maxQueueSize: 8 } }),
+  ) as unknown as [InterruptService, InterruptService];
   const agents = services.map(
-    (interrupts) =>
+    (interrupts, i) =>
       new GraphAgent({
         graph,
-        store,
+        store: stores[i]!,
         interrupts,
         clock,
         logger: silentLogger,
@@ -158,33 +161,16 @@ function world(over: Store) {
         },
       }),
   ) as [GraphAgent<State>, GraphAgent<State>];
-  return { store, session, clock, services, agents, violations, executions };
+  return { store, stores, session, clock, services, agents, violations, executions };
 }
 
 type World = ReturnType<typeof world>;
-
-/**
- * Lets the event loop turn until no store call is waiting for its answer: a SQL store answers
- * on real time, so simulated time only moves on once every caller has heard back.
- */
-async function quiet(w: World): Promise<void> {
-  const until = Date.now() + 5_000;
-  let calm = 0;
-  while (calm < 2 && Date.now() < until) {
-    await turns(2);
-    if (w.store.inFlight === 0) calm++;
-    else {
-      calm = 0;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
-}
 
 /** Lets runs go on: time passes and timers fire until `done()` or a bound. */
 async function settle(w: World, done: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !done(); i++) {
     await w.clock.advance(100);
-    await quiet(w);
+    await quiet(...w.stores);
   }
 }
 
@@ -199,13 +185,13 @@ function start(w: World, by: 0 | 1, how: "run" | "resume" | "startOver") {
 
 /** No run holds the session: none of its messages may be left claimed and unsettled. */
 async function expectNothingHeld(w: World): Promise<void> {
-  await quiet(w);
+  await quiet(...w.stores);
   const { inFlight } = await w.store.interrupts.stats(w.session);
   expect(inFlight, "messages claimed by runs that ended").toBe(0);
 }
 
-async function play(over: Store, commands: readonly Command[]) {
-  const w = world(over);
+async function play(over: Store, second: Store, commands: readonly Command[]) {
+  const w = world(over, second);
   const running = new Set<Promise<unknown>>();
   const failures: unknown[] = [];
   const receipts: { id: string; outcome?: InterruptOutcome }[] = [];
@@ -277,7 +263,7 @@ async function play(over: Store, commands: readonly Command[]) {
     await settle(w, () => running.size === 0);
     await expectNothingHeld(w);
   }
-  await quiet(w);
+  await quiet(...w.stores);
   await turns(3);
   // A decision reaches its sender through the store's notifier, which a SQL store may deliver
   // a few milliseconds later (on real time).
@@ -290,25 +276,33 @@ async function play(over: Store, commands: readonly Command[]) {
 
 /**
  * The property on a store `makeStore()` opens once for the file (and `close()` ends), trying
- * `runs` interleavings unless `TRELLIS_PROPERTY_RUNS` says otherwise.
+ * `runs` interleavings unless `TRELLIS_PROPERTY_RUNS` says otherwise; with `connectAgain`, the
+ * second service and agent talk to the store through a connection of their own.
  */
 export function describeInterleavings(
   name: string,
   makeStore: () => Promise<Store>,
-  options: { readonly runs: number },
+  options: {
+    readonly runs: number;
+    /** A second connection to that store, for the second service and agent. */
+    readonly connectAgain?: () => Promise<Store>;
+  },
 ): void {
   let store: Store | undefined;
+  let second: Store | undefined;
   beforeAll(async () => {
     store = await makeStore();
+    second = options.connectAgain === undefined ? store : await options.connectAgain();
   });
   afterAll(async () => {
+    if (second !== store) await second?.close();
     await store?.close();
   });
   describe(`random interleavings of sends and runs on one session: ${name}`, () => {
     it("never lose a message, never run a completed node again, never leave a lineage with a missing parent", async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 16 }), async (commands) => {
-          const { w, receipts, failures } = await play(store!, commands);
+          const { w, receipts, failures } = await play(store!, second!, commands);
           expect(failures).toEqual([]);
           expect(w.violations).toEqual([]);
           const stats = await w.store.interrupts.stats(w.session);

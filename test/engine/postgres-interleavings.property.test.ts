@@ -8,4 +8,8 @@ afterAll(async () => {
 });
 
 // Fewer runs than on the memory store: each store call is a round trip to the server.
-describeInterleavings("PostgresStore", () => connect(schema), { runs: 30 });
+// The second service and agent connect again, as another process would.
+describeInterleavings("PostgresStore", () => connect(schema), {
+  runs: 30,
+  connectAgain: () => connect(schema),
+});

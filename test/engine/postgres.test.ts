@@ -11,8 +11,12 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-// One schema for the file, emptied before each test.
-describeEngine("PostgresStore", async () => {
-  await truncate(schema);
-  return connect(schema);
-});
+// One schema for the file, emptied before each test; the test's other processes connect again.
+describeEngine(
+  "PostgresStore",
+  async () => {
+    await truncate(schema);
+    return connect(schema);
+  },
+  () => connect(schema),
+);
