@@ -56,7 +56,7 @@ export interface Api {
       raw?: string;
       headers?: Record<string, string>;
     },
-  // biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes.
+    // biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes.
   ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
