@@ -46,11 +46,14 @@ export async function openSse(
           const data: string[] = [];
           let any = false;
           for (const line of block.split("\n")) {
-            if (line.startsWith(":")) comments.push(line);
-            else if (line.startsWith("event:")) (event = line.slice(6).trim()), (any = true);
-            else if (line.startsWith("id:")) (id = line.slice(3).trim()), (any = true);
-            else if (line.startsWith("data:"))
-              data.push(line.slice(5).replace(/^ /, "")), (any = true);
+            if (line.startsWith(":")) {
+              comments.push(line);
+              continue;
+            }
+            any = true;
+            if (line.startsWith("event:")) event = line.slice(6).trim();
+            else if (line.startsWith("id:")) id = line.slice(3).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
           }
           if (any) events.push({ event, id, data: data.join("\n") });
           notify();
