@@ -148,8 +148,8 @@ describe("webhooks", () => {
         webhooks: {
           endpoints: [{ url: hook.url, secret: SECRET }],
           backoffMs: 10,
-          maxAttempts: 2,
-          timeoutMs: 300,
+          maxAttempts: 1,
+          timeoutMs: 2000,
         },
       },
     });
