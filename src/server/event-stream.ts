@@ -4,7 +4,7 @@ import { later } from "../clock.js";
 import { requireRole } from "./auth.js";
 import { type ApiApp, parseQuery, type ServerParts } from "./server-context.js";
 import { BadRequestError, ServiceUnavailableError } from "./server-errors.js";
-import { cursorId, type FeedCursor, feedEnd, parseCursorId, readFeed } from "./session-feed.js";
+import { cursorId, type FeedCursor, FeedReader, feedEnd, parseCursorId } from "./session-feed.js";
 import { sessionOr404 } from "./session-routes.js";
 
 const EventsQuery = z
@@ -45,6 +45,7 @@ export function eventStreamRoute(
   streamSSE: typeof StreamSSE,
   open: OpenStreams,
 ): void {
+  const reader = new FeedReader(parts.store);
   app.get("/api/sessions/:id/events", async (c) => {
     requireRole(c, "viewer");
     const id = c.req.param("id");
@@ -110,7 +111,7 @@ export function eventStreamRoute(
             continue;
           }
           dirty = false;
-          const feed = await readFeed(parts.store, id, cursor, lastStatus);
+          const feed = await reader.read(id, cursor, lastStatus);
           lastStatus = feed.lastStatus;
           for (const event of feed.events) {
             if (closed) break;
