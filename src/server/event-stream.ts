@@ -15,6 +15,20 @@ const EventsQuery = z
   })
   .strict();
 
+/** The status of the session's checkpoint at a position, so `status` events resume alike. */
+async function statusAt(
+  parts: ServerParts,
+  sessionId: string,
+  cursor: FeedCursor,
+): Promise<string | undefined> {
+  if (cursor.checkpoint === 0) return undefined;
+  const [record] = await parts.store.checkpoints.list(sessionId, "", {
+    limit: 1,
+    beforeSeq: cursor.checkpoint + 1,
+  });
+  return record?.status;
+}
+
 /** The open event streams of a server, so closing the server ends them. */
 export class OpenStreams {
   readonly #streams = new Set<() => void>();
@@ -50,7 +64,7 @@ export function eventStreamRoute(
     requireRole(c, "viewer");
     const id = c.req.param("id");
     const query = parseQuery(c, EventsQuery);
-    const summary = await sessionOr404(parts, id);
+    await sessionOr404(parts, id);
     const lastId = c.req.header("last-event-id") ?? query.lastEventId;
     let cursor: FeedCursor;
     if (lastId !== undefined && lastId !== "") {
@@ -101,8 +115,7 @@ export function eventStreamRoute(
             data: JSON.stringify({ sessionId: id }),
           });
         }
-        let lastStatus: string | undefined =
-          replay === undefined || query.from === "start" ? undefined : summary.status;
+        let lastStatus = await statusAt(parts, id, cursor);
         while (!closed) {
           if (!dirty) {
             await new Promise<void>((resolve) => {
