@@ -34,7 +34,7 @@ import {
 
 const SESSIONS = 20;
 const STREAMS_PER_SESSION = 10;
-const POSTS = 2000;
+const POSTS = Number(process.env.TRELLIS_BENCH_POSTS ?? 2000);
 const CLIENTS = 20;
 /** The whole run of one backend must finish within this. */
 const DEADLINE_MS = 180_000;
