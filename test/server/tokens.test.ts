@@ -94,6 +94,28 @@ describe("API tokens", () => {
     ).rejects.toThrow(InvalidOptionError);
   });
 
+  it("mounts routes of one's own beside the API, public unless guarded, the API still authenticated", async () => {
+    const store = new MemoryStore();
+    const server = await createServer({
+      store,
+      interrupts: new InterruptService({ store }),
+      agents: {},
+      auth: { tokens: TOKENS },
+      routes: (app) => {
+        app.get("/", (c) => c.html("<h1>Review</h1>"));
+      },
+    });
+    const listening = await server.listen({ port: 0 });
+    try {
+      const page = await fetch(`${listening.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("Review");
+      expect((await fetch(`${listening.url}/api/sessions`)).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("never logs a presented token", async () => {
     const store = new MemoryStore();
     const lines: string[] = [];
