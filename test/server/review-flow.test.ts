@@ -147,7 +147,7 @@ describe("a review over HTTP", () => {
     for (const s of [live, resumed, whole]) s.close();
   });
 
-  it("of two approvals sent at once, exactly one decides the gate, and both receipts settle", async () => {
+  it("of two approvals sent at once, exactly one decides the gate and the other is refused, by the run or, once it ended, by the server", async () => {
     await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: "twice-1" } });
     await until(async () => ((await gateOf("twice-1")).gate ? true : undefined), "the gate");
     const [one, two] = await Promise.all(
