@@ -4,6 +4,7 @@ import { historyCommand } from "./commands/history.js";
 import { resumeCommand } from "./commands/resume.js";
 import { runCommand } from "./commands/run.js";
 import { sendCommand } from "./commands/send.js";
+import { serveCommand } from "./commands/serve.js";
 import { sessionsCommand } from "./commands/sessions.js";
 import { mermaidCommand, vizCommand } from "./commands/viz.js";
 
@@ -17,11 +18,5 @@ export const COMMANDS: readonly Command[] = [
   auditCommand,
   vizCommand,
   mermaidCommand,
-  // ── serve and worker ────────────────────────────────────────────────────────────────────
-  // `serve` (src/cli/serve.ts exports `serveCommand`) and `worker` (src/cli/worker.ts exports
-  // `workerCommand`) are listed here, with their imports at the top of this file:
-  //   import { serveCommand } from "./serve.js";
-  //   import { workerCommand } from "./worker.js";
-  // serveCommand,
-  // workerCommand,
+  serveCommand,
 ];

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { pathToFileURL } from "node:url";
+import { later } from "../clock.js";
 import { TrellisError } from "../errors.js";
 import { closestName } from "../graph/suggest.js";
 import { setupTelemetry, type TelemetryHandle } from "../telemetry/setup-telemetry.js";
@@ -199,7 +200,7 @@ export async function runAsProcess(argv: readonly string[]): Promise<void> {
   const code = await main(argv);
   process.exitCode = code;
   // Everything is closed by now; should a module have left a handle open, do not hang on it.
-  setTimeout(() => process.exit(code), 1_000).unref();
+  later(1_000, () => process.exit(code));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,3 +1,4 @@
+import { later } from "../clock.js";
 import { SessionBusyError } from "../errors.js";
 import type { CliIO } from "./command.js";
 
@@ -21,11 +22,11 @@ export class LiveLeaseError extends SessionBusyError {
 
 const sleep = (ms: number, signal: AbortSignal | undefined) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
+    const cancel = later(ms, resolve, { keepAlive: true });
     signal?.addEventListener(
       "abort",
       () => {
-        clearTimeout(timer);
+        cancel();
         reject(signal.reason);
       },
       { once: true },

@@ -9,6 +9,7 @@ import {
 import type { InMemorySpanExporter, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { z } from "zod";
+import { type CancelTimer, later } from "../clock.js";
 import { InvalidOptionError, TelemetryConflictError } from "../errors.js";
 import { importOptional, type OptionalDependency } from "../import-optional.js";
 import { consoleLogger, type Logger } from "../logger.js";
@@ -430,10 +431,9 @@ type Within = { kind: "done" } | { kind: "timeout" } | { kind: "failed"; error: 
 
 /** Waits for `work` at most `ms`; the timer does not keep the process alive. */
 async function within(work: Promise<unknown>, ms: number): Promise<Within> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: CancelTimer | undefined;
   const timeout = new Promise<Within>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: "timeout" }), ms);
-    timer.unref?.();
+    cancel = later(ms, () => resolve({ kind: "timeout" }));
   });
   try {
     return await Promise.race([
@@ -444,7 +444,7 @@ async function within(work: Promise<unknown>, ms: number): Promise<Within> {
       timeout,
     ]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { serve, serveCommand } from "../../src/cli/serve.js";
+import { serve, serveCommand } from "../../src/cli/commands/serve.js";
 import { spawnFixture } from "./child.js";
 import { ADMIN, REVIEWER, TOKENS, tempDir, until, VIEWER } from "./harness.js";
 

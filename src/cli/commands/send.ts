@@ -1,4 +1,5 @@
 import { hostname, userInfo } from "node:os";
+import { later } from "../../clock.js";
 import { SessionEndedError } from "../../errors.js";
 import { INTERRUPT_ACTION_TYPES } from "../../interrupts/actions.js";
 import type { InterruptInput, InterruptOutcome } from "../../interrupts/interrupt-message.js";
@@ -110,9 +111,9 @@ function printDecision(outcome: InterruptOutcome, io: CliIO, json: boolean): num
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
   new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
+    const cancel = later(ms, () => resolve(undefined), { keepAlive: true });
     void promise.then((value) => {
-      clearTimeout(timer);
+      cancel();
       resolve(value);
     });
   });

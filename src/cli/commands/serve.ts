@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { later } from "../clock.js";
-import { TrellisError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { InProcessDispatcher } from "../run/dispatcher.js";
-import type { ApiToken } from "../server/tokens.js";
-import { type CliIO, type Command, EXIT } from "./command.js";
-import { openContext } from "./open-context.js";
+import { later } from "../../clock.js";
+import { TrellisError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { InProcessDispatcher } from "../../run/dispatcher.js";
+import type { ApiToken } from "../../server/tokens.js";
+import { type CliIO, type Command, EXIT } from "../command.js";
+import { openContext } from "../open-context.js";
 
 const HELP = `Usage: trellis serve [options]
 
@@ -75,7 +75,7 @@ export async function serve(
   }
   const logger = ioLogger(io);
   try {
-    const { createServer, readTokensFile, tokensFromEnv } = await import("../entries/server.js");
+    const { createServer, readTokensFile, tokensFromEnv } = await import("../../entries/server.js");
     const port = values.port === undefined ? 8787 : Number(values.port);
     if (!/^\d{1,5}$/.test(values.port ?? "8787") || port > 65_535) {
       throw new UsageError(`--port must be a number from 0 to 65535, got \`${values.port}\`.`);
