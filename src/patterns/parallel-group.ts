@@ -21,7 +21,7 @@ import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.
 import { applyDelta, type DeltaOp } from "../graph/state.js";
 import { isThenable } from "../run/execute-node.js";
 import { LazyAbort } from "../run/lazy-abort.js";
-import { RunNodeContext } from "../run/run-node-context.js";
+import { RunNodeContext, stepKey } from "../run/run-node-context.js";
 import { TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 
 // Passing a reason to `abort()` spares the DOMException (with its stack) that a bare `abort()`
@@ -468,6 +468,7 @@ async function runGroup<S extends Record<string, unknown>>(
       logger: ctx.logger,
       signal: () => controller.signal,
       emit: ctx.emit,
+      idempotencyKey: () => stepKey([ctx.idempotencyKey, branch.name]),
     });
     const branchRuntime = runtime.branch(branch.name, () => ({
       [TrellisAttributes.BRANCH]: branch.name,

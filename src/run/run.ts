@@ -36,7 +36,7 @@ import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
 import * as planner from "./planner.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
-import { RunNodeContext } from "./run-node-context.js";
+import { RunNodeContext, stepKey } from "./run-node-context.js";
 import type { RunPath } from "./run-path.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import {
@@ -843,6 +843,7 @@ export class Run<S extends Record<string, unknown>> {
     attempt: number,
     signal: () => AbortSignal,
     span: SpanHandle,
+    from: { readonly checkpointId: string | null; readonly depth: number },
   ): NodeContext {
     const s = this.#setup;
     const rerun = this.#plan.rerun?.node === node ? this.#plan.rerun : undefined;
@@ -869,6 +870,7 @@ export class Run<S extends Record<string, unknown>> {
         span.addEvent(TrellisEvents.CUSTOM, () => ({ [TrellisAttributes.EVENT_NAME]: name }));
         this.#emit("custom", { node: path, name, data });
       },
+      idempotencyKey: () => stepKey([s.sessionId, from.checkpointId ?? "", from.depth, path]),
     });
   }
 
@@ -919,6 +921,8 @@ export class Run<S extends Record<string, unknown>> {
     const rerun = this.#plan.rerun?.node === name ? this.#plan.rerun : undefined;
     if (rerun?.feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, rerun.feedback);
     let attempts = 1;
+    // Where the step starts, read now: the siblings of a superstep checkpoint as they finish.
+    const from = { checkpointId: s.checkpointer.lastId, depth: this.#plan.path.length };
     try {
       this.#emit("node:started", { node: this.#path(name), iteration, attempt: 1 });
       if (s.hooks.beforeNode) {
@@ -942,7 +946,7 @@ export class Run<S extends Record<string, unknown>> {
           abort,
           clock: s.clock,
           started: track,
-          context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
+          context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span, from),
           onFailure: (attempt, error, willRetry) => {
             this.#emit("node:failed", {
               node: this.#path(name),
