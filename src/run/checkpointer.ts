@@ -54,6 +54,8 @@ export class Checkpointer {
   #bytesSinceSnapshot = 0;
   #chain = 0;
   #forceFull = true;
+  /** Session facts of a first checkpoint that was not written, for the next one. */
+  #carried: Pick<CheckpointMeta, "graph" | "forkedFrom"> | undefined;
   #records: CheckpointRecord[] = [];
   /** The write under way: writes go to the store one after the other, in the order made. */
   #writing: Promise<void> = Promise.resolve();
@@ -141,13 +143,18 @@ export class Checkpointer {
     this.#audit = [];
     const write = async () => {
       const lease = this.#lease();
-      await this.#store.commit({
-        ...(lease === undefined ? {} : { lease }),
-        ...(checkpoints.length === 0 ? {} : { checkpoints }),
-        ...(settle.length === 0 ? {} : { settle }),
-        ...(audit.length === 0 ? {} : { audit }),
-        now: this.#now(),
-      });
+      try {
+        await this.#store.commit({
+          ...(lease === undefined ? {} : { lease }),
+          ...(checkpoints.length === 0 ? {} : { checkpoints }),
+          ...(settle.length === 0 ? {} : { settle }),
+          ...(audit.length === 0 ? {} : { audit }),
+          now: this.#now(),
+        });
+      } catch (error) {
+        this.#lost(checkpoints);
+        throw error;
+      }
     };
     // A failed write fails its caller; the next one still goes (and conflicts if it must).
     // Most writes find none under way and start at once, without a promise hop.
@@ -162,6 +169,25 @@ export class Checkpointer {
       },
     );
     return next;
+  }
+
+  /**
+   * A batch was not written: the next checkpoint continues the last one that was, as a full
+   * snapshot, so no record ever names a parent (or a delta base) that is not stored. Records
+   * built on top of the lost ones since are left as they are: their write fails the same way.
+   */
+  #lost(checkpoints: readonly CheckpointRecord[]): void {
+    const first = checkpoints[0];
+    if (first === undefined || this.#parentId !== checkpoints.at(-1)!.id) return;
+    this.#parentId = first.parentId;
+    this.#forceFull = true;
+    // What a run's first checkpoint says of the session (the graph that runs it, a fork's
+    // origin) goes on the next one instead.
+    for (const record of checkpoints) {
+      const { graph, forkedFrom } = record.meta;
+      if (graph !== undefined) this.#carried = { ...this.#carried, graph };
+      if (forkedFrom !== undefined) this.#carried = { ...this.#carried, forkedFrom };
+    }
   }
 
   #add(extras: Extras | undefined): void {
@@ -181,10 +207,12 @@ export class Checkpointer {
       this.#bytesSinceSnapshot + deltaSize > this.#snapshotBytes;
     // Everything a record holds is deeply frozen (the path is copied: the run extends its
     // own), so the memory store can keep it by reference and other stores serialize it as is.
+    const carried = this.#carried;
+    this.#carried = undefined;
     const meta: CheckpointMeta = deepFreeze(
       full
-        ? { v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path] }
-        : { v: CHECKPOINT_META_VERSION, ...input.meta },
+        ? { v: CHECKPOINT_META_VERSION, ...carried, ...input.meta, path: [...path] }
+        : { v: CHECKPOINT_META_VERSION, ...carried, ...input.meta },
     );
     const seq = this.#seq++;
     const fields = {
