@@ -126,7 +126,7 @@ export class PgBossDispatcher implements RunDispatcher {
       maintenanceIntervalSeconds: maintenance,
       monitorStateIntervalSeconds: Math.max(maintenance, 10),
       schedule: false,
-      application_name: "trellis-jobs",
+      application_name: `trellis ${schema}`,
     });
     const logger = options.logger ?? consoleLogger;
     boss.on("error", (error) =>

@@ -44,10 +44,13 @@ export async function runJob(job: ClaimedJob, agent: AnyAgent, store: Store): Pr
       if (summary === undefined || !ours) {
         return ran(await agent.run(data.input, { sessionId: data.sessionId }), false);
       }
-      if (summary.status !== "running") {
+      const unfinished =
+        summary.status === "running" ||
+        (summary.status === "failed" && (await failedByStore(store, data.sessionId)));
+      if (!unfinished) {
         return { kind: "skipped", reason: `the run this job started ended ${summary.status}` };
       }
-      return ran(await agent.resume(data.sessionId), true);
+      return ran(await agent.resume(data.sessionId), summary.status === "running");
     }
     const before = data.kind === "retry" ? await store.sessions.get(data.sessionId) : undefined;
     const result = await agent.resume(data.sessionId);
@@ -72,11 +75,19 @@ function ran(result: RunResult<unknown>, takeover: boolean): JobResult {
 }
 
 /** Whether a run's failure came from the store going away rather than from the graph. */
-function isPassing(error: TrellisError): boolean {
+function isPassing(error: { readonly code: string; readonly message: string }): boolean {
   if (!PASSING.has(error.code)) return false;
   if (error.code !== "INTERNAL") return true;
   // An unexpected error is passing only when it is the driver's lost connection.
   const cause = (error as { cause?: unknown }).cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = cause instanceof Error ? cause.message : String(cause ?? error.message);
   return /connection|terminat|ECONNRE|socket/i.test(message);
+}
+
+/** Whether the session's latest checkpoint records a failure a passing store fault caused. */
+export async function failedByStore(store: Store, sessionId: string): Promise<boolean> {
+  const latest = await store.checkpoints.latest(sessionId, "");
+  if (latest === undefined || latest.kind === "unparsable") return false;
+  const outcome = latest.meta.outcome;
+  return outcome?.status === "failed" && isPassing(outcome.error);
 }

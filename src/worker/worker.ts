@@ -343,6 +343,7 @@ export class Worker {
         return { result: "skipped", reason: `the session is ${summary?.status ?? "unknown"}` };
       }
     }
+    const send = (again: () => Promise<unknown>) => this.#persist(again);
     const result = await runJob(job, agent, this.#store);
     const request = { agent: data.agent, sessionId: data.sessionId };
     const attempt = data.kind === "start" ? 0 : data.attempt;
@@ -350,11 +351,13 @@ export class Worker {
       case "skipped":
         return { result: "skipped", reason: result.reason };
       case "busy":
-        await dispatcher.requeue(
-          data.kind === "resume" ? "resume" : "retry",
-          request,
-          attempt,
-          this.#busyRetryMs,
+        await send(() =>
+          dispatcher.requeue(
+            data.kind === "resume" ? "resume" : "retry",
+            request,
+            attempt,
+            this.#busyRetryMs,
+          ),
         );
         return {
           result: "deferred",
@@ -371,7 +374,14 @@ export class Worker {
             error: result.passing.message,
             attempt: attempt + 1,
           });
-          await dispatcher.requeue("retry", request, attempt + 1, this.#storeRetryMs);
+          // A start that wrote nothing starts again; anything else continues where it stopped.
+          const written =
+            data.kind !== "start" || (await this.#store.sessions.get(data.sessionId)) !== undefined;
+          await send(() =>
+            written
+              ? dispatcher.requeue("retry", request, attempt + 1, this.#storeRetryMs)
+              : dispatcher.start({ ...request, input: data.kind === "start" ? data.input : {} }),
+          );
           return {
             result: "deferred",
             status: result.status,
@@ -380,6 +390,22 @@ export class Worker {
           };
         }
         return { result: "ran", status: result.status };
+      }
+    }
+  }
+
+  /**
+   * Sends a job back, trying again twice over a store fault (a cut connection is replaced on
+   * the next query); if that fails too, the job itself fails and the queue hands it out again.
+   */
+  async #persist(send: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send();
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await new Promise<void>((resolve) => later(100 * attempt, resolve, { keepAlive: true }));
       }
     }
   }
