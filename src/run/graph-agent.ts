@@ -40,10 +40,11 @@ import { EventChannel } from "./event-channel.js";
 import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { reasonerContext } from "./message-decision.js";
 import { type RunPlan, startPlan } from "./planner.js";
-import type { Run, RunSetup } from "./run.js";
+import type { Run } from "./run.js";
 import { RunControl } from "./run-control.js";
 import type { RunHooks } from "./run-hooks.js";
 import type { RunResult } from "./run-result.js";
+import type { RunSetup } from "./run-setup.js";
 import { SessionControl } from "./session-control.js";
 import { SessionLease } from "./session-lease.js";
 

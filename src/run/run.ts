@@ -1,116 +1,57 @@
-import type { Clock } from "../clock.js";
+/**
+ * `Run`: the one stateful shell of a run. It holds the plan and carries out what the pure
+ * planner (`planner.ts`) says: the run loop, single-node steps (`#step`, `#invoke`,
+ * `#checkpoint`, kept here and allocation-lean: they run once per node), the course changes
+ * interrupts ask for, and the end of the run. What needs no run state lives beside it:
+ * superstep execution, merge and staging (`superstep.ts`), the go-back lookup
+ * (`restore-point.ts`), gate records (`run-gate.ts`), outcomes and final records
+ * (`run-outcome.ts`), a node's result read (`invoked.ts`), and the setup (`run-setup.ts`).
+ */
 import {
   GoBackTargetError,
   HookError,
   RunCancelledError,
   RunRejectedError,
   SiblingFailedError,
-  serializeError,
   TrellisError,
 } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
-import { isCommand } from "../graph/command.js";
-import type { CompiledGraph } from "../graph/compiled-graph.js";
-import { mergeBranches } from "../graph/merge-branches.js";
 import type { NodeContext } from "../graph/node.js";
-import { classifyNodeResult } from "../graph/node-result.js";
-import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
+import { MergedUpdate, type NodeRuntime, type NodeStop } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
 import { type DeltaOp, freezeChanged } from "../graph/state.js";
 import type { Settled } from "../interrupts/settlement.js";
-import type { Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
-import type { CheckpointMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
+import type { CheckpointMeta, RerunMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
-import type { Store } from "../store/store.js";
 import { GenAiAttributes, TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
 import { readCheckpoint } from "./checkpoint-reader.js";
-import type { Checkpointer, CheckpointInput, Durability, Extras } from "./checkpointer.js";
+import type { Checkpointer, CheckpointInput, Extras } from "./checkpointer.js";
 import type { Directive } from "./directive.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
+import { type Invoked, interpretResult } from "./invoked.js";
 import { LazyAbort } from "./lazy-abort.js";
-import type { NodeRuntimeFactory } from "./node-runtime-factory.js";
 import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
 import * as planner from "./planner.js";
+import { findRestorePoint, isOnPath, localTarget } from "./restore-point.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
-import type { EventSink, RunHooks } from "./run-hooks.js";
+import { changesRequested, decidedAudit, gateRequest, requestedAudit } from "./run-gate.js";
+import type { RunHooks } from "./run-hooks.js";
 import { RunNodeContext, stepKey } from "./run-node-context.js";
+import { cancelledOutcome, failedOutcome, finalMeta, finishedAudit } from "./run-outcome.js";
 import type { RunPath } from "./run-path.js";
 import type { RunResult, RunStatus } from "./run-result.js";
+import type { RunSetup, RunStopReason } from "./run-setup.js";
 import {
   endNodeSpan,
   errorName,
   interruptAttributes,
   type RunTracing,
   reducerAttributes,
-  updateReducerAttributes,
 } from "./run-tracing.js";
-import type { SessionControl } from "./session-control.js";
-
-/** What a run starts from. Built by `createRun()`. */
-export interface RunSetup<S extends Record<string, unknown>> {
-  readonly graph: CompiledGraph<S>;
-  readonly sessionId: string;
-  /** The checkpoint thread: `""` for the session's own run, the nested node's path for a child. */
-  readonly thread: string;
-  /** Prefix of this run's node paths: `""`, or `"review/"` inside nested node `review`. */
-  readonly prefix: string;
-  readonly runId: string;
-  readonly plan: RunPlan<S>;
-  /** The checkpoint this run continues (`null` for a fresh run). */
-  readonly resumedFrom: string | null;
-  readonly checkpointer: Checkpointer;
-  readonly store: Store;
-  readonly durability: Durability;
-  readonly maxIterations: number;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly hooks: RunHooks<S>;
-  readonly sink: EventSink | undefined;
-  readonly signal: AbortSignal | undefined;
-  /** Progress a pattern node saved before the run stopped in it. */
-  readonly progress: { readonly node: string; readonly data: readonly unknown[] } | undefined;
-  readonly tracing: RunTracing;
-  /** Connects the run to its session's queue, when the agent has one. */
-  readonly control: ((host: ControlHost) => RunControl) | undefined;
-  /** The session control of the session's own run: it settles cancels when the run ends. */
-  readonly session: SessionControl | undefined;
-  /** What the run's first write records: `run.started` / `run.resumed` / `run.forked`. */
-  readonly begin: {
-    readonly audit: readonly AuditEntryInput[];
-    /** Write a checkpoint of the input state first (fresh runs and forks). */
-    readonly checkpoint: boolean;
-    readonly meta: Omit<CheckpointMeta, "v" | "path">;
-  };
-  /** Builds the runtime pattern nodes receive (nested runs, branches). */
-  readonly runtimes: NodeRuntimeFactory;
-  /** A nested run: whether its parent can go back to `target` (then the child hands it up). */
-  readonly parentHas?: ((target: string | number) => boolean) | undefined;
-}
-
-/** What a nested run hands to its parent when it stops without ending. */
-export type RunStopReason =
-  | {
-      readonly kind: "suspend";
-      readonly pause: PauseMeta | undefined;
-      readonly gate: GateMeta | undefined;
-    }
-  | {
-      readonly kind: "escalate";
-      readonly directive: Directive;
-      readonly settled: Settled | undefined;
-      readonly audit: readonly AuditEntryInput[];
-    };
-
-/** A node's result, interpreted. */
-interface Invoked<S> {
-  readonly update: Partial<S> | MergedUpdate<S> | undefined;
-  readonly goto: readonly string[] | undefined;
-  readonly stop: NodeStop | undefined;
-  readonly span: SpanHandle;
-}
+import { mergeSiblings, runSiblings, stageSiblings } from "./superstep.js";
 
 /**
  * One run of a compiled graph: the only place that holds mutable run state. What to do next
@@ -403,25 +344,13 @@ export class Run<S extends Record<string, unknown>> {
   }
 
   #cancelled(): Outcome {
-    const reason = this.#abort.reason;
-    // A run stopped by the engine itself (its lease was lost) failed; a person cancelled it.
-    if (reason instanceof TrellisError && !(reason instanceof RunCancelledError)) {
-      return { status: "failed", error: reason };
-    }
-    return {
-      status: "cancelled",
-      error: reason instanceof RunCancelledError ? reason : new RunCancelledError(reason),
-    };
+    return cancelledOutcome(this.#abort.reason);
   }
 
   #classify(error: unknown): Outcome {
     // A cancel wins over a failure it caused (the aborted node rejects with its reason).
     if (this.#abort.aborted) return this.#cancelled();
-    if (error instanceof TrellisError) return { status: "failed", error };
-    return {
-      status: "failed",
-      error: new TrellisError("INTERNAL", `Unexpected error: ${String(error)}`, { cause: error }),
-    };
+    return failedOutcome(error);
   }
 
   /**
@@ -545,22 +474,15 @@ export class Run<S extends Record<string, unknown>> {
   ): Promise<boolean> {
     const { decision } = directive;
     const gate = this.#plan.gate!;
-    const decided: AuditEntryInput = {
-      sessionId: this.#setup.sessionId,
-      runId: this.#setup.runId,
-      at: this.#setup.clock.now(),
-      kind: "approval.decided",
-      node: decision.node,
-      iteration: this.#plan.iteration,
-      ...(decision.actor === undefined ? {} : { actor: decision.actor }),
-      data: {
-        requestId: decision.requestId,
-        revision: decision.revision,
-        decision: decision.decision,
-        by: decision.by,
-        ...(decision.content === undefined ? {} : { content: decision.content }),
+    const decided = decidedAudit(
+      {
+        sessionId: this.#setup.sessionId,
+        runId: this.#setup.runId,
+        iteration: this.#plan.iteration,
+        at: this.#setup.clock.now(),
       },
-    };
+      decision,
+    );
     const all = { settled: extras.settled, audit: [...extras.audit, decided] };
     this.#emit("approval:decided", {
       node: decision.node,
@@ -576,22 +498,7 @@ export class Run<S extends Record<string, unknown>> {
     }));
     if (decision.decision === "request_changes") {
       const node = gate.node.slice(this.#setup.prefix.length);
-      const rerun: RerunMeta = {
-        node,
-        feedback: directive.feedback ?? decision.content ?? "",
-        revision: {
-          number: gate.revision + 1,
-          requestId: gate.requestId,
-          history: [
-            ...gate.history,
-            {
-              revision: gate.revision,
-              output: gate.output,
-              feedback: directive.feedback ?? decision.content ?? "",
-            },
-          ],
-        },
-      };
+      const rerun = changesRequested(gate, node, directive.feedback ?? decision.content ?? "");
       return this.#restore(node, rerun.feedback, rerun, all, decision);
     }
     const onReject = this.gateOf(gate.node)?.onReject;
@@ -643,14 +550,9 @@ export class Run<S extends Record<string, unknown>> {
     decision?: CheckpointMeta["decision"],
   ): Promise<boolean> {
     const s = this.#setup;
-    const target =
-      typeof rawTarget === "string" && rawTarget.startsWith(s.prefix) && s.prefix !== ""
-        ? rawTarget.slice(s.prefix.length)
-        : rawTarget;
+    const target = localTarget(s.prefix, rawTarget);
     const path = this.#plan.path;
-    const onPath =
-      typeof target === "number" ? target >= 1 && target <= path.length : path.includes(target);
-    if (!onPath) {
+    if (!isOnPath(path, target)) {
       if (s.parentHas?.(rawTarget) === true) {
         this.#stop = {
           kind: "escalate",
@@ -668,37 +570,13 @@ export class Run<S extends Record<string, unknown>> {
     }
     if (!s.checkpointer.enabled) throw new GoBackTargetError(target, []);
     await s.checkpointer.flush();
-    let id = s.checkpointer.lastId;
-    let seen = 0;
-    let found: CheckpointRecord | undefined;
-    while (id !== null) {
-      const record = await s.store.checkpoints.get(s.sessionId, s.thread, id);
-      if (!record || record.kind === "unparsable") break;
-      if (record.node !== null) {
-        seen++;
-        if (typeof target === "number" ? seen === target : record.node === target) {
-          found = record;
-          break;
-        }
-      }
-      id = record.parentId;
-    }
-    if (found === undefined || found.node === null)
-      throw new GoBackTargetError(target, path.toArray());
-    const node = found.node;
-    // A node of a parallel step ran on the state the step started from, beside its siblings:
-    // going back to it runs the whole step again from there (the checkpoints of the step but
-    // its last name that start and the step's nodes).
-    let before = found.meta.stepStart ?? found.parentId;
-    let again: readonly string[] = found.meta.stepStart === undefined ? [node] : found.next;
-    if (found.meta.stepStart === undefined && before !== null) {
-      const parent = await s.store.checkpoints.get(s.sessionId, s.thread, before);
-      if (parent?.kind !== "unparsable" && parent?.meta.stepStart !== undefined) {
-        before = parent.meta.stepStart;
-        again = parent.next;
-      }
-    }
-    if (before === null) throw new GoBackTargetError(target, path.toArray());
+    const { node, before, again } = await findRestorePoint(
+      s.store,
+      s,
+      s.checkpointer.lastId,
+      target,
+      path,
+    );
     const { checkpoint } = await readCheckpoint<S>(s.store, s.graph, s.sessionId, s.thread, before);
     const rerun: RerunMeta | undefined =
       revision ?? (feedback === undefined ? undefined : { node, feedback });
@@ -746,19 +624,16 @@ export class Run<S extends Record<string, unknown>> {
         s.thread !== ""
           ? []
           : [
-              {
-                sessionId: s.sessionId,
-                runId: s.runId,
-                at: s.clock.now(),
-                kind: "run.finished",
-                iteration: this.#plan.iteration,
-                data: {
-                  status,
-                  ...(error === undefined
-                    ? {}
-                    : { error: { code: error.code, message: error.message } }),
+              finishedAudit(
+                {
+                  sessionId: s.sessionId,
+                  runId: s.runId,
+                  at: s.clock.now(),
+                  iteration: this.#plan.iteration,
                 },
-              },
+                status,
+                error,
+              ),
             ];
       await this.#checkpoint(
         {
@@ -766,7 +641,7 @@ export class Run<S extends Record<string, unknown>> {
           next: status === "completed" ? [] : this.#plan.frontier,
           status: status as CheckpointStatus,
           delta: [],
-          meta: this.#meta({ ...this.#finalMeta(outcome), ...this.#traceMeta() }),
+          meta: this.#meta({ ...finalMeta(outcome), ...this.#traceMeta() }),
         },
         {
           settled: [...this.#deferred.settled, ...settledAtEnd],
@@ -807,28 +682,6 @@ export class Run<S extends Record<string, unknown>> {
       state: result.state,
     });
     return result;
-  }
-
-  #finalMeta(outcome: Outcome): Omit<CheckpointMeta, "v" | "path"> {
-    switch (outcome.status) {
-      case "completed":
-        return {};
-      case "paused":
-        return outcome.pause === undefined ? {} : { pause: outcome.pause };
-      case "cancelled":
-        return { outcome: { status: "cancelled", reason: outcome.error.message } };
-      case "rejected":
-        return {
-          outcome: {
-            status: "rejected",
-            node: outcome.node,
-            ...(outcome.requestId === undefined ? {} : { requestId: outcome.requestId }),
-            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-          },
-        };
-      case "failed":
-        return { outcome: { status: "failed", error: serializeError(outcome.error) } };
-    }
   }
 
   /** The root span, so a run that continues this one can link to it. */
@@ -978,22 +831,7 @@ export class Run<S extends Record<string, unknown>> {
           durationMs: s.clock.now() - started,
         });
       }
-      if (result instanceof NodeStop)
-        return { update: undefined, goto: undefined, stop: result, span };
-      classifyNodeResult(result, name);
-      if (result === undefined || result === null)
-        return { update: undefined, goto: undefined, stop: undefined, span };
-      if (result instanceof MergedUpdate)
-        return { update: result, goto: result.goto, stop: undefined, span };
-      if (isCommand(result)) {
-        return {
-          update: result.update as Partial<S> | undefined,
-          goto: result.goto,
-          stop: undefined,
-          span,
-        };
-      }
-      return { update: result as Partial<S>, goto: undefined, stop: undefined, span };
+      return interpretResult<S>(result, name, span);
     } catch (error) {
       span.setAttribute(TrellisAttributes.ATTEMPT, attempts);
       // A cancel, or a sibling's failure, stops the node: an outcome, not an error of its own.
@@ -1105,19 +943,19 @@ export class Run<S extends Record<string, unknown>> {
     const s = this.#setup;
     const path = this.#path(name);
     const now = s.clock.now();
-    const { maxRevisions, timeoutMs } = config;
     const { lastSeq } = await s.store.interrupts.stats(s.sessionId);
-    const gate: GateMeta = {
-      requestId: `${s.runId}.${this.#plan.iteration}`,
+    const iteration = this.#plan.iteration;
+    const gate = gateRequest({
+      runId: s.runId,
+      iteration,
       node: path,
-      revision: revision?.number ?? 0,
-      maxRevisions,
-      output: deepFreeze(outputOf(update, delta)),
-      history: revision?.history ?? [],
-      openedAt: now,
+      now,
+      config,
+      revision,
+      update,
+      delta,
       queueSeq: lastSeq,
-      ...(timeoutMs === undefined ? {} : { deadline: now + timeoutMs }),
-    };
+    });
     this.#plan = planner.openGate(this.#plan, gate);
     this.#emit("approval:requested", {
       node: path,
@@ -1138,15 +976,7 @@ export class Run<S extends Record<string, unknown>> {
       },
       {
         audit: [
-          {
-            sessionId: s.sessionId,
-            runId: s.runId,
-            at: now,
-            kind: "approval.requested",
-            node: path,
-            iteration: this.#plan.iteration,
-            data: { requestId: gate.requestId, revision: gate.revision, maxRevisions },
-          },
+          requestedAudit({ sessionId: s.sessionId, runId: s.runId, iteration, at: now }, gate),
         ],
       },
       true,
@@ -1201,64 +1031,10 @@ export class Run<S extends Record<string, unknown>> {
     const s = this.#setup;
     const base = this.#plan.state;
     const first = this.#plan.iteration;
-    const aborts = nodes.map(() => new LazyAbort());
-    const stopRun = this.#abort.onAbort((reason) => {
-      for (const abort of aborts) abort.abort(reason);
-    });
-    // The nodes' own work: an aborted sibling stops being waited for at once, but it may go on.
-    const working: PromiseLike<unknown>[] = [];
-    const pending = nodes.map((name, i) =>
-      this.#invoke(name, base, first + i + 1, aborts[i]!, (work) => working.push(work)).catch(
-        (error: unknown) => {
-          // The first failure stops its siblings.
-          for (const [j, abort] of aborts.entries()) {
-            if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
-          }
-          throw error;
-        },
-      ),
+    const results = await runSiblings<S>(nodes, this.#abort, (name, i, abort, track) =>
+      this.#invoke(name, base, first + i + 1, abort, track),
     );
-    let results: Invoked<S>[];
-    try {
-      const settled = await Promise.allSettled(pending);
-      const failed = settled.find(
-        (r): r is PromiseRejectedResult =>
-          r.status === "rejected" && !(r.reason instanceof SiblingFailedError),
-      );
-      const firstFailure = failed ?? settled.find((r) => r.status === "rejected");
-      if (firstFailure !== undefined) {
-        // A node failed and its siblings were told to stop: the run fails only once they did,
-        // so nothing they still do can overlap a resume of the session. (A cancel of the whole
-        // run ends it at once.)
-        if (failed !== undefined && !this.#abort.aborted) await Promise.allSettled(working);
-        for (const r of settled) if (r.status === "fulfilled") r.value.span.end();
-        throw (firstFailure as PromiseRejectedResult).reason;
-      }
-      results = settled.map((r) => (r as PromiseFulfilledResult<Invoked<S>>).value);
-    } finally {
-      stopRun();
-    }
-    let merged: ReturnType<typeof mergeBranches<S>>;
-    let decisions: RouteDecision[];
-    try {
-      const branches = results.map(({ update }, i) => s.graph.branch(base, nodes[i]!, update));
-      merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
-      const state = merged.state;
-      decisions = nodes.map((name, i) => s.graph.next(name, state, results[i]!.goto));
-    } catch (error) {
-      for (const r of results) r.span.endWithError(error);
-      throw error;
-    }
-    for (const [i, r] of results.entries())
-      endNodeSpan(r.span, decisions[i]!, undefined, () =>
-        updateReducerAttributes(s.graph.state, r.update),
-      );
-    if (merged.conflicts.length > 0) {
-      s.tracing.event(TrellisEvents.MERGE_CONFLICTS, () => ({
-        [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,
-        [TrellisAttributes.MERGE_PATHS]: merged.conflicts.map((c) => c.path),
-      }));
-    }
+    const { merged, decisions } = mergeSiblings(s.graph, s.tracing, base, nodes, results);
     const state = merged.state;
     const before = this.#plan;
     this.#plan = planner.ranSuperstep(
@@ -1281,34 +1057,10 @@ export class Run<S extends Record<string, unknown>> {
         label: decision.label,
       });
     });
-    // One checkpoint per node, all in one transaction. Every node of the step ran on `base`,
-    // so each checkpoint but the last keeps `base`, names the whole step as what runs next and
-    // points at the checkpoint the step started from: going back to one of the nodes, or
-    // forking from one of these, runs the whole step again. The last carries the merged delta.
+    // One checkpoint per node, all in one transaction: the staged ones keep `base` and point
+    // at the checkpoint the step started from; the last carries the merged delta.
     const after = this.#plan;
-    const start = s.checkpointer.lastId;
-    const staged: CheckpointRecord[] = [];
-    for (let i = 0; i < nodes.length - 1; i++) {
-      const record = s.checkpointer.stage(
-        {
-          runId: s.runId,
-          node: nodes[i]!,
-          iteration: first + i + 1,
-          next: nodes,
-          status: "running",
-          delta: [],
-          meta: {
-            ...(Object.keys(before.waiting).length === 0
-              ? {}
-              : { waiting: before.waiting as Record<string, string[]> }),
-            ...(start === null ? {} : { stepStart: start }),
-          },
-        },
-        base,
-        () => before.path.append(...nodes.slice(0, i + 1)).toArray(),
-      );
-      if (record !== undefined) staged.push(record);
-    }
+    const staged = stageSiblings(s.checkpointer, { runId: s.runId, nodes, first, base, before });
     await this.#checkpoint(
       {
         node: nodes.at(-1)!,
@@ -1332,15 +1084,4 @@ export class Run<S extends Record<string, unknown>> {
       );
     }
   }
-}
-
-/** The output a gate shows: the node's update as JSON (a merged update as its changed keys). */
-function outputOf(update: unknown, delta: readonly DeltaOp[]): unknown {
-  if (update === undefined) return null;
-  if (update instanceof MergedUpdate) {
-    const out: Record<string, unknown> = {};
-    for (const [key, op, value] of delta) out[key] = op === "set" ? value : value;
-    return out;
-  }
-  return update;
 }
