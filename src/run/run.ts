@@ -1,20 +1,16 @@
 /**
  * `Run`: the one stateful shell of a run. It holds the plan and carries out what the pure
- * planner (`planner.ts`) says: the run loop, single-node steps (`#step`, `#invoke`,
- * `#checkpoint`, kept here and allocation-lean: they run once per node), the course changes
- * interrupts ask for, and the end of the run. What needs no run state lives beside it:
- * superstep execution, merge and staging (`superstep.ts`), the go-back lookup
- * (`restore-point.ts`), gate records (`run-gate.ts`), outcomes and final records
- * (`run-outcome.ts`), a node's result read (`invoked.ts`), and the setup (`run-setup.ts`).
+ * planner (`planner.ts`) says: the run loop and the single-node step (`#step`, `#invoke`,
+ * `#checkpoint`: they run once per node, so they stay here, allocation-lean), the dispatch of
+ * an interrupt's directive, the superstep's moves of the plan, and the end of the run.
+ * Beside it, each taking plain values or the run's `RunShell` (`run-shell.ts`):
+ * - `superstep.ts`: fan-out execution with sibling aborts, the merge, the staged checkpoints;
+ * - `course-changes.ts`: `update_state`, `skip`, `go_back` (lookup in `restore-point.ts`);
+ * - `run-gate.ts`: opening and deciding approval gates, and their records;
+ * - `run-outcome.ts`: outcomes as data and what the final checkpoint and audit say;
+ * - `invoked.ts`: a node's result read; `run-setup.ts`: what a run is given.
  */
-import {
-  GoBackTargetError,
-  HookError,
-  RunCancelledError,
-  RunRejectedError,
-  SiblingFailedError,
-  TrellisError,
-} from "../errors.js";
+import { HookError, RunCancelledError, SiblingFailedError, TrellisError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
 import type { NodeContext } from "../graph/node.js";
 import { MergedUpdate, type NodeRuntime, type NodeStop } from "../graph/node-runtime.js";
@@ -22,12 +18,12 @@ import type { RouteDecision } from "../graph/route.js";
 import { type DeltaOp, freezeChanged } from "../graph/state.js";
 import type { Settled } from "../interrupts/settlement.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
-import type { CheckpointMeta, RerunMeta } from "../store/checkpoint-meta.js";
+import type { CheckpointMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
 import { GenAiAttributes, TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
-import { readCheckpoint } from "./checkpoint-reader.js";
 import type { Checkpointer, CheckpointInput, Extras } from "./checkpointer.js";
+import { restoreTo, skipNode, updateState } from "./course-changes.js";
 import type { Directive } from "./directive.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
@@ -35,15 +31,15 @@ import { type Invoked, interpretResult } from "./invoked.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
 import * as planner from "./planner.js";
-import { findRestorePoint, isOnPath, localTarget } from "./restore-point.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
-import { changesRequested, decidedAudit, gateRequest, requestedAudit } from "./run-gate.js";
+import { decideGate, openGate } from "./run-gate.js";
 import type { RunHooks } from "./run-hooks.js";
 import { RunNodeContext, stepKey } from "./run-node-context.js";
 import { cancelledOutcome, failedOutcome, finalMeta, finishedAudit } from "./run-outcome.js";
 import type { RunPath } from "./run-path.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import type { RunSetup, RunStopReason } from "./run-setup.js";
+import type { RunShell } from "./run-shell.js";
 import {
   endNodeSpan,
   errorName,
@@ -72,6 +68,8 @@ export class Run<S extends Record<string, unknown>> {
   #changed = false;
   /** Set when a nested run stops without ending. */
   #stop: RunStopReason | undefined;
+  /** See `#shell()`. */
+  #shellValue: RunShell<S> | undefined;
 
   constructor(setup: RunSetup<S>) {
     this.#setup = setup;
@@ -331,7 +329,7 @@ export class Run<S extends Record<string, unknown>> {
           await this.#control!.gate();
           break;
         case "skip":
-          await this.#skip(step.node, undefined, undefined);
+          await skipNode(this.#shell(), step.node, {});
           break;
         case "node":
           await this.#step(step.node);
@@ -392,19 +390,22 @@ export class Run<S extends Record<string, unknown>> {
         return false;
       case "skip":
         if (this.#plan.position.at === "before" && this.#plan.frontier.length === 1) {
-          await this.#skip(this.#plan.frontier[0]!, extras.settled, audit);
+          await skipNode(this.#shell(), this.#plan.frontier[0]!, {
+            settled: extras.settled,
+            audit,
+          });
           return true;
         }
         this.#plan = planner.skipNext(this.#plan);
         await this.#record(extras.settled, audit);
         return false;
       case "update":
-        await this.#update(directive.values, extras);
+        await updateState(this.#shell(), directive.values, extras);
         return false;
       case "restore":
-        return this.#restore(directive.target, directive.feedback, undefined, extras);
+        return restoreTo(this.#shell(), directive.target, directive.feedback, undefined, extras);
       case "decide":
-        return this.#decide(directive, extras);
+        return decideGate(this.#shell(), directive, extras);
     }
   }
 
@@ -416,194 +417,36 @@ export class Run<S extends Record<string, unknown>> {
     this.#deferred.audit.push(...extras.audit);
   }
 
-  /** `update_state`: validated like a node update, applied through the reducers, checkpointed. */
-  async #update(
-    values: Record<string, unknown>,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-  ): Promise<void> {
-    const graph = this.#setup.graph;
-    const applied = graph.state.validateAndApply(
-      this.#plan.state,
-      values,
-      "The `update_state` values",
-    );
-    this.#plan = planner.withState(this.#plan, freezeChanged(applied.state, applied.delta));
-    this.#emit("state:updated", { node: "update_state", delta: applied.delta });
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: applied.delta,
-        meta: this.#meta(),
+  /** What the course changes and gate steps see of this run: built once, on first use. */
+  #shell(): RunShell<S> {
+    if (this.#shellValue !== undefined) return this.#shellValue;
+    const run = this;
+    this.#shellValue = {
+      setup: this.#setup,
+      policy: this.#policy,
+      get plan() {
+        return run.#plan;
       },
-      extras,
-    );
-  }
-
-  /** Follows a node's edges without running it (`skip`). */
-  async #skip(
-    node: string,
-    settled: readonly Settled[] | undefined,
-    audit: readonly AuditEntryInput[] | undefined,
-  ): Promise<void> {
-    const decision = this.#setup.graph.next(node, this.#plan.state, undefined);
-    this.#plan = planner.skipped(this.#plan, node, decision.targets, this.#policy);
-    this.#emit("edge:taken", {
-      from: node,
-      to: decision.targets,
-      reason: "interrupt",
-      label: "skipped",
-    });
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: [],
-        meta: this.#meta({ skipped: node }),
+      set plan(plan) {
+        run.#plan = plan;
       },
-      { settled: settled ?? [], audit: audit ?? [] },
-    );
-  }
-
-  /** Closes the open gate as decided. */
-  async #decide(
-    directive: Extract<Directive, { kind: "decide" }>,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-  ): Promise<boolean> {
-    const { decision } = directive;
-    const gate = this.#plan.gate!;
-    const decided = decidedAudit(
-      {
-        sessionId: this.#setup.sessionId,
-        runId: this.#setup.runId,
-        iteration: this.#plan.iteration,
-        at: this.#setup.clock.now(),
+      get stop() {
+        return run.#stop;
       },
-      decision,
-    );
-    const all = { settled: extras.settled, audit: [...extras.audit, decided] };
-    this.#emit("approval:decided", {
-      node: decision.node,
-      decision: decision.decision,
-      actor: decision.actor,
-      by: decision.by,
-      requestId: decision.requestId,
-    });
-    this.#setup.tracing.event(TrellisEvents.APPROVAL_DECIDED, () => ({
-      [TrellisAttributes.NODE]: decision.node,
-      [TrellisAttributes.APPROVAL_DECISION]: decision.decision,
-      [TrellisAttributes.APPROVAL_BY]: decision.by,
-    }));
-    if (decision.decision === "request_changes") {
-      const node = gate.node.slice(this.#setup.prefix.length);
-      const rerun = changesRequested(gate, node, directive.feedback ?? decision.content ?? "");
-      return this.#restore(node, rerun.feedback, rerun, all, decision);
-    }
-    const onReject = this.gateOf(gate.node)?.onReject;
-    if (decision.decision === "reject" && onReject === undefined) {
-      this.#defer(all);
-      this.#plan = planner.rejectAtGate(
-        this.#plan,
-        decision,
-        new RunRejectedError(decision.node, decision.content),
-      );
-      return true;
-    }
-    const target = decision.decision === "reject" ? onReject : undefined;
-    this.#plan = planner.passGate(this.#plan, target);
-    if (target !== undefined) {
-      this.#emit("edge:taken", {
-        from: gate.node,
-        to: [target],
-        reason: "interrupt",
-        label: "rejected",
-      });
-    }
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: [],
-        meta: this.#meta({ decision }),
+      set stop(stop) {
+        run.#stop = stop;
       },
-      all,
-    );
-    return true;
+      emit: (type, fields) => this.#emit(type, fields),
+      checkpoint: (input, records, flush) => this.#checkpoint(input, records, flush),
+      meta: (extra) => this.#meta(extra),
+      defer: (records) => this.#defer(records),
+      gateOf: (node) => this.gateOf(node),
+    };
+    return this.#shellValue;
   }
 
   gateOf(node: string) {
     return this.#control?.gateOf(node.slice(this.#setup.prefix.length));
-  }
-
-  /**
-   * Puts back the state from before `target` last ran (or `target` nodes back), from the
-   * checkpoints. A nested run hands a target on its parent's path up to the parent.
-   */
-  async #restore(
-    rawTarget: string | number,
-    feedback: string | undefined,
-    revision: RerunMeta | undefined,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-    decision?: CheckpointMeta["decision"],
-  ): Promise<boolean> {
-    const s = this.#setup;
-    const target = localTarget(s.prefix, rawTarget);
-    const path = this.#plan.path;
-    if (!isOnPath(path, target)) {
-      if (s.parentHas?.(rawTarget) === true) {
-        this.#stop = {
-          kind: "escalate",
-          directive: { kind: "restore", target: rawTarget, feedback },
-          settled: extras.settled[0],
-          audit: extras.audit,
-        };
-        this.#plan = planner.end(this.#plan, {
-          status: "cancelled",
-          error: new RunCancelledError(`the parent run goes back to \`${String(rawTarget)}\``),
-        });
-        return true;
-      }
-      throw new GoBackTargetError(target, path.toArray());
-    }
-    if (!s.checkpointer.enabled) throw new GoBackTargetError(target, []);
-    await s.checkpointer.flush();
-    const { node, before, again } = await findRestorePoint(
-      s.store,
-      s,
-      s.checkpointer.lastId,
-      target,
-      path,
-    );
-    const { checkpoint } = await readCheckpoint<S>(s.store, s.graph, s.sessionId, s.thread, before);
-    const rerun: RerunMeta | undefined =
-      revision ?? (feedback === undefined ? undefined : { node, feedback });
-    this.#plan = planner.restored(this.#plan, {
-      state: deepFreeze(checkpoint.state),
-      path: checkpoint.path,
-      waiting: checkpoint.meta.waiting ?? {},
-      nodes: again,
-      rerun,
-    });
-    s.checkpointer.jumpTo(before);
-    this.#emit("state:restored", {
-      checkpointId: before,
-      path: [...checkpoint.path],
-      next: [...again],
-    });
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: [],
-        meta: this.#meta({ restoredFrom: before, ...(decision === undefined ? {} : { decision }) }),
-      },
-      extras,
-    );
-    return true;
   }
 
   async #finish(): Promise<RunResult<S>> {
@@ -907,7 +750,7 @@ export class Run<S extends Record<string, unknown>> {
     });
     const gate = this.#control?.gateOf(name);
     if (gate !== undefined) {
-      await this.#openGate(name, update, applied.delta, notes, revision, gate);
+      await openGate(this.#shell(), name, update, applied.delta, notes, revision, gate);
     } else if (s.checkpointer.enabled) {
       // Each await costs a promise per step (and more under an OpenTelemetry context manager),
       // so steps that have nothing to write or call skip them.
@@ -926,61 +769,6 @@ export class Run<S extends Record<string, unknown>> {
     if (s.hooks.afterNode || s.hooks.onEdge) {
       await this.#afterHooks(name, update instanceof MergedUpdate ? undefined : update, decision);
     }
-  }
-
-  /**
-   * The node that just ran has an approval gate: the request is part of the node's own
-   * checkpoint, so it is stored before anyone waits and a crash, cancel or timeout resumes at it.
-   */
-  async #openGate(
-    name: string,
-    update: Partial<S> | MergedUpdate<S> | undefined,
-    delta: readonly DeltaOp[],
-    notes: CheckpointMeta["notes"],
-    revision: RerunMeta["revision"],
-    config: { readonly maxRevisions: number; readonly timeoutMs?: number | undefined },
-  ): Promise<void> {
-    const s = this.#setup;
-    const path = this.#path(name);
-    const now = s.clock.now();
-    const { lastSeq } = await s.store.interrupts.stats(s.sessionId);
-    const iteration = this.#plan.iteration;
-    const gate = gateRequest({
-      runId: s.runId,
-      iteration,
-      node: path,
-      now,
-      config,
-      revision,
-      update,
-      delta,
-      queueSeq: lastSeq,
-    });
-    this.#plan = planner.openGate(this.#plan, gate);
-    this.#emit("approval:requested", {
-      node: path,
-      revision: gate.revision,
-      requestId: gate.requestId,
-    });
-    s.tracing.event(TrellisEvents.APPROVAL_REQUESTED, () => ({
-      [TrellisAttributes.NODE]: path,
-      [TrellisAttributes.APPROVAL_REVISION]: gate.revision,
-    }));
-    await this.#checkpoint(
-      {
-        node: name,
-        next: this.#plan.frontier,
-        status: "running",
-        delta,
-        meta: this.#meta(notes === undefined ? {} : { notes }),
-      },
-      {
-        audit: [
-          requestedAudit({ sessionId: s.sessionId, runId: s.runId, iteration, at: now }, gate),
-        ],
-      },
-      true,
-    );
   }
 
   /** A nested run inside the node that just ran stopped without ending. */
