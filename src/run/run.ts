@@ -10,7 +10,7 @@
  * - `run-outcome.ts`: outcomes as data and what the final checkpoint and audit say;
  * - `invoked.ts`: a node's result read; `run-setup.ts`: what a run is given.
  */
-import { HookError, RunCancelledError, SiblingFailedError, TrellisError } from "../errors.js";
+import { RunCancelledError, SiblingFailedError, TrellisError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
 import type { NodeContext } from "../graph/node.js";
 import { MergedUpdate, type NodeRuntime, type NodeStop } from "../graph/node-runtime.js";
@@ -33,7 +33,7 @@ import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
 import * as planner from "./planner.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
 import { decideGate, openGate } from "./run-gate.js";
-import type { RunHooks } from "./run-hooks.js";
+import { afterHooks, callHook } from "./run-hooks.js";
 import { RunNodeContext, stepKey } from "./run-node-context.js";
 import { cancelledOutcome, failedOutcome, finalMeta, finishedAudit } from "./run-outcome.js";
 import type { RunPath } from "./run-path.js";
@@ -128,19 +128,6 @@ export class Run<S extends Record<string, unknown>> {
       time: s.clock.now(),
       ...fields,
     } as unknown as GraphEvent);
-  }
-
-  async #hook<K extends keyof RunHooks<S>>(
-    name: K,
-    info: Parameters<NonNullable<RunHooks<S>[K]>>[0],
-  ): Promise<void> {
-    const hook = this.#setup.hooks[name] as ((i: typeof info) => void | Promise<void>) | undefined;
-    if (!hook) return;
-    try {
-      await hook(info);
-    } catch (error) {
-      throw new HookError(name, error);
-    }
   }
 
   /** The node's path as config, events and contexts name it. */
@@ -622,7 +609,7 @@ export class Run<S extends Record<string, unknown>> {
     try {
       this.#emit("node:started", { node: this.#path(name), iteration, attempt: 1 });
       if (s.hooks.beforeNode) {
-        await this.#hook("beforeNode", {
+        await callHook(s.hooks, "beforeNode", {
           node: name,
           state,
           iteration,
@@ -785,28 +772,16 @@ export class Run<S extends Record<string, unknown>> {
     );
   }
 
-  async #afterHooks(
+  /** `afterNode` and `onEdge` for a node that ran, with the run as it stands. */
+  #afterHooks(
     name: string,
     update: Partial<S> | undefined,
     decision: RouteDecision,
   ): Promise<void> {
     const s = this.#setup;
-    await this.#hook("afterNode", {
-      node: name,
-      state: this.#plan.state,
-      update,
-      iteration: this.#plan.iteration,
-      sessionId: s.sessionId,
-      runId: s.runId,
-    });
-    await this.#hook("onEdge", {
-      from: name,
-      to: decision.targets,
-      reason: decision.reason,
-      label: decision.label,
-      sessionId: s.sessionId,
-      runId: s.runId,
-    });
+    const { state, iteration } = this.#plan;
+    const at = { sessionId: s.sessionId, runId: s.runId, state, iteration };
+    return afterHooks(s.hooks, at, name, update, decision);
   }
 
   /**
