@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import type { AnyAgent } from "../run/define-agents.js";
-import { agentOf } from "../run/dispatcher.js";
+import { agentOf, wakesSession } from "../run/dispatcher.js";
 import type { Store } from "../store/store.js";
 
 /** A session the sweep found with a running status and nobody holding its lease. */
@@ -54,4 +55,38 @@ export async function findOrphans(options: {
     if (offset + 100 >= page.total) break;
   }
   return orphans;
+}
+
+/**
+ * Finds suspended sessions with a queued message that wakes them (a decision at a gate, a
+ * `resume` after a pause) but no resume on its way: the message arrived while no worker was
+ * listening. Looks at up to `limit` paused sessions a sweep.
+ */
+export async function findUnwoken(options: {
+  readonly store: Store;
+  readonly agents: Readonly<Record<string, AnyAgent>>;
+  readonly skip: ReadonlySet<string>;
+  readonly limit: number;
+}): Promise<Orphan[]> {
+  const { store } = options;
+  const found: Orphan[] = [];
+  for (let offset = 0; offset < options.limit; offset += 100) {
+    const page = await store.sessions.list({
+      status: "paused",
+      offset,
+      limit: Math.min(100, options.limit - offset),
+    });
+    for (const summary of page.items) {
+      if (options.skip.has(summary.sessionId)) continue;
+      const agent = agentOf(options.agents, summary);
+      if (agent === undefined) continue;
+      const queued = await store.interrupts.list(summary.sessionId, { limit: 50 });
+      const wakes = queued.items.some((message: QueuedInterrupt) =>
+        wakesSession(summary, message.kind === "text" ? message.text : message.action),
+      );
+      if (wakes) found.push({ sessionId: summary.sessionId, agent });
+    }
+    if (offset + 100 >= page.total) break;
+  }
+  return found;
 }

@@ -7,7 +7,7 @@ import type { AnyAgent } from "../run/define-agents.js";
 import type { Store } from "../store/store.js";
 import { dispatchWakes } from "./dispatch-wakes.js";
 import type { ClaimedJob, JobOutput } from "./job.js";
-import { findOrphans } from "./orphan-sweep.js";
+import { findOrphans, findUnwoken } from "./orphan-sweep.js";
 import { PgBossDispatcher } from "./pg-boss-dispatcher.js";
 import { runJob } from "./run-job.js";
 import { WorkerMetrics } from "./worker-metrics.js";
@@ -28,7 +28,10 @@ export interface WorkerOptions {
   readonly concurrency?: number;
   /** How often an idle worker looks for jobs, in ms. Default 500. */
   readonly pollMs?: number;
-  /** How often it looks for sessions whose worker died, in ms. Default 5,000. */
+  /**
+   * How often it looks for sessions whose worker died, and for suspended sessions whose
+   * waking message arrived while no worker listened, in ms. Default 5,000.
+   */
   readonly sweepMs?: number;
   /** When a job whose session another process holds is tried again, in ms. Default 1,000. */
   readonly busyRetryMs?: number;
@@ -428,7 +431,17 @@ export class Worker {
         if (this.#state !== "running") break;
         await dispatcher.retry({ agent: orphan.agent, sessionId: orphan.sessionId });
       }
-      if (orphans.length > 0) this.#pump();
+      const unwoken = await findUnwoken({
+        store: this.#store,
+        agents: this.#agents,
+        skip: new Set(this.#running.keys()),
+        limit: 1_000,
+      });
+      for (const session of unwoken) {
+        if (this.#state !== "running") break;
+        await dispatcher.resume({ agent: session.agent, sessionId: session.sessionId });
+      }
+      if (orphans.length + unwoken.length > 0) this.#pump();
     } catch (error) {
       this.#fault("The orphan sweep failed; it runs again", error);
     }

@@ -127,6 +127,25 @@ export async function checkSessions(
   }
 }
 
+/** What is unfinished in a schema: sessions not completed, and their jobs, for a failure message. */
+export async function diagnose(schema: string): Promise<string> {
+  const sessions = await sql<{ session_id: string }>(
+    `SELECT session_id, status, gate IS NOT NULL AS gated FROM "${schema}".sessions WHERE status <> 'completed'`,
+  );
+  const ids = sessions.map((row) => row.session_id);
+  const jobs = await sql(
+    `SELECT name, state, data->>'kind' AS kind, data->>'sessionId' AS session, output, retry_count
+     FROM "${schema}_jobs".job WHERE data->>'sessionId' = ANY($1) ORDER BY created_on`,
+    [ids],
+  );
+  const queued = await sql(
+    `SELECT session_id, state, claimed_by, outcome FROM "${schema}".interrupts WHERE session_id = ANY($1)`,
+    [ids],
+  ).catch((error: unknown) => [String(error)]);
+  const leases = await sql(`SELECT * FROM "${schema}".leases WHERE session_id = ANY($1)`, [ids]);
+  return JSON.stringify({ sessions, jobs, queued, leases }, null, 1);
+}
+
 function stable(value: unknown): string {
   const record = value as Record<string, unknown>;
   return JSON.stringify(record, Object.keys(record).sort());

@@ -6,7 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerProcess } from "./fixtures/worker-process.js";
-import { checkSessions, claimSchema, flowEnd, type Setup, setUp, sql, until } from "./helpers.js";
+import {
+  checkSessions,
+  claimSchema,
+  diagnose,
+  flowEnd,
+  type Setup,
+  setUp,
+  sql,
+  until,
+} from "./helpers.js";
 
 const KILLS = Number(process.env.TRELLIS_FAULT_RUNS ?? "30");
 const schema = claimSchema("worker_kill");
@@ -87,7 +96,9 @@ describe("workers killed mid-run", () => {
       },
       90_000,
       "every session to complete",
-    );
+    ).catch(async (error: unknown) => {
+      throw new Error(`${(error as Error).message}: ${await diagnose(schema)}`);
+    });
     approving = false;
     await approver;
 
@@ -114,10 +125,12 @@ describe("workers killed mid-run", () => {
     takeoversSeen = Number(resumedAfterCrash[0]!.n);
     expect(takeoversSeen).toBeGreaterThan(0);
 
-    // SIGTERM: the workers stop cleanly, exit 0, and hold no lease.
+    // SIGTERM: the workers stop cleanly, exit 0, and hold no lease. (A killed worker may have
+    // left the lease of a session it finished just before it died: a dead holder's row.)
     await Promise.all(workers.map((w) => w.kill("SIGTERM")));
     for (const w of workers) expect((await w.exited).code).toBe(0);
-    const leases = await sql(`SELECT session_id FROM "${schema}".leases`);
-    expect(leases).toEqual([]);
+    const leases = await sql<{ owner: string }>(`SELECT owner FROM "${schema}".leases`);
+    const pids = workers.map((w) => `:${w.pid}:`);
+    expect(leases.filter((l) => pids.some((pid) => `${l.owner}:`.includes(pid)))).toEqual([]);
   }, 170_000);
 });
