@@ -1,6 +1,6 @@
 /**
- * `RunShell`: what the course changes (`course-changes.ts`) and the gate steps (`run-gate.ts`)
- * see of a run. `Run` builds it once, on first use; its `plan` and `stop` read and move the
+ * `RunShell`: what the course changes (`course-changes.ts`), the gate steps (`run-gate.ts`) and
+ * the end of a run (`run-finish.ts`) see of it. `Run` builds it once, on first use; its `plan` and `stop` read and move the
  * run's own, so the run stays the one place that holds run state.
  */
 import type { Settled } from "../interrupts/settlement.js";
@@ -20,7 +20,7 @@ export interface RunRecords {
 /** Checkpoint meta without the parts the checkpointer adds. */
 export type OpenMeta = Omit<CheckpointMeta, "v" | "path">;
 
-/** The run as its course changes and gate steps see it. */
+/** The run as its course changes, gate steps and end see it. */
 export interface RunShell<S extends Record<string, unknown>> {
   readonly setup: RunSetup<S>;
   readonly policy: PlanPolicy;
@@ -37,6 +37,8 @@ export interface RunShell<S extends Record<string, unknown>> {
   ): Promise<void>;
   /** The meta every node-less checkpoint carries while the plan has them open, and `extra`. */
   meta(extra?: OpenMeta): OpenMeta;
+  /** Writes settlements and audit entries that need no checkpoint. */
+  record(settled: readonly Settled[], audit: readonly AuditEntryInput[]): Promise<void>;
   /** Keeps settlements and audit entries for the run's final checkpoint. */
   defer(records: RunRecords): void;
   /** The approval gate configured on `node` (a path), if any. */

@@ -7,10 +7,11 @@
  * - `superstep.ts`: fan-out execution with sibling aborts, the merge, the staged checkpoints;
  * - `course-changes.ts`: `update_state`, `skip`, `go_back` (lookup in `restore-point.ts`);
  * - `run-gate.ts`: opening and deciding approval gates, and their records;
+ * - `run-finish.ts`: the end of a run, its final checkpoint and its `RunResult`;
  * - `run-outcome.ts`: outcomes as data and what the final checkpoint and audit say;
  * - `invoked.ts`: a node's result read; `run-setup.ts`: what a run is given.
  */
-import { RunCancelledError, SiblingFailedError, TrellisError } from "../errors.js";
+import { RunCancelledError, SiblingFailedError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
 import type { NodeContext } from "../graph/node.js";
 import { MergedUpdate, type NodeRuntime, type NodeStop } from "../graph/node-runtime.js";
@@ -19,7 +20,7 @@ import { type DeltaOp, freezeChanged } from "../graph/state.js";
 import type { Settled } from "../interrupts/settlement.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
 import type { CheckpointMeta } from "../store/checkpoint-meta.js";
-import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
+import type { CheckpointRecord } from "../store/checkpoint-store.js";
 import { GenAiAttributes, TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
 import type { Checkpointer, CheckpointInput, Extras } from "./checkpointer.js";
@@ -32,12 +33,13 @@ import { LazyAbort } from "./lazy-abort.js";
 import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
 import * as planner from "./planner.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
+import { finishRun } from "./run-finish.js";
 import { decideGate, openGate } from "./run-gate.js";
 import { afterHooks, callHook } from "./run-hooks.js";
 import { RunNodeContext, stepKey } from "./run-node-context.js";
-import { cancelledOutcome, failedOutcome, finalMeta, finishedAudit } from "./run-outcome.js";
+import { cancelledOutcome, failedOutcome } from "./run-outcome.js";
 import type { RunPath } from "./run-path.js";
-import type { RunResult, RunStatus } from "./run-result.js";
+import type { RunResult } from "./run-result.js";
 import type { RunSetup, RunStopReason } from "./run-setup.js";
 import type { RunShell } from "./run-shell.js";
 import {
@@ -404,7 +406,7 @@ export class Run<S extends Record<string, unknown>> {
     this.#deferred.audit.push(...extras.audit);
   }
 
-  /** What the course changes and gate steps see of this run: built once, on first use. */
+  /** What the course changes, gate steps and end of the run see of it: built once, on first use. */
   #shell(): RunShell<S> {
     if (this.#shellValue !== undefined) return this.#shellValue;
     const run = this;
@@ -426,6 +428,7 @@ export class Run<S extends Record<string, unknown>> {
       emit: (type, fields) => this.#emit(type, fields),
       checkpoint: (input, records, flush) => this.#checkpoint(input, records, flush),
       meta: (extra) => this.#meta(extra),
+      record: (settled, audit) => this.#record(settled, audit),
       defer: (records) => this.#defer(records),
       gateOf: (node) => this.gateOf(node),
     };
@@ -436,88 +439,11 @@ export class Run<S extends Record<string, unknown>> {
     return this.#control?.gateOf(node.slice(this.#setup.prefix.length));
   }
 
-  async #finish(): Promise<RunResult<S>> {
-    const s = this.#setup;
-    let outcome = this.#plan.outcome ?? { status: "completed" as const };
-    // Cancels that arrived while the run ended: a pause becomes a cancel; an ending stays.
-    if (s.session !== undefined) await s.session.ending(outcome.status);
-    if (outcome.status === "paused" && s.session?.hasArrivedCancel) {
-      outcome = this.#cancelled();
-    }
-    const status: RunStatus = outcome.status;
-    let error = "error" in outcome ? outcome.error : undefined;
-    const where = { runId: s.runId, iteration: this.#plan.iteration };
-    try {
-      const settledAtEnd = (await s.session?.finish(status, where)) ?? [];
-      // Only the session's own run is a session event; nested runs end inside its node.
-      const finished: AuditEntryInput[] =
-        s.thread !== ""
-          ? []
-          : [
-              finishedAudit(
-                {
-                  sessionId: s.sessionId,
-                  runId: s.runId,
-                  at: s.clock.now(),
-                  iteration: this.#plan.iteration,
-                },
-                status,
-                error,
-              ),
-            ];
-      await this.#checkpoint(
-        {
-          node: null,
-          next: status === "completed" ? [] : this.#plan.frontier,
-          status: status as CheckpointStatus,
-          delta: [],
-          meta: this.#meta({ ...finalMeta(outcome), ...this.#traceMeta() }),
-        },
-        {
-          settled: [...this.#deferred.settled, ...settledAtEnd],
-          audit: [...this.#deferred.audit, ...finished],
-        },
-        true,
-      );
-      if (s.session !== undefined) {
-        const late = await s.session.finished(status, where);
-        if (late.length > 0) await this.#record(late, []);
-      }
-    } catch (writeError) {
-      s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
-      error ??=
-        writeError instanceof TrellisError
-          ? writeError
-          : new TrellisError("CHECKPOINT_WRITE", String(writeError), { cause: writeError });
-    }
-    if (outcome.status === "paused" && s.thread !== "") {
-      this.#stop ??= { kind: "suspend", pause: outcome.pause, gate: this.#plan.gate };
-    }
-    const result: RunResult<S> = {
-      status: error && status === "completed" ? "failed" : status,
-      sessionId: s.sessionId,
-      runId: s.runId,
-      state: this.#plan.state,
-      path: this.#plan.path.toArray(),
-      iterations: this.#plan.iteration,
-      checkpointId: s.checkpointer.lastId,
-      error,
-      ...(this.#plan.gate === undefined ? {} : { gate: this.#plan.gate }),
-    };
-    s.tracing.finish(result.status, error, result.path.length, result.state);
-    this.#emit("run:finished", {
-      status: result.status,
-      path: result.path,
-      error,
-      state: result.state,
+  #finish(): Promise<RunResult<S>> {
+    return finishRun(this.#shell(), {
+      deferred: this.#deferred,
+      cancelled: () => this.#cancelled(),
     });
-    return result;
-  }
-
-  /** The root span, so a run that continues this one can link to it. */
-  #traceMeta(): { traceparent?: string } {
-    const traceparent = this.#setup.tracing.traceparent();
-    return traceparent === undefined ? {} : { traceparent };
   }
 
   #context(
