@@ -6,6 +6,7 @@
  *   npx tsx bench/worker-resume.ts                      1,000 sessions, 1 and 2 workers
  *   npx tsx bench/worker-resume.ts --sessions 2000 --concurrency 32
  *   DATABASE_URL=postgres://… npx tsx bench/worker-resume.ts
+ *   npx tsx bench/worker-resume.ts --async-commit       the store's commits skip the WAL flush wait
  *
  * Each worker is a process of its own (this script with `--worker`), as `trellis worker` runs.
  */
@@ -30,9 +31,12 @@ const { values } = parseArgs({
     workers: { type: "string", default: "1,2" },
     worker: { type: "boolean", default: false },
     schema: { type: "string" },
+    "async-commit": { type: "boolean", default: false },
   },
 });
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+/** `--async-commit`: the store's sessions set `synchronous_commit = off` (round trips and CPU only). */
+const storePool = values["async-commit"] ? { pool: { options: "-c synchronous_commit=off" } } : {};
 const State = z.object({ log: z.array(z.string()).default([]) });
 
 function review(store: Store, interrupts: InterruptService) {
@@ -61,6 +65,7 @@ async function workerMain(schema: string): Promise<void> {
     connectionString: DATABASE_URL,
     schema,
     logger: silentLogger,
+    ...storePool,
   });
   const interrupts = new InterruptService({ store, logger: silentLogger });
   const dispatcher = await PgBossDispatcher.connect({
@@ -98,6 +103,7 @@ function spawnWorker(schema: string): { child: ChildProcess; ready: Promise<numb
       schema,
       "--concurrency",
       String(values.concurrency),
+      ...(values["async-commit"] ? ["--async-commit"] : []),
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -173,7 +179,7 @@ if (values.worker) {
 } else {
   const sessions = Number(values.sessions);
   console.log(
-    `Resuming ${sessions} suspended sessions (3-node graph, gate on b), concurrency ${values.concurrency} per worker`,
+    `Resuming ${sessions} suspended sessions (3-node graph, gate on b), concurrency ${values.concurrency} per worker${values["async-commit"] ? ", synchronous_commit off" : ""}`,
   );
   for (const workers of String(values.workers).split(",").map(Number)) {
     const rate = await round(workers, sessions);
