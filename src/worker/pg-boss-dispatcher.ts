@@ -1,5 +1,5 @@
 import type PgBoss from "pg-boss";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError, TrellisError } from "../errors.js";
 import { importOptional } from "../import-optional.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { Dispatched, ResumeRequest, RunDispatcher, StartRequest } from "../run/dispatcher.js";
@@ -173,7 +173,12 @@ export class PgBossDispatcher implements RunDispatcher {
       input: request.input,
     };
     const id = await this.#boss.send(START_QUEUE, data, this.#sendOptions());
-    if (id === null) throw new Error("unreachable: a standard queue refused a job");
+    if (id === null) {
+      throw new TrellisError(
+        "INTERNAL",
+        `The job queue refused the start of \`${request.sessionId}\`.`,
+      );
+    }
     return { id, sessionId: request.sessionId };
   }
 
