@@ -49,6 +49,16 @@ export interface NodeContext {
   emit(name: string, data?: unknown): void;
   /** The agent's logger. */
   readonly logger: Logger;
+  /**
+   * A key for this node step's side effects (a payment, an email, a row): the same when the step
+   * runs again after a crash or a retry (it is derived from the session, the checkpoint the step
+   * starts from, how many nodes ran before it, and the node's path), and different for any other
+   * step, including the same node reached again in a cycle. Pass it to the external service (an
+   * `Idempotency-Key` header, a unique column) so a step that ran twice has its effect once.
+   * Stable across re-runs when checkpoints are written after every step (`durability: "step"`,
+   * the default). A 32-character hex string.
+   */
+  readonly idempotencyKey: string;
 }
 
 /** What a node may return: a partial update, a `Command`, or nothing. */

@@ -26,6 +26,7 @@ function context(overrides: Partial<NodeContext> = {}): NodeContext {
     item: undefined,
     emit: () => {},
     logger: silentLogger,
+    idempotencyKey: "k1",
     ...overrides,
   };
 }

@@ -59,6 +59,8 @@ export class Checkpointer {
   #bytesSinceSnapshot = 0;
   #chain = 0;
   #forceFull = true;
+  /** Session facts of a first checkpoint that was not written, for the next one. */
+  #carried: Pick<CheckpointMeta, "graph" | "forkedFrom"> | undefined;
   #records: CheckpointRecord[] = [];
   /** The write under way: writes go to the store one after the other, in the order made. */
   /** The latest write (it may have failed: its caller was told). */
@@ -165,13 +167,18 @@ export class Checkpointer {
     const write = async () => {
       try {
         const lease = this.#lease();
-        await this.#store.commit({
-          ...(lease === undefined ? {} : { lease }),
-          ...(checkpoints.length === 0 ? {} : { checkpoints }),
-          ...(settle.length === 0 ? {} : { settle }),
-          ...(audit.length === 0 ? {} : { audit }),
-          now: this.#now(),
-        });
+        try {
+          await this.#store.commit({
+            ...(lease === undefined ? {} : { lease }),
+            ...(checkpoints.length === 0 ? {} : { checkpoints }),
+            ...(settle.length === 0 ? {} : { settle }),
+            ...(audit.length === 0 ? {} : { audit }),
+            now: this.#now(),
+          });
+        } catch (error) {
+          this.#lost(checkpoints);
+          throw error;
+        }
       } finally {
         this.#busy--;
       }
@@ -182,6 +189,25 @@ export class Checkpointer {
     const next = this.#busy === 1 ? write() : this.#writing.then(write, write);
     this.#writing = next;
     return next;
+  }
+
+  /**
+   * A batch was not written: the next checkpoint continues the last one that was, as a full
+   * snapshot, so no record ever names a parent (or a delta base) that is not stored. Records
+   * built on top of the lost ones since are left as they are: their write fails the same way.
+   */
+  #lost(checkpoints: readonly CheckpointRecord[]): void {
+    const first = checkpoints[0];
+    if (first === undefined || this.#parentId !== checkpoints.at(-1)!.id) return;
+    this.#parentId = first.parentId;
+    this.#forceFull = true;
+    // What a run's first checkpoint says of the session (the graph that runs it, a fork's
+    // origin) goes on the next one instead.
+    for (const record of checkpoints) {
+      const { graph, forkedFrom } = record.meta;
+      if (graph !== undefined) this.#carried = { ...this.#carried, graph };
+      if (forkedFrom !== undefined) this.#carried = { ...this.#carried, forkedFrom };
+    }
   }
 
   #add(extras: Extras | undefined): void {
@@ -202,11 +228,13 @@ export class Checkpointer {
     // Everything a record holds is deeply frozen (the path is copied: the run extends its
     // own), so the memory store can keep it by reference and other stores serialize it as is.
     // A step with no meta of its own (most of them) shares one frozen meta.
+    const carried = this.#carried;
+    this.#carried = undefined;
     const meta: CheckpointMeta = full
-      ? deepFreeze({ v: CHECKPOINT_META_VERSION, ...input.meta, path: [...path()] })
-      : input.meta === undefined
+      ? deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta, path: [...path()] })
+      : input.meta === undefined && carried === undefined
         ? PLAIN_META
-        : deepFreeze({ v: CHECKPOINT_META_VERSION, ...input.meta });
+        : deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta });
     const seq = this.#seq++;
     const id = `${input.runId}.${seq}`;
     const next = Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]);

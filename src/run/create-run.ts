@@ -15,9 +15,10 @@ import { readCheckpoint } from "./checkpoint-reader.js";
 import { Checkpointer, type Durability } from "./checkpointer.js";
 import { type ChildStart, runtimeFactory } from "./node-runtime-factory.js";
 import { type RunPlan, startPlan } from "./planner.js";
-import { Run, type RunSetup } from "./run.js";
+import { Run } from "./run.js";
 import type { ControlHost, RunControl } from "./run-control.js";
 import type { EventSink, RunHooks } from "./run-hooks.js";
+import type { RunSetup } from "./run-setup.js";
 import { RunTracing } from "./run-tracing.js";
 import type { SessionControl } from "./session-control.js";
 

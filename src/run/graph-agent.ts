@@ -1,6 +1,11 @@
+/**
+ * `GraphAgent`: runs a compiled graph — fresh runs, resumes, forks, streams — each under its
+ * session's lease, and reads a session's history and state. Its options are in
+ * `graph-agent-options.ts` (re-exported here); what a continuing run starts from is read by
+ * `continue-from.ts`; one run is a `Run` (`run.ts`), built by `createRun()`.
+ */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { TracerProvider } from "@opentelemetry/api";
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import {
@@ -10,10 +15,8 @@ import {
   SessionNotFinishedError,
   TrellisError,
 } from "../errors.js";
-import { deepFreeze } from "../freeze.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import {
-  type InterruptConfig,
   type ResolvedInterruptConfig,
   resolveInterruptConfig,
 } from "../interrupts/interrupt-config.js";
@@ -21,7 +24,6 @@ import type { InterruptService } from "../interrupts/interrupt-service.js";
 import { RuleBasedReasoner } from "../interrupts/rule-based-reasoner.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
-import type { CheckpointMeta } from "../store/checkpoint-meta.js";
 import type { StoredRecord } from "../store/checkpoint-store.js";
 import { MemoryStore } from "../store/memory/memory-store.js";
 import type { Page, PageOptions } from "../store/page.js";
@@ -35,104 +37,35 @@ import {
   readHistory,
 } from "./checkpoint-reader.js";
 import type { Durability } from "./checkpointer.js";
-import { createRun, ownsGate, type RunEnvironment } from "./create-run.js";
+import { planAt, previousTraceparent, savedProgress } from "./continue-from.js";
+import { createRun, type RunEnvironment } from "./create-run.js";
 import { EventChannel } from "./event-channel.js";
 import type { GraphEvent, GraphEvents, GraphEventType } from "./events.js";
+import {
+  type ForkOptions,
+  type GraphAgentOptions,
+  positiveInteger,
+  type ResumeOptions,
+  type RunOptions,
+  type StreamMode,
+} from "./graph-agent-options.js";
 import { reasonerContext } from "./message-decision.js";
 import { type RunPlan, startPlan } from "./planner.js";
-import type { Run, RunSetup } from "./run.js";
+import type { Run } from "./run.js";
 import { RunControl } from "./run-control.js";
 import type { RunHooks } from "./run-hooks.js";
 import type { RunResult } from "./run-result.js";
+import type { RunSetup } from "./run-setup.js";
 import { SessionControl } from "./session-control.js";
 import { SessionLease } from "./session-lease.js";
 
-/** Options of `new GraphAgent()`. */
-export interface GraphAgentOptions<S extends Record<string, unknown>> {
-  /** The compiled graph to run. */
-  readonly graph: CompiledGraph<S>;
-  /** The agent's name (`gen_ai.workflow.name`). Default: the graph's name. */
-  readonly name?: string;
-  /** Where checkpoints, interrupt queues and the audit trail live. Default: a new `MemoryStore`. */
-  readonly store?: Store;
-  /** When checkpoints are written: `"step"` (default), `"exit"` or `"off"`. */
-  readonly durability?: Durability;
-  /** Node executions allowed per run before it fails with `MaxIterationsError`. Default 1,000. */
-  readonly maxIterations?: number;
-  /**
-   * How long a run's hold on its session lasts without renewal, in milliseconds. A run renews
-   * it while it goes on; a session whose run died is taken over once it runs out. Default 30 s.
-   */
-  readonly leaseTtlMs?: number;
-  /** Callbacks before and after each node and on each edge decision. */
-  readonly hooks?: RunHooks<S>;
-  /** Time source for timeouts, retries, leases and event times. Default: the system clock. */
-  readonly clock?: Clock;
-  /** Where warnings go. Default: the console, warnings and errors only. */
-  readonly logger?: Logger;
-  /**
-   * The interrupt queue runs of this agent listen to. Use the same `store` for both so a
-   * suspended run can be resumed by any process.
-   */
-  readonly interrupts?: InterruptService;
-  /** Where and how runs listen to the queue, approval gates, and the free-text reasoner. */
-  readonly interruptConfig?: InterruptConfig;
-  /**
-   * Span settings. Spans go to whatever OpenTelemetry SDK is registered (`setupTelemetry()`
-   * or your own); with none, they cost next to nothing. `false` turns spans off entirely.
-   */
-  readonly telemetry?:
-    | false
-    | {
-        /** Put states, updates and interrupt text on spans. Default `false`. */
-        readonly recordContent?: boolean;
-        /** Use this provider instead of the global one. */
-        readonly tracerProvider?: TracerProvider;
-      };
-}
-
-/** Options of one `run()`. */
-export interface RunOptions {
-  /** The session (conversation) this run belongs to. Default: a new random id. */
-  readonly sessionId?: string;
-  /** Aborts the in-flight node at once; the run ends `cancelled` with its last checkpoint kept. */
-  readonly signal?: AbortSignal;
-  /**
-   * Start a new run even though the session's last run did not finish (it is paused, waits at a
-   * gate, or stopped in a crash). Default `false`: such a session is refused with
-   * `SessionNotFinishedError`.
-   */
-  readonly startOver?: boolean;
-}
-
-/** What `stream()` yields: every event, only state updates, or only the final event. */
-export type StreamMode = "events" | "updates" | "final";
-
-/** Options of `resume()`. */
-export interface ResumeOptions {
-  /** Continue from this checkpoint instead of the session's latest. */
-  readonly checkpointId?: string;
-  readonly signal?: AbortSignal;
-}
-
-/** Options of `fork()`. */
-export interface ForkOptions<S> {
-  /** Changes applied (through the reducers) to the checkpoint's state before running on. */
-  readonly update?: Partial<S>;
-  /** Run the fork in another session; default the same session (a new branch of its history). */
-  readonly toSessionId?: string;
-  readonly signal?: AbortSignal;
-  /** Who forks, for the audit trail. */
-  readonly actor?: string;
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(name, "an integer from 1 and up", value);
-  }
-  return value;
-}
+export type {
+  ForkOptions,
+  GraphAgentOptions,
+  ResumeOptions,
+  RunOptions,
+  StreamMode,
+} from "./graph-agent-options.js";
 
 /** Where a run starts, before its lease and session control are wired. */
 interface Launch<S extends Record<string, unknown>> {
@@ -358,7 +291,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       return this.#execute({
         sessionId: id,
         lease,
-        plan: this.#planAt(checkpoint),
+        plan: planAt(this.graph, checkpoint),
         latest,
         parentId: checkpoint.id,
         resumedFrom: checkpoint.id,
@@ -377,8 +310,13 @@ export class GraphAgent<S extends Record<string, unknown>> {
           ],
           meta: {},
         },
-        previousTraceparent: await this.#previousTraceparent(id, record),
-        progress: await this.#savedProgress(id, record, checkpoint.next),
+        previousTraceparent: await previousTraceparent(
+          this.store,
+          this.#tracer.enabled,
+          id,
+          record,
+        ),
+        progress: await savedProgress(this.store, this.graph, id, record, checkpoint.next),
       });
     });
   }
@@ -414,7 +352,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       return this.#execute({
         sessionId: target,
         lease,
-        plan: this.#planAt({ ...checkpoint, state }),
+        plan: planAt(this.graph, { ...checkpoint, state }),
         latest,
         parentId: target === source ? checkpoint.id : null,
         resumedFrom: checkpoint.id,
@@ -508,22 +446,6 @@ export class GraphAgent<S extends Record<string, unknown>> {
     return this.store.sessions.list(query);
   }
 
-  /** Where a run continues from a checkpoint: at its gate, its rerun context, its joins. */
-  #planAt(checkpoint: Pick<Checkpoint<S>, "state" | "path" | "next" | "meta">): RunPlan<S> {
-    const gate = checkpoint.meta.gate;
-    const own = gate !== undefined && ownsGate(this.graph, "", gate.node);
-    return startPlan({
-      state: deepFreeze(checkpoint.state),
-      path: checkpoint.path,
-      frontier: checkpoint.next,
-      gate: own ? gate : undefined,
-      rerun: checkpoint.meta.rerun,
-      waiting: checkpoint.meta.waiting,
-      // Stopped inside a nested graph: the child reads the queue when it gets back there.
-      checked: gate !== undefined && !own,
-    });
-  }
-
   #audit(
     sessionId: string,
     kind: AuditEntryInput["kind"],
@@ -547,53 +469,6 @@ export class GraphAgent<S extends Record<string, unknown>> {
     } finally {
       await lease.release();
     }
-  }
-
-  /**
-   * What the node about to run saved with `saveProgress` before the run stopped in it: the
-   * progress records written since its last node checkpoint, oldest first.
-   */
-  async #savedProgress(
-    sessionId: string,
-    resumed: StoredRecord,
-    next: readonly string[],
-  ): Promise<{ node: string; data: unknown[] } | undefined> {
-    const node = next.length === 1 ? next[0]! : undefined;
-    // Only pattern nodes (parallel groups, nested graphs) save progress.
-    const kind = node === undefined ? undefined : this.graph.node(node)?.definition.kind;
-    if (node === undefined || kind === "function" || kind === "agent") return undefined;
-    const data: unknown[] = [];
-    let record: StoredRecord | undefined = resumed;
-    const runId = record.runId;
-    while (
-      record &&
-      record.kind !== "unparsable" &&
-      record.node === null &&
-      record.runId === runId
-    ) {
-      const progress: CheckpointMeta["progress"] = record.meta.progress;
-      if (progress?.node === node) data.push(progress.data);
-      record =
-        record.parentId === null
-          ? undefined
-          : await this.store.checkpoints.get(sessionId, "", record.parentId);
-    }
-    return data.length === 0 ? undefined : { node, data: data.reverse() };
-  }
-
-  /** The root span of the run that wrote `record` (from its own checkpoints), if traced. */
-  async #previousTraceparent(sessionId: string, record: StoredRecord): Promise<string | undefined> {
-    if (!this.#tracer.enabled || record.kind === "unparsable") return undefined;
-    if (record.meta.traceparent !== undefined) return record.meta.traceparent;
-    // A run that crashed wrote no final checkpoint: its first checkpoint has it.
-    for (const earlier of await this.store.checkpoints.list(sessionId, "", {
-      limit: 200,
-      beforeSeq: record.seq,
-    })) {
-      if (earlier.runId !== record.runId || earlier.kind === "unparsable") break;
-      if (earlier.meta.traceparent !== undefined) return earlier.meta.traceparent;
-    }
-    return undefined;
   }
 
   #sessionId(value: string | undefined): string {

@@ -1,5 +1,15 @@
+import { createHash } from "node:crypto";
 import type { NodeContext, RevisionContext } from "../graph/node.js";
 import type { Logger } from "../logger.js";
+
+/**
+ * The idempotency key of a node step: a hash of what names the step and stays the same when it
+ * runs again after a crash (the session, the checkpoint it starts from, how many nodes ran
+ * before it, its path). The parts are joined with a byte no id or name contains.
+ */
+export function stepKey(parts: readonly (string | number)[]): string {
+  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+}
 
 /**
  * The context a node (or a parallel branch) receives. A class with a fixed shape, built once
@@ -17,6 +27,8 @@ export class RunNodeContext implements NodeContext {
   readonly item: unknown;
   readonly logger: Logger;
   readonly #signal: () => AbortSignal;
+  readonly #key: () => string;
+  #keyValue: string | undefined;
   /** An own property, so `const { emit } = ctx` works. */
   readonly emit: (name: string, data?: unknown) => void;
 
@@ -32,6 +44,8 @@ export class RunNodeContext implements NodeContext {
     readonly logger: Logger;
     readonly signal: () => AbortSignal;
     readonly emit: (name: string, data?: unknown) => void;
+    /** Builds the step's idempotency key, on first read (most nodes never read it). */
+    readonly idempotencyKey: () => string;
   }) {
     this.sessionId = fields.sessionId;
     this.runId = fields.runId;
@@ -44,6 +58,13 @@ export class RunNodeContext implements NodeContext {
     this.logger = fields.logger;
     this.#signal = fields.signal;
     this.emit = fields.emit;
+    this.#key = fields.idempotencyKey;
+    this.#keyValue = undefined;
+  }
+
+  get idempotencyKey(): string {
+    this.#keyValue ??= this.#key();
+    return this.#keyValue;
   }
 
   get signal(): AbortSignal {

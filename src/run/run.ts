@@ -1,116 +1,55 @@
-import type { Clock } from "../clock.js";
-import {
-  GoBackTargetError,
-  HookError,
-  RunCancelledError,
-  RunRejectedError,
-  SiblingFailedError,
-  serializeError,
-  TrellisError,
-} from "../errors.js";
+/**
+ * `Run`: the one stateful shell of a run. It holds the plan and carries out what the pure
+ * planner (`planner.ts`) says: the run loop and the single-node step (`#step`, `#invoke`,
+ * `#checkpoint`: they run once per node, so they stay here, allocation-lean), the dispatch of
+ * an interrupt's directive, the superstep's moves of the plan, and the end of the run.
+ * Beside it, each taking plain values or the run's `RunShell` (`run-shell.ts`):
+ * - `superstep.ts`: fan-out execution with sibling aborts, the merge, the staged checkpoints;
+ * - `course-changes.ts`: `update_state`, `skip`, `go_back` (lookup in `restore-point.ts`);
+ * - `run-gate.ts`: opening and deciding approval gates, and their records;
+ * - `run-finish.ts`: the end of a run, its final checkpoint and its `RunResult`;
+ * - `run-outcome.ts`: outcomes as data and what the final checkpoint and audit say;
+ * - `invoked.ts`: a node's result read; `run-setup.ts`: what a run is given.
+ */
+import { RunCancelledError, SiblingFailedError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
-import { isCommand } from "../graph/command.js";
-import type { CompiledGraph } from "../graph/compiled-graph.js";
-import { mergeBranches } from "../graph/merge-branches.js";
 import type { NodeContext } from "../graph/node.js";
-import { classifyNodeResult } from "../graph/node-result.js";
-import { MergedUpdate, type NodeRuntime, NodeStop } from "../graph/node-runtime.js";
+import { MergedUpdate, type NodeRuntime, type NodeStop } from "../graph/node-runtime.js";
 import type { RouteDecision } from "../graph/route.js";
 import { type DeltaOp, freezeChanged } from "../graph/state.js";
 import type { Settled } from "../interrupts/settlement.js";
-import type { Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
-import type { CheckpointMeta, GateMeta, PauseMeta, RerunMeta } from "../store/checkpoint-meta.js";
-import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
-import type { Store } from "../store/store.js";
+import type { CheckpointMeta } from "../store/checkpoint-meta.js";
+import type { CheckpointRecord } from "../store/checkpoint-store.js";
 import { GenAiAttributes, TrellisAttributes, TrellisEvents } from "../telemetry/attributes.js";
 import type { SpanHandle } from "../telemetry/tracing.js";
-import { readCheckpoint } from "./checkpoint-reader.js";
-import type { Checkpointer, CheckpointInput, Durability, Extras } from "./checkpointer.js";
+import type { Checkpointer, CheckpointInput, Extras } from "./checkpointer.js";
+import { restoreTo, skipNode, updateState } from "./course-changes.js";
 import type { Directive } from "./directive.js";
 import type { EventBase, GraphEvent, GraphEvents, GraphEventType } from "./events.js";
 import { executeNode } from "./execute-node.js";
+import { type Invoked, interpretResult } from "./invoked.js";
 import { LazyAbort } from "./lazy-abort.js";
-import type { NodeRuntimeFactory } from "./node-runtime-factory.js";
 import type { Outcome, PlanPolicy, RunPlan } from "./planner.js";
 import * as planner from "./planner.js";
 import type { ControlEvent, ControlHost, RunControl } from "./run-control.js";
-import type { EventSink, RunHooks } from "./run-hooks.js";
-import { RunNodeContext } from "./run-node-context.js";
+import { finishRun } from "./run-finish.js";
+import { decideGate, openGate } from "./run-gate.js";
+import { afterHooks, callHook } from "./run-hooks.js";
+import { RunNodeContext, stepKey } from "./run-node-context.js";
+import { cancelledOutcome, failedOutcome } from "./run-outcome.js";
 import type { RunPath } from "./run-path.js";
-import type { RunResult, RunStatus } from "./run-result.js";
+import type { RunResult } from "./run-result.js";
+import type { RunSetup, RunStopReason } from "./run-setup.js";
+import type { RunShell } from "./run-shell.js";
 import {
   endNodeSpan,
   errorName,
   interruptAttributes,
   type RunTracing,
   reducerAttributes,
-  updateReducerAttributes,
 } from "./run-tracing.js";
-import type { SessionControl } from "./session-control.js";
-
-/** What a run starts from. Built by `createRun()`. */
-export interface RunSetup<S extends Record<string, unknown>> {
-  readonly graph: CompiledGraph<S>;
-  readonly sessionId: string;
-  /** The checkpoint thread: `""` for the session's own run, the nested node's path for a child. */
-  readonly thread: string;
-  /** Prefix of this run's node paths: `""`, or `"review/"` inside nested node `review`. */
-  readonly prefix: string;
-  readonly runId: string;
-  readonly plan: RunPlan<S>;
-  /** The checkpoint this run continues (`null` for a fresh run). */
-  readonly resumedFrom: string | null;
-  readonly checkpointer: Checkpointer;
-  readonly store: Store;
-  readonly durability: Durability;
-  readonly maxIterations: number;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly hooks: RunHooks<S>;
-  readonly sink: EventSink | undefined;
-  readonly signal: AbortSignal | undefined;
-  /** Progress a pattern node saved before the run stopped in it. */
-  readonly progress: { readonly node: string; readonly data: readonly unknown[] } | undefined;
-  readonly tracing: RunTracing;
-  /** Connects the run to its session's queue, when the agent has one. */
-  readonly control: ((host: ControlHost) => RunControl) | undefined;
-  /** The session control of the session's own run: it settles cancels when the run ends. */
-  readonly session: SessionControl | undefined;
-  /** What the run's first write records: `run.started` / `run.resumed` / `run.forked`. */
-  readonly begin: {
-    readonly audit: readonly AuditEntryInput[];
-    /** Write a checkpoint of the input state first (fresh runs and forks). */
-    readonly checkpoint: boolean;
-    readonly meta: Omit<CheckpointMeta, "v" | "path">;
-  };
-  /** Builds the runtime pattern nodes receive (nested runs, branches). */
-  readonly runtimes: NodeRuntimeFactory;
-  /** A nested run: whether its parent can go back to `target` (then the child hands it up). */
-  readonly parentHas?: ((target: string | number) => boolean) | undefined;
-}
-
-/** What a nested run hands to its parent when it stops without ending. */
-export type RunStopReason =
-  | {
-      readonly kind: "suspend";
-      readonly pause: PauseMeta | undefined;
-      readonly gate: GateMeta | undefined;
-    }
-  | {
-      readonly kind: "escalate";
-      readonly directive: Directive;
-      readonly settled: Settled | undefined;
-      readonly audit: readonly AuditEntryInput[];
-    };
-
-/** A node's result, interpreted. */
-interface Invoked<S> {
-  readonly update: Partial<S> | MergedUpdate<S> | undefined;
-  readonly goto: readonly string[] | undefined;
-  readonly stop: NodeStop | undefined;
-  readonly span: SpanHandle;
-}
+import { mergeSiblings, runSiblings, stageSiblings } from "./superstep.js";
 
 /**
  * One run of a compiled graph: the only place that holds mutable run state. What to do next
@@ -131,6 +70,8 @@ export class Run<S extends Record<string, unknown>> {
   #changed = false;
   /** Set when a nested run stops without ending. */
   #stop: RunStopReason | undefined;
+  /** See `#shell()`. */
+  #shellValue: RunShell<S> | undefined;
 
   constructor(setup: RunSetup<S>) {
     this.#setup = setup;
@@ -189,19 +130,6 @@ export class Run<S extends Record<string, unknown>> {
       time: s.clock.now(),
       ...fields,
     } as unknown as GraphEvent);
-  }
-
-  async #hook<K extends keyof RunHooks<S>>(
-    name: K,
-    info: Parameters<NonNullable<RunHooks<S>[K]>>[0],
-  ): Promise<void> {
-    const hook = this.#setup.hooks[name] as ((i: typeof info) => void | Promise<void>) | undefined;
-    if (!hook) return;
-    try {
-      await hook(info);
-    } catch (error) {
-      throw new HookError(name, error);
-    }
   }
 
   /** The node's path as config, events and contexts name it. */
@@ -399,7 +327,7 @@ export class Run<S extends Record<string, unknown>> {
           await this.#control!.gate();
           break;
         case "skip":
-          await this.#skip(step.node, undefined, undefined);
+          await skipNode(this.#shell(), step.node, {});
           break;
         case "node":
           await this.#step(step.node);
@@ -412,25 +340,13 @@ export class Run<S extends Record<string, unknown>> {
   }
 
   #cancelled(): Outcome {
-    const reason = this.#abort.reason;
-    // A run stopped by the engine itself (its lease was lost) failed; a person cancelled it.
-    if (reason instanceof TrellisError && !(reason instanceof RunCancelledError)) {
-      return { status: "failed", error: reason };
-    }
-    return {
-      status: "cancelled",
-      error: reason instanceof RunCancelledError ? reason : new RunCancelledError(reason),
-    };
+    return cancelledOutcome(this.#abort.reason);
   }
 
   #classify(error: unknown): Outcome {
     // A cancel wins over a failure it caused (the aborted node rejects with its reason).
     if (this.#abort.aborted) return this.#cancelled();
-    if (error instanceof TrellisError) return { status: "failed", error };
-    return {
-      status: "failed",
-      error: new TrellisError("INTERNAL", `Unexpected error: ${String(error)}`, { cause: error }),
-    };
+    return failedOutcome(error);
   }
 
   /**
@@ -472,19 +388,22 @@ export class Run<S extends Record<string, unknown>> {
         return false;
       case "skip":
         if (this.#plan.position.at === "before" && this.#plan.frontier.length === 1) {
-          await this.#skip(this.#plan.frontier[0]!, extras.settled, audit);
+          await skipNode(this.#shell(), this.#plan.frontier[0]!, {
+            settled: extras.settled,
+            audit,
+          });
           return true;
         }
         this.#plan = planner.skipNext(this.#plan);
         await this.#record(extras.settled, audit);
         return false;
       case "update":
-        await this.#update(directive.values, extras);
+        await updateState(this.#shell(), directive.values, extras);
         return false;
       case "restore":
-        return this.#restore(directive.target, directive.feedback, undefined, extras);
+        return restoreTo(this.#shell(), directive.target, directive.feedback, undefined, extras);
       case "decide":
-        return this.#decide(directive, extras);
+        return decideGate(this.#shell(), directive, extras);
     }
   }
 
@@ -496,354 +415,44 @@ export class Run<S extends Record<string, unknown>> {
     this.#deferred.audit.push(...extras.audit);
   }
 
-  /** `update_state`: validated like a node update, applied through the reducers, checkpointed. */
-  async #update(
-    values: Record<string, unknown>,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-  ): Promise<void> {
-    const graph = this.#setup.graph;
-    const applied = graph.state.validateAndApply(
-      this.#plan.state,
-      values,
-      "The `update_state` values",
-    );
-    this.#plan = planner.withState(this.#plan, freezeChanged(applied.state, applied.delta));
-    this.#emit("state:updated", { node: "update_state", delta: applied.delta });
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: applied.delta,
-        meta: this.#meta(),
+  /** What the course changes, gate steps and end of the run see of it: built once, on first use. */
+  #shell(): RunShell<S> {
+    if (this.#shellValue !== undefined) return this.#shellValue;
+    const run = this;
+    this.#shellValue = {
+      setup: this.#setup,
+      policy: this.#policy,
+      get plan() {
+        return run.#plan;
       },
-      extras,
-    );
-  }
-
-  /** Follows a node's edges without running it (`skip`). */
-  async #skip(
-    node: string,
-    settled: readonly Settled[] | undefined,
-    audit: readonly AuditEntryInput[] | undefined,
-  ): Promise<void> {
-    const decision = this.#setup.graph.next(node, this.#plan.state, undefined);
-    this.#plan = planner.skipped(this.#plan, node, decision.targets, this.#policy);
-    this.#emit("edge:taken", {
-      from: node,
-      to: decision.targets,
-      reason: "interrupt",
-      label: "skipped",
-    });
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: [],
-        meta: this.#meta({ skipped: node }),
+      set plan(plan) {
+        run.#plan = plan;
       },
-      { settled: settled ?? [], audit: audit ?? [] },
-    );
-  }
-
-  /** Closes the open gate as decided. */
-  async #decide(
-    directive: Extract<Directive, { kind: "decide" }>,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-  ): Promise<boolean> {
-    const { decision } = directive;
-    const gate = this.#plan.gate!;
-    const decided: AuditEntryInput = {
-      sessionId: this.#setup.sessionId,
-      runId: this.#setup.runId,
-      at: this.#setup.clock.now(),
-      kind: "approval.decided",
-      node: decision.node,
-      iteration: this.#plan.iteration,
-      ...(decision.actor === undefined ? {} : { actor: decision.actor }),
-      data: {
-        requestId: decision.requestId,
-        revision: decision.revision,
-        decision: decision.decision,
-        by: decision.by,
-        ...(decision.content === undefined ? {} : { content: decision.content }),
+      get stop() {
+        return run.#stop;
       },
+      set stop(stop) {
+        run.#stop = stop;
+      },
+      emit: (type, fields) => this.#emit(type, fields),
+      checkpoint: (input, records, flush) => this.#checkpoint(input, records, flush),
+      meta: (extra) => this.#meta(extra),
+      record: (settled, audit) => this.#record(settled, audit),
+      defer: (records) => this.#defer(records),
+      gateOf: (node) => this.gateOf(node),
     };
-    const all = { settled: extras.settled, audit: [...extras.audit, decided] };
-    this.#emit("approval:decided", {
-      node: decision.node,
-      decision: decision.decision,
-      actor: decision.actor,
-      by: decision.by,
-      requestId: decision.requestId,
-    });
-    this.#setup.tracing.event(TrellisEvents.APPROVAL_DECIDED, () => ({
-      [TrellisAttributes.NODE]: decision.node,
-      [TrellisAttributes.APPROVAL_DECISION]: decision.decision,
-      [TrellisAttributes.APPROVAL_BY]: decision.by,
-    }));
-    if (decision.decision === "request_changes") {
-      const node = gate.node.slice(this.#setup.prefix.length);
-      const rerun: RerunMeta = {
-        node,
-        feedback: directive.feedback ?? decision.content ?? "",
-        revision: {
-          number: gate.revision + 1,
-          requestId: gate.requestId,
-          history: [
-            ...gate.history,
-            {
-              revision: gate.revision,
-              output: gate.output,
-              feedback: directive.feedback ?? decision.content ?? "",
-            },
-          ],
-        },
-      };
-      return this.#restore(node, rerun.feedback, rerun, all, decision);
-    }
-    const onReject = this.gateOf(gate.node)?.onReject;
-    if (decision.decision === "reject" && onReject === undefined) {
-      this.#defer(all);
-      this.#plan = planner.rejectAtGate(
-        this.#plan,
-        decision,
-        new RunRejectedError(decision.node, decision.content),
-      );
-      return true;
-    }
-    const target = decision.decision === "reject" ? onReject : undefined;
-    this.#plan = planner.passGate(this.#plan, target);
-    if (target !== undefined) {
-      this.#emit("edge:taken", {
-        from: gate.node,
-        to: [target],
-        reason: "interrupt",
-        label: "rejected",
-      });
-    }
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: [],
-        meta: this.#meta({ decision }),
-      },
-      all,
-    );
-    return true;
+    return this.#shellValue;
   }
 
   gateOf(node: string) {
     return this.#control?.gateOf(node.slice(this.#setup.prefix.length));
   }
 
-  /**
-   * Puts back the state from before `target` last ran (or `target` nodes back), from the
-   * checkpoints. A nested run hands a target on its parent's path up to the parent.
-   */
-  async #restore(
-    rawTarget: string | number,
-    feedback: string | undefined,
-    revision: RerunMeta | undefined,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-    decision?: CheckpointMeta["decision"],
-  ): Promise<boolean> {
-    const s = this.#setup;
-    const target =
-      typeof rawTarget === "string" && rawTarget.startsWith(s.prefix) && s.prefix !== ""
-        ? rawTarget.slice(s.prefix.length)
-        : rawTarget;
-    const path = this.#plan.path;
-    const onPath =
-      typeof target === "number" ? target >= 1 && target <= path.length : path.includes(target);
-    if (!onPath) {
-      if (s.parentHas?.(rawTarget) === true) {
-        this.#stop = {
-          kind: "escalate",
-          directive: { kind: "restore", target: rawTarget, feedback },
-          settled: extras.settled[0],
-          audit: extras.audit,
-        };
-        this.#plan = planner.end(this.#plan, {
-          status: "cancelled",
-          error: new RunCancelledError(`the parent run goes back to \`${String(rawTarget)}\``),
-        });
-        return true;
-      }
-      throw new GoBackTargetError(target, path.toArray());
-    }
-    if (!s.checkpointer.enabled) throw new GoBackTargetError(target, []);
-    await s.checkpointer.flush();
-    let id = s.checkpointer.lastId;
-    let seen = 0;
-    let found: CheckpointRecord | undefined;
-    while (id !== null) {
-      const record = await s.store.checkpoints.get(s.sessionId, s.thread, id);
-      if (!record || record.kind === "unparsable") break;
-      if (record.node !== null) {
-        seen++;
-        if (typeof target === "number" ? seen === target : record.node === target) {
-          found = record;
-          break;
-        }
-      }
-      id = record.parentId;
-    }
-    if (found === undefined || found.node === null)
-      throw new GoBackTargetError(target, path.toArray());
-    const node = found.node;
-    // A node of a parallel step ran on the state the step started from, beside its siblings:
-    // going back to it runs the whole step again from there (the checkpoints of the step but
-    // its last name that start and the step's nodes).
-    let before = found.meta.stepStart ?? found.parentId;
-    let again: readonly string[] = found.meta.stepStart === undefined ? [node] : found.next;
-    if (found.meta.stepStart === undefined && before !== null) {
-      const parent = await s.store.checkpoints.get(s.sessionId, s.thread, before);
-      if (parent?.kind !== "unparsable" && parent?.meta.stepStart !== undefined) {
-        before = parent.meta.stepStart;
-        again = parent.next;
-      }
-    }
-    if (before === null) throw new GoBackTargetError(target, path.toArray());
-    const { checkpoint } = await readCheckpoint<S>(s.store, s.graph, s.sessionId, s.thread, before);
-    const rerun: RerunMeta | undefined =
-      revision ?? (feedback === undefined ? undefined : { node, feedback });
-    this.#plan = planner.restored(this.#plan, {
-      state: deepFreeze(checkpoint.state),
-      path: checkpoint.path,
-      waiting: checkpoint.meta.waiting ?? {},
-      nodes: again,
-      rerun,
+  #finish(): Promise<RunResult<S>> {
+    return finishRun(this.#shell(), {
+      deferred: this.#deferred,
+      cancelled: () => this.#cancelled(),
     });
-    s.checkpointer.jumpTo(before);
-    this.#emit("state:restored", {
-      checkpointId: before,
-      path: [...checkpoint.path],
-      next: [...again],
-    });
-    await this.#checkpoint(
-      {
-        node: null,
-        next: this.#plan.frontier,
-        status: "running",
-        delta: [],
-        meta: this.#meta({ restoredFrom: before, ...(decision === undefined ? {} : { decision }) }),
-      },
-      extras,
-    );
-    return true;
-  }
-
-  async #finish(): Promise<RunResult<S>> {
-    const s = this.#setup;
-    let outcome = this.#plan.outcome ?? { status: "completed" as const };
-    // Cancels that arrived while the run ended: a pause becomes a cancel; an ending stays.
-    if (s.session !== undefined) await s.session.ending(outcome.status);
-    if (outcome.status === "paused" && s.session?.hasArrivedCancel) {
-      outcome = this.#cancelled();
-    }
-    const status: RunStatus = outcome.status;
-    let error = "error" in outcome ? outcome.error : undefined;
-    const where = { runId: s.runId, iteration: this.#plan.iteration };
-    try {
-      const settledAtEnd = (await s.session?.finish(status, where)) ?? [];
-      // Only the session's own run is a session event; nested runs end inside its node.
-      const finished: AuditEntryInput[] =
-        s.thread !== ""
-          ? []
-          : [
-              {
-                sessionId: s.sessionId,
-                runId: s.runId,
-                at: s.clock.now(),
-                kind: "run.finished",
-                iteration: this.#plan.iteration,
-                data: {
-                  status,
-                  ...(error === undefined
-                    ? {}
-                    : { error: { code: error.code, message: error.message } }),
-                },
-              },
-            ];
-      await this.#checkpoint(
-        {
-          node: null,
-          next: status === "completed" ? [] : this.#plan.frontier,
-          status: status as CheckpointStatus,
-          delta: [],
-          meta: this.#meta({ ...this.#finalMeta(outcome), ...this.#traceMeta() }),
-        },
-        {
-          settled: [...this.#deferred.settled, ...settledAtEnd],
-          audit: [...this.#deferred.audit, ...finished],
-        },
-        true,
-      );
-      if (s.session !== undefined) {
-        const late = await s.session.finished(status, where);
-        if (late.length > 0) await this.#record(late, []);
-      }
-    } catch (writeError) {
-      s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
-      error ??=
-        writeError instanceof TrellisError
-          ? writeError
-          : new TrellisError("CHECKPOINT_WRITE", String(writeError), { cause: writeError });
-    }
-    if (outcome.status === "paused" && s.thread !== "") {
-      this.#stop ??= { kind: "suspend", pause: outcome.pause, gate: this.#plan.gate };
-    }
-    const result: RunResult<S> = {
-      status: error && status === "completed" ? "failed" : status,
-      sessionId: s.sessionId,
-      runId: s.runId,
-      state: this.#plan.state,
-      path: this.#plan.path.toArray(),
-      iterations: this.#plan.iteration,
-      checkpointId: s.checkpointer.lastId,
-      error,
-      ...(this.#plan.gate === undefined ? {} : { gate: this.#plan.gate }),
-    };
-    s.tracing.finish(result.status, error, result.path.length, result.state);
-    this.#emit("run:finished", {
-      status: result.status,
-      path: result.path,
-      error,
-      state: result.state,
-    });
-    return result;
-  }
-
-  #finalMeta(outcome: Outcome): Omit<CheckpointMeta, "v" | "path"> {
-    switch (outcome.status) {
-      case "completed":
-        return {};
-      case "paused":
-        return outcome.pause === undefined ? {} : { pause: outcome.pause };
-      case "cancelled":
-        return { outcome: { status: "cancelled", reason: outcome.error.message } };
-      case "rejected":
-        return {
-          outcome: {
-            status: "rejected",
-            node: outcome.node,
-            ...(outcome.requestId === undefined ? {} : { requestId: outcome.requestId }),
-            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-          },
-        };
-      case "failed":
-        return { outcome: { status: "failed", error: serializeError(outcome.error) } };
-    }
-  }
-
-  /** The root span, so a run that continues this one can link to it. */
-  #traceMeta(): { traceparent?: string } {
-    const traceparent = this.#setup.tracing.traceparent();
-    return traceparent === undefined ? {} : { traceparent };
   }
 
   #context(
@@ -852,6 +461,7 @@ export class Run<S extends Record<string, unknown>> {
     attempt: number,
     signal: () => AbortSignal,
     span: SpanHandle,
+    from: { readonly checkpointId: string | null; readonly depth: number },
   ): NodeContext {
     const s = this.#setup;
     const rerun = this.#plan.rerun?.node === node ? this.#plan.rerun : undefined;
@@ -878,6 +488,7 @@ export class Run<S extends Record<string, unknown>> {
         span.addEvent(TrellisEvents.CUSTOM, () => ({ [TrellisAttributes.EVENT_NAME]: name }));
         this.#emit("custom", { node: path, name, data });
       },
+      idempotencyKey: () => stepKey([s.sessionId, from.checkpointId ?? "", from.depth, path]),
     });
   }
 
@@ -928,10 +539,12 @@ export class Run<S extends Record<string, unknown>> {
     const rerun = this.#plan.rerun?.node === name ? this.#plan.rerun : undefined;
     if (rerun?.feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, rerun.feedback);
     let attempts = 1;
+    // Where the step starts, read now: the siblings of a superstep checkpoint as they finish.
+    const from = { checkpointId: s.checkpointer.lastId, depth: this.#plan.path.length };
     try {
       this.#emit("node:started", { node: this.#path(name), iteration, attempt: 1 });
       if (s.hooks.beforeNode) {
-        await this.#hook("beforeNode", {
+        await callHook(s.hooks, "beforeNode", {
           node: name,
           state,
           iteration,
@@ -951,7 +564,7 @@ export class Run<S extends Record<string, unknown>> {
           abort,
           clock: s.clock,
           started: track,
-          context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span),
+          context: (attempt, signal) => this.#context(name, iteration, attempt, signal, span, from),
           onFailure: (attempt, error, willRetry) => {
             this.#emit("node:failed", {
               node: this.#path(name),
@@ -983,22 +596,7 @@ export class Run<S extends Record<string, unknown>> {
           durationMs: s.clock.now() - started,
         });
       }
-      if (result instanceof NodeStop)
-        return { update: undefined, goto: undefined, stop: result, span };
-      classifyNodeResult(result, name);
-      if (result === undefined || result === null)
-        return { update: undefined, goto: undefined, stop: undefined, span };
-      if (result instanceof MergedUpdate)
-        return { update: result, goto: result.goto, stop: undefined, span };
-      if (isCommand(result)) {
-        return {
-          update: result.update as Partial<S> | undefined,
-          goto: result.goto,
-          stop: undefined,
-          span,
-        };
-      }
-      return { update: result as Partial<S>, goto: undefined, stop: undefined, span };
+      return interpretResult<S>(result, name, span);
     } catch (error) {
       span.setAttribute(TrellisAttributes.ATTEMPT, attempts);
       // A cancel, or a sibling's failure, stops the node: an outcome, not an error of its own.
@@ -1074,7 +672,7 @@ export class Run<S extends Record<string, unknown>> {
     });
     const gate = this.#control?.gateOf(name);
     if (gate !== undefined) {
-      await this.#openGate(name, update, applied.delta, notes, revision, gate);
+      await openGate(this.#shell(), name, update, applied.delta, notes, revision, gate);
     } else if (s.checkpointer.enabled) {
       // Each await costs a promise per step (and more under an OpenTelemetry context manager),
       // so steps that have nothing to write or call skip them.
@@ -1095,70 +693,6 @@ export class Run<S extends Record<string, unknown>> {
     }
   }
 
-  /**
-   * The node that just ran has an approval gate: the request is part of the node's own
-   * checkpoint, so it is stored before anyone waits and a crash, cancel or timeout resumes at it.
-   */
-  async #openGate(
-    name: string,
-    update: Partial<S> | MergedUpdate<S> | undefined,
-    delta: readonly DeltaOp[],
-    notes: CheckpointMeta["notes"],
-    revision: RerunMeta["revision"],
-    config: { readonly maxRevisions: number; readonly timeoutMs?: number | undefined },
-  ): Promise<void> {
-    const s = this.#setup;
-    const path = this.#path(name);
-    const now = s.clock.now();
-    const { maxRevisions, timeoutMs } = config;
-    const { lastSeq } = await s.store.interrupts.stats(s.sessionId);
-    const gate: GateMeta = {
-      requestId: `${s.runId}.${this.#plan.iteration}`,
-      node: path,
-      revision: revision?.number ?? 0,
-      maxRevisions,
-      output: deepFreeze(outputOf(update, delta)),
-      history: revision?.history ?? [],
-      openedAt: now,
-      queueSeq: lastSeq,
-      ...(timeoutMs === undefined ? {} : { deadline: now + timeoutMs }),
-    };
-    this.#plan = planner.openGate(this.#plan, gate);
-    await this.#checkpoint(
-      {
-        node: name,
-        next: this.#plan.frontier,
-        status: "running",
-        delta,
-        meta: this.#meta(notes === undefined ? {} : { notes }),
-      },
-      {
-        audit: [
-          {
-            sessionId: s.sessionId,
-            runId: s.runId,
-            at: now,
-            kind: "approval.requested",
-            node: path,
-            iteration: this.#plan.iteration,
-            data: { requestId: gate.requestId, revision: gate.revision, maxRevisions },
-          },
-        ],
-      },
-      true,
-    );
-    // Announced once it is stored: a request nobody can find after a crash is never shown.
-    this.#emit("approval:requested", {
-      node: path,
-      revision: gate.revision,
-      requestId: gate.requestId,
-    });
-    s.tracing.event(TrellisEvents.APPROVAL_REQUESTED, () => ({
-      [TrellisAttributes.NODE]: path,
-      [TrellisAttributes.APPROVAL_REVISION]: gate.revision,
-    }));
-  }
-
   /** A nested run inside the node that just ran stopped without ending. */
   async #stopped(stop: NodeStop): Promise<void> {
     const reason = stop.reason as RunStopReason;
@@ -1173,28 +707,16 @@ export class Run<S extends Record<string, unknown>> {
     );
   }
 
-  async #afterHooks(
+  /** `afterNode` and `onEdge` for a node that ran, with the run as it stands. */
+  #afterHooks(
     name: string,
     update: Partial<S> | undefined,
     decision: RouteDecision,
   ): Promise<void> {
     const s = this.#setup;
-    await this.#hook("afterNode", {
-      node: name,
-      state: this.#plan.state,
-      update,
-      iteration: this.#plan.iteration,
-      sessionId: s.sessionId,
-      runId: s.runId,
-    });
-    await this.#hook("onEdge", {
-      from: name,
-      to: decision.targets,
-      reason: decision.reason,
-      label: decision.label,
-      sessionId: s.sessionId,
-      runId: s.runId,
-    });
+    const { state, iteration } = this.#plan;
+    const at = { sessionId: s.sessionId, runId: s.runId, state, iteration };
+    return afterHooks(s.hooks, at, name, update, decision);
   }
 
   /**
@@ -1207,64 +729,10 @@ export class Run<S extends Record<string, unknown>> {
     const s = this.#setup;
     const base = this.#plan.state;
     const first = this.#plan.iteration;
-    const aborts = nodes.map(() => new LazyAbort());
-    const stopRun = this.#abort.onAbort((reason) => {
-      for (const abort of aborts) abort.abort(reason);
-    });
-    // The nodes' own work: an aborted sibling stops being waited for at once, but it may go on.
-    const working: PromiseLike<unknown>[] = [];
-    const pending = nodes.map((name, i) =>
-      this.#invoke(name, base, first + i + 1, aborts[i]!, (work) => working.push(work)).catch(
-        (error: unknown) => {
-          // The first failure stops its siblings.
-          for (const [j, abort] of aborts.entries()) {
-            if (j !== i) abort.abort(new SiblingFailedError(nodes[j]!, name));
-          }
-          throw error;
-        },
-      ),
+    const results = await runSiblings<S>(nodes, this.#abort, (name, i, abort, track) =>
+      this.#invoke(name, base, first + i + 1, abort, track),
     );
-    let results: Invoked<S>[];
-    try {
-      const settled = await Promise.allSettled(pending);
-      const failed = settled.find(
-        (r): r is PromiseRejectedResult =>
-          r.status === "rejected" && !(r.reason instanceof SiblingFailedError),
-      );
-      const firstFailure = failed ?? settled.find((r) => r.status === "rejected");
-      if (firstFailure !== undefined) {
-        // A node failed and its siblings were told to stop: the run fails only once they did,
-        // so nothing they still do can overlap a resume of the session. (A cancel of the whole
-        // run ends it at once.)
-        if (failed !== undefined && !this.#abort.aborted) await Promise.allSettled(working);
-        for (const r of settled) if (r.status === "fulfilled") r.value.span.end();
-        throw (firstFailure as PromiseRejectedResult).reason;
-      }
-      results = settled.map((r) => (r as PromiseFulfilledResult<Invoked<S>>).value);
-    } finally {
-      stopRun();
-    }
-    let merged: ReturnType<typeof mergeBranches<S>>;
-    let decisions: RouteDecision[];
-    try {
-      const branches = results.map(({ update }, i) => s.graph.branch(base, nodes[i]!, update));
-      merged = mergeBranches(base, branches, s.graph.state, s.graph.conflicts);
-      const state = merged.state;
-      decisions = nodes.map((name, i) => s.graph.next(name, state, results[i]!.goto));
-    } catch (error) {
-      for (const r of results) r.span.endWithError(error);
-      throw error;
-    }
-    for (const [i, r] of results.entries())
-      endNodeSpan(r.span, decisions[i]!, undefined, () =>
-        updateReducerAttributes(s.graph.state, r.update),
-      );
-    if (merged.conflicts.length > 0) {
-      s.tracing.event(TrellisEvents.MERGE_CONFLICTS, () => ({
-        [TrellisAttributes.MERGE_CONFLICTS]: merged.conflicts.length,
-        [TrellisAttributes.MERGE_PATHS]: merged.conflicts.map((c) => c.path),
-      }));
-    }
+    const { merged, decisions } = mergeSiblings(s.graph, s.tracing, base, nodes, results);
     const state = merged.state;
     const before = this.#plan;
     this.#plan = planner.ranSuperstep(
@@ -1287,34 +755,10 @@ export class Run<S extends Record<string, unknown>> {
         label: decision.label,
       });
     });
-    // One checkpoint per node, all in one transaction. Every node of the step ran on `base`,
-    // so each checkpoint but the last keeps `base`, names the whole step as what runs next and
-    // points at the checkpoint the step started from: going back to one of the nodes, or
-    // forking from one of these, runs the whole step again. The last carries the merged delta.
+    // One checkpoint per node, all in one transaction: the staged ones keep `base` and point
+    // at the checkpoint the step started from; the last carries the merged delta.
     const after = this.#plan;
-    const start = s.checkpointer.lastId;
-    const staged: CheckpointRecord[] = [];
-    for (let i = 0; i < nodes.length - 1; i++) {
-      const record = s.checkpointer.stage(
-        {
-          runId: s.runId,
-          node: nodes[i]!,
-          iteration: first + i + 1,
-          next: nodes,
-          status: "running",
-          delta: [],
-          meta: {
-            ...(Object.keys(before.waiting).length === 0
-              ? {}
-              : { waiting: before.waiting as Record<string, string[]> }),
-            ...(start === null ? {} : { stepStart: start }),
-          },
-        },
-        base,
-        () => before.path.append(...nodes.slice(0, i + 1)).toArray(),
-      );
-      if (record !== undefined) staged.push(record);
-    }
+    const staged = stageSiblings(s.checkpointer, { runId: s.runId, nodes, first, base, before });
     await this.#checkpoint(
       {
         node: nodes.at(-1)!,
@@ -1338,15 +782,4 @@ export class Run<S extends Record<string, unknown>> {
       );
     }
   }
-}
-
-/** The output a gate shows: the node's update as JSON (a merged update as its changed keys). */
-function outputOf(update: unknown, delta: readonly DeltaOp[]): unknown {
-  if (update === undefined) return null;
-  if (update instanceof MergedUpdate) {
-    const out: Record<string, unknown> = {};
-    for (const [key, op, value] of delta) out[key] = op === "set" ? value : value;
-    return out;
-  }
-  return update;
 }

@@ -1,0 +1,100 @@
+/**
+ * The end of a run: settles cancels that arrived while it ended, writes the final checkpoint
+ * (with the outcome, the trace context and every deferred settlement and audit entry), and
+ * assembles the `RunResult`. A failed final write is logged and fails a completed run.
+ */
+import { TrellisError } from "../errors.js";
+import type { AuditEntryInput } from "../store/audit-store.js";
+import type { CheckpointStatus } from "../store/checkpoint-store.js";
+import type { Outcome } from "./planner.js";
+import { finalMeta, finishedAudit } from "./run-outcome.js";
+import type { RunResult, RunStatus } from "./run-result.js";
+import type { RunRecords, RunShell } from "./run-shell.js";
+
+/** Ends the run `run` stands for; `cancelled` gives the outcome of its cancel. */
+export async function finishRun<S extends Record<string, unknown>>(
+  run: RunShell<S>,
+  end: { readonly deferred: RunRecords; readonly cancelled: () => Outcome },
+): Promise<RunResult<S>> {
+  const s = run.setup;
+  let outcome = run.plan.outcome ?? { status: "completed" as const };
+  // Cancels that arrived while the run ended: a pause becomes a cancel; an ending stays.
+  if (s.session !== undefined) await s.session.ending(outcome.status);
+  if (outcome.status === "paused" && s.session?.hasArrivedCancel) {
+    outcome = end.cancelled();
+  }
+  const status: RunStatus = outcome.status;
+  let error = "error" in outcome ? outcome.error : undefined;
+  const where = { runId: s.runId, iteration: run.plan.iteration };
+  try {
+    const settledAtEnd = (await s.session?.finish(status, where)) ?? [];
+    // Only the session's own run is a session event; nested runs end inside its node.
+    const finished: AuditEntryInput[] =
+      s.thread !== ""
+        ? []
+        : [
+            finishedAudit(
+              {
+                sessionId: s.sessionId,
+                runId: s.runId,
+                at: s.clock.now(),
+                iteration: run.plan.iteration,
+              },
+              status,
+              error,
+            ),
+          ];
+    await run.checkpoint(
+      {
+        node: null,
+        next: status === "completed" ? [] : run.plan.frontier,
+        status: status as CheckpointStatus,
+        delta: [],
+        meta: run.meta({ ...finalMeta(outcome), ...traceMeta(s.tracing.traceparent()) }),
+      },
+      {
+        settled: [...end.deferred.settled, ...settledAtEnd],
+        audit: [...end.deferred.audit, ...finished],
+      },
+      true,
+    );
+    if (s.session !== undefined) {
+      const late = await s.session.finished(status, where);
+      if (late.length > 0) await run.record(late, []);
+    }
+  } catch (writeError) {
+    s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
+    error ??=
+      writeError instanceof TrellisError
+        ? writeError
+        : new TrellisError("CHECKPOINT_WRITE", String(writeError), { cause: writeError });
+  }
+  if (outcome.status === "paused" && s.thread !== "") {
+    run.stop ??= { kind: "suspend", pause: outcome.pause, gate: run.plan.gate };
+  }
+  const plan = run.plan;
+  const result: RunResult<S> = {
+    status: error && status === "completed" ? "failed" : status,
+    sessionId: s.sessionId,
+    runId: s.runId,
+    state: plan.state,
+    path: plan.path.toArray(),
+    iterations: plan.iteration,
+    checkpointId: s.checkpointer.lastId,
+    error,
+    ...(plan.gate === undefined ? {} : { gate: plan.gate }),
+  };
+  s.tracing.finish(result.status, error, result.path.length, result.state);
+  run.emit("run:finished", {
+    status: result.status,
+    path: result.path,
+    error,
+    state: result.state,
+  });
+  return result;
+}
+
+/** The root span, so a run that continues this one can link to it. */
+function traceMeta(traceparent: string | undefined): { traceparent?: string } {
+  return traceparent === undefined ? {} : { traceparent };
+}
