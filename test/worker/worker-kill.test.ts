@@ -33,104 +33,108 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("workers killed mid-run", () => {
-  it(`finish every session as an undisturbed run would, through ${KILLS} SIGKILLs`, async () => {
-    const spawn = () => new WorkerProcess(schema, ["--concurrency", "4"]);
-    workers.push(spawn(), spawn());
-    await Promise.all(workers.map((w) => w.ready));
+  it(
+    `finish every session as an undisturbed run would, through ${KILLS} SIGKILLs`,
+    async () => {
+      const spawn = () => new WorkerProcess(schema, ["--concurrency", "4"]);
+      workers.push(spawn(), spawn());
+      await Promise.all(workers.map((w) => w.ready));
 
-    const sessions: string[] = [];
-    const seeds = new Map<string, number>();
-    let next = 0;
-    const startSome = async (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const n = next++;
-        const sessionId = `k-${n}`;
-        sessions.push(sessionId);
-        seeds.set(sessionId, n);
-        await setup.dispatcher.start({
-          agent: n % 2 === 0 ? "gated" : "plain",
-          sessionId,
-          input: { seed: n },
-        });
-      }
-    };
-
-    // Approve every gate once, by its request id, as a reviewer would.
-    const approved = new Map<string, string>();
-    let approving = true;
-    const approver = (async () => {
-      while (approving) {
-        const page = await setup.store.sessions.list({ waiting: "approval", limit: 100 });
-        for (const summary of page.items) {
-          const requestId = summary.gate?.requestId;
-          if (requestId === undefined || approved.has(requestId)) continue;
-          const receipt = await setup.interrupts.send(summary.sessionId, {
-            type: "approve",
-            requestId,
+      const sessions: string[] = [];
+      const seeds = new Map<string, number>();
+      let next = 0;
+      const startSome = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const n = next++;
+          const sessionId = `k-${n}`;
+          sessions.push(sessionId);
+          seeds.set(sessionId, n);
+          await setup.dispatcher.start({
+            agent: n % 2 === 0 ? "gated" : "plain",
+            sessionId,
+            input: { seed: n },
           });
-          approved.set(requestId, receipt.id);
         }
-        await sleep(40);
+      };
+
+      // Approve every gate once, by its request id, as a reviewer would.
+      const approved = new Map<string, string>();
+      let approving = true;
+      const approver = (async () => {
+        while (approving) {
+          const page = await setup.store.sessions.list({ waiting: "approval", limit: 100 });
+          for (const summary of page.items) {
+            const requestId = summary.gate?.requestId;
+            if (requestId === undefined || approved.has(requestId)) continue;
+            const receipt = await setup.interrupts.send(summary.sessionId, {
+              type: "approve",
+              requestId,
+            });
+            approved.set(requestId, receipt.id);
+          }
+          await sleep(40);
+        }
+      })();
+
+      await startSome(8);
+      let takeoversSeen = 0;
+      for (let kill = 0; kill < KILLS; kill++) {
+        await startSome(2);
+        await sleep(80 + Math.random() * 250);
+        const alive = workers.filter((w) => w.alive);
+        const victim = alive[Math.floor(Math.random() * alive.length)]!;
+        await victim.kill("SIGKILL");
+        const at = workers.indexOf(victim);
+        workers[at] = spawn();
+        // Keep one worker up most of the time, so kills land on busy workers.
+        if (kill % 2 === 1) await workers[at]!.ready;
       }
-    })();
+      await Promise.all(workers.map((w) => w.ready));
 
-    await startSome(8);
-    let takeoversSeen = 0;
-    for (let kill = 0; kill < KILLS; kill++) {
-      await startSome(2);
-      await sleep(80 + Math.random() * 250);
-      const alive = workers.filter((w) => w.alive);
-      const victim = alive[Math.floor(Math.random() * alive.length)]!;
-      await victim.kill("SIGKILL");
-      const at = workers.indexOf(victim);
-      workers[at] = spawn();
-      // Keep one worker up most of the time, so kills land on busy workers.
-      if (kill % 2 === 1) await workers[at]!.ready;
-    }
-    await Promise.all(workers.map((w) => w.ready));
+      await until(
+        async () => {
+          const page = await setup.store.sessions.list({ status: "completed", limit: 1 });
+          return page.total === sessions.length;
+        },
+        90_000,
+        "every session to complete",
+      ).catch(async (error: unknown) => {
+        throw new Error(`${(error as Error).message}: ${await diagnose(schema)}`);
+      });
+      approving = false;
+      await approver;
 
-    await until(
-      async () => {
-        const page = await setup.store.sessions.list({ status: "completed", limit: 1 });
-        return page.total === sessions.length;
-      },
-      90_000,
-      "every session to complete",
-    ).catch(async (error: unknown) => {
-      throw new Error(`${(error as Error).message}: ${await diagnose(schema)}`);
-    });
-    approving = false;
-    await approver;
+      await checkSessions(setup, sessions, (id) => flowEnd(seeds.get(id)!));
 
-    await checkSessions(setup, sessions, (id) => flowEnd(seeds.get(id)!));
-
-    // Every approve applied exactly once; none lost.
-    const gated = sessions.filter((id) => seeds.get(id)! % 2 === 0);
-    expect(approved.size).toBe(gated.length);
-    for (const messageId of approved.values()) {
-      expect((await setup.interrupts.outcome(messageId))?.status).toBe("applied");
-    }
-    const applied = await sql<{ id: string; n: string }>(
-      `SELECT data::jsonb->>'id' AS id, count(*) AS n FROM "${schema}".audit
+      // Every approve applied exactly once; none lost.
+      const gated = sessions.filter((id) => seeds.get(id)! % 2 === 0);
+      expect(approved.size).toBe(gated.length);
+      for (const messageId of approved.values()) {
+        expect((await setup.interrupts.outcome(messageId))?.status).toBe("applied");
+      }
+      const applied = await sql<{ id: string; n: string }>(
+        `SELECT data::jsonb->>'id' AS id, count(*) AS n FROM "${schema}".audit
        WHERE kind = 'interrupt.applied' GROUP BY 1`,
-    );
-    expect(applied).toHaveLength(approved.size);
-    for (const row of applied) expect(Number(row.n)).toBe(1);
+      );
+      expect(applied).toHaveLength(approved.size);
+      for (const row of applied) expect(Number(row.n)).toBe(1);
 
-    // Some sessions were taken over from a dead worker: the kills did land mid-run.
-    const resumedAfterCrash = await sql<{ n: string }>(
-      `SELECT count(*) AS n FROM "${schema}".audit
+      // Some sessions were taken over from a dead worker: the kills did land mid-run.
+      const resumedAfterCrash = await sql<{ n: string }>(
+        `SELECT count(*) AS n FROM "${schema}".audit
        WHERE kind = 'run.resumed' AND data::jsonb->>'status' = 'running'`,
-    );
-    takeoversSeen = Number(resumedAfterCrash[0]!.n);
-    expect(takeoversSeen).toBeGreaterThan(0);
+      );
+      takeoversSeen = Number(resumedAfterCrash[0]!.n);
+      expect(takeoversSeen).toBeGreaterThan(0);
 
-    // SIGTERM: the workers stop cleanly, exit 0, and hold no lease. (A killed worker may have
-    // left the lease of a session it finished just before it died: a dead holder's row.)
-    await Promise.all(workers.map((w) => w.kill("SIGTERM")));
-    for (const w of workers) expect((await w.exited).code).toBe(0);
-    const leases = await sql<{ owner: string }>(`SELECT owner FROM "${schema}".leases`);
-    const pids = workers.map((w) => `:${w.pid}:`);
-    expect(leases.filter((l) => pids.some((pid) => `${l.owner}:`.includes(pid)))).toEqual([]);
-  }, 170_000);
+      // SIGTERM: the workers stop cleanly, exit 0, and hold no lease. (A killed worker may have
+      // left the lease of a session it finished just before it died: a dead holder's row.)
+      await Promise.all(workers.map((w) => w.kill("SIGTERM")));
+      for (const w of workers) expect((await w.exited).code).toBe(0);
+      const leases = await sql<{ owner: string }>(`SELECT owner FROM "${schema}".leases`);
+      const pids = workers.map((w) => `:${w.pid}:`);
+      expect(leases.filter((l) => pids.some((pid) => `${l.owner}:`.includes(pid)))).toEqual([]);
+    },
+    60_000 + KILLS * 3_000,
+  );
 });
