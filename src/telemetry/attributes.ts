@@ -215,3 +215,26 @@ export const SpanNames = {
   modelCall: (model: string, operation: string = GenAiOperations.CHAT): string =>
     `${operation} ${model}`,
 } as const;
+
+/**
+ * Metric names a worker reports through `@opentelemetry/api` (docs/telemetry.md, "Metrics").
+ * They are not span attributes, so they live apart from {@link Attr}.
+ */
+export const MetricNames = {
+  /** Counter: jobs claimed from the queue. */
+  WORKER_CLAIMS: "trellis.worker.claims",
+  /** Counter: sessions continued after their worker died. */
+  WORKER_TAKEOVERS: "trellis.worker.takeovers",
+  /** Counter: jobs finished, by {@link MetricAttributes.JOB_RESULT}. */
+  WORKER_JOBS: "trellis.worker.jobs",
+  /** Gauge: sessions the worker runs now. */
+  WORKER_ACTIVE: "trellis.worker.active_sessions",
+  /** Gauge: jobs waiting in the queue, as last read. */
+  WORKER_QUEUE_DEPTH: "trellis.worker.queue_depth",
+} as const;
+
+/** Attributes of metric points. */
+export const MetricAttributes = {
+  /** How a job ended: `ran`, `skipped`, `deferred` or `error`. */
+  JOB_RESULT: "trellis.job.result",
+} as const;

@@ -1,17 +1,13 @@
 import { type Meter, type MeterProvider, metrics } from "@opentelemetry/api";
+import { MetricAttributes, MetricNames } from "../telemetry/attributes.js";
 
 /** Metric names a worker reports, through `@opentelemetry/api` (no SDK needed to run). */
 export const WorkerMetricNames = {
-  /** Counter: jobs claimed from the queue. */
-  CLAIMS: "trellis.worker.claims",
-  /** Counter: sessions continued after their worker died. */
-  TAKEOVERS: "trellis.worker.takeovers",
-  /** Counter: jobs finished, by `trellis.job.result` (ran, skipped, deferred, error). */
-  JOBS: "trellis.worker.jobs",
-  /** Gauge: sessions this worker runs now. */
-  ACTIVE: "trellis.worker.active_sessions",
-  /** Gauge: jobs waiting in the queue, as last read. */
-  QUEUE_DEPTH: "trellis.worker.queue_depth",
+  CLAIMS: MetricNames.WORKER_CLAIMS,
+  TAKEOVERS: MetricNames.WORKER_TAKEOVERS,
+  JOBS: MetricNames.WORKER_JOBS,
+  ACTIVE: MetricNames.WORKER_ACTIVE,
+  QUEUE_DEPTH: MetricNames.WORKER_QUEUE_DEPTH,
 } as const;
 
 /** What the gauges read. */
@@ -56,6 +52,6 @@ export class WorkerMetrics {
   }
 
   finished(result: string): void {
-    this.#jobs.add(1, { "trellis.job.result": result });
+    this.#jobs.add(1, { [MetricAttributes.JOB_RESULT]: result });
   }
 }
