@@ -7,6 +7,7 @@ import { sendCommand } from "./commands/send.js";
 import { serveCommand } from "./commands/serve.js";
 import { sessionsCommand } from "./commands/sessions.js";
 import { mermaidCommand, vizCommand } from "./commands/viz.js";
+import { workerCommand } from "./commands/worker.js";
 
 /** Every `trellis` command, in the order `trellis --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -19,4 +20,5 @@ export const COMMANDS: readonly Command[] = [
   vizCommand,
   mermaidCommand,
   serveCommand,
+  workerCommand,
 ];

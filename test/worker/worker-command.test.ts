@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { workerCommand } from "../../src/cli/worker.js";
+import { workerCommand } from "../../src/cli/commands/worker.js";
 import { DATABASE_URL } from "../store/postgres/test-database.js";
 
 function io() {

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { InvalidOptionError, TrellisError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { PgBossDispatcher } from "../worker/pg-boss-dispatcher.js";
-import { Worker } from "../worker/worker.js";
-import { type CliIO, type Command, EXIT } from "./command.js";
-import { openContext } from "./open-context.js";
-import { parseStoreSpec } from "./store-spec.js";
+import { InvalidOptionError, TrellisError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { PgBossDispatcher } from "../../worker/pg-boss-dispatcher.js";
+import { Worker } from "../../worker/worker.js";
+import { type CliIO, type Command, EXIT } from "../command.js";
+import { openContext } from "../open-context.js";
+import { parseStoreSpec } from "../store-spec.js";
 
 const HELP = `Usage: trellis worker --store postgres:URL --agents MODULE [options]
 
