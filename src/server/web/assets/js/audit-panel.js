@@ -1,0 +1,81 @@
+// The audit trail: who steered the session, when, and what came of it, one page at a time.
+
+import { h, replace, show, time } from "./dom.js";
+
+export const AUDIT_PAGE = 20;
+
+export function auditPanel({ load }) {
+  const body = h("tbody");
+  const info = h("span", { class: "page-info" });
+  let offset;
+  let total = 0;
+  const prev = h(
+    "button",
+    { type: "button", onclick: () => go(Math.max(0, offset - AUDIT_PAGE)) },
+    "Earlier entries",
+  );
+  const next = h(
+    "button",
+    { type: "button", onclick: () => go(offset + AUDIT_PAGE) },
+    "Later entries",
+  );
+  const element = h(
+    "section",
+    { class: "panel audit", "aria-labelledby": "audit-heading" },
+    h("h2", { id: "audit-heading" }, "Audit trail"),
+    h(
+      "table",
+      { "aria-label": "Audit trail" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["#", "When", "What", "Who", "Node", "Details"].map((c) => h("th", {}, c)),
+        ),
+      ),
+      body,
+    ),
+    h("div", { class: "pager" }, prev, info, next),
+  );
+  async function go(at) {
+    const page = await load(at, AUDIT_PAGE);
+    offset = at;
+    total = page.total ?? page.items.length;
+    replace(
+      body,
+      page.items.map((e) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, String(e.seq ?? "")),
+          h("td", {}, time(e.at)),
+          h("td", {}, show(e.kind)),
+          h("td", {}, show(e.actor ?? "")),
+          h("td", {}, show(e.node ?? "")),
+          h("td", {}, e.data === undefined ? "" : h("code", {}, JSON.stringify(e.data))),
+        ),
+      ),
+    );
+    info.textContent =
+      total === 0
+        ? "No entries"
+        : `${offset + 1}–${Math.min(total, offset + page.items.length)} of ${total}`;
+    prev.disabled = offset === 0;
+    next.disabled = offset + AUDIT_PAGE >= total;
+  }
+  return {
+    element,
+    /** Shows the newest page (first call), or reloads the page on view when it is the newest. */
+    async refresh() {
+      if (offset === undefined) {
+        const first = await load(0, 1);
+        const t = first.total ?? 0;
+        return go(Math.max(0, Math.floor(Math.max(0, t - 1) / AUDIT_PAGE) * AUDIT_PAGE));
+      }
+      const atEnd = offset + AUDIT_PAGE >= total;
+      return go(atEnd ? offset : offset);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// Steering a run: pause, resume, cancel, and go back to a node of the path taken.
+
+import { h, replace } from "./dom.js";
+
+export function controlsPanel({ send, canAct }) {
+  const target = h("select", { id: "go-back-target", disabled: !canAct });
+  const button = (label, action) =>
+    h(
+      "button",
+      {
+        type: "button",
+        disabled: !canAct,
+        onclick: () => send(action(), label).catch((e) => send.fail(e)),
+      },
+      label,
+    );
+  const goBack = h(
+    "button",
+    {
+      type: "button",
+      disabled: !canAct,
+      onclick: () => {
+        if (!target.value) return send.fail(new Error("Choose the node to go back to."));
+        return send({ type: "go_back", to: target.value }, "Go back").catch((e) => send.fail(e));
+      },
+    },
+    "Go back",
+  );
+  const element = h(
+    "section",
+    { class: "panel controls", "aria-labelledby": "controls-heading" },
+    h("h2", { id: "controls-heading" }, "Steer the run"),
+    h(
+      "div",
+      { class: "buttons" },
+      button("Pause", () => ({ type: "pause" })),
+      button("Resume", () => ({ type: "resume" })),
+      button("Cancel run", () => ({ type: "cancel", reason: "cancelled from the review page" })),
+    ),
+    h(
+      "div",
+      { class: "go-back" },
+      h("label", { for: "go-back-target" }, "Go back to node"),
+      target,
+      goBack,
+    ),
+  );
+  return {
+    element,
+    update(path) {
+      const chosen = target.value;
+      const nodes = [...new Set(path ?? [])];
+      replace(
+        target,
+        h("option", { value: "" }, nodes.length === 0 ? "(no node has run)" : "Choose a node"),
+        nodes.map((n) => h("option", { value: n }, n)),
+      );
+      if (nodes.includes(chosen)) target.value = chosen;
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// The approval gate: the output under review, the earlier rounds as a conversation (each
+// output and the feedback it got), and the decision buttons.
+
+import { h, pre, replace } from "./dom.js";
+
+/** "revision 2 of 3": the round shown, out of the rounds the gate allows (never undefined). */
+export function revisionText(gate) {
+  const revision = Number.isInteger(gate?.revision) ? gate.revision : 0;
+  const max = Number.isInteger(gate?.maxRevisions) ? gate.maxRevisions : undefined;
+  return max === undefined ? `revision ${revision + 1}` : `revision ${revision + 1} of ${max + 1}`;
+}
+
+/**
+ * Builds the review panel once per session view; `update(gate)` redraws its content while the
+ * feedback box (and what the reviewer typed) stays.
+ */
+export function reviewPanel({ send, canAct }) {
+  const heading = h("h2", { id: "review-heading" }, "Review");
+  const summary = h("p", { class: "gate-summary" });
+  const conversation = h("ol", { class: "conversation", "aria-label": "Revision history" });
+  const feedback = h("textarea", {
+    id: "review-feedback",
+    rows: 3,
+    placeholder: "What should change? (needed to request changes; optional otherwise)",
+  });
+  let gate;
+  const decide = async (type) => {
+    const text = feedback.value.trim();
+    if (type === "request_changes" && text === "") {
+      feedback.focus();
+      throw new Error("Write the feedback the node should get before requesting changes.");
+    }
+    const action = { type, requestId: gate.requestId };
+    if (type === "approve" && text) action.comment = text;
+    if (type === "reject" && text) action.reason = text;
+    if (type === "request_changes") action.feedback = text;
+    const ok = await send(action, labels[type]);
+    if (ok) feedback.value = "";
+  };
+  const labels = { approve: "Approve", request_changes: "Request changes", reject: "Reject" };
+  const buttons = Object.entries(labels).map(([type, label]) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: `decide decide-${type}`,
+        disabled: !canAct,
+        onclick: () => decide(type).catch((e) => send.fail(e)),
+      },
+      label,
+    ),
+  );
+  const form = h(
+    "div",
+    { class: "decision" },
+    h("label", { for: "review-feedback" }, "Feedback"),
+    feedback,
+    h("div", { class: "buttons" }, buttons),
+    canAct ? null : h("p", { class: "muted" }, "Your token can view this session, not decide."),
+  );
+  const section = h(
+    "section",
+    { class: "panel review", "aria-labelledby": "review-heading", hidden: true },
+    heading,
+    summary,
+    conversation,
+    form,
+  );
+  return {
+    element: section,
+    update(next) {
+      const changed = next?.requestId !== gate?.requestId;
+      gate = next;
+      section.hidden = gate === undefined;
+      if (gate === undefined) return;
+      replace(
+        summary,
+        "Node ",
+        h("strong", { class: "node-name" }, String(gate.node ?? "?")),
+        " waits for a decision: ",
+        h("span", { class: "revision" }, revisionText(gate)),
+        ".",
+      );
+      const rounds = Array.isArray(gate.history) ? gate.history : [];
+      replace(
+        conversation,
+        rounds.map((round, i) =>
+          h(
+            "li",
+            { class: "round" },
+            h(
+              "h3",
+              {},
+              `Output, ${revisionText({ revision: round.revision ?? i, maxRevisions: gate.maxRevisions })}`,
+            ),
+            pre(round.output, { "aria-label": `Output of revision ${(round.revision ?? i) + 1}` }),
+            h(
+              "div",
+              { class: "feedback" },
+              h("span", { class: "who" }, "Feedback: "),
+              h("span", { class: "said" }, String(round.feedback ?? "")),
+            ),
+          ),
+        ),
+        h(
+          "li",
+          { class: "round current", "aria-current": "true" },
+          h("h3", {}, `Output under review, ${revisionText(gate)}`),
+          pre(gate.output, { id: "output-under-review", "aria-label": "Output under review" }),
+        ),
+      );
+      if (changed) for (const b of buttons) b.disabled = !canAct;
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// The session page: graph, review, steering, free text, timeline, state and diffs, audit
+// trail; kept current by the session's event stream without a reload.
+
+import { ApiError, api } from "./api.js";
+import { auditPanel } from "./audit-panel.js";
+import { controlsPanel } from "./controls-panel.js";
+import { badge, h, replace, show } from "./dom.js";
+import { followEvents } from "./event-stream.js";
+import { graphView } from "./graph-view.js";
+import { statePanel, timelinePanel } from "./history-panels.js";
+import { describeOutcome, messagePanel } from "./message-panel.js";
+import { reviewPanel } from "./review-panel.js";
+import { sessionModel } from "./session-model.js";
+
+/** How long a POST waits for the run's decision on a message before answering with the receipt. */
+export const DECISION_WAIT_MS = 4000;
+const REFRESH_DELAY_MS = 150;
+
+export function sessionView({ sessionId, canAct, notify, fail, back }) {
+  const base = `/api/sessions/${encodeURIComponent(sessionId)}`;
+  const title = h("h1", { id: "session-title" }, "Session ", h("code", {}, sessionId));
+  const statusBadge = h("span", { class: "status" });
+  const live = h(
+    "span",
+    { class: "live", role: "status", "aria-label": "Live updates" },
+    "connecting…",
+  );
+  const graphBox = h("div", { class: "graph-box" });
+
+  const send = async (input, label) => {
+    notify(`${label}: sending…`);
+    const answer = await api(`${base}/interrupts`, {
+      method: "POST",
+      body: input,
+      query: { wait: DECISION_WAIT_MS },
+    });
+    const outcome = answer?.decision ?? answer?.outcome;
+    if (typeof input.text === "string") message.showDecision(outcome);
+    const refused = outcome?.status === "refused";
+    (refused ? fail : notify)(`${label}: ${describeOutcome(outcome)}`);
+    schedule();
+    return !refused;
+  };
+  send.fail = (error) => fail(error instanceof Error ? error.message : show(error));
+
+  const review = reviewPanel({ send, canAct });
+  const controls = controlsPanel({ send, canAct });
+  const message = messagePanel({ send, canAct });
+  const timeline = timelinePanel();
+  const state = statePanel();
+  const audit = auditPanel({
+    load: (offset, limit) => api(`${base}/audit`, { query: { offset, limit } }),
+  });
+
+  const element = h(
+    "main",
+    { class: "session", "aria-labelledby": "session-title" },
+    h(
+      "header",
+      { class: "session-head" },
+      h("button", { type: "button", class: "link", onclick: back }, "← All sessions"),
+      title,
+      statusBadge,
+      live,
+    ),
+    h(
+      "div",
+      { class: "columns" },
+      h(
+        "div",
+        { class: "column" },
+        h(
+          "section",
+          { class: "panel graph-panel", "aria-labelledby": "graph-heading" },
+          h("h2", { id: "graph-heading" }, "Graph"),
+          graphBox,
+        ),
+        review.element,
+        controls.element,
+        message.element,
+      ),
+      h("div", { class: "column" }, timeline.element, state.element, audit.element),
+    ),
+  );
+
+  let timer;
+  let closed = false;
+  let loading = Promise.resolve();
+  function schedule() {
+    if (closed) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      loading = loading.then(refresh);
+    }, REFRESH_DELAY_MS);
+  }
+
+  async function refresh() {
+    if (closed) return;
+    try {
+      const [detail, history] = await Promise.all([
+        api(base),
+        api(`${base}/history`, { query: { limit: 200 } }),
+      ]);
+      if (closed) return;
+      const s = sessionModel(detail);
+      replace(statusBadge, badge(s.gate ? "waiting" : s.status));
+      element.dataset.status = s.status ?? "";
+      replace(
+        graphBox,
+        graphView(s.graph, {
+          path: s.path,
+          current: s.finished ? undefined : s.node,
+          gate: s.gate?.node,
+          next: s.finished ? [] : s.next,
+          finished: s.status === "completed",
+        }),
+      );
+      review.update(s.gate);
+      controls.update(s.path);
+      const entries = Array.isArray(history) ? history : (history?.items ?? []);
+      timeline.update(entries);
+      state.update(s.state, entries);
+      await audit.refresh();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      fail(error instanceof Error ? error.message : show(error));
+    }
+  }
+
+  const stream = followEvents(`${base}/events`, {
+    onEvent(event) {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        data = { type: event.event };
+      }
+      if (data && typeof data === "object") {
+        timeline.addEvent({ ...data, type: data.type ?? event.event });
+      }
+      schedule();
+    },
+    onStatus(status) {
+      live.textContent = { open: "live", reconnecting: "reconnecting…", closed: "offline" }[status];
+      live.dataset.state = status;
+      if (status === "open") schedule();
+    },
+  });
+
+  loading = refresh();
+  return {
+    element,
+    ready: () => loading,
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      stream.close();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// The sessions list: the inbox (sessions waiting for approval) first, then every session with
+// a status filter and paging.
+
+import { api } from "./api.js";
+import { badge, h, replace, show, time } from "./dom.js";
+
+export const PAGE_SIZE = 20;
+const STATUSES = ["", "running", "paused", "completed", "failed", "cancelled", "rejected"];
+
+function table(label, items, open) {
+  if (items.length === 0) return h("p", { class: "muted" }, "None.");
+  return h(
+    "table",
+    { "aria-label": label },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["Session", "Graph", "Status", "Waiting at", "Updated"].map((c) => h("th", {}, c)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      items.map((s) =>
+        h(
+          "tr",
+          { "data-status": s.status },
+          h(
+            "td",
+            {},
+            // A button, not a link: no URL is ever built from a session id.
+            h(
+              "button",
+              {
+                type: "button",
+                class: "link",
+                "aria-label": `Open session ${s.sessionId}`,
+                onclick: () => open(s.sessionId),
+              },
+              show(s.sessionId),
+            ),
+          ),
+          h("td", {}, show(s.graph ?? "")),
+          h(
+            "td",
+            {},
+            badge(s.gate ? "waiting" : s.status),
+            s.gate ? h("span", { class: "sr-only" }, ` (${show(s.status)})`) : null,
+          ),
+          h("td", {}, s.gate ? show(s.gate.node) : ""),
+          h("td", {}, time(s.updatedAt)),
+        ),
+      ),
+    ),
+  );
+}
+
+export function sessionsView({ open, fail }) {
+  const inbox = h("div", { class: "inbox-list" });
+  const all = h("div", { class: "all-list" });
+  const info = h("span", { class: "page-info" });
+  const filter = h(
+    "select",
+    { id: "status-filter" },
+    STATUSES.map((s) => h("option", { value: s }, s === "" ? "any status" : s)),
+  );
+  let offset = 0;
+  let total = 0;
+  const prev = h(
+    "button",
+    { type: "button", onclick: () => load(Math.max(0, offset - PAGE_SIZE)) },
+    "Previous page",
+  );
+  const next = h(
+    "button",
+    { type: "button", onclick: () => load(offset + PAGE_SIZE) },
+    "Next page",
+  );
+  filter.addEventListener("change", () => load(0));
+
+  async function loadInbox() {
+    const page = await api("/api/sessions", { query: { waiting: "approval", limit: 100 } });
+    replace(
+      inbox,
+      table("Waiting for approval", page.items ?? [], open),
+      (page.total ?? 0) > (page.items?.length ?? 0)
+        ? h("p", { class: "muted" }, `Showing ${page.items.length} of ${page.total}.`)
+        : null,
+    );
+    return page.total ?? page.items?.length ?? 0;
+  }
+
+  async function load(at) {
+    const page = await api("/api/sessions", {
+      query: { status: filter.value, offset: at, limit: PAGE_SIZE },
+    });
+    offset = at;
+    total = page.total ?? page.items.length;
+    replace(all, table("All sessions", page.items ?? [], open));
+    info.textContent =
+      total === 0 ? "No sessions" : `${offset + 1}–${offset + page.items.length} of ${total}`;
+    prev.disabled = offset === 0;
+    next.disabled = offset + PAGE_SIZE >= total;
+  }
+
+  const waiting = h("span", { class: "count" });
+  const element = h(
+    "main",
+    { class: "sessions", "aria-label": "Sessions" },
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "inbox-heading" },
+      h("h2", { id: "inbox-heading" }, "Inbox: waiting for approval ", waiting),
+      inbox,
+    ),
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "all-heading" },
+      h("h2", { id: "all-heading" }, "All sessions"),
+      h("div", { class: "filters" }, h("label", { for: "status-filter" }, "Status"), filter),
+      all,
+      h("div", { class: "pager" }, prev, info, next),
+    ),
+  );
+  const refresh = async () => {
+    try {
+      const n = await loadInbox();
+      waiting.textContent = `(${n})`;
+      await load(offset);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  return { element, refresh };
+}
