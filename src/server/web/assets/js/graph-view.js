@@ -56,7 +56,7 @@ export function graphView(graph, marks) {
   const byId = new Map(model.nodes.map((n) => [n.id, n]));
   const nameOf = (id) => (id === START || id === END ? undefined : (byId.get(id)?.label ?? id));
   const visitedEdge = new Set();
-  const names = [START, ...path];
+  const names = [START, ...path, ...(marks.finished ? [END] : [])];
   for (let i = 0; i + 1 < names.length; i++) visitedEdge.add(`${names[i]}\u0000${names[i + 1]}`);
   const edgeKey = (e) => `${nameOf(e.from) ?? e.from}\u0000${nameOf(e.to) ?? e.to}`;
 

@@ -18,7 +18,7 @@ export function describeCheckpoint(cp) {
   if (cp.error) parts.push(`unreadable checkpoint: ${show(cp.error.message ?? cp.error)}`);
   if (cp.node) parts.push(`${cp.node} ran${cp.iteration ? ` (step ${cp.iteration})` : ""}`);
   else if (meta.forkedFrom) parts.push("forked from another session");
-  else if (!meta.decision && !meta.pause && !meta.outcome) parts.push("run started");
+  else if (cp.parentId === null || cp.parentId === undefined) parts.push("run started");
   if (meta.skipped) parts.push(`${meta.skipped} skipped`);
   if (meta.restoredFrom) parts.push("state restored from an earlier checkpoint");
   if (meta.rerun) parts.push(`${meta.rerun.node} will run again`);

@@ -3,6 +3,24 @@
 
 import { h, pre, replace } from "./dom.js";
 
+/**
+ * A node's output for reading: an object's fields one by one (strings as they are, other
+ * values as JSON), anything else as one block. Always text.
+ */
+export function outputView(value, label) {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length > 0 && keys.length <= 20) {
+      return h(
+        "dl",
+        { class: "output", "aria-label": label },
+        keys.map((key) => [h("dt", {}, key), h("dd", {}, pre(value[key]))]),
+      );
+    }
+  }
+  return h("div", { class: "output", "aria-label": label }, pre(value));
+}
+
 /** "revision 2 of 3": the round shown, out of the rounds the gate allows (never undefined). */
 export function revisionText(gate) {
   const revision = Number.isInteger(gate?.revision) ? gate.revision : 0;
@@ -93,7 +111,7 @@ export function reviewPanel({ send, canAct }) {
               {},
               `Output, ${revisionText({ revision: round.revision ?? i, maxRevisions: gate.maxRevisions })}`,
             ),
-            pre(round.output, { "aria-label": `Output of revision ${(round.revision ?? i) + 1}` }),
+            outputView(round.output, `Output of revision ${(round.revision ?? i) + 1}`),
             h(
               "div",
               { class: "feedback" },
@@ -106,7 +124,7 @@ export function reviewPanel({ send, canAct }) {
           "li",
           { class: "round current", "aria-current": "true" },
           h("h3", {}, `Output under review, ${revisionText(gate)}`),
-          pre(gate.output, { id: "output-under-review", "aria-label": "Output under review" }),
+          outputView(gate.output, "Output under review"),
         ),
       );
       if (changed) for (const b of buttons) b.disabled = !canAct;
