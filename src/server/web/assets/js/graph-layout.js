@@ -24,13 +24,22 @@ export function parseMermaid(text) {
       edges.push({ from: edge[1], to: edge[5], label: label || undefined, kind });
       continue;
     }
-    const node = /^(\S+?)(\(\[(.*)\]\)|\["(.*)"\])$/.exec(line);
+    // `id["label"]`, `id{{"label"}}` (an approval gate) or `id([START])`; the label may end in
+    // `<br/><small>kind · approval gate</small>`.
+    const node = /^(\S+?)(?:\(\[(.*)\]\)|\["(.*)"\]|\{\{"(.*)"\}\})$/.exec(line);
     if (node) {
-      const label = (node[3] ?? node[4] ?? node[1])
-        .replace(/<br\/>.*$/, "")
-        .replace(/#quot;/g, '"');
-      const kindMatch = /<small>(.*)<\/small>/.exec(node[4] ?? "");
-      nodes.set(node[1], { id: node[1], label, kind: kindMatch?.[1] });
+      const quoted = node[3] ?? node[4];
+      const raw = node[2] ?? quoted ?? node[1];
+      const label = raw.replace(/<br\/>.*$/, "").replace(/#quot;/g, '"');
+      const notes = (/<small>(.*)<\/small>/.exec(quoted ?? "")?.[1] ?? "")
+        .split(" · ")
+        .filter(Boolean);
+      nodes.set(node[1], {
+        id: node[1],
+        label,
+        kind: notes.find((n) => n !== "approval gate"),
+        gate: node[4] !== undefined || notes.includes("approval gate"),
+      });
     }
   }
   for (const e of edges) {

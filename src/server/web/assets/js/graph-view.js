@@ -11,11 +11,14 @@ import { END, layout, parseMermaid, START } from "./graph-layout.js";
 export function graphModel(graph) {
   if (!graph) return { nodes: [], edges: [] };
   if (Array.isArray(graph.edges) && Array.isArray(graph.nodes)) {
+    const gates = new Set(Array.isArray(graph.gates) ? graph.gates : []);
     const nodes = [
       { id: START, label: "START" },
-      ...graph.nodes.map((n) =>
-        typeof n === "string" ? { id: n, label: n } : { id: n.name, label: n.name, kind: n.kind },
-      ),
+      ...graph.nodes.map((n) => {
+        const name = typeof n === "string" ? n : n.name;
+        const kind = typeof n === "string" ? undefined : n.kind;
+        return { id: name, label: name, kind, gate: gates.has(name) || n.gate === true };
+      }),
       { id: END, label: "END" },
     ];
     const known = new Set(nodes.map((n) => n.id));
@@ -133,14 +136,21 @@ export function graphView(graph, marks) {
       svg(
         "g",
         {
-          class: `node node-${state}${terminal ? " node-terminal" : ""}`,
+          class: `node node-${state}${terminal ? " node-terminal" : ""}${n.gate ? " node-gated" : ""}`,
           "data-node": name ?? n.label,
           "data-state": state,
           transform: `translate(${p.x} ${p.y})`,
         },
         svg("title", {}, `${n.label}: ${describeState(state)}`),
         svg("rect", { width: w, height: ht, rx: terminal ? ht / 2 : 6 }),
-        svg("text", { x: w / 2, y: ht / 2 + 5, "text-anchor": "middle" }, clip(n.label, 20)),
+        svg(
+          "text",
+          { x: w / 2, y: sub(n) ? ht / 2 - 1 : ht / 2 + 5, "text-anchor": "middle" },
+          clip(n.label, 20),
+        ),
+        sub(n)
+          ? svg("text", { x: w / 2, y: ht / 2 + 12, "text-anchor": "middle", class: "sub" }, sub(n))
+          : null,
       ),
     );
   }
@@ -174,6 +184,15 @@ export function graphView(graph, marks) {
       h("span", { class: "key key-next" }, "next"),
     ),
   );
+}
+
+/** The small second line of a node: its kind and whether it has an approval gate. */
+function sub(n) {
+  const notes = [
+    n.kind && n.kind !== "function" ? n.kind : undefined,
+    n.gate ? "approval gate" : undefined,
+  ];
+  return notes.filter(Boolean).join(" · ");
 }
 
 function describeState(state) {
