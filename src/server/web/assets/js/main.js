@@ -12,6 +12,8 @@ const alertBox = document.getElementById("alert");
 const who = document.getElementById("who");
 let current;
 let identity;
+/** True while the login form checks a token: a 401 then is the form's to report. */
+let checkingToken = false;
 
 function notify(text) {
   alertBox.textContent = "";
@@ -45,12 +47,15 @@ function loginView(message) {
     const value = token.value.trim();
     if (!value) return;
     setToken(value);
+    checkingToken = true;
     try {
       identity = await loadIdentity();
       route();
     } catch (e) {
       clearToken();
       error.textContent = e.status === 401 ? "That token was not accepted." : show(e.message);
+    } finally {
+      checkingToken = false;
     }
   });
   return { element: h("main", { class: "login-page" }, form), focus: () => token.focus() };
@@ -142,6 +147,8 @@ function route() {
   }
 }
 
-onUnauthorized(() => showLogin("Your token was refused or has expired: log in again."));
+onUnauthorized(() => {
+  if (!checkingToken) showLogin("Your token was refused or has expired: log in again.");
+});
 window.addEventListener("hashchange", route);
 route();
