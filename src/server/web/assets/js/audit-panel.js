@@ -1,8 +1,15 @@
 // The audit trail: who steered the session, when, and what came of it, one page at a time.
 
-import { h, replace, show, time } from "./dom.js";
+import { h, pre, replace, show, time } from "./dom.js";
 
 export const AUDIT_PAGE = 20;
+
+/** An entry's details: a one-line preview that opens into the whole JSON. */
+function details(data) {
+  const json = JSON.stringify(data) ?? "";
+  if (json.length <= 60) return h("code", {}, json);
+  return h("details", {}, h("summary", {}, h("code", {}, `${json.slice(0, 57)}…`)), pre(data));
+}
 
 export function auditPanel({ load }) {
   const body = h("tbody");
@@ -54,7 +61,7 @@ export function auditPanel({ load }) {
           h("td", {}, show(e.kind)),
           h("td", {}, show(e.actor ?? "")),
           h("td", {}, show(e.node ?? "")),
-          h("td", {}, e.data === undefined ? "" : h("code", {}, JSON.stringify(e.data))),
+          h("td", {}, e.data === undefined ? "" : details(e.data)),
         ),
       ),
     );

@@ -104,7 +104,7 @@ export function pre(value, attrs = {}) {
 /** A time in the reader's locale; an empty string for a missing one. */
 export function time(ms) {
   if (typeof ms !== "number" || !Number.isFinite(ms)) return "";
-  return new Date(ms).toLocaleString();
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
 }
 
 /** A status badge. */
