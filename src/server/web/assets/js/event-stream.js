@@ -13,8 +13,11 @@ const MAX_RETRY_MS = 10_000;
  */
 export function parseEvents(buffer) {
   const events = [];
-  const blocks = buffer.replace(/\r\n?/g, "\n").split("\n\n");
-  const rest = blocks.pop() ?? "";
+  // A chunk may end between the \r and \n of one line break: keep a final \r for the next one.
+  const held = buffer.endsWith("\r") ? "\r" : "";
+  const text = held ? buffer.slice(0, -1) : buffer;
+  const blocks = text.replace(/\r\n?/g, "\n").split("\n\n");
+  const rest = (blocks.pop() ?? "") + held;
   for (const block of blocks) {
     const event = { id: undefined, event: "message", data: [], retry: undefined };
     for (const line of block.split("\n")) {
