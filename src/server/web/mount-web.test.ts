@@ -62,6 +62,18 @@ describe("mountWeb", () => {
     expect((await other.request("/api/y")).status).toBe(404);
   });
 
+  it("tells the page who its caller is, and refuses a request without one", async () => {
+    expect((await app.request("/api/me")).status).toBe(401);
+    const authed = new Hono<{ Variables: { caller: { name: string; role: string } } }>();
+    authed.use("/api/*", async (c, next) => {
+      c.set("caller", { name: "ana", role: "viewer" });
+      await next();
+    });
+    mountWeb(authed);
+    const res = await authed.request("/api/me");
+    expect(await res.json()).toEqual({ name: "ana", role: "viewer" });
+  });
+
   it("refuses a folder without the page, naming the fix", () => {
     expect(() => mountWeb(new Hono(), { assetsDir: temp })).toThrow(InvalidOptionError);
     expect(() => mountWeb(new Hono(), { assetsDir: temp })).toThrow(

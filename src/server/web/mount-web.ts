@@ -1,10 +1,11 @@
 /**
- * Serves the review page: `GET /` is the page, `GET /assets/…` its CSS and JavaScript. Every
+ * Serves the review page: `GET /` is the page, `GET /assets/…` its CSS and JavaScript, and
+ * `GET /api/me` says who the page's token belongs to. Every
  * answer carries a strict Content-Security-Policy (scripts and styles from this origin only, no
  * inline script, no plugins, no framing), so even a rendering mistake could not run a model's
  * output as code.
  */
-import type { Context, Hono } from "hono";
+import type { Context, Env, Hono } from "hono";
 import { loadWebAssets, type WebAsset } from "./web-assets.js";
 
 /** Options of {@link mountWeb}. */
@@ -46,20 +47,27 @@ function send(c: Context, asset: WebAsset): Response {
   return c.body(asset.body, 200, headers);
 }
 
+/** Who a request was made by, as the review API's authentication leaves it in the context. */
+interface CallerVariable {
+  readonly caller?: { readonly name: string; readonly role: string };
+}
+
 /**
- * Adds the review page to a Hono app: `GET /` (and `/index.html`) and `GET /assets/<file>`.
- * The files are read once, here; an unknown asset is a plain 404. Mount it after the API
- * routes, or before: it answers only these paths.
+ * Adds the review page to a Hono app: `GET /` (and `/index.html`), `GET /assets/<file>`, and
+ * `GET /api/me`, which tells the page who its token belongs to and what it may do
+ * (`{ name, role }`). Mount it after the API's authentication middleware, which sets the
+ * `caller` variable `/api/me` answers with; without one it answers 401. The files are read
+ * once, here; an unknown asset is a plain 404.
  *
  * @example
  * ```ts
- * const app = new Hono();
- * app.route("/api", api);
+ * app.use("/api/*", authenticate(mode, logger));
+ * // … the API's routes …
  * mountWeb(app);
  * ```
  * @throws InvalidOptionError when the assets folder is missing (a build that did not copy it).
  */
-export function mountWeb(app: Hono, options: MountWebOptions = {}): Hono {
+export function mountWeb<E extends Env>(app: Hono<E>, options: MountWebOptions = {}): Hono<E> {
   const assets = loadWebAssets(options.assetsDir);
   const index = assets.get("index.html")!;
   app.on(["GET", "HEAD"], "/", (c) => send(c, index));
@@ -71,6 +79,16 @@ export function mountWeb(app: Hono, options: MountWebOptions = {}): Hono {
       return c.text("Not found", 404, { ...SECURITY_HEADERS });
     }
     return send(c, asset);
+  });
+  app.get("/api/me", (c) => {
+    const caller = (c.var as CallerVariable).caller;
+    if (caller === undefined) {
+      return c.json(
+        { error: { code: "HTTP_UNAUTHORIZED", message: "This request needs a valid token." } },
+        401,
+      );
+    }
+    return c.json({ name: caller.name, role: caller.role });
   });
   return app;
 }

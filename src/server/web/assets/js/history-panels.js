@@ -74,16 +74,19 @@ export function timelinePanel() {
         ),
       );
     },
-    addEvent(event) {
+    /** One event of the session's stream: its name and what it names (node, status, kind). */
+    addEvent(name, data) {
       const what = [
-        event.type ?? "event",
-        event.node ?? "",
-        event.status ?? "",
-        event.decision ?? "",
+        name === "message" ? (data.type ?? "event") : name,
+        data.node ?? "",
+        data.status ?? "",
+        data.decision?.decision ?? data.decision ?? "",
+        data.actor ? `by ${data.actor}` : "",
       ]
-        .filter(Boolean)
+        .filter((part) => typeof part === "string" && part !== "")
         .join(" ");
-      live.prepend(h("li", { class: "event" }, h("time", {}, time(event.time)), " ", what));
+      const at = data.time ?? data.at ?? data.createdAt;
+      live.prepend(h("li", { class: "event" }, h("time", {}, time(at)), " ", what));
       while (live.children.length > 50) live.lastElementChild.remove();
     },
   };

@@ -64,7 +64,7 @@ function loginView(message) {
 /** Who the token belongs to and what it may do; reviewers and admins may act. */
 async function loadIdentity() {
   const me = await api("/api/me");
-  return { actor: me?.actor ?? me?.name ?? "", role: me?.role ?? "viewer" };
+  return { name: me?.name ?? "", role: me?.role ?? "viewer" };
 }
 
 function canAct() {
@@ -99,7 +99,7 @@ function route() {
   }
   replace(
     who,
-    h("span", {}, `${identity.actor || "signed in"} (${identity.role})`),
+    h("span", {}, `${identity.name || "signed in"} (${identity.role})`),
     " ",
     h(
       "button",

@@ -129,15 +129,15 @@ export function sessionView({ sessionId, canAct, notify, fail, back }) {
 
   const stream = followEvents(`${base}/events`, {
     onEvent(event) {
+      // `ready` only marks where the stream starts; everything else changed the session.
+      if (event.event === "ready") return;
       let data;
       try {
         data = JSON.parse(event.data);
       } catch {
-        data = { type: event.event };
+        data = {};
       }
-      if (data && typeof data === "object") {
-        timeline.addEvent({ ...data, type: data.type ?? event.event });
-      }
+      if (data && typeof data === "object") timeline.addEvent(event.event, data);
       schedule();
     },
     onStatus(status) {

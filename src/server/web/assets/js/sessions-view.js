@@ -24,8 +24,10 @@ function table(label, items, open) {
     h(
       "tbody",
       {},
-      items.map((s) =>
-        h(
+      items.map((s) => {
+        // The API lists the open gate of a session as `waiting` (`gate` in older answers).
+        const gate = s.waiting ?? s.gate ?? undefined;
+        return h(
           "tr",
           { "data-status": s.status },
           h(
@@ -47,13 +49,13 @@ function table(label, items, open) {
           h(
             "td",
             {},
-            badge(s.gate ? "waiting" : s.status),
-            s.gate ? h("span", { class: "sr-only" }, ` (${show(s.status)})`) : null,
+            badge(gate ? "waiting" : s.status),
+            gate ? h("span", { class: "sr-only" }, ` (${show(s.status)})`) : null,
           ),
-          h("td", {}, s.gate ? show(s.gate.node) : ""),
+          h("td", {}, gate ? show(gate.node) : ""),
           h("td", {}, time(s.updatedAt)),
-        ),
-      ),
+        );
+      }),
     ),
   );
 }
