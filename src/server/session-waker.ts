@@ -1,0 +1,90 @@
+import type { InterruptInput, InterruptReceipt } from "../interrupts/interrupt-message.js";
+import type { Logger } from "../logger.js";
+import type { AnyAgent } from "../run/define-agents.js";
+import { agentOf, type RunDispatcher, wakesSession } from "../run/dispatcher.js";
+import type { Store } from "../store/store.js";
+
+/**
+ * Continues suspended sessions that a message sent through the API should wake (see
+ * `wakesSession`), so no one has to call resume. The check runs after the message is queued;
+ * when the session was still running then, it runs once more when that run gives its lease up,
+ * so a message that arrives while a run suspends is not left waiting. A resume of a session
+ * that another run holds is dropped by the dispatcher: that run reads the queue itself.
+ */
+export class SessionWaker {
+  readonly #store: Store;
+  readonly #agents: Readonly<Record<string, AnyAgent>>;
+  readonly #dispatcher: RunDispatcher;
+  readonly #logger: Logger;
+  readonly #watching = new Set<() => void>();
+
+  constructor(options: {
+    readonly store: Store;
+    readonly agents: Readonly<Record<string, AnyAgent>>;
+    readonly dispatcher: RunDispatcher;
+    readonly logger: Logger;
+  }) {
+    this.#store = options.store;
+    this.#agents = options.agents;
+    this.#dispatcher = options.dispatcher;
+    this.#logger = options.logger;
+  }
+
+  /** Called once a message is queued. Never throws: a failed wake is logged. */
+  async afterSend(
+    sessionId: string,
+    input: InterruptInput,
+    receipt: InterruptReceipt,
+  ): Promise<boolean> {
+    try {
+      const status = await this.#tryWake(sessionId, input);
+      if (status !== "running") return status === "woken";
+      let stop = (): void => {};
+      const unsubscribe = this.#store.notifier.subscribe(sessionId, (event) => {
+        if (event.kind !== "released" && event.kind !== "resync") return;
+        stop();
+        void this.#tryWake(sessionId, input).catch((error: unknown) =>
+          this.#failed(sessionId, error),
+        );
+      });
+      stop = () => {
+        unsubscribe();
+        this.#watching.delete(stop);
+      };
+      this.#watching.add(stop);
+      void receipt.decision.then(stop);
+      return false;
+    } catch (error) {
+      this.#failed(sessionId, error);
+      return false;
+    }
+  }
+
+  async #tryWake(sessionId: string, input: InterruptInput): Promise<"woken" | "running" | "left"> {
+    const summary = await this.#store.sessions.get(sessionId);
+    if (summary?.status === "running") return "running";
+    if (!wakesSession(summary, input) || summary === undefined) return "left";
+    const agent = agentOf(this.#agents, summary);
+    if (agent === undefined) {
+      this.#logger.warn("No agent of this server runs the session's graph; it stays suspended", {
+        sessionId,
+        graph: summary.graph,
+      });
+      return "left";
+    }
+    await this.#dispatcher.resume({ agent, sessionId });
+    return "woken";
+  }
+
+  #failed(sessionId: string, error: unknown): void {
+    this.#logger.error("Could not continue a session after a message", {
+      sessionId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+
+  /** Stops every watch still waiting for a lease to be released. */
+  close(): void {
+    for (const stop of [...this.#watching]) stop();
+  }
+}

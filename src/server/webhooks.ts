@@ -1,0 +1,297 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { type CancelTimer, later } from "../clock.js";
+import { InvalidOptionError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { StoredRecord } from "../store/checkpoint-store.js";
+import type { StoreEvent } from "../store/notifier.js";
+import type { Store } from "../store/store.js";
+import { signWebhook } from "./webhook-signature.js";
+
+/** Where deliveries go, and the secret their signature is made with. */
+export interface WebhookEndpoint {
+  readonly url: string;
+  readonly secret: string;
+}
+
+/** Webhook endpoints and how deliveries are retried. */
+export interface WebhookOptions {
+  readonly endpoints: readonly WebhookEndpoint[];
+  /** Attempts per delivery, the first included. Default 5. */
+  readonly maxAttempts?: number;
+  /** Wait before the second attempt, doubled before each further one, in ms. Default 1000. */
+  readonly backoffMs?: number;
+  /** Longest wait between attempts, in ms. Default 60 000. */
+  readonly maxBackoffMs?: number;
+  /** How long one attempt may take before it is abandoned, in ms. Default 10 000. */
+  readonly timeoutMs?: number;
+  /** How many deliveries `/api/deliveries` remembers (the newest). Default 1000. */
+  readonly keep?: number;
+}
+
+/** What a delivery tells: the session paused, needs approval, was decided, ended. */
+export type WebhookEventType =
+  | "session.paused"
+  | "approval.requested"
+  | "approval.decided"
+  | "session.completed"
+  | "session.failed"
+  | "session.rejected"
+  | "session.cancelled";
+
+/** One delivery as `/api/deliveries` shows it. */
+export interface Delivery {
+  /** Sent as `Trellis-Delivery`; the same on every attempt, and for the same event on every server. */
+  readonly id: string;
+  readonly url: string;
+  readonly type: WebhookEventType;
+  readonly sessionId: string;
+  readonly checkpointId: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  lastError: string | null;
+  lastStatus: number | null;
+  readonly createdAt: number;
+  updatedAt: number;
+}
+
+const OptionsSchema = z
+  .object({
+    endpoints: z.array(
+      z
+        .object({
+          url: z.url({ protocol: /^https?$/ }),
+          secret: z.string().min(16, "a secret needs at least 16 characters"),
+        })
+        .strict(),
+    ),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+    backoffMs: z.number().int().min(1).max(3_600_000).optional(),
+    maxBackoffMs: z.number().int().min(1).max(86_400_000).optional(),
+    timeoutMs: z.number().int().min(1).max(600_000).optional(),
+    keep: z.number().int().min(1).max(100_000).optional(),
+  })
+  .strict();
+
+/** Checks webhook options (an array is just the endpoints) and fills the defaults. */
+export function resolveWebhookOptions(value: unknown): Required<WebhookOptions> {
+  const given = Array.isArray(value) ? { endpoints: value } : (value ?? { endpoints: [] });
+  const parsed = OptionsSchema.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidOptionError(
+      `webhooks.${issue.path.map(String).join(".")}`,
+      `${issue.message}: webhooks are [{ url: "https://…", secret }] or { endpoints, maxAttempts, backoffMs, maxBackoffMs, timeoutMs, keep }`,
+      issue.path.at(-1) === "secret" ? "(not shown)" : undefined,
+    );
+  }
+  return {
+    maxAttempts: 5,
+    backoffMs: 1000,
+    maxBackoffMs: 60_000,
+    timeoutMs: 10_000,
+    keep: 1000,
+    ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)),
+    endpoints: parsed.data.endpoints,
+  } as Required<WebhookOptions>;
+}
+
+/** The events a checkpoint of a session's own thread stands for. */
+export function webhookEventsOf(record: StoredRecord): WebhookEventType[] {
+  if (record.kind === "unparsable") return [];
+  const types: WebhookEventType[] = [];
+  if (record.meta.decision !== undefined) types.push("approval.decided");
+  switch (record.status) {
+    case "paused":
+      types.push(record.meta.gate === undefined ? "session.paused" : "approval.requested");
+      break;
+    case "completed":
+    case "failed":
+    case "rejected":
+    case "cancelled":
+      types.push(`session.${record.status}`);
+      break;
+    default:
+      break;
+  }
+  return types;
+}
+
+const sleep = (ms: number, timers: Set<CancelTimer>) =>
+  new Promise<void>((resolve) => {
+    const cancel = later(ms, () => {
+      timers.delete(cancel);
+      resolve();
+    });
+    timers.add(cancel);
+  });
+
+/**
+ * Sends signed JSON POSTs to webhook endpoints when a session pauses, needs approval, is
+ * decided, completes, fails, is rejected or cancelled. It listens to the store's notifier, so
+ * runs of any process are seen; a run never waits for a delivery. Each delivery is retried with
+ * exponential backoff up to `maxAttempts`, each attempt bounded by `timeoutMs`; its id
+ * (`Trellis-Delivery`) is derived from the endpoint, session, checkpoint and event, so it is the
+ * same on every retry and on every server that sends it, and receivers can drop repeats.
+ */
+export class WebhookSender {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #options: Required<WebhookOptions>;
+  readonly #deliveries = new Map<string, Delivery>();
+  readonly #timers = new Set<CancelTimer>();
+  readonly #inFlight = new Set<AbortController>();
+  #stop: (() => void) | undefined;
+  #closed = false;
+
+  constructor(store: Store, options: Required<WebhookOptions>, logger: Logger) {
+    this.#store = store;
+    this.#options = options;
+    this.#logger = logger;
+  }
+
+  /** Starts listening (nothing happens without endpoints). */
+  start(): void {
+    if (this.#options.endpoints.length === 0 || this.#stop !== undefined) return;
+    this.#stop = this.#store.notifier.subscribe(null, (event) => this.#onEvent(event));
+  }
+
+  /** The remembered deliveries, newest first. */
+  list(): Delivery[] {
+    return [...this.#deliveries.values()].reverse().map((d) => ({ ...d }));
+  }
+
+  /** Stops listening and abandons retries and attempts under way. */
+  close(): void {
+    this.#closed = true;
+    this.#stop?.();
+    for (const cancel of this.#timers) cancel();
+    this.#timers.clear();
+    for (const controller of this.#inFlight) controller.abort();
+  }
+
+  #onEvent(event: StoreEvent): void {
+    if (event.kind !== "checkpoint") return;
+    void this.#store.checkpoints.get(event.sessionId, "", event.id).then(
+      (record) => {
+        if (record === undefined || this.#closed) return;
+        for (const type of webhookEventsOf(record)) {
+          for (const endpoint of this.#options.endpoints) this.#enqueue(endpoint, type, record);
+        }
+      },
+      (error: unknown) =>
+        this.#logger.warn("A webhook could not read the checkpoint it was told of", {
+          sessionId: event.sessionId,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  }
+
+  #enqueue(endpoint: WebhookEndpoint, type: WebhookEventType, record: StoredRecord): void {
+    const id = createHash("sha256")
+      .update(`${endpoint.url}\n${record.sessionId}\n${record.id}\n${type}`)
+      .digest("hex")
+      .slice(0, 32);
+    if (this.#deliveries.has(id)) return;
+    const now = Date.now();
+    const delivery: Delivery = {
+      id,
+      url: endpoint.url,
+      type,
+      sessionId: record.sessionId,
+      checkpointId: record.id,
+      status: "pending",
+      attempts: 0,
+      lastError: null,
+      lastStatus: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.#deliveries.set(id, delivery);
+    while (this.#deliveries.size > this.#options.keep) {
+      const oldest = this.#deliveries.keys().next().value as string;
+      this.#deliveries.delete(oldest);
+    }
+    const body = JSON.stringify(this.#payload(delivery, record));
+    void this.#deliver(endpoint, delivery, body);
+  }
+
+  #payload(delivery: Delivery, record: StoredRecord) {
+    const meta = record.kind === "unparsable" ? undefined : record.meta;
+    const gate = meta?.gate;
+    return {
+      id: delivery.id,
+      type: delivery.type,
+      sessionId: record.sessionId,
+      checkpointId: record.id,
+      status: record.status,
+      node: record.node,
+      at: record.createdAt,
+      ...(meta?.graph === undefined ? {} : { graph: meta.graph }),
+      ...(gate === undefined
+        ? {}
+        : { gate: { requestId: gate.requestId, node: gate.node, revision: gate.revision } }),
+      ...(meta?.decision === undefined ? {} : { decision: meta.decision }),
+      ...(meta?.outcome === undefined ? {} : { outcome: meta.outcome }),
+    };
+  }
+
+  async #deliver(endpoint: WebhookEndpoint, delivery: Delivery, body: string): Promise<void> {
+    const { maxAttempts, backoffMs, maxBackoffMs, timeoutMs } = this.#options;
+    while (!this.#closed && delivery.attempts < maxAttempts) {
+      if (delivery.attempts > 0) {
+        await sleep(Math.min(backoffMs * 2 ** (delivery.attempts - 1), maxBackoffMs), this.#timers);
+        if (this.#closed) return;
+      }
+      delivery.attempts++;
+      const controller = new AbortController();
+      this.#inFlight.add(controller);
+      const cancelTimeout = later(timeoutMs, () => controller.abort());
+      try {
+        const response = await fetch(endpoint.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "trellis-webhooks",
+            "trellis-delivery": delivery.id,
+            "trellis-event": delivery.type,
+            "trellis-signature": signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000)),
+          },
+          body,
+          signal: controller.signal,
+          redirect: "manual",
+        });
+        await response.body?.cancel().catch(() => {});
+        delivery.lastStatus = response.status;
+        if (response.ok) {
+          delivery.status = "delivered";
+          delivery.lastError = null;
+          delivery.updatedAt = Date.now();
+          return;
+        }
+        delivery.lastError = `HTTP ${response.status}`;
+      } catch (error) {
+        delivery.lastError = controller.signal.aborted
+          ? `no answer within ${timeoutMs} ms`
+          : error instanceof Error
+            ? error.cause instanceof Error
+              ? error.cause.message
+              : error.message
+            : String(error);
+      } finally {
+        cancelTimeout();
+        this.#inFlight.delete(controller);
+      }
+      delivery.updatedAt = Date.now();
+    }
+    if (delivery.status === "pending") {
+      delivery.status = "failed";
+      this.#logger.warn("A webhook delivery failed", {
+        id: delivery.id,
+        url: delivery.url,
+        attempts: delivery.attempts,
+        error: delivery.lastError ?? "",
+      });
+    }
+  }
+}
