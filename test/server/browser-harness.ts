@@ -29,6 +29,8 @@ export const SCREENSHOTS = join(import.meta.dirname, "../../test-results");
 export const REVIEWER_TOKEN = "reviewer-token-0123456789";
 /** A viewer's token (`vic`). */
 export const VIEWER_TOKEN = "viewer-token-0123456789";
+/** An admin's token (`ada`), for starting runs through the API. */
+export const ADMIN_TOKEN = "admin-token-0123456789ab";
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
@@ -91,6 +93,7 @@ export async function startReviewServer(writer: Writer): Promise<ReviewServer> {
       tokens: [
         { token: REVIEWER_TOKEN, name: "ana", role: "reviewer" },
         { token: VIEWER_TOKEN, name: "vic", role: "viewer" },
+        { token: ADMIN_TOKEN, name: "ada", role: "admin" },
       ],
     },
     logger: silentLogger,

@@ -6,6 +6,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ADMIN_TOKEN,
   launchBrowser,
   REVIEWER_TOKEN,
   type ReviewServer,
@@ -158,6 +159,36 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page with hostile content
     const trail = await server.agent.auditTrail("viewer-only", { limit: 100 });
     expect(trail.items.map((e) => e.kind)).not.toContain("interrupt.received");
     expect((await server.agent.getState("viewer-only"))?.status).toBe("paused");
+    await context.close();
+  });
+
+  it("shows a reviewer who is not one of a session's reviewers the server's refusal", async () => {
+    const started = await fetch(`${server.url}/api/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        agent: "newsletter",
+        input: { topic: "reefs" },
+        sessionId: "reviewed-by-otto",
+        reviewers: ["otto"],
+      }),
+    });
+    expect(started.status).toBe(202);
+    await expect
+      .poll(async () => (await server.agent.getState("reviewed-by-otto"))?.status, {
+        timeout: 8_000,
+      })
+      .toBe("paused");
+    const context = await browser.newContext();
+    const page = await login(context, server.url, REVIEWER_TOKEN);
+    await page
+      .getByRole("table", { name: "Waiting for approval" })
+      .getByRole("button", { name: "Open session reviewed-by-otto" })
+      .click();
+    await page.getByLabel("Output under review").waitFor();
+    await page.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => page.locator("#alert").textContent()).toContain("otto");
+    expect((await server.agent.getState("reviewed-by-otto"))?.status).toBe("paused");
     await context.close();
   });
 });

@@ -2,14 +2,15 @@
 
 import { h, replace } from "./dom.js";
 
-export function controlsPanel({ send, canAct }) {
-  const target = h("select", { id: "go-back-target", disabled: !canAct });
+export function controlsPanel({ send }) {
+  const target = h("select", { id: "go-back-target", class: "acts", disabled: true });
   const button = (label, action) =>
     h(
       "button",
       {
         type: "button",
-        disabled: !canAct,
+        class: "acts",
+        disabled: true,
         onclick: () => send(action(), label).catch((e) => send.fail(e)),
       },
       label,
@@ -18,7 +19,8 @@ export function controlsPanel({ send, canAct }) {
     "button",
     {
       type: "button",
-      disabled: !canAct,
+      class: "acts",
+      disabled: true,
       onclick: () => {
         if (!target.value) return send.fail(new Error("Choose the node to go back to."));
         return send({ type: "go_back", to: target.value }, "Go back").catch((e) => send.fail(e));

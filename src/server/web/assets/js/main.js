@@ -67,10 +67,6 @@ async function loadIdentity() {
   return { name: me?.name ?? "", role: me?.role ?? "viewer" };
 }
 
-function canAct() {
-  return identity?.role === "reviewer" || identity?.role === "admin";
-}
-
 function show_(view) {
   current?.close?.();
   current = view;
@@ -127,7 +123,7 @@ function route() {
     show_(
       sessionView({
         sessionId,
-        canAct: canAct(),
+        identity,
         notify,
         fail,
         back: () => {

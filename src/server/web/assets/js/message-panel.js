@@ -20,12 +20,13 @@ export function describeOutcome(outcome) {
   return `Status: ${show(outcome.status)}`;
 }
 
-export function messagePanel({ send, canAct }) {
+export function messagePanel({ send }) {
   const text = h("textarea", {
     id: "message-text",
     rows: 2,
     placeholder: "e.g. the outline is wrong, go back to it",
-    disabled: !canAct,
+    class: "acts",
+    disabled: true,
   });
   const result = h("div", {
     class: "decided",
@@ -45,7 +46,8 @@ export function messagePanel({ send, canAct }) {
         "button",
         {
           type: "button",
-          disabled: !canAct,
+          class: "acts",
+          disabled: true,
           onclick: async () => {
             const value = text.value.trim();
             if (!value) return send.fail(new Error("Write a message first."));

@@ -32,13 +32,15 @@ export function revisionText(gate) {
  * Builds the review panel once per session view; `update(gate)` redraws its content while the
  * feedback box (and what the reviewer typed) stays.
  */
-export function reviewPanel({ send, canAct }) {
+export function reviewPanel({ send }) {
   const heading = h("h2", { id: "review-heading" }, "Review");
   const summary = h("p", { class: "gate-summary" });
   const conversation = h("ol", { class: "conversation", "aria-label": "Revision history" });
   const feedback = h("textarea", {
     id: "review-feedback",
     rows: 3,
+    class: "acts",
+    disabled: true,
     placeholder: "What should change? (needed to request changes; optional otherwise)",
   });
   let gate;
@@ -61,8 +63,8 @@ export function reviewPanel({ send, canAct }) {
       "button",
       {
         type: "button",
-        class: `decide decide-${type}`,
-        disabled: !canAct,
+        class: `decide decide-${type} acts`,
+        disabled: true,
         onclick: () => decide(type).catch((e) => send.fail(e)),
       },
       label,
@@ -74,7 +76,6 @@ export function reviewPanel({ send, canAct }) {
     h("label", { for: "review-feedback" }, "Feedback"),
     feedback,
     h("div", { class: "buttons" }, buttons),
-    canAct ? null : h("p", { class: "muted" }, "Your token can view this session, not decide."),
   );
   const section = h(
     "section",
@@ -87,7 +88,6 @@ export function reviewPanel({ send, canAct }) {
   return {
     element: section,
     update(next) {
-      const changed = next?.requestId !== gate?.requestId;
       gate = next;
       section.hidden = gate === undefined;
       if (gate === undefined) return;
@@ -127,7 +127,6 @@ export function reviewPanel({ send, canAct }) {
           outputView(gate.output, "Output under review"),
         ),
       );
-      if (changed) for (const b of buttons) b.disabled = !canAct;
     },
   };
 }

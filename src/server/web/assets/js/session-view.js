@@ -16,7 +16,32 @@ import { sessionModel } from "./session-model.js";
 export const DECISION_WAIT_MS = 4000;
 const REFRESH_DELAY_MS = 150;
 
-export function sessionView({ sessionId, canAct, notify, fail, back }) {
+/**
+ * Whether the caller may act on this session, and why not: admins always; reviewers unless the
+ * session names its reviewers and they are not one; viewers never. The server checks the same
+ * on every request; this only keeps the page from offering what would be refused.
+ */
+export function permission(identity, session) {
+  if (typeof session.canAct === "boolean") {
+    return session.canAct
+      ? { may: true }
+      : { may: false, why: "Your token can view this session, not act on it." };
+  }
+  if (identity?.role === "admin") return { may: true };
+  if (identity?.role !== "reviewer") {
+    return { may: false, why: "Your token can view this session, not decide." };
+  }
+  if (Array.isArray(session.reviewers) && !session.reviewers.includes(identity.name)) {
+    const who = session.reviewers.length === 0 ? "admins only" : session.reviewers.join(", ");
+    return {
+      may: false,
+      why: `This session is reviewed by ${who}; your token can view it, not decide.`,
+    };
+  }
+  return { may: true };
+}
+
+export function sessionView({ sessionId, identity, notify, fail, back }) {
   const base = `/api/sessions/${encodeURIComponent(sessionId)}`;
   const title = h("h1", { id: "session-title" }, "Session ", h("code", {}, sessionId));
   const statusBadge = h("span", { class: "status" });
@@ -43,9 +68,10 @@ export function sessionView({ sessionId, canAct, notify, fail, back }) {
   };
   send.fail = (error) => fail(error instanceof Error ? error.message : show(error));
 
-  const review = reviewPanel({ send, canAct });
-  const controls = controlsPanel({ send, canAct });
-  const message = messagePanel({ send, canAct });
+  const review = reviewPanel({ send });
+  const controls = controlsPanel({ send });
+  const message = messagePanel({ send });
+  const note = h("p", { class: "permission muted", hidden: true });
   const timeline = timelinePanel();
   const state = statePanel();
   const audit = auditPanel({
@@ -63,6 +89,7 @@ export function sessionView({ sessionId, canAct, notify, fail, back }) {
       statusBadge,
       live,
     ),
+    note,
     h(
       "div",
       { class: "columns" },
@@ -116,6 +143,10 @@ export function sessionView({ sessionId, canAct, notify, fail, back }) {
         }),
       );
       review.update(s.gate);
+      const allowed = permission(identity, s);
+      for (const control of element.querySelectorAll(".acts")) control.disabled = !allowed.may;
+      note.hidden = allowed.may;
+      note.textContent = allowed.why ?? "";
       controls.update(s.path);
       const entries = Array.isArray(history) ? history : (history?.items ?? []);
       timeline.update(entries);
