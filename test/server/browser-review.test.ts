@@ -34,6 +34,7 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     );
     await server.agent.run({ topic: "tide pools" }, { sessionId: "newsletter-1" });
     await server.agent.run({ topic: "dunes" }, { sessionId: "newsletter-2" });
+    await server.agent.run({ topic: "kelp" }, { sessionId: "newsletter-3" });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(TIMEOUT.timeout);
@@ -60,7 +61,7 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await page.getByRole("button", { name: "Log in" }).click();
     const inbox = page.getByRole("table", { name: "Waiting for approval" });
     await inbox.waitFor();
-    expect(await inbox.getByRole("button", { name: /^Open session/ }).count()).toBe(2);
+    expect(await inbox.getByRole("button", { name: /^Open session/ }).count()).toBe(3);
     const text = await inbox.textContent();
     expect(text).toContain("newsletter-1");
     expect(text).toContain("draft");
@@ -191,6 +192,36 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await page.locator(".live[data-state=open]").waitFor();
     await page.getByRole("button", { name: "Reject" }).click();
     await page.locator("main[data-status=rejected]").waitFor();
+  });
+
+  it("goes back to a chosen node and takes free text, then offers nothing once the run ended", async () => {
+    await page.getByRole("button", { name: "← All sessions" }).click();
+    await page
+      .getByRole("table", { name: "Waiting for approval" })
+      .getByRole("button", { name: "Open session newsletter-3" })
+      .click();
+    await page.getByLabel("Output under review").waitFor();
+    await page.getByLabel("Go back to node").selectOption("outline");
+    await page.getByRole("button", { name: "Go back", exact: true }).click();
+    const steps = page.getByRole("list", { name: "Steps of the run" });
+    await steps.getByText("state restored from an earlier checkpoint").first().waitFor();
+    await page.locator(".gate-summary", { hasText: "revision 1 of 3" }).waitFor();
+    expect(await steps.textContent()).toMatch(/outline ran[\s\S]*outline ran/);
+
+    await page.getByLabel("Message to the run").fill("looks good, ship it");
+    await page.getByRole("button", { name: "Send message" }).click();
+    const decided = page.getByRole("status", { name: "What the reasoner decided" });
+    await expect.poll(() => decided.textContent()).toContain("Applied as approve");
+    expect(await decided.textContent()).toContain("decided by: rules");
+    expect(await page.getByLabel("Decided action").textContent()).toContain('"type": "approve"');
+    await page.locator("main[data-status=completed]").waitFor();
+    expect(await page.getByLabel("Message to the run").inputValue()).toBe("");
+
+    // A finished run offers nothing to do, and says why.
+    await page.getByText("The run has ended (completed)").waitFor();
+    for (const name of ["Pause", "Resume", "Cancel run", "Go back", "Send message"]) {
+      expect(await page.getByRole("button", { name, exact: true }).isDisabled(), name).toBe(true);
+    }
   });
 
   it("lays out a graph with a loop and conditional edges without overlaps", async () => {

@@ -17,11 +17,18 @@ export const DECISION_WAIT_MS = 4000;
 const REFRESH_DELAY_MS = 150;
 
 /**
- * Whether the caller may act on this session, and why not: admins always; reviewers unless the
- * session names its reviewers and they are not one; viewers never. The server checks the same
- * on every request; this only keeps the page from offering what would be refused.
+ * Whether the caller may act on this session, and why not: nobody once the run has ended (a
+ * message to it would wait unread); else admins always, reviewers unless the session names its
+ * reviewers and they are not one, viewers never. The server checks the roles on every request;
+ * this only keeps the page from offering what would be refused or ignored.
  */
 export function permission(identity, session) {
+  if (session.finished) {
+    return {
+      may: false,
+      why: `The run has ended (${session.status}): there is nothing left to decide.`,
+    };
+  }
   if (typeof session.canAct === "boolean") {
     return session.canAct
       ? { may: true }
