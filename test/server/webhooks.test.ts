@@ -1,0 +1,182 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { signWebhook, verifyWebhook } from "../../src/entries/server.js";
+import { type Api, REVIEWER, startApi, tempDir, until } from "./harness.js";
+
+const dir = tempDir("server-webhooks");
+const SECRET = "webhook-secret-0123456789";
+
+interface Received {
+  readonly headers: IncomingMessage["headers"];
+  readonly body: string;
+  readonly at: number;
+}
+
+async function receiver(
+  answer: (request: Received, response: ServerResponse, count: number) => void,
+): Promise<{ url: string; received: Received[]; server: Server }> {
+  const received: Received[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    request.on("end", () => {
+      const r = { headers: request.headers, body, at: Date.now() };
+      received.push(r);
+      answer(r, response, received.length);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    server,
+  };
+}
+
+const apis: Api[] = [];
+afterAll(async () => {
+  for (const api of apis) await api.close();
+});
+
+describe("webhooks", () => {
+  it("verifies signatures: right secret and body pass; another secret, a changed body or an old time fail", () => {
+    const t = Math.floor(Date.now() / 1000);
+    const header = signWebhook(SECRET, '{"a":1}', t);
+    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(verifyWebhook(SECRET, header, '{"a":1}')).toBe(true);
+    expect(verifyWebhook(`${SECRET}x`, header, '{"a":1}')).toBe(false);
+    expect(verifyWebhook(SECRET, header, '{"a":2}')).toBe(false);
+    expect(verifyWebhook(SECRET, signWebhook(SECRET, '{"a":1}', t - 3600), '{"a":1}')).toBe(false);
+    expect(verifyWebhook(SECRET, undefined, "{}")).toBe(false);
+    expect(verifyWebhook(SECRET, "t=1,v1=zz", "{}")).toBe(false);
+  });
+
+  it("posts signed events for a gate and a decision; a failing receiver is retried with the same delivery id until it answers", async () => {
+    const hook = await receiver((_r, response, count) => {
+      response.writeHead(count <= 2 ? 500 : 200).end();
+    });
+    const api = await startApi({
+      dbFile: `${dir}/retry.db`,
+      server: {
+        webhooks: {
+          endpoints: [{ url: hook.url, secret: SECRET }],
+          backoffMs: 50,
+          maxAttempts: 5,
+          timeoutMs: 2000,
+        },
+      },
+    });
+    apis.push(api);
+    await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: "hook-1" } });
+    const gate = await until(() => {
+      const ok = hook.received.filter((r) => r.headers["trellis-event"] === "approval.requested");
+      return ok.length >= 3 ? ok : undefined;
+    }, "three attempts at the approval request");
+    expect(new Set(gate.map((r) => r.headers["trellis-delivery"])).size).toBe(1);
+    expect(gate[1]!.at - gate[0]!.at).toBeGreaterThanOrEqual(45);
+    expect(gate[2]!.at - gate[1]!.at).toBeGreaterThanOrEqual(95);
+    for (const r of gate) {
+      expect(verifyWebhook(SECRET, r.headers["trellis-signature"] as string, r.body)).toBe(true);
+    }
+    const payload = JSON.parse(gate[0]!.body);
+    expect(payload).toMatchObject({
+      type: "approval.requested",
+      sessionId: "hook-1",
+      status: "paused",
+      gate: { node: "draft", revision: 0 },
+      id: gate[0]!.headers["trellis-delivery"],
+    });
+    const deliveries = await until(async () => {
+      const d = (await api.call("GET", "/api/deliveries")).body.items;
+      return d.find((x: { status: string }) => x.status === "delivered") ? d : undefined;
+    }, "the delivery to succeed");
+    expect(deliveries[0]).toMatchObject({
+      status: "delivered",
+      attempts: 3,
+      type: "approval.requested",
+      lastStatus: 200,
+    });
+
+    await api.call("POST", "/api/sessions/hook-1/interrupts", {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    const types = await until(() => {
+      const t = new Set(hook.received.map((r) => r.headers["trellis-event"]));
+      return t.has("session.completed") && t.has("approval.decided") ? t : undefined;
+    }, "decided and completed");
+    expect(types).toContain("approval.decided");
+  });
+
+  it("gives up after maxAttempts and shows the last error", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(503).end());
+    const api = await startApi({
+      dbFile: `${dir}/fail.db`,
+      server: {
+        webhooks: { endpoints: [{ url: hook.url, secret: SECRET }], backoffMs: 10, maxAttempts: 3 },
+      },
+    });
+    apis.push(api);
+    await api.call("POST", "/api/runs", { body: { agent: "pausable", sessionId: "hook-2" } });
+    const failed = await until(async () => {
+      const d = (await api.call("GET", "/api/deliveries")).body.items;
+      return d.find((x: { status: string }) => x.status === "failed");
+    }, "a failed delivery");
+    expect(failed).toMatchObject({
+      attempts: 3,
+      lastError: "HTTP 503",
+      lastStatus: 503,
+      type: "session.completed",
+    });
+    expect(hook.received).toHaveLength(3);
+  });
+
+  it("a receiver that hangs does not slow the run; each attempt is abandoned at timeoutMs", async () => {
+    const hook = await receiver(() => {
+      // never answers
+    });
+    const api = await startApi({
+      dbFile: `${dir}/hang.db`,
+      server: {
+        webhooks: {
+          endpoints: [{ url: hook.url, secret: SECRET }],
+          backoffMs: 10,
+          maxAttempts: 1,
+          timeoutMs: 2000,
+        },
+      },
+    });
+    apis.push(api);
+    const started = Date.now();
+    await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: "hook-3" } });
+    await until(
+      async () => ((await api.store.sessions.get("hook-3"))?.gate ? true : undefined),
+      "the gate",
+    );
+    await api.call("POST", "/api/sessions/hook-3/interrupts", {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    await until(
+      async () =>
+        (await api.store.sessions.get("hook-3"))?.status === "completed" ? true : undefined,
+      "completion",
+    );
+    expect(Date.now() - started).toBeLessThan(1500);
+    const failed = await until(async () => {
+      const d = (await api.call("GET", "/api/deliveries")).body.items as {
+        status: string;
+        lastError: string;
+      }[];
+      return d.length > 0 && d.every((x) => x.status === "failed") ? d : undefined;
+    }, "the deliveries to be abandoned");
+    expect(failed[0]!.lastError).toContain("no answer within 2000 ms");
+  });
+});
