@@ -64,8 +64,12 @@ export interface ReviewServer {
  * Starts the review server (`createServer`, served here so a test can drop its connections) on
  * a free port. The graph is outline → draft → publish with an
  * approval gate on `draft` (at most 2 requests for changes), so a run suspends at the gate.
+ * `dev: true` starts it without tokens (loopback only, every caller an admin).
  */
-export async function startReviewServer(writer: Writer): Promise<ReviewServer> {
+export async function startReviewServer(
+  writer: Writer,
+  options: { readonly dev?: boolean } = {},
+): Promise<ReviewServer> {
   const dir = await mkdtemp(join(tmpdir(), "trellis-browser-"));
   const store = await SqliteStore.open({ path: join(dir, "review.db") });
   const interrupts = new InterruptService({ store });
@@ -89,13 +93,15 @@ export async function startReviewServer(writer: Writer): Promise<ReviewServer> {
     store,
     interrupts,
     agents: { newsletter: agent },
-    auth: {
-      tokens: [
-        { token: REVIEWER_TOKEN, name: "ana", role: "reviewer" },
-        { token: VIEWER_TOKEN, name: "vic", role: "viewer" },
-        { token: ADMIN_TOKEN, name: "ada", role: "admin" },
-      ],
-    },
+    auth: options.dev
+      ? { dev: true }
+      : {
+          tokens: [
+            { token: REVIEWER_TOKEN, name: "ana", role: "reviewer" },
+            { token: VIEWER_TOKEN, name: "vic", role: "viewer" },
+            { token: ADMIN_TOKEN, name: "ada", role: "admin" },
+          ],
+        },
     logger: silentLogger,
   });
   // The API serves the page itself once it mounts it; until then the test mounts it.

@@ -313,4 +313,18 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await expect.poll(() => form.getByRole("alert").textContent()).toContain("log in again");
     expect(await page.evaluate(TOKEN_IN_TAB)).toBeNull();
   });
+
+  it("opens without a login when the server runs in dev mode", async () => {
+    const dev = await startReviewServer(() => "dev draft", { dev: true });
+    try {
+      await dev.agent.run({ topic: "dev" }, { sessionId: "dev-1" });
+      await page.evaluate("sessionStorage.clear()");
+      await page.goto(dev.url);
+      await page.getByRole("table", { name: "Waiting for approval" }).waitFor();
+      expect(await page.locator("#who").textContent()).toContain("dev (admin)");
+      expect(await page.getByLabel("Access token").count()).toBe(0);
+    } finally {
+      await dev.close();
+    }
+  });
 });

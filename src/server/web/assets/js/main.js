@@ -81,8 +81,30 @@ function showLogin(message) {
   view.focus();
 }
 
+/**
+ * Without a token, asks once whether the server needs one: a server in dev mode (`trellis serve
+ * --dev`, loopback only) answers `/api/me` for anyone, and the page opens without a login.
+ */
+let probed = false;
+
 function route() {
-  if (!getToken()) return showLogin();
+  if (!getToken() && !identity) {
+    if (probed) return showLogin();
+    probed = true;
+    checkingToken = true;
+    loadIdentity().then(
+      (found) => {
+        checkingToken = false;
+        identity = found;
+        route();
+      },
+      () => {
+        checkingToken = false;
+        showLogin();
+      },
+    );
+    return;
+  }
   if (!identity) {
     loadIdentity().then(
       (found) => {
