@@ -22,7 +22,7 @@ const PAYLOAD = [
   "<svg onload=\"window.__xss = 'svg'\"></svg>",
   '"><iframe src="javascript:window.__xss = \'iframe\'"></iframe>',
 ].join(" ");
-const HOSTILE_SESSION = `<img src=x onerror="window.__xss='session'"> & co`;
+const HOSTILE_SESSION = `<img src=x onerror="window.__xss='session'"> & co/../?x=1#y %2F`;
 
 /** Counts what should never exist on the page, and what tried to run. */
 async function damage(page: Page) {
