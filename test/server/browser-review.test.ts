@@ -165,6 +165,16 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     expect(await page.getByRole("list", { name: "Changes by node" }).textContent()).toContain(
       "publish: 1 change",
     );
+    // The audit trail shows its newest page, with the run's end on it.
+    const { total } = await server.agent.auditTrail("newsletter-1", { limit: 1 });
+    const audit = page.getByRole("table", { name: "Audit trail" });
+    await expect
+      .poll(() => page.locator(".audit .page-info").textContent())
+      .toMatch(new RegExp(`–${total} of ${total}$`));
+    expect(await audit.locator("tbody tr").last().textContent()).toContain("run.finished");
+    expect(await page.getByRole("button", { name: "Earlier entries" }).isDisabled()).toBe(
+      total <= 20,
+    );
     const result = await server.agent.getState("newsletter-1");
     expect(result?.status).toBe("completed");
     expect(result?.state.published).toContain("Revised (Say when the tide turns.)");
@@ -172,12 +182,34 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     expect(errors).toEqual([]);
   });
 
-  it("reconnects the event stream with Last-Event-ID after the connection drops", async () => {
+  it("pages through a long audit trail, newest page first", async () => {
+    for (let i = 1; i <= 25; i++) {
+      await server.store.audit.append({
+        sessionId: "newsletter-2",
+        at: Date.now(),
+        kind: "custom.note",
+        actor: "editor",
+        data: { note: i },
+      });
+    }
     await page.getByRole("button", { name: "← All sessions" }).click();
     await page
       .getByRole("table", { name: "Waiting for approval" })
       .getByRole("button", { name: "Open session newsletter-2" })
       .click();
+    const info = page.locator(".audit .page-info");
+    await expect.poll(() => info.textContent()).toBe("21–28 of 28");
+    const audit = page.getByRole("table", { name: "Audit trail" });
+    expect(await audit.locator("tbody tr").last().textContent()).toContain('{"note":25}');
+    await page.getByRole("button", { name: "Earlier entries" }).click();
+    await expect.poll(() => info.textContent()).toBe("1–20 of 28");
+    expect(await audit.locator("tbody tr").first().textContent()).toContain("run.started");
+    expect(await page.getByRole("button", { name: "Earlier entries" }).isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "Later entries" }).click();
+    await expect.poll(() => info.textContent()).toBe("21–28 of 28");
+  });
+
+  it("reconnects the event stream with Last-Event-ID after the connection drops", async () => {
     await page.locator(".live[data-state=open]").waitFor();
     // An event with an id, so there is something to resume from.
     await page.getByLabel("Feedback").fill("Shorter.");

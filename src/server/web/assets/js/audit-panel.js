@@ -74,15 +74,16 @@ export function auditPanel({ load }) {
   }
   return {
     element,
-    /** Shows the newest page (first call), or reloads the page on view when it is the newest. */
+    /**
+     * Shows the newest page on the first call and whenever the newest page is on view (so new
+     * entries appear, on a page of their own once it fills); an older page on view stays.
+     */
     async refresh() {
-      if (offset === undefined) {
-        const first = await load(0, 1);
-        const t = first.total ?? 0;
-        return go(Math.max(0, Math.floor(Math.max(0, t - 1) / AUDIT_PAGE) * AUDIT_PAGE));
-      }
-      const atEnd = offset + AUDIT_PAGE >= total;
-      return go(atEnd ? offset : offset);
+      const atEnd = offset === undefined || offset + AUDIT_PAGE >= total;
+      if (!atEnd) return go(offset);
+      const first = await load(0, 1);
+      const count = first.total ?? 0;
+      return go(Math.floor(Math.max(0, count - 1) / AUDIT_PAGE) * AUDIT_PAGE);
     },
   };
 }
