@@ -256,6 +256,28 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     }
   });
 
+  it("pages through the sessions and filters them by status", async () => {
+    for (let i = 0; i < 20; i++) {
+      await server.agent.run(
+        { topic: `topic ${i}` },
+        { sessionId: `bulk-${String(i).padStart(2, "0")}` },
+      );
+    }
+    await page.getByRole("button", { name: "← All sessions" }).click();
+    const info = page.locator(".sessions .page-info");
+    await expect.poll(() => info.textContent()).toBe("1–20 of 23");
+    expect(await page.locator("#inbox-heading").textContent()).toContain("(20)");
+    const all = page.getByRole("table", { name: "All sessions" });
+    expect(await all.locator("tbody tr").count()).toBe(20);
+    await page.getByRole("button", { name: "Next page" }).click();
+    await expect.poll(() => info.textContent()).toBe("21–23 of 23");
+    expect(await page.getByRole("button", { name: "Next page" }).isDisabled()).toBe(true);
+    await page.getByLabel("Status").selectOption("completed");
+    await expect.poll(() => info.textContent()).toBe("1–2 of 2");
+    const names = await all.getByRole("button", { name: /^Open session/ }).allTextContents();
+    expect(names.sort()).toEqual(["newsletter-1", "newsletter-3"]);
+  });
+
   it("lays out a graph with a loop and conditional edges without overlaps", async () => {
     const mermaid = [
       "flowchart TD",
@@ -340,7 +362,7 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
 
   it("goes back to the login when the token is refused", async () => {
     await page.evaluate('sessionStorage.setItem("trellis.token", "revoked")');
-    await page.getByRole("button", { name: "← All sessions" }).click();
+    await page.getByLabel("Status").selectOption("");
     const form = page.getByRole("form", { name: "Log in" });
     await expect.poll(() => form.getByRole("alert").textContent()).toContain("log in again");
     expect(await page.evaluate(TOKEN_IN_TAB)).toBeNull();
