@@ -278,6 +278,31 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     expect(names.sort()).toEqual(["newsletter-1", "newsletter-3"]);
   });
 
+  it("pauses, resumes and cancels a run from the page", async () => {
+    await page.getByLabel("Status").selectOption("");
+    await page
+      .getByRole("table", { name: "Waiting for approval" })
+      .getByRole("button", { name: "Open session bulk-01" })
+      .click();
+    await page.getByLabel("Output under review").waitFor();
+    await page.getByRole("button", { name: "Pause" }).click();
+    await expect
+      .poll(() => page.locator("#notice").textContent())
+      .toContain("Pause: Applied as pause");
+    await page.getByText("Paused at draft by ana").waitFor();
+    expect((await server.agent.getState("bulk-01"))?.meta.pause?.actor).toBe("ana");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect
+      .poll(async () => (await server.agent.getState("bulk-01"))?.meta.pause)
+      .toBeUndefined();
+    await page.getByText("Paused at draft by ana").waitFor({ state: "hidden" });
+    expect((await server.agent.getState("bulk-01"))?.meta.gate?.node).toBe("draft");
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.locator("main[data-status=cancelled]").waitFor();
+    expect((await server.agent.getState("bulk-01"))?.status).toBe("cancelled");
+    await page.getByRole("button", { name: "← All sessions" }).click();
+  });
+
   it("lays out a graph with a loop and conditional edges without overlaps", async () => {
     const mermaid = [
       "flowchart TD",

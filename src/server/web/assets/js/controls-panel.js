@@ -28,10 +28,12 @@ export function controlsPanel({ send }) {
     },
     "Go back",
   );
+  const paused = h("p", { class: "paused-note", hidden: true });
   const element = h(
     "section",
     { class: "panel controls", "aria-labelledby": "controls-heading" },
     h("h2", { id: "controls-heading" }, "Steer the run"),
+    paused,
     h(
       "div",
       { class: "buttons" },
@@ -49,7 +51,12 @@ export function controlsPanel({ send }) {
   );
   return {
     element,
-    update(path) {
+    /** The path taken (for going back) and the pause the run stopped at, if any. */
+    update(path, pause) {
+      paused.hidden = !pause;
+      paused.textContent = pause
+        ? `Paused${pause.node ? ` at ${pause.node}` : " before the first node"}${pause.actor ? ` by ${pause.actor}` : ""}. Resume continues it.`
+        : "";
       const chosen = target.value;
       const nodes = [...new Set(path ?? [])];
       replace(

@@ -23,6 +23,7 @@ export function sessionModel(detail) {
     checkpointId: s.checkpointId,
     graph: graph ?? { mermaid: s.mermaid, nodes: s.nodes, edges: s.edges },
     finished: ["completed", "failed", "cancelled", "rejected"].includes(s.status),
+    pause: s.pause ?? undefined,
     canAct: typeof s.canAct === "boolean" ? s.canAct : undefined,
     reviewers: Array.isArray(s.reviewers) ? s.reviewers : undefined,
   };

@@ -154,7 +154,7 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
       for (const control of element.querySelectorAll(".acts")) control.disabled = !allowed.may;
       note.hidden = allowed.may;
       note.textContent = allowed.why ?? "";
-      controls.update(s.path);
+      controls.update(s.path, s.pause);
       const entries = Array.isArray(history) ? history : (history?.items ?? []);
       timeline.update(entries);
       state.update(s.state, entries);
