@@ -18,6 +18,7 @@ export {
 } from "../server/create-server.js";
 export type { ErrorBody } from "../server/error-response.js";
 export { type ReviewersOf, RUN_REQUESTED, reviewersFromAudit } from "../server/reviewers.js";
+export type { ApiApp, ApiEnv } from "../server/server-context.js";
 export {
   BadRequestError,
   BodyTooLargeError,

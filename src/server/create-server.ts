@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { later } from "../clock.js";
 import { InvalidOptionError } from "../errors.js";
 import { importOptional } from "../import-optional.js";
 import type { InterruptService } from "../interrupts/interrupt-service.js";
@@ -25,6 +26,9 @@ import {
   type WebhookOptions,
   WebhookSender,
 } from "./webhooks.js";
+
+/** How long `close()` waits for requests under way before it cuts their connections. */
+const CLOSE_GRACE_MS = 5000;
 
 /** How the API authenticates. */
 export type ServerAuth =
@@ -222,8 +226,28 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
           new Promise<void>((resolve, reject) => {
             listeners.delete(listening);
             streams.closeAll();
-            server.close((error) => (error ? reject(error) : resolve()));
-            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+            const http = server as {
+              closeIdleConnections?: () => void;
+              closeAllConnections?: () => void;
+            };
+            // Connections kept alive between requests (and those of the event streams just
+            // ended) are closed as they fall idle; after the grace period, whatever is left.
+            const started = Date.now();
+            let cancel = (): void => {};
+            const sweep = () => {
+              if (Date.now() - started >= CLOSE_GRACE_MS) {
+                http.closeAllConnections?.();
+                return;
+              }
+              http.closeIdleConnections?.();
+              cancel = later(25, sweep);
+            };
+            server.close((error) => {
+              cancel();
+              if (error) reject(error);
+              else resolve();
+            });
+            sweep();
           }),
       };
       listeners.add(listening);

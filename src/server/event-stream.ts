@@ -4,7 +4,7 @@ import { later } from "../clock.js";
 import { requireRole } from "./auth.js";
 import { type ApiApp, parseQuery, type ServerParts } from "./server-context.js";
 import { BadRequestError, ServiceUnavailableError } from "./server-errors.js";
-import { cursorId, type FeedCursor, feedEnd, parseCursorId, readFeed } from "./session-feed.js";
+import { cursorId, type FeedCursor, FeedReader, feedEnd, parseCursorId } from "./session-feed.js";
 import { sessionOr404 } from "./session-routes.js";
 
 const EventsQuery = z
@@ -14,6 +14,20 @@ const EventsQuery = z
     lastEventId: z.string().max(64).optional(),
   })
   .strict();
+
+/** The status of the session's checkpoint at a position, so `status` events resume alike. */
+async function statusAt(
+  parts: ServerParts,
+  sessionId: string,
+  cursor: FeedCursor,
+): Promise<string | undefined> {
+  if (cursor.checkpoint === 0) return undefined;
+  const [record] = await parts.store.checkpoints.list(sessionId, "", {
+    limit: 1,
+    beforeSeq: cursor.checkpoint + 1,
+  });
+  return record?.status;
+}
 
 /** The open event streams of a server, so closing the server ends them. */
 export class OpenStreams {
@@ -45,11 +59,12 @@ export function eventStreamRoute(
   streamSSE: typeof StreamSSE,
   open: OpenStreams,
 ): void {
+  const reader = new FeedReader(parts.store);
   app.get("/api/sessions/:id/events", async (c) => {
     requireRole(c, "viewer");
     const id = c.req.param("id");
     const query = parseQuery(c, EventsQuery);
-    const summary = await sessionOr404(parts, id);
+    await sessionOr404(parts, id);
     const lastId = c.req.header("last-event-id") ?? query.lastEventId;
     let cursor: FeedCursor;
     if (lastId !== undefined && lastId !== "") {
@@ -100,8 +115,7 @@ export function eventStreamRoute(
             data: JSON.stringify({ sessionId: id }),
           });
         }
-        let lastStatus: string | undefined =
-          replay === undefined || query.from === "start" ? undefined : summary.status;
+        let lastStatus = await statusAt(parts, id, cursor);
         while (!closed) {
           if (!dirty) {
             await new Promise<void>((resolve) => {
@@ -110,7 +124,7 @@ export function eventStreamRoute(
             continue;
           }
           dirty = false;
-          const feed = await readFeed(parts.store, id, cursor, lastStatus);
+          const feed = await reader.read(id, cursor, lastStatus);
           lastStatus = feed.lastStatus;
           for (const event of feed.events) {
             if (closed) break;

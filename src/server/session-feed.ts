@@ -82,16 +82,21 @@ async function checkpointsAfter(
   sessionId: string,
   seq: number,
 ): Promise<StoredRecord[]> {
+  // One row tells whether there is anything new; without retention gaps, the newest
+  // `latest.seq - seq` records are exactly the new ones.
+  const latest = await store.checkpoints.latest(sessionId, "");
+  if (latest === undefined || latest.seq <= seq) return [];
+  if (latest.seq === seq + 1) return [latest];
   const newer: StoredRecord[] = [];
   let before: number | undefined;
   for (;;) {
     const page = await store.checkpoints.list(sessionId, "", {
-      limit: BATCH,
+      limit: Math.min(BATCH, latest.seq - seq),
       ...(before === undefined ? {} : { beforeSeq: before }),
     });
     const wanted = page.filter((r) => r.seq > seq);
     newer.push(...wanted);
-    if (wanted.length < page.length || page.length < BATCH) break;
+    if (wanted.length < page.length || page.length === 0 || newer.length >= latest.seq - seq) break;
     before = page.at(-1)!.seq;
   }
   return newer.reverse().slice(0, BATCH);
@@ -123,7 +128,7 @@ function checkpointData(record: StoredRecord): Record<string, unknown> {
  * `gate.decided`, `interrupt.received`, `interrupt.settled`, `run.started`, …), merged by
  * time; at one time a checkpoint goes before the audit entries written with it.
  */
-export async function readFeed(
+async function readFeedOnce(
   store: Store,
   sessionId: string,
   cursor: FeedCursor,
@@ -168,4 +173,38 @@ export async function readFeed(
     lastStatus: status,
     more: audit.length === BATCH || checkpoints.length === BATCH,
   };
+}
+
+/**
+ * {@link readFeed} shared between readers: streams of one session woken by the same change ask
+ * for the same position at about the same time, and one read of the store answers them all.
+ */
+export class FeedReader {
+  readonly #store: Store;
+  readonly #reading = new Map<string, ReturnType<typeof readFeedOnce>>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  read(sessionId: string, cursor: FeedCursor, lastStatus: string | undefined) {
+    const key = `${sessionId}\n${cursorId(cursor)}\n${lastStatus ?? ""}`;
+    const pending = this.#reading.get(key);
+    if (pending !== undefined) return pending;
+    const read = readFeedOnce(this.#store, sessionId, cursor, lastStatus).finally(() =>
+      this.#reading.delete(key),
+    );
+    this.#reading.set(key, read);
+    return read;
+  }
+}
+
+/** What happened in a session since `cursor` (see {@link FeedReader}). */
+export function readFeed(
+  store: Store,
+  sessionId: string,
+  cursor: FeedCursor,
+  lastStatus: string | undefined,
+) {
+  return readFeedOnce(store, sessionId, cursor, lastStatus);
 }

@@ -287,6 +287,52 @@ describe("review API routes", () => {
     expect(r).toMatchObject({ status: 200, body: { items: [] } });
   });
 
+  it("leaves a paused session paused for an update_state and wakes it for a resume, without anyone calling resume", async () => {
+    await api.interrupts.send("wake-1", { type: "pause", mode: "suspend" });
+    expect(
+      (await api.call("POST", "/api/runs", { body: { agent: "pausable", sessionId: "wake-1" } }))
+        .status,
+    ).toBe(202);
+    await until(
+      async () =>
+        (await api.store.sessions.get("wake-1"))?.status === "paused" ? true : undefined,
+      "the pause",
+    );
+    const update = await api.call("POST", "/api/sessions/wake-1/interrupts?wait=300", {
+      token: REVIEWER,
+      body: { type: "update_state", values: { notes: ["from the page"] } },
+    });
+    expect(update.status).toBe(202);
+    expect(update.body.decision).toBeNull();
+    expect((await api.store.sessions.get("wake-1"))?.status).toBe("paused");
+    const resume = await api.call("POST", "/api/sessions/wake-1/interrupts?wait=10000", {
+      token: REVIEWER,
+      body: { type: "resume" },
+    });
+    expect(resume.status).toBe(200);
+    expect(resume.body.decision).toMatchObject({ status: "applied", action: { type: "resume" } });
+    await until(
+      async () =>
+        (await api.store.sessions.get("wake-1"))?.status === "completed" ? true : undefined,
+      "completion",
+    );
+    const view = await api.call("GET", "/api/sessions/wake-1");
+    expect(view.body.state.notes).toEqual(["two"]);
+    const audit = (await api.call("GET", "/api/sessions/wake-1/audit?limit=500")).body.items as {
+      kind: string;
+      actor?: string;
+      data?: { action?: { type: string } };
+    }[];
+    expect(
+      audit.some(
+        (e) =>
+          e.kind === "interrupt.applied" &&
+          e.actor === "rita" &&
+          e.data?.action?.type === "update_state",
+      ),
+    ).toBe(true);
+  });
+
   it("answers unknown routes with a 404 error body", async () => {
     const r = await api.call("GET", "/api/nope");
     expect(r.status).toBe(404);
