@@ -126,6 +126,7 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     expect(live).toContain("gate.decided draft by ana");
     expect(await page.evaluate("window.marker")).toBe(42);
     expect(loads).toBe(loadsBefore);
+    await page.screenshot({ path: join(SCREENSHOTS, "session-review.png"), fullPage: true });
   });
 
   it("shows a decision another reviewer sent, as it happens", async () => {
