@@ -42,22 +42,26 @@ export function describeCheckpoint(cp) {
 
 export function timelinePanel() {
   const list = h("ol", { class: "timeline", "aria-label": "Steps of the run" });
-  const live = h("ol", {
-    class: "timeline live",
-    "aria-label": "Live events",
-    "aria-live": "polite",
-  });
+  // Not a live region: a run can send dozens of events a second; the status line speaks.
+  const live = h("ol", { class: "timeline live", "aria-label": "Live events" });
+  const more = h("p", { class: "muted", hidden: true });
   const element = h(
     "section",
     { class: "panel timeline-panel", "aria-labelledby": "timeline-heading" },
     h("h2", { id: "timeline-heading" }, "Timeline"),
+    more,
     list,
     h("h3", {}, "Live events"),
     live,
   );
   return {
     element,
-    update(history) {
+    /** The checkpoints as the API sent them; `truncated`: older ones were left out. */
+    update(history, truncated = false) {
+      more.hidden = !truncated;
+      more.textContent = truncated
+        ? `The latest ${history.length} steps; older ones are not shown.`
+        : "";
       replace(
         list,
         chronological(history).map((cp) =>

@@ -15,6 +15,8 @@ import { sessionModel } from "./session-model.js";
 /** How long a POST waits for the run's decision on a message before answering with the receipt. */
 export const DECISION_WAIT_MS = 4000;
 const REFRESH_DELAY_MS = 150;
+/** How many of the newest checkpoints the timeline and the diffs are built from. */
+export const HISTORY_LIMIT = 200;
 
 /**
  * Whether the caller may act on this session, and why not: nobody once the run has ended (a
@@ -133,7 +135,7 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
     try {
       const [detail, history] = await Promise.all([
         api(base),
-        api(`${base}/history`, { query: { limit: 200 } }),
+        api(`${base}/history`, { query: { limit: HISTORY_LIMIT } }),
       ]);
       if (closed) return;
       const s = sessionModel(detail);
@@ -156,7 +158,7 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
       note.textContent = allowed.why ?? "";
       controls.update(s.path, s.pause);
       const entries = Array.isArray(history) ? history : (history?.items ?? []);
-      timeline.update(entries);
+      timeline.update(entries, history?.more === true);
       state.update(s.state, entries);
       await audit.refresh();
     } catch (error) {
