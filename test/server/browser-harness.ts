@@ -49,7 +49,7 @@ const State = z.object({
 type State = z.infer<typeof State>;
 
 /** What the `draft` node writes: the first draft, or a revision that quotes the feedback. */
-export type Writer = (topic: string, feedback: string | undefined) => string;
+export type Writer = (topic: string, feedback: string | undefined) => string | Promise<string>;
 
 export interface ReviewServer {
   readonly url: string;
@@ -75,7 +75,7 @@ export async function startReviewServer(
   const interrupts = new InterruptService({ store });
   const graph = new Graph({ state: State, name: "newsletter" })
     .addNode("outline", (s) => ({ outline: `Outline: ${s.topic}` }))
-    .addNode("draft", (s, ctx) => ({ draft: writer(s.topic, ctx.feedback) }))
+    .addNode("draft", async (s, ctx) => ({ draft: await writer(s.topic, ctx.feedback) }))
     .addNode("publish", (s) => ({ published: s.draft }))
     .addEdge(START, "outline")
     .addEdge("outline", "draft")

@@ -27,11 +27,13 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
   let loads = 0;
 
   beforeAll(async () => {
-    server = await startReviewServer((topic, feedback) =>
-      feedback === undefined
+    server = await startReviewServer(async (topic, feedback) => {
+      // Feedback that asks to take time keeps the node running past the page's wait.
+      if (feedback?.includes("take your time")) await new Promise((r) => setTimeout(r, 3500));
+      return feedback === undefined
         ? `Tide pools flood and drain twice a day; ${topic} are small worlds.`
-        : `Revised (${feedback}): sea stars cling to the rocks of ${topic}.`,
-    );
+        : `Revised (${feedback}): sea stars cling to the rocks of ${topic}.`;
+    });
     await server.agent.run({ topic: "tide pools" }, { sessionId: "newsletter-1" });
     await server.agent.run({ topic: "dunes" }, { sessionId: "newsletter-2" });
     await server.agent.run({ topic: "kelp" }, { sessionId: "newsletter-3" });
@@ -244,7 +246,9 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await page.getByLabel("Message to the run").fill("looks good, ship it");
     await page.getByRole("button", { name: "Send message" }).click();
     const decided = page.getByRole("status", { name: "What the reasoner decided" });
-    await expect.poll(() => decided.textContent()).toContain("Applied as approve");
+    await expect
+      .poll(() => decided.textContent(), { timeout: 5_000 })
+      .toContain("Applied as approve");
     expect(await decided.textContent()).toContain("decided by: rules");
     expect(await page.getByLabel("Decided action").textContent()).toContain('"type": "approve"');
     await page.locator("main[data-status=completed]").waitFor();
@@ -301,6 +305,33 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await page.getByRole("button", { name: "Cancel run" }).click();
     await page.locator("main[data-status=cancelled]").waitFor();
     expect((await server.agent.getState("bulk-01"))?.status).toBe("cancelled");
+    await page.getByRole("button", { name: "← All sessions" }).click();
+  });
+
+  it("shows the reasoner's decision on free text when it comes after the page stopped waiting", async () => {
+    await page
+      .getByRole("table", { name: "Waiting for approval" })
+      .getByRole("button", { name: "Open session bulk-02" })
+      .click();
+    await page.getByLabel("Output under review").waitFor();
+    await page.getByLabel("Feedback").fill("Shorter, take your time.");
+    await page.getByRole("button", { name: "Request changes" }).click();
+    await expect
+      .poll(() => page.locator("#notice").textContent())
+      .toContain("Applied as request_changes");
+    // The node now runs for a while: the message waits in the queue until it ends.
+    await page.getByLabel("Message to the run").fill("looks good, approve");
+    await page.getByRole("button", { name: "Send message" }).click();
+    const decided = page.getByRole("status", { name: "What the reasoner decided" });
+    await expect.poll(() => decided.textContent(), { timeout: 5_000 }).toContain("Queued");
+    // Read where the node ended, before its gate opened again: "carry on" there, "approve" at
+    // a gate. Either way the page shows it without being asked.
+    await expect
+      .poll(() => decided.textContent(), { timeout: 8_000 })
+      .toMatch(/Applied as (continue|approve) \(decided by: rules\)/);
+    expect(await page.getByLabel("Decided action").textContent()).toMatch(
+      /"type": "(continue|approve)"/,
+    );
     await page.getByRole("button", { name: "← All sessions" }).click();
   });
 

@@ -11,19 +11,23 @@ function details(data) {
   return h("details", {}, h("summary", {}, h("code", {}, `${json.slice(0, 57)}…`)), pre(data));
 }
 
-export function auditPanel({ load }) {
+export function auditPanel({ load, fail }) {
   const body = h("tbody");
   const info = h("span", { class: "page-info" });
+  /** The page on view, and the page most recently asked for (a click or a refresh). */
   let offset;
+  let wanted;
   let total = 0;
+  let asked = 0;
+  const click = (at) => go(at).catch((e) => fail(e));
   const prev = h(
     "button",
-    { type: "button", onclick: () => go(Math.max(0, offset - AUDIT_PAGE)) },
+    { type: "button", disabled: true, onclick: () => click(Math.max(0, wanted - AUDIT_PAGE)) },
     "Earlier entries",
   );
   const next = h(
     "button",
-    { type: "button", onclick: () => go(offset + AUDIT_PAGE) },
+    { type: "button", disabled: true, onclick: () => click(wanted + AUDIT_PAGE) },
     "Later entries",
   );
   const element = h(
@@ -46,8 +50,12 @@ export function auditPanel({ load }) {
     ),
     h("div", { class: "pager" }, prev, info, next),
   );
+  /** Loads a page; an answer that a later request overtook is dropped. */
   async function go(at) {
+    const ticket = ++asked;
+    wanted = at;
     const page = await load(at, AUDIT_PAGE);
+    if (ticket !== asked) return;
     offset = at;
     total = page.total ?? page.items.length;
     replace(
@@ -79,8 +87,8 @@ export function auditPanel({ load }) {
      * entries appear, on a page of their own once it fills); an older page on view stays.
      */
     async refresh() {
-      const atEnd = offset === undefined || offset + AUDIT_PAGE >= total;
-      if (!atEnd) return go(offset);
+      const atEnd = wanted === undefined || wanted + AUDIT_PAGE >= total;
+      if (!atEnd) return go(wanted);
       const first = await load(0, 1);
       const count = first.total ?? 0;
       return go(Math.floor(Math.max(0, count - 1) / AUDIT_PAGE) * AUDIT_PAGE);

@@ -3,6 +3,26 @@
 import { h, replace, show } from "./dom.js";
 
 /** What became of a message, in words: applied (and as what), refused (and why), pending. */
+/**
+ * The outcome an `interrupt.applied` / `interrupt.refused` / `interrupt.expired` /
+ * `interrupt.cleared` audit entry records, in the shape the API's receipts use.
+ */
+export function outcomeFromAudit(entry) {
+  const data = entry?.data ?? {};
+  switch (entry?.kind) {
+    case "interrupt.applied":
+      return { status: "applied", action: data.action, source: data.source, detail: data.detail };
+    case "interrupt.refused":
+      return { status: "refused", error: { code: data.code, message: data.message } };
+    case "interrupt.expired":
+      return { status: "expired" };
+    case "interrupt.cleared":
+      return { status: "refused", error: { message: `the queue was cleared (${data.reason})` } };
+    default:
+      return undefined;
+  }
+}
+
 export function describeOutcome(outcome) {
   if (!outcome || typeof outcome !== "object") return "Queued; the run has not read it yet.";
   if (outcome.status === "applied") {
@@ -64,8 +84,25 @@ export function messagePanel({ send }) {
     ),
     result,
   );
+  let pending;
   return {
     element,
+    /**
+     * Remembers the message sent from this box while the run has not decided on it, so the
+     * session's feed can show the decision when it comes.
+     */
+    awaiting(id) {
+      pending = id;
+    },
+    /** Shows the decision an audit entry of the feed records, if it is the awaited message's. */
+    settle(entry) {
+      if (pending === undefined || entry?.data?.id !== pending) return false;
+      const outcome = outcomeFromAudit(entry);
+      if (outcome === undefined) return false;
+      pending = undefined;
+      this.showDecision(outcome);
+      return true;
+    },
     /** Shows the receipt and decision of the last message sent from this box. */
     showDecision(outcome) {
       const action = outcome?.action;

@@ -8,12 +8,12 @@ import { badge, h, replace, show } from "./dom.js";
 import { followEvents } from "./event-stream.js";
 import { graphView } from "./graph-view.js";
 import { statePanel, timelinePanel } from "./history-panels.js";
-import { describeOutcome, messagePanel } from "./message-panel.js";
+import { describeOutcome, messagePanel, outcomeFromAudit } from "./message-panel.js";
 import { reviewPanel } from "./review-panel.js";
 import { sessionModel } from "./session-model.js";
 
 /** How long a POST waits for the run's decision on a message before answering with the receipt. */
-export const DECISION_WAIT_MS = 4000;
+export const DECISION_WAIT_MS = 2500;
 const REFRESH_DELAY_MS = 150;
 /** How many of the newest checkpoints the timeline and the diffs are built from. */
 export const HISTORY_LIMIT = 200;
@@ -61,15 +61,36 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
   );
   const graphBox = h("div", { class: "graph-box" });
 
+  // While a message is on its way the controls are disabled, so a double click sends one.
+  let allowed = { may: false };
+  let sending = false;
+  const applyPermission = () => {
+    for (const control of element.querySelectorAll(".acts")) {
+      control.disabled = sending || !allowed.may;
+    }
+    note.hidden = allowed.may;
+    note.textContent = allowed.why ?? "";
+  };
   const send = async (input, label) => {
     notify(`${label}: sending…`);
-    const answer = await api(`${base}/interrupts`, {
-      method: "POST",
-      body: input,
-      query: { wait: DECISION_WAIT_MS },
-    });
-    const outcome = answer?.decision ?? answer?.outcome;
-    if (typeof input.text === "string") message.showDecision(outcome);
+    sending = true;
+    applyPermission();
+    let answer;
+    try {
+      answer = await api(`${base}/interrupts`, {
+        method: "POST",
+        body: input,
+        query: { wait: DECISION_WAIT_MS },
+      });
+    } finally {
+      sending = false;
+      applyPermission();
+    }
+    const outcome = answer?.decision ?? answer?.outcome ?? undefined;
+    if (typeof input.text === "string") {
+      message.showDecision(outcome);
+      if (outcome === undefined && answer?.receipt?.id) message.awaiting(answer.receipt.id);
+    }
     const refused = outcome?.status === "refused";
     (refused ? fail : notify)(`${label}: ${describeOutcome(outcome)}`);
     schedule();
@@ -85,6 +106,7 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
   const state = statePanel();
   const audit = auditPanel({
     load: (offset, limit) => api(`${base}/audit`, { query: { offset, limit } }),
+    fail: send.fail,
   });
 
   const element = h(
@@ -152,10 +174,8 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
         }),
       );
       review.update(s.gate);
-      const allowed = permission(identity, s);
-      for (const control of element.querySelectorAll(".acts")) control.disabled = !allowed.may;
-      note.hidden = allowed.may;
-      note.textContent = allowed.why ?? "";
+      allowed = permission(identity, s);
+      applyPermission();
       controls.update(s.path, s.pause);
       const entries = Array.isArray(history) ? history : (history?.items ?? []);
       timeline.update(entries, history?.more === true);
@@ -177,7 +197,12 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
       } catch {
         data = {};
       }
-      if (data && typeof data === "object") timeline.addEvent(event.event, data);
+      if (data && typeof data === "object") {
+        timeline.addEvent(event.event, data);
+        if (event.event === "interrupt.settled" && message.settle(data)) {
+          notify(`Send message: ${describeOutcome(outcomeFromAudit(data))}`);
+        }
+      }
       schedule();
     },
     onStatus(status) {
