@@ -53,6 +53,11 @@ export interface ServerOptions {
   /** Who may act on a session besides admins. Default: the `reviewers` given to `POST /api/runs`. */
   readonly reviewers?: ReviewersOf;
   readonly logger?: Logger;
+  /**
+   * Adds routes of your own (the review page's static files, say) after the API's, on the same
+   * app; `/api/*` is authenticated, anything else is public unless you guard it.
+   */
+  readonly routes?: (app: ApiApp) => void;
 }
 
 /** A listening server. */
@@ -192,6 +197,7 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
     requireRole(c, "admin");
     return c.json({ items: webhooks.list() });
   });
+  options.routes?.(app);
   webhooks.start();
 
   const listeners = new Set<ListeningServer>();

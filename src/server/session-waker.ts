@@ -53,7 +53,10 @@ export class SessionWaker {
       };
       this.#watching.add(stop);
       void receipt.decision.then(stop);
-      return false;
+      // The run may have let go between the first look and the subscription: look once more.
+      const again = await this.#tryWake(sessionId, input);
+      if (again !== "running") stop();
+      return again === "woken";
     } catch (error) {
       this.#failed(sessionId, error);
       return false;

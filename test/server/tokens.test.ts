@@ -94,6 +94,28 @@ describe("API tokens", () => {
     ).rejects.toThrow(InvalidOptionError);
   });
 
+  it("mounts routes of one's own beside the API, public unless guarded, the API still authenticated", async () => {
+    const store = new MemoryStore();
+    const server = await createServer({
+      store,
+      interrupts: new InterruptService({ store }),
+      agents: {},
+      auth: { tokens: TOKENS },
+      routes: (app) => {
+        app.get("/", (c) => c.html("<h1>Review</h1>"));
+      },
+    });
+    const listening = await server.listen({ port: 0 });
+    try {
+      const page = await fetch(`${listening.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("Review");
+      expect((await fetch(`${listening.url}/api/sessions`)).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("never logs a presented token", async () => {
     const store = new MemoryStore();
     const lines: string[] = [];
@@ -121,5 +143,44 @@ describe("API tokens", () => {
       await server.close();
     }
     expect(lines.join("\n")).not.toMatch(/wrong-token|viewer-token/);
+  });
+});
+
+describe("loopback", () => {
+  it("tells loopback hosts and addresses from others", async () => {
+    const { isLoopbackAddress, isLoopbackHost } = await import("../../src/server/auth.js");
+    for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+    for (const host of [
+      "0.0.0.0",
+      "::",
+      "192.168.1.2",
+      "10.0.0.1",
+      "example.org",
+      "127.0.0.1.nip.io",
+      "localhost.evil",
+    ]) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+    expect(isLoopbackAddress("::ffff:127.0.0.1")).toBe(true);
+    expect(isLoopbackAddress("::ffff:10.0.0.1")).toBe(false);
+    expect(isLoopbackAddress(undefined)).toBe(false);
+  });
+
+  it("refuses to listen beyond loopback in dev mode", async () => {
+    const store = new MemoryStore();
+    const server = await createServer({
+      store,
+      interrupts: new InterruptService({ store }),
+      agents: {},
+      auth: { dev: true },
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    await expect(server.listen({ port: 0, host: "0.0.0.0" })).rejects.toThrow(
+      /InsecureListen|loopback/,
+    );
+    await expect(server.listen({ port: 0, host: "::" })).rejects.toThrow(/loopback/);
+    await server.close();
   });
 });
