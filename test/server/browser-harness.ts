@@ -12,8 +12,7 @@ import { type Browser, chromium } from "playwright-core";
 import { END, Graph, GraphAgent, InterruptService, START, silentLogger } from "trellis";
 import { SqliteStore } from "trellis/sqlite";
 import { z } from "zod";
-import { createServer, type TrellisServer } from "../../src/entries/server.js";
-import { mountWeb } from "../../src/server/web/mount-web.js";
+import { createServer, mountWeb, type TrellisServer } from "../../src/entries/server.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** Why the browser tests are skipped, or `undefined` when they run. */
@@ -103,9 +102,8 @@ export async function startReviewServer(
           ],
         },
     logger: silentLogger,
+    routes: (app) => mountWeb(app),
   });
-  // The API serves the page itself once it mounts it; until then the test mounts it.
-  if (!api.app.routes.some((r) => r.path === "/assets/*")) mountWeb(api.app);
   const app = api.app;
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
