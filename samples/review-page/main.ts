@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { InterruptService } from "trellis";
-import { createServer } from "trellis/server";
+import { createServer, mountWeb } from "trellis/server";
 import { SqliteStore } from "trellis/sqlite";
 import buildAgents, { input } from "./agents.js";
 
@@ -28,6 +28,8 @@ const server = await createServer({
       { token: viewer, name: "viewer", role: "viewer" },
     ],
   },
+  // The page at /, beside the API at /api.
+  routes: (app) => mountWeb(app),
 });
 
 for (const topic of [input.topic, "sand dunes"]) {
