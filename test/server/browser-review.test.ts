@@ -417,6 +417,21 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     ]);
   });
 
+  it("says so when a session does not exist, and stops asking for its events", async () => {
+    let asked = 0;
+    const count = (r: { url(): string }) => {
+      if (r.url().includes("/no-such-session/events")) asked++;
+    };
+    page.on("request", count);
+    await page.evaluate('location.hash = "#/session/no-such-session"');
+    await expect.poll(() => page.locator("#alert").textContent()).toContain("No session");
+    await page.locator(".live", { hasText: "no live updates" }).waitFor();
+    await page.waitForTimeout(1200);
+    expect(asked).toBe(1);
+    page.off("request", count);
+    await page.getByRole("button", { name: "← All sessions" }).click();
+  });
+
   it("goes back to the login when the token is refused", async () => {
     await page.evaluate('sessionStorage.setItem("trellis.token", "revoked")');
     await page.getByLabel("Status").selectOption("");

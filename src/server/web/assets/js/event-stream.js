@@ -40,7 +40,7 @@ export function parseEvents(buffer) {
 
 /**
  * Follows an SSE endpoint until `close()`. `onEvent({ id, event, data })` gets each event;
- * `onStatus("open" | "reconnecting" | "closed")` the connection state.
+ * `onStatus("open" | "reconnecting" | "refused" | "closed")` the connection state.
  */
 export function followEvents(url, { onEvent, onStatus = () => {}, lastEventId } = {}) {
   const controller = new AbortController();
@@ -49,6 +49,7 @@ export function followEvents(url, { onEvent, onStatus = () => {}, lastEventId } 
   let closed = false;
 
   const connect = async () => {
+    let ending = "closed";
     while (!closed) {
       try {
         const headers = authHeaders({ accept: "text/event-stream" });
@@ -60,6 +61,12 @@ export function followEvents(url, { onEvent, onStatus = () => {}, lastEventId } 
         });
         if (response.status === 401) {
           notifyUnauthorized();
+          break;
+        }
+        // A request the server will never accept (no such session, not allowed, a bad id):
+        // asking again would not help. Overload (429, 503) and network errors are retried.
+        if ([400, 403, 404].includes(response.status)) {
+          ending = "refused";
           break;
         }
         if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
@@ -87,7 +94,7 @@ export function followEvents(url, { onEvent, onStatus = () => {}, lastEventId } 
       await new Promise((resolve) => setTimeout(resolve, retryMs));
       retryMs = Math.min(MAX_RETRY_MS, retryMs * 2);
     }
-    onStatus("closed");
+    onStatus(ending);
   };
   void connect();
   return {

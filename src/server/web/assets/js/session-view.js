@@ -206,7 +206,12 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
       schedule();
     },
     onStatus(status) {
-      live.textContent = { open: "live", reconnecting: "reconnecting…", closed: "offline" }[status];
+      live.textContent = {
+        open: "live",
+        reconnecting: "reconnecting…",
+        refused: "no live updates",
+        closed: "offline",
+      }[status];
       live.dataset.state = status;
       if (status === "open") schedule();
     },
