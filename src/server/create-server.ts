@@ -193,6 +193,17 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
   interruptRoute(app, parts);
   runRoute(app, parts);
   eventStreamRoute(app, parts, streamSSE, streams);
+  app.get("/api/agents", (c) => {
+    requireRole(c, "viewer");
+    return c.json({
+      items: Object.entries(options.agents).map(([name, agent]) => ({
+        name,
+        graph: agent.graph.name,
+        nodes: agent.graph.nodeNames,
+        mermaid: agent.graph.toMermaid(),
+      })),
+    });
+  });
   app.get("/api/deliveries", (c) => {
     requireRole(c, "admin");
     return c.json({ items: webhooks.list() });

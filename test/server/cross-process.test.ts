@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnFixture } from "./child.js";
-import { type Api, REVIEWER, startApi, tempDir, until } from "./harness.js";
+import { type Api, REVIEWER, startApi, tempDir, until, VIEWER } from "./harness.js";
+import { openSse } from "./sse-client.js";
 
 const dir = tempDir("server-cross");
 const db = `${dir}/shared.db`;
@@ -23,6 +24,10 @@ describe("a server and a run in another process", () => {
       async () => ((await api.store.sessions.get("cross-1"))?.gate ? true : undefined),
       "the gate in the child",
     );
+    const events = await openSse(`${api.url}/api/sessions/cross-1/events`, {
+      authorization: `Bearer ${VIEWER}`,
+    });
+    await events.waitFor((e) => e.event === "ready", "ready");
     const r = await api.call("POST", "/api/sessions/cross-1/interrupts?wait=15000", {
       token: REVIEWER,
       body: { type: "approve", comment: "from the server" },
@@ -34,6 +39,16 @@ describe("a server and a run in another process", () => {
       published: "A draft about dunes",
     });
     expect(await child.exited).toBe(0);
+    // The child's checkpoints reach this server's event stream through the SQLite notifier.
+    await events.waitFor(
+      (e) => e.event === "gate.decided" && JSON.parse(e.data).actor === "rita",
+      "the decision",
+    );
+    await events.waitFor(
+      (e) => e.event === "status" && JSON.parse(e.data).status === "completed",
+      "completion",
+    );
+    events.close();
     const audit = (await api.call("GET", "/api/sessions/cross-1/audit?limit=500")).body.items as {
       kind: string;
       actor?: string;

@@ -281,6 +281,17 @@ describe("review API routes", () => {
     expect(audit.items.at(-1)).toMatchObject({ kind: "session.deleted", actor: "ada" });
   });
 
+  it("lists the server's agents with their graphs for a viewer", async () => {
+    const r = await api.call("GET", "/api/agents", { token: VIEWER });
+    expect(r.status).toBe(200);
+    expect(r.body.items.map((a: { name: string; graph: string }) => [a.name, a.graph])).toEqual([
+      ["review", "review"],
+      ["pausable", "pausable"],
+    ]);
+    expect(r.body.items[0].nodes).toEqual(["draft", "publish"]);
+    expect((await api.call("GET", "/api/agents", { token: null })).status).toBe(401);
+  });
+
   it("shows webhook deliveries to admins only", async () => {
     expect((await api.call("GET", "/api/deliveries", { token: VIEWER })).status).toBe(403);
     const r = await api.call("GET", "/api/deliveries");

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { signWebhook, verifyWebhook } from "../../src/entries/server.js";
+import type { CheckpointRecord } from "../../src/index.js";
+import { webhookEventsOf } from "../../src/server/webhooks.js";
 import { type Api, REVIEWER, startApi, tempDir, until } from "./harness.js";
 
 const dir = tempDir("server-webhooks");
@@ -46,6 +48,65 @@ afterAll(async () => {
 });
 
 describe("webhooks", () => {
+  it("names the events a checkpoint stands for", () => {
+    const record = (
+      status: CheckpointRecord["status"],
+      meta: Partial<CheckpointRecord["meta"]> = {},
+    ) =>
+      ({
+        kind: "full",
+        state: {},
+        sessionId: "s",
+        thread: "",
+        id: "c",
+        seq: 1,
+        parentId: null,
+        runId: "r",
+        node: null,
+        iteration: 0,
+        next: [],
+        status,
+        meta: { v: 1, ...meta },
+        createdAt: 0,
+      }) as CheckpointRecord;
+    const gate = {
+      requestId: "q",
+      node: "draft",
+      revision: 0,
+      maxRevisions: 3,
+      output: {},
+      history: [],
+      openedAt: 0,
+      queueSeq: 0,
+    };
+    const decision = {
+      requestId: "q",
+      node: "draft",
+      revision: 0,
+      decision: "approve",
+      by: "human",
+    } as const;
+    expect(webhookEventsOf(record("running"))).toEqual([]);
+    expect(webhookEventsOf(record("paused"))).toEqual(["session.paused"]);
+    expect(webhookEventsOf(record("paused", { gate }))).toEqual(["approval.requested"]);
+    expect(webhookEventsOf(record("running", { decision }))).toEqual(["approval.decided"]);
+    expect(webhookEventsOf(record("paused", { decision, gate }))).toEqual([
+      "approval.decided",
+      "approval.requested",
+    ]);
+    for (const status of ["completed", "failed", "rejected", "cancelled"] as const) {
+      expect(webhookEventsOf(record(status))).toEqual([`session.${status}`]);
+    }
+    expect(
+      webhookEventsOf({
+        ...record("paused"),
+        kind: "unparsable",
+        problem: "x",
+        meta: undefined,
+      } as never),
+    ).toEqual([]);
+  });
+
   it("verifies signatures: right secret and body pass; another secret, a changed body or an old time fail", () => {
     const t = Math.floor(Date.now() / 1000);
     const header = signWebhook(SECRET, '{"a":1}', t);
