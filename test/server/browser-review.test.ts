@@ -281,6 +281,17 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await expect.poll(() => info.textContent()).toBe("1–2 of 2");
     const names = await all.getByRole("button", { name: /^Open session/ }).allTextContents();
     expect(names.sort()).toEqual(["newsletter-1", "newsletter-3"]);
+
+    await server.agent.run({ topic: "late" }, { sessionId: "late-arrival" });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect.poll(() => page.locator("#inbox-heading").textContent()).toContain("(21)");
+    expect(
+      await page
+        .getByRole("table", { name: "Waiting for approval" })
+        .getByRole("button", { name: "Open session late-arrival" })
+        .count(),
+    ).toBe(1);
+    await page.getByLabel("Status").selectOption("");
   });
 
   it("pauses, resumes and cancels a run from the page", async () => {

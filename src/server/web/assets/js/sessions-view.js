@@ -5,6 +5,8 @@ import { api } from "./api.js";
 import { badge, h, replace, show, time } from "./dom.js";
 
 export const PAGE_SIZE = 20;
+/** How often the sessions lists are read again. */
+export const REFRESH_EVERY_MS = 15_000;
 const STATUSES = ["", "running", "paused", "completed", "failed", "cancelled", "rejected"];
 
 function table(label, items, open) {
@@ -113,6 +115,12 @@ export function sessionsView({ open, fail }) {
     "main",
     { class: "sessions", "aria-label": "Sessions" },
     h(
+      "div",
+      { class: "list-head" },
+      h("button", { type: "button", onclick: () => refresh() }, "Refresh"),
+      h("span", { class: "muted" }, `The lists refresh every ${REFRESH_EVERY_MS / 1000} seconds.`),
+    ),
+    h(
       "section",
       { class: "panel", "aria-labelledby": "inbox-heading" },
       h("h2", { id: "inbox-heading" }, "Inbox: waiting for approval ", waiting),
@@ -133,8 +141,12 @@ export function sessionsView({ open, fail }) {
       waiting.textContent = `(${n})`;
       await load(offset);
     } catch (e) {
-      fail(e);
+      if (e?.status !== 401) fail(e);
     }
   };
-  return { element, refresh };
+  // The lists have no event stream: they are read again now and then, while the tab is seen.
+  const timer = setInterval(() => {
+    if (document.visibilityState === "visible") void refresh();
+  }, REFRESH_EVERY_MS);
+  return { element, refresh, close: () => clearInterval(timer) };
 }
