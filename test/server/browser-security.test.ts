@@ -92,6 +92,7 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page with hostile content
     expect(await output.textContent()).toContain("<script>window.__xss = 'script'</script>");
     expect(await output.textContent()).toContain('href="javascript:');
     expect(await page.locator("#session-title").textContent()).toContain(HOSTILE_SESSION);
+    expect(await page.title()).toBe(`${HOSTILE_SESSION} · Trellis review`);
 
     await page.getByLabel("Feedback").fill(PAYLOAD);
     await page.getByRole("button", { name: "Request changes" }).click();
@@ -151,10 +152,11 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page with hostile content
     expect(await page.getByLabel("Go back to node").isDisabled()).toBe(true);
 
     // Enabling a button by hand does not help: the server refuses and the page says so.
-    await page
-      .getByRole("button", { name: "Approve" })
-      .evaluate((b) => b.removeAttribute("disabled"));
-    await page.getByRole("button", { name: "Approve" }).click();
+    // (In one step: the page disables it again whenever it redraws.)
+    await page.getByRole("button", { name: "Approve" }).evaluate((b) => {
+      b.removeAttribute("disabled");
+      (b as unknown as { click(): void }).click();
+    });
     await expect.poll(() => page.locator("#alert").textContent()).not.toBe("");
     const trail = await server.agent.auditTrail("viewer-only", { limit: 100 });
     expect(trail.items.map((e) => e.kind)).not.toContain("interrupt.received");

@@ -89,7 +89,10 @@ export function auditPanel({ load, fail }) {
     async refresh() {
       const atEnd = wanted === undefined || wanted + AUDIT_PAGE >= total;
       if (!atEnd) return go(wanted);
+      const before = asked;
       const first = await load(0, 1);
+      // A page asked for meanwhile (a click) wins over this refresh's idea of the newest page.
+      if (asked !== before) return;
       const count = first.total ?? 0;
       return go(Math.floor(Math.max(0, count - 1) / AUDIT_PAGE) * AUDIT_PAGE);
     },

@@ -154,6 +154,7 @@ function route() {
       }),
     );
   } else {
+    document.title = "Trellis review";
     const view = sessionsView({
       open: (id) => {
         location.hash = `#/session/${encodeURIComponent(id)}`;

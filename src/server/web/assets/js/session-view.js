@@ -52,7 +52,14 @@ export function permission(identity, session) {
 
 export function sessionView({ sessionId, identity, notify, fail, back }) {
   const base = `/api/sessions/${encodeURIComponent(sessionId)}`;
-  const title = h("h1", { id: "session-title" }, "Session ", h("code", {}, sessionId));
+  const title = h(
+    "h1",
+    { id: "session-title", tabindex: -1 },
+    "Session ",
+    h("code", {}, sessionId),
+  );
+  // The tab's title is text too; a screen reader starts at the session's name.
+  document.title = `${sessionId} · Trellis review`;
   const statusBadge = h("span", { class: "status" });
   const live = h(
     "span",
@@ -218,6 +225,7 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
   });
 
   loading = refresh();
+  queueMicrotask(() => title.focus());
   return {
     element,
     ready: () => loading,
