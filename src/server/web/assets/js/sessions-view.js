@@ -72,18 +72,23 @@ export function sessionsView({ open, fail }) {
     STATUSES.map((s) => h("option", { value: s }, s === "" ? "any status" : s)),
   );
   let offset = 0;
+  let wanted = 0;
+  /** Shows a failed load, but not a 401: that one has already brought the login back. */
+  const report = (e) => {
+    if (e?.status !== 401) fail(e);
+  };
   let total = 0;
   const prev = h(
     "button",
-    { type: "button", onclick: () => load(Math.max(0, offset - PAGE_SIZE)) },
+    { type: "button", onclick: () => load(Math.max(0, wanted - PAGE_SIZE)).catch(report) },
     "Previous page",
   );
   const next = h(
     "button",
-    { type: "button", onclick: () => load(offset + PAGE_SIZE) },
+    { type: "button", onclick: () => load(wanted + PAGE_SIZE).catch(report) },
     "Next page",
   );
-  filter.addEventListener("change", () => load(0));
+  filter.addEventListener("change", () => load(0).catch(report));
 
   async function loadInbox() {
     const page = await api("/api/sessions", { query: { waiting: "approval", limit: 100 } });
@@ -97,10 +102,15 @@ export function sessionsView({ open, fail }) {
     return page.total ?? page.items?.length ?? 0;
   }
 
+  /** Loads a page of all sessions; an answer a later request overtook is dropped. */
+  let asked = 0;
   async function load(at) {
+    const ticket = ++asked;
+    wanted = at;
     const page = await api("/api/sessions", {
       query: { status: filter.value, offset: at, limit: PAGE_SIZE },
     });
+    if (ticket !== asked) return;
     offset = at;
     total = page.total ?? page.items.length;
     replace(all, table("All sessions", page.items ?? [], open));
@@ -139,7 +149,7 @@ export function sessionsView({ open, fail }) {
     try {
       const n = await loadInbox();
       waiting.textContent = `(${n})`;
-      await load(offset);
+      await load(wanted);
     } catch (e) {
       if (e?.status !== 401) fail(e);
     }
