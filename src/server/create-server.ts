@@ -149,6 +149,7 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
   const dispatcher = options.dispatcher ?? new InProcessDispatcher(options.agents, { logger });
   const waker = new SessionWaker({
     store: options.store,
+    interrupts: options.interrupts,
     agents: options.agents,
     dispatcher,
     logger,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { later } from "../clock.js";
+import { SessionEndedError } from "../errors.js";
 import type { InterruptInput, InterruptOutcome } from "../interrupts/interrupt-message.js";
 import { requireRole } from "./auth.js";
 import { type ApiApp, parseBody, parseQuery, type ServerParts } from "./server-context.js";
@@ -47,7 +48,11 @@ export function interruptRoute(app: ApiApp, parts: ServerParts): void {
     const caller = requireRole(c, "reviewer");
     const id = c.req.param("id");
     const { wait } = parseQuery(c, WaitQuery);
-    await sessionOr404(parts, id);
+    const summary = await sessionOr404(parts, id);
+    if (summary.status === "completed" || summary.status === "rejected") {
+      // The run that ended would never read it, and a later run must not: refuse it now.
+      throw new SessionEndedError(id, summary.status, "");
+    }
     if (caller.role !== "admin") {
       const reviewers = await parts.reviewersOf(id);
       if (reviewers !== undefined && !reviewers.includes(caller.name)) {

@@ -1,4 +1,6 @@
+import { RunEndedError } from "../errors.js";
 import type { InterruptInput, InterruptReceipt } from "../interrupts/interrupt-message.js";
+import type { InterruptService } from "../interrupts/interrupt-service.js";
 import type { Logger } from "../logger.js";
 import type { AnyAgent } from "../run/define-agents.js";
 import { agentOf, type RunDispatcher, wakesSession } from "../run/dispatcher.js";
@@ -8,11 +10,13 @@ import type { Store } from "../store/store.js";
  * Continues suspended sessions that a message sent through the API should wake (see
  * `wakesSession`), so no one has to call resume. The check runs after the message is queued;
  * when the session was still running then, it runs once more when that run gives its lease up,
- * so a message that arrives while a run suspends is not left waiting. A resume of a session
+ * so a message that arrives while a run suspends is not left waiting; one that arrives as the
+ * run ends for good is refused with `RunEndedError`. A resume of a session
  * that another run holds is dropped by the dispatcher: that run reads the queue itself.
  */
 export class SessionWaker {
   readonly #store: Store;
+  readonly #interrupts: InterruptService;
   readonly #agents: Readonly<Record<string, AnyAgent>>;
   readonly #dispatcher: RunDispatcher;
   readonly #logger: Logger;
@@ -20,11 +24,13 @@ export class SessionWaker {
 
   constructor(options: {
     readonly store: Store;
+    readonly interrupts: InterruptService;
     readonly agents: Readonly<Record<string, AnyAgent>>;
     readonly dispatcher: RunDispatcher;
     readonly logger: Logger;
   }) {
     this.#store = options.store;
+    this.#interrupts = options.interrupts;
     this.#agents = options.agents;
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
@@ -37,13 +43,13 @@ export class SessionWaker {
     receipt: InterruptReceipt,
   ): Promise<boolean> {
     try {
-      const status = await this.#tryWake(sessionId, input);
+      const status = await this.#tryWake(sessionId, input, receipt.id);
       if (status !== "running") return status === "woken";
       let stop = (): void => {};
       const unsubscribe = this.#store.notifier.subscribe(sessionId, (event) => {
         if (event.kind !== "released" && event.kind !== "resync") return;
         stop();
-        void this.#tryWake(sessionId, input).catch((error: unknown) =>
+        void this.#tryWake(sessionId, input, receipt.id).catch((error: unknown) =>
           this.#failed(sessionId, error),
         );
       });
@@ -54,7 +60,7 @@ export class SessionWaker {
       this.#watching.add(stop);
       void receipt.decision.then(stop);
       // The run may have let go between the first look and the subscription: look once more.
-      const again = await this.#tryWake(sessionId, input);
+      const again = await this.#tryWake(sessionId, input, receipt.id);
       if (again !== "running") stop();
       return again === "woken";
     } catch (error) {
@@ -63,9 +69,24 @@ export class SessionWaker {
     }
   }
 
-  async #tryWake(sessionId: string, input: InterruptInput): Promise<"woken" | "running" | "left"> {
+  async #tryWake(
+    sessionId: string,
+    input: InterruptInput,
+    receiptId: string,
+  ): Promise<"woken" | "running" | "left"> {
     const summary = await this.#store.sessions.get(sessionId);
     if (summary?.status === "running") return "running";
+    if (summary?.status === "completed" || summary?.status === "rejected") {
+      // The run ended for good while the message was being queued: it came too late, as the
+      // run itself says of what arrives during its last write. Nothing happens if that run
+      // (or another) settled it first.
+      const action = typeof input === "string" ? "free text" : input.type;
+      await this.#interrupts.settle(receiptId, {
+        status: "refused",
+        error: new RunEndedError(action, summary.status),
+      });
+      return "left";
+    }
     if (!wakesSession(summary, input) || summary === undefined) return "left";
     const agent = agentOf(this.#agents, summary);
     if (agent === undefined) {

@@ -147,6 +147,43 @@ describe("a review over HTTP", () => {
     for (const s of [live, resumed, whole]) s.close();
   });
 
+  it("of two approvals sent at once, exactly one decides the gate and the other is refused, by the run or, once it ended, by the server", async () => {
+    await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: "twice-1" } });
+    await until(async () => ((await gateOf("twice-1")).gate ? true : undefined), "the gate");
+    const [one, two] = await Promise.all(
+      [1, 2].map(() =>
+        api.call("POST", "/api/sessions/twice-1/interrupts?wait=10000", {
+          token: REVIEWER,
+          body: { type: "approve" },
+        }),
+      ),
+    );
+    // The other one is refused by the run, or, when it comes after the run ended, by the
+    // server (409), with nothing queued.
+    const answers = [one!, two!].map((r) =>
+      r.status === 409 ? r.body.error.code : r.body.decision?.status,
+    );
+    expect(answers.sort()).toEqual(
+      answers.includes("SESSION_ENDED") ? ["SESSION_ENDED", "applied"] : ["applied", "refused"],
+    );
+    await until(
+      async () => ((await gateOf("twice-1")).status === "completed" ? true : undefined),
+      "completion",
+    );
+    const audit = (await api.call("GET", "/api/sessions/twice-1/audit?limit=500")).body.items as {
+      kind: string;
+    }[];
+    expect(audit.filter((e) => e.kind === "approval.decided")).toHaveLength(1);
+    expect((await api.store.interrupts.stats("twice-1")).depth).toBe(0);
+    const late = await api.call("POST", "/api/sessions/twice-1/interrupts", {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe("SESSION_ENDED");
+    expect((await api.store.interrupts.stats("twice-1")).depth).toBe(0);
+  });
+
   it("refuses a malformed Last-Event-ID (400) and an event stream without a token (401); a `?token=` works for EventSource", async () => {
     await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: "flow-2" } });
     await until(() => api.store.sessions.get("flow-2"), "the session");
