@@ -316,6 +316,9 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     await page.getByRole("button", { name: "Cancel run" }).click();
     await page.locator("main[data-status=cancelled]").waitFor();
     expect((await server.agent.getState("bulk-01"))?.status).toBe("cancelled");
+    // A cancelled run can be resumed later, so it still takes messages, and the page says so.
+    await page.getByText("The run stopped (cancelled)").waitFor();
+    expect(await page.getByRole("button", { name: "Approve" }).isDisabled()).toBe(false);
     await page.getByRole("button", { name: "← All sessions" }).click();
   });
 

@@ -19,18 +19,28 @@ const REFRESH_DELAY_MS = 150;
 export const HISTORY_LIMIT = 200;
 
 /**
- * Whether the caller may act on this session, and why not: nobody once the run has ended (a
- * message to it would wait unread); else admins always, reviewers unless the session names its
- * reviewers and they are not one, viewers never. The server checks the roles on every request;
- * this only keeps the page from offering what would be refused or ignored.
+ * Whether the caller may act on this session, and why not: nobody once the run has completed
+ * or was rejected (the server refuses messages then); else admins always, reviewers unless the
+ * session names its reviewers and they are not one, viewers never. A cancelled or failed run
+ * can still be resumed, so it takes messages, with a note that they wait for that. The server
+ * checks all of this on every request; the page only keeps from offering what would be refused.
  */
 export function permission(identity, session) {
-  if (session.finished) {
+  if (session.status === "completed" || session.status === "rejected") {
     return {
       may: false,
       why: `The run has ended (${session.status}): there is nothing left to decide.`,
     };
   }
+  const held =
+    session.status === "cancelled" || session.status === "failed"
+      ? `The run stopped (${session.status}); what you send waits until someone resumes it (trellis resume).`
+      : undefined;
+  const allowed = roleAllows(identity, session);
+  return allowed.may && held ? { may: true, why: held } : allowed;
+}
+
+function roleAllows(identity, session) {
   if (typeof session.canAct === "boolean") {
     return session.canAct
       ? { may: true }
@@ -75,7 +85,7 @@ export function sessionView({ sessionId, identity, notify, fail, back }) {
     for (const control of element.querySelectorAll(".acts")) {
       control.disabled = sending || !allowed.may;
     }
-    note.hidden = allowed.may;
+    note.hidden = !allowed.why;
     note.textContent = allowed.why ?? "";
   };
   const send = async (input, label) => {
