@@ -40,6 +40,7 @@ export {
   TokenRegistry,
   tokensFromEnv,
 } from "../server/tokens.js";
+export { type MountWebOptions, mountWeb, WEB_CSP } from "../server/web/mount-web.js";
 export { signWebhook, verifyWebhook } from "../server/webhook-signature.js";
 export type {
   Delivery,

@@ -75,7 +75,9 @@ export async function serve(
   }
   const logger = ioLogger(io);
   try {
-    const { createServer, readTokensFile, tokensFromEnv } = await import("../../entries/server.js");
+    const { createServer, mountWeb, readTokensFile, tokensFromEnv } = await import(
+      "../../entries/server.js"
+    );
     const port = values.port === undefined ? 8787 : Number(values.port);
     if (!/^\d{1,5}$/.test(values.port ?? "8787") || port > 65_535) {
       throw new UsageError(`--port must be a number from 0 to 65535, got \`${values.port}\`.`);
@@ -117,6 +119,7 @@ export async function serve(
         auth: tokens === undefined ? { dev: true } : { tokens },
         webhooks: hooks.map((url) => ({ url, secret: secret! })),
         logger,
+        routes: (app) => mountWeb(app),
       });
       const listening = await server.listen({ port, host: values.host ?? "127.0.0.1" });
       const names = Object.keys(context.agents);
