@@ -42,20 +42,20 @@ interface CheckpointRow {
 
 const COLUMNS =
   "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
-/** The statements, built once: a statement's text is its cache key, so it must not be rebuilt. */
+// The statements, built once: a statement's text is its cache key, so it must not be rebuilt.
 /**
- * The row goes in only when no row of its thread has its seq or a higher one, and none has its
+ * @internal The row goes in only when no row of its thread has its seq or a higher one, and none has its
  * id: neither the row at the seq the id names (an id of the form `<run id>.<seq>`) nor one of
  * the partial index (any other id). Rows of the first form cannot share an id, since their seqs
  * differ; the partial index, unique, guards the second form on its own as well.
  */
-const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID})`;
+export const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID})`;
 const LATEST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
 const LIST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
-/** An id of the form `<run id>.<seq>`: the row at that seq, down the primary key, if its id is the same. */
-const BY_SEQ_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?`;
-/** Any other id, through the partial index of the rows whose id is not of that form. */
-const BY_FOREIGN_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}`;
+/** @internal An id of the form `<run id>.<seq>`: the row at that seq, down the primary key, if its id is the same. */
+export const BY_SEQ_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?`;
+/** @internal Any other id, through the partial index of the rows whose id is not of that form. */
+export const BY_FOREIGN_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}`;
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 /** The meta most deltas carry, serialized once. */
 const PLAIN_META = '{"v":1}';
