@@ -20,14 +20,16 @@ const STEPS = 200;
 const ROUNDS = Number(process.argv[2] ?? 40);
 const WARMUP = 5;
 
+/** A delta checkpoint as a run writes it, with an id of the form `<run id>.<seq>`. */
 function record(sessionId: string, seq: number): CheckpointRecord {
+  const runId = `run-${sessionId}`;
   return deepFreeze({
     sessionId,
     thread: "",
-    id: `${sessionId}.${seq}`,
+    id: `${runId}.${seq}`,
     seq,
-    parentId: seq === 1 ? null : `${sessionId}.${seq - 1}`,
-    runId: `run-${sessionId}`,
+    parentId: seq === 1 ? null : `${runId}.${seq - 1}`,
+    runId,
     node: `node-${seq}`,
     iteration: seq,
     next: [`node-${seq + 1}`],

@@ -9,6 +9,7 @@ import {
   type CheckpointStore,
   type StoredRecord,
 } from "../checkpoint-store.js";
+import { seqOfId } from "./sqlite-checkpoint-id.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { isUniqueViolation } from "./sqlite-errors.js";
 import {
@@ -20,6 +21,7 @@ import {
   readNumber,
   readString,
 } from "./sqlite-rows.js";
+import { FOREIGN_ID } from "./sqlite-schema-v2.js";
 
 interface CheckpointRow {
   readonly session_id: unknown;
@@ -40,11 +42,20 @@ interface CheckpointRow {
 
 const COLUMNS =
   "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
-/** The statements, built once: a statement's text is its cache key, so it must not be rebuilt. */
-const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?)`;
+// The statements, built once: a statement's text is its cache key, so it must not be rebuilt.
+/**
+ * @internal The row goes in only when no row of its thread has its seq or a higher one, and none has its
+ * id: neither the row at the seq the id names (an id of the form `<run id>.<seq>`) nor one of
+ * the partial index (any other id). Rows of the first form cannot share an id, since their seqs
+ * differ; the partial index, unique, guards the second form on its own as well.
+ */
+export const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID})`;
 const LATEST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
 const LIST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
-const BY_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ?`;
+/** @internal An id of the form `<run id>.<seq>`: the row at that seq, down the primary key, if its id is the same. */
+export const BY_SEQ_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?`;
+/** @internal Any other id, through the partial index of the rows whose id is not of that form. */
+export const BY_FOREIGN_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}`;
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 /** The meta most deltas carry, serialized once. */
 const PLAIN_META = '{"v":1}';
@@ -95,6 +106,13 @@ export class SqliteCheckpointStore implements CheckpointStore {
           record.sessionId,
           record.thread,
           record.seq,
+          record.sessionId,
+          record.thread,
+          seqOfId(record.id),
+          record.id,
+          record.sessionId,
+          record.thread,
+          record.id,
         ).changes;
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(record);
@@ -215,8 +233,19 @@ export class SqliteCheckpointStore implements CheckpointStore {
     });
   }
 
+  /**
+   * The row of an id: first at the seq the id names, then, for an id of another form (or one
+   * whose suffix names a row of another id), in the partial index. Ids are unique in a thread,
+   * so the first row found is the one.
+   */
   #byId(sessionId: string, thread: string, id: string): CheckpointRow | undefined {
-    return this.#connection.statement(BY_ID).get(sessionId, thread, id) as
+    const connection = this.#connection;
+    const seq = seqOfId(id);
+    if (seq !== null) {
+      const row = connection.statement(BY_SEQ_ID).get(sessionId, thread, seq, id);
+      if (row !== undefined) return row as CheckpointRow;
+    }
+    return connection.statement(BY_FOREIGN_ID).get(sessionId, thread, id) as
       | CheckpointRow
       | undefined;
   }

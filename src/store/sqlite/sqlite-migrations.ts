@@ -10,13 +10,18 @@ import type { SqliteConnection } from "./sqlite-connection.js";
 import { STORE_NAME } from "./sqlite-errors.js";
 import type { SqliteMigration } from "./sqlite-migration.js";
 import { SCHEMA_V1 } from "./sqlite-schema-v1.js";
+import { SCHEMA_V2 } from "./sqlite-schema-v2.js";
 
 export type { SqliteMigration } from "./sqlite-migration.js";
 
 /** Every migration this build knows, oldest first. Append only; never edit a released one. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: "initial schema", sql: SCHEMA_V1 },
+  { version: 2, name: "partial index of checkpoint ids", sql: SCHEMA_V2 },
 ];
+
+/** The schema version this build writes. */
+export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS.at(-1)!.version;
 
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS trellis_migrations (
   version INTEGER PRIMARY KEY,

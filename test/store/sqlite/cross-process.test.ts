@@ -4,8 +4,10 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../src/logger.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
+import { SQLITE_MIGRATIONS } from "../../../src/store/sqlite/sqlite-migrations.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { eventually } from "../suite/fixtures.js";
+import { writeV1File } from "./fixtures/v1-file.js";
 import { spawnChild } from "./spawn-child.js";
 import { tempDir } from "./temp-db.js";
 
@@ -149,13 +151,46 @@ describe("SqliteStore across processes", () => {
         { opened: true },
       ]);
       const db = new Database(path, { readonly: true });
-      expect(db.prepare("SELECT version, name FROM trellis_migrations").all()).toEqual([
-        { version: 1, name: "initial schema" },
-      ]);
+      expect(db.prepare("SELECT version, name FROM trellis_migrations").all()).toEqual(CURRENT);
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
       db.close();
       const store = await open(path);
       expect(await store.interrupts.stats("nobody")).toMatchObject({ queued: 0 });
     }
   }, 60_000);
+
+  it("migrates a version 1 file once when several processes open it at the same moment", async () => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const path = writeV1File(temp.file());
+      const children = [0, 1, 2].map(() => spawnChild(["open", path]));
+      for (const child of children) expect(await child.line()).toBe("ready");
+      for (const child of children) child.send("go");
+      const lines = await Promise.all(children.map((child) => child.line(20_000)));
+      expect(lines.map((line) => JSON.parse(line))).toEqual([
+        { opened: true },
+        { opened: true },
+        { opened: true },
+      ]);
+      const db = new Database(path, { readonly: true });
+      expect(db.prepare("SELECT version, name FROM trellis_migrations").all()).toEqual(CURRENT);
+      expect(
+        db
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'checkpoints'",
+          )
+          .pluck()
+          .all(),
+      ).toEqual(["checkpoints_by_foreign_id"]);
+      db.close();
+      const store = await open(path);
+      expect((await store.checkpoints.lineage("s1", "", "c2")).map((r) => r.id)).toEqual([
+        "c1",
+        "c2",
+      ]);
+      expect((await store.checkpoints.get("s1", "draft", "n1"))?.seq).toBe(1);
+    }
+  }, 60_000);
 });
+
+/** Every version this build applies, as `trellis_migrations` lists them. */
+const CURRENT = SQLITE_MIGRATIONS.map(({ version, name }) => ({ version, name }));

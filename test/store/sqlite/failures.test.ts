@@ -12,6 +12,7 @@ import {
 } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/logger.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
+import { SQLITE_SCHEMA_VERSION } from "../../../src/store/sqlite/sqlite-migrations.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { checkpoint, enqueue, lease, message, T0 } from "../suite/fixtures.js";
 import { spawnChild } from "./spawn-child.js";
@@ -175,12 +176,15 @@ describe("SqliteStore failures", () => {
     // back in rollback-journal mode, which this build would change if it went ahead.
     raw(
       path,
-      "INSERT INTO trellis_migrations (version, name, applied_at) VALUES (2, 'from the future', 0); PRAGMA journal_mode = DELETE;",
+      `INSERT INTO trellis_migrations (version, name, applied_at) VALUES (${SQLITE_SCHEMA_VERSION + 1}, 'from the future', 0); PRAGMA journal_mode = DELETE;`,
     );
     const before = digest(path);
     const error = await open(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreVersionError);
-    expect(error).toMatchObject({ found: 2, supported: 1 });
+    expect(error).toMatchObject({
+      found: SQLITE_SCHEMA_VERSION + 1,
+      supported: SQLITE_SCHEMA_VERSION,
+    });
     expect(digest(path)).toBe(before);
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("delete");

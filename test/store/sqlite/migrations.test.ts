@@ -1,5 +1,3 @@
-import { mkdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -11,28 +9,22 @@ import {
 import { silentLogger } from "../../../src/logger.js";
 import {
   SQLITE_MIGRATIONS,
+  SQLITE_SCHEMA_VERSION,
   type SqliteMigration,
 } from "../../../src/store/sqlite/sqlite-migrations.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { FIXTURE_T0 as T0 } from "./fixtures/make-schema-v1.js";
+import { writeV1File } from "./fixtures/v1-file.js";
 import { tempDir } from "./temp-db.js";
 
 const temp = tempDir("migrations");
-const V1_SQL = readFileSync(new URL("./fixtures/schema-v1.sql", import.meta.url), "utf8");
 const stores: SqliteStore[] = [];
 afterEach(async () => {
   for (const store of stores.splice(0)) await store.close();
 });
 
 /** A new database file built from the committed version 1 fixture. */
-function fromFixture(): string {
-  const path = temp.file();
-  mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.exec(`BEGIN;\n${V1_SQL}\nCOMMIT;`);
-  db.close();
-  return path;
-}
+const fromFixture = (): string => writeV1File(temp.file());
 const open = async (path: string, migrations?: readonly SqliteMigration[]) => {
   const store = await SqliteStore.openWith(
     { path, logger: silentLogger },
@@ -47,9 +39,11 @@ const applied = (path: string) => {
   db.close();
   return rows;
 };
-/** A second schema version as a later build might add it. */
-const V2: SqliteMigration = {
-  version: 2,
+/** Every version this build applies, as `trellis_migrations` lists them. */
+const CURRENT = SQLITE_MIGRATIONS.map(({ version, name }) => ({ version, name }));
+/** The next schema version, as a later build might add it. */
+const LATER: SqliteMigration = {
+  version: SQLITE_SCHEMA_VERSION + 1,
   name: "notes on sessions",
   sql: "CREATE TABLE session_notes (session_id TEXT PRIMARY KEY, note TEXT NOT NULL);",
 };
@@ -115,47 +109,65 @@ describe("SqliteStore schema migrations", () => {
     expect(await store.audit.append({ sessionId: "s2", at: T0, kind: "custom.next" })).toBe(2);
   });
 
-  it("applies a later migration to a version 1 database, keeping its data", async () => {
+  it("migrates a version 1 database to the current version, keeping its data", async () => {
     const path = fromFixture();
-    const store = await open(path, [...SQLITE_MIGRATIONS, V2]);
-    expect(applied(path)).toEqual([
-      { version: 1, name: "initial schema" },
-      { version: 2, name: "notes on sessions" },
-    ]);
+    expect(applied(path)).toEqual([{ version: 1, name: "initial schema" }]);
+    const store = await open(path);
+    expect(applied(path)).toEqual(CURRENT);
+    expect(CURRENT.at(-1)).toEqual({ version: 2, name: "partial index of checkpoint ids" });
+    expect((await store.checkpoints.latest("s1", ""))?.id).toBe("c2");
+    expect((await store.checkpoints.get("s1", "draft", "n1"))?.seq).toBe(1);
+    await store.close();
+    // Opening again applies nothing.
+    await open(path);
+    expect(applied(path)).toEqual(CURRENT);
+  });
+
+  it("applies every missing migration to a version 1 database in order, in one go", async () => {
+    const path = fromFixture();
+    const store = await open(path, [...SQLITE_MIGRATIONS, LATER]);
+    expect(applied(path)).toEqual([...CURRENT, { version: LATER.version, name: LATER.name }]);
     expect((await store.checkpoints.latest("s1", ""))?.id).toBe("c2");
     await store.close();
-    // Opening again applies nothing; this build, which knows version 1 only, refuses the file.
-    await open(path, [...SQLITE_MIGRATIONS, V2]);
-    expect(applied(path)).toHaveLength(2);
+    // Opening again applies nothing; this build, which does not know the later version, refuses the file.
+    await open(path, [...SQLITE_MIGRATIONS, LATER]);
+    expect(applied(path)).toHaveLength(CURRENT.length + 1);
     await expect(open(path)).rejects.toThrow(StoreVersionError);
   });
 
-  it("leaves the database as it was when a migration fails", async () => {
+  it("leaves the database as it was when a migration fails, earlier ones of the same open too", async () => {
     const path = fromFixture();
     const broken: SqliteMigration = {
-      version: 2,
+      version: SQLITE_SCHEMA_VERSION + 1,
       name: "broken",
       sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
     };
     await expect(open(path, [...SQLITE_MIGRATIONS, broken])).rejects.toThrow(StoreUnavailableError);
+    // Version 2 was applied in the same transaction, and is rolled back with it.
     expect(applied(path)).toEqual([{ version: 1, name: "initial schema" }]);
     const db = new Database(path, { readonly: true });
     expect(
       db.prepare("SELECT name FROM sqlite_master WHERE name = 'half_done'").get(),
     ).toBeUndefined();
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'checkpoints'")
+        .pluck()
+        .all(),
+    ).toEqual(["checkpoints_by_id"]);
     db.close();
     expect((await (await open(path)).checkpoints.latest("s1", ""))?.id).toBe("c2");
   });
 
   it("refuses a migration list with a gap, and a database whose applied versions have one", async () => {
-    await expect(open(temp.file(), [SQLITE_MIGRATIONS[0]!, { ...V2, version: 3 }])).rejects.toThrow(
-      TrellisError,
-    );
+    await expect(
+      open(temp.file(), [...SQLITE_MIGRATIONS, { ...LATER, version: LATER.version + 1 }]),
+    ).rejects.toThrow(TrellisError);
+    // Version 1 relabelled 2: version 1 is missing.
     const path = fromFixture();
     const db = new Database(path);
     db.exec("UPDATE trellis_migrations SET version = 2");
     db.close();
-    const V3 = { ...V2, version: 3, name: "third" };
-    await expect(open(path, [...SQLITE_MIGRATIONS, V2, V3])).rejects.toThrow(StoreCorruptError);
+    await expect(open(path, [...SQLITE_MIGRATIONS, LATER])).rejects.toThrow(StoreCorruptError);
   });
 });
