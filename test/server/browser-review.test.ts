@@ -444,6 +444,8 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page", () => {
     expect(asked).toBe(1);
     page.off("request", count);
     await page.getByRole("button", { name: "← All sessions" }).click();
+    // The next test starts from the list: wait for it here, however slow the machine.
+    await page.getByLabel("Status").waitFor({ timeout: 30_000 });
   });
 
   it("goes back to the login when the token is refused", async () => {
