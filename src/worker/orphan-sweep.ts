@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import type { AnyAgent } from "../run/define-agents.js";
 import { agentOf, wakesSession } from "../run/dispatcher.js";
+import type { SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 
 /** A session the sweep found with a running status and nobody holding its lease. */
@@ -27,34 +28,51 @@ export async function findOrphans(options: {
 }): Promise<Orphan[]> {
   const { store } = options;
   const orphans: Orphan[] = [];
+  for await (const { summary, agent } of sessionsWith("running", options)) {
+    const probe = await store.sessions.acquire({
+      sessionId: summary.sessionId,
+      owner: options.owner,
+      token: randomUUID(),
+      ttlMs: 10_000,
+      now: options.now(),
+    });
+    if (!probe.ok) continue;
+    try {
+      const now = await store.sessions.get(summary.sessionId);
+      if (now?.status === "running") orphans.push({ sessionId: summary.sessionId, agent });
+    } finally {
+      await store.sessions.release(probe.lease);
+    }
+  }
+  return orphans;
+}
+
+/**
+ * The sessions of one status, up to `limit`, a page at a time, that an agent here runs and
+ * that are not in `skip`.
+ */
+async function* sessionsWith(
+  status: "running" | "paused",
+  options: {
+    readonly store: Store;
+    readonly agents: Readonly<Record<string, AnyAgent>>;
+    readonly skip: ReadonlySet<string>;
+    readonly limit: number;
+  },
+): AsyncGenerator<{ summary: SessionSummary; agent: string }> {
   for (let offset = 0; offset < options.limit; offset += 100) {
-    const page = await store.sessions.list({
-      status: "running",
+    const page = await options.store.sessions.list({
+      status,
       offset,
       limit: Math.min(100, options.limit - offset),
     });
     for (const summary of page.items) {
       if (options.skip.has(summary.sessionId)) continue;
       const agent = agentOf(options.agents, summary);
-      if (agent === undefined) continue;
-      const probe = await store.sessions.acquire({
-        sessionId: summary.sessionId,
-        owner: options.owner,
-        token: randomUUID(),
-        ttlMs: 10_000,
-        now: options.now(),
-      });
-      if (!probe.ok) continue;
-      try {
-        const now = await store.sessions.get(summary.sessionId);
-        if (now?.status === "running") orphans.push({ sessionId: summary.sessionId, agent });
-      } finally {
-        await store.sessions.release(probe.lease);
-      }
+      if (agent !== undefined) yield { summary, agent };
     }
-    if (offset + 100 >= page.total) break;
+    if (offset + 100 >= page.total) return;
   }
-  return orphans;
 }
 
 /**
@@ -70,23 +88,12 @@ export async function findUnwoken(options: {
 }): Promise<Orphan[]> {
   const { store } = options;
   const found: Orphan[] = [];
-  for (let offset = 0; offset < options.limit; offset += 100) {
-    const page = await store.sessions.list({
-      status: "paused",
-      offset,
-      limit: Math.min(100, options.limit - offset),
-    });
-    for (const summary of page.items) {
-      if (options.skip.has(summary.sessionId)) continue;
-      const agent = agentOf(options.agents, summary);
-      if (agent === undefined) continue;
-      const queued = await store.interrupts.list(summary.sessionId, { limit: 50 });
-      const wakes = queued.items.some((message: QueuedInterrupt) =>
-        wakesSession(summary, message.kind === "text" ? message.text : message.action),
-      );
-      if (wakes) found.push({ sessionId: summary.sessionId, agent });
-    }
-    if (offset + 100 >= page.total) break;
+  for await (const { summary, agent } of sessionsWith("paused", options)) {
+    const queued = await store.interrupts.list(summary.sessionId, { limit: 50 });
+    const wakes = queued.items.some((message: QueuedInterrupt) =>
+      wakesSession(summary, message.kind === "text" ? message.text : message.action),
+    );
+    if (wakes) found.push({ sessionId: summary.sessionId, agent });
   }
   return found;
 }
