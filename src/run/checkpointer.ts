@@ -5,7 +5,7 @@ import { CHECKPOINT_META_VERSION, type CheckpointMeta } from "../store/checkpoin
 import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Settlement } from "../store/interrupt-store.js";
 import type { Lease } from "../store/session-store.js";
-import type { Store } from "../store/store.js";
+import type { Store, StoreBatch } from "../store/store.js";
 
 /**
  * When checkpoints are written: `"step"` after every node (awaited), `"exit"` buffered and
@@ -168,13 +168,13 @@ export class Checkpointer {
       try {
         const lease = this.#lease();
         try {
-          await this.#store.commit({
-            ...(lease === undefined ? {} : { lease }),
-            ...(checkpoints.length === 0 ? {} : { checkpoints }),
-            ...(settle.length === 0 ? {} : { settle }),
-            ...(audit.length === 0 ? {} : { audit }),
-            now: this.#now(),
-          });
+          // Filled in field by field rather than spread together: this runs on every step.
+          const batch: { -readonly [K in keyof StoreBatch]: StoreBatch[K] } = { now: this.#now() };
+          if (lease !== undefined) batch.lease = lease;
+          if (checkpoints.length > 0) batch.checkpoints = checkpoints;
+          if (settle.length > 0) batch.settle = settle;
+          if (audit.length > 0) batch.audit = audit;
+          await this.#store.commit(batch);
         } catch (error) {
           this.#lost(checkpoints);
           throw error;
