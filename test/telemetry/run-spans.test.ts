@@ -126,6 +126,28 @@ describe("run spans", () => {
     expect(two.attributes["trellis.run.status"]).toBe("completed");
   });
 
+  it("names a nested node's spans by the nested node's path, not the child graph's name, for two nodes over one child", async () => {
+    telemetry = await setupTelemetry({ exporter: "memory", serviceName: "trellis-test" });
+    const payments = new Graph({ state: State, name: "payments", reducers: { notes: "append" } })
+      .addNode("charge", () => ({ notes: ["charged"] }))
+      .addEdge(START, "charge")
+      .addEdge("charge", END)
+      .compile();
+    const graph = new Graph({ state: State, name: "shop", reducers: { notes: "append" } })
+      .addNode("billing", nestedGraph<State, State>(payments))
+      .addNode("refund", nestedGraph<State, State>(payments))
+      .addEdge(START, "billing")
+      .addEdge("billing", "refund")
+      .addEdge("refund", END)
+      .compile();
+    const result = await new GraphAgent({ graph }).run({});
+    expect(result.status).toBe("completed");
+    const names = telemetry.memory!.getFinishedSpans().map((span) => span.name);
+    expect(names).toContain("node billing/charge");
+    expect(names).toContain("node refund/charge");
+    expect(names.filter((name) => name.includes("payments/charge"))).toEqual([]);
+  });
+
   it("marks a failed run's root span as an error with error.type", async () => {
     telemetry = await setupTelemetry({ exporter: "memory" });
     const graph = new Graph({ state: State, name: "broken" })
