@@ -1,12 +1,8 @@
-import type { Clock } from "../clock.js";
+import { type CancelTimer, type Clock, later, systemClock } from "../clock.js";
 import { LeaseLostError, SessionBusyError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Lease } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
-
-// Passing a reason to `abort()` spares the DOMException (with its stack) that a bare `abort()`
-// builds; nobody reads this one, and runs stop such timers several times each.
-const RELEASED = "the lease was released";
 
 /**
  * A run's hold on its session: taken before anything is read or written, renewed while the run
@@ -18,7 +14,9 @@ export class SessionLease {
   readonly #clock: Clock;
   readonly #logger: Logger;
   #lease: Lease;
-  readonly #stop = new AbortController();
+  #released = false;
+  /** Stops the wait for the next beat. */
+  #stopBeat: CancelTimer | undefined;
 
   private constructor(store: Store, clock: Clock, logger: Logger, lease: Lease) {
     this.#store = store;
@@ -66,34 +64,50 @@ export class SessionLease {
   heartbeat(onLost: (error: LeaseLostError) => void): void {
     const every = Math.max(1, Math.floor(this.#lease.ttlMs / 3));
     const beat = async (): Promise<void> => {
-      for (;;) {
-        try {
-          await this.#clock.sleep(every, this.#stop.signal);
-        } catch {
+      if (this.#released) return;
+      try {
+        const renewed = await this.#store.sessions.renew(this.#lease, this.#clock.now());
+        if (this.#released) return;
+        if (renewed === undefined) {
+          onLost(new LeaseLostError(this.#lease.sessionId));
           return;
         }
-        try {
-          const renewed = await this.#store.sessions.renew(this.#lease, this.#clock.now());
-          if (this.#stop.signal.aborted) return;
-          if (renewed === undefined) {
-            onLost(new LeaseLostError(this.#lease.sessionId));
-            return;
-          }
-          this.#lease = renewed;
-        } catch (error) {
-          this.#logger.warn("Could not renew the session's lease; trying again", {
-            sessionId: this.#lease.sessionId,
-            error: String(error),
-          });
-        }
+        this.#lease = renewed;
+      } catch (error) {
+        this.#logger.warn("Could not renew the session's lease; trying again", {
+          sessionId: this.#lease.sessionId,
+          error: String(error),
+        });
       }
+      this.#wait(every, beat);
     };
-    void beat();
+    this.#wait(every, beat);
+  }
+
+  /**
+   * Calls `beat` after `ms`, until the lease is released. Every run has a heartbeat and most
+   * end long before their first beat, so stopping the wait must be cheap: on the system clock a
+   * plain timer is cancelled (one that does not keep the process alive: the run's own work
+   * does); any other clock (a simulated one in tests) is waited on through its `sleep`, with an
+   * abort signal to stop it.
+   */
+  #wait(ms: number, beat: () => Promise<void>): void {
+    if (this.#clock === systemClock) {
+      this.#stopBeat = later(ms, () => void beat());
+      return;
+    }
+    const stop = new AbortController();
+    this.#stopBeat = () => stop.abort("the lease was released");
+    this.#clock.sleep(ms, stop.signal).then(
+      () => beat(),
+      () => {},
+    );
   }
 
   /** Stops renewing and gives the lease up. */
   async release(): Promise<void> {
-    this.#stop.abort(RELEASED);
+    this.#released = true;
+    this.#stopBeat?.();
     try {
       await this.#store.sessions.release(this.#lease);
     } catch (error) {
