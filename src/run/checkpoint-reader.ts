@@ -81,6 +81,14 @@ const OPS = new Set(["set", "append", "merge"]);
  */
 const checked = new WeakSet<object>();
 
+/**
+ * A record the checkpointer built, which fits the format by construction: a store that hands
+ * it back as is (the memory store) is not checked again on every resume.
+ */
+export function builtRecord(record: CheckpointRecord): void {
+  checked.add(record);
+}
+
 function corrupt(
   record: { readonly sessionId: string; readonly id: string },
   reason: ConstructorParameters<typeof CheckpointCorruptError>[2],

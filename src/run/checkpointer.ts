@@ -6,6 +6,7 @@ import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-sto
 import type { Settlement } from "../store/interrupt-store.js";
 import type { Lease } from "../store/session-store.js";
 import type { Store, StoreBatch } from "../store/store.js";
+import { builtRecord } from "./checkpoint-reader.js";
 
 /**
  * When checkpoints are written: `"step"` after every node (awaited), `"exit"` buffered and
@@ -282,6 +283,7 @@ export class Checkpointer {
       this.#chain++;
     }
     this.#parentId = record.id;
+    builtRecord(record);
     return record;
   }
 }

@@ -38,7 +38,10 @@ export interface ControlHost {
   readonly graph: string;
   /** Whether checkpoints are written (a suspended run can be resumed). */
   readonly durable: boolean;
+  /** The run's abort signal, built on first read: use `aborted` to only ask. */
   readonly signal: AbortSignal;
+  /** Whether the run was cancelled, without building its signal. */
+  readonly aborted: boolean;
   plan(): RunPlan<Readonly<Record<string, unknown>>>;
   /**
    * Carries out a directive. `settled` (the message it obeys) and `audit` are written with the
@@ -105,7 +108,7 @@ export class RunControl {
   async #check(phase: "start" | "before" | "after", node: string | null): Promise<void> {
     const where = this.#where(phase, node);
     for (;;) {
-      if (this.#host.signal.aborted || this.session.cancelled) return;
+      if (this.#host.aborted || this.session.cancelled) return;
       const message = await this.session.claim();
       if (message === undefined) return;
       if ((await this.#handle(message, where)) === "changed") return;
@@ -137,7 +140,7 @@ export class RunControl {
     const where = this.#where("gate", null, gate.node);
     const clock = this.session.clock;
     for (;;) {
-      if (this.#host.signal.aborted) return "cancelled";
+      if (this.#host.aborted) return "cancelled";
       const seen = this.session.arrivals.count;
       const message = await this.session.claim();
       if (message !== undefined) {
@@ -187,7 +190,7 @@ export class RunControl {
     try {
       decided = await span.runInContext(() => this.session.decide(message, this.#context(where)));
     } catch (error) {
-      if (this.#host.signal.aborted) {
+      if (this.#host.aborted) {
         // The run was cancelled while a reasoner read the message: it stays claimed and goes
         // back to the queue for the session's next run.
         span.end(() => ({ [TrellisAttributes.INTERRUPT_OUTCOME]: "aborted" }));
@@ -362,7 +365,7 @@ export class RunControl {
     const deadline = clock.now() + timeoutMs;
     const where: Where = { ...paused, phase: "wait" };
     for (;;) {
-      if (this.#host.signal.aborted || this.session.cancelled) return "changed";
+      if (this.#host.aborted || this.session.cancelled) return "changed";
       const seen = this.session.arrivals.count;
       const message = await this.session.claim();
       if (message !== undefined) {

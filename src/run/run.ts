@@ -224,6 +224,9 @@ export class Run<S extends Record<string, unknown>> {
       get signal() {
         return abort.signal;
       },
+      get aborted() {
+        return abort.aborted;
+      },
       plan: () => this.#plan,
       apply: async (directive, settled, audit) => {
         const changed = await this.#apply(directive, settled, audit);

@@ -84,16 +84,17 @@ export class MemoryAuditStore implements AuditStore {
       this.#sessions.set(entry.sessionId, trail);
     }
     const seq = trail.nextSeq++;
-    const fields: AuditEntry = {
+    // Filled in field by field rather than spread together: a run appends several per step.
+    const fields: { -readonly [K in keyof AuditEntry]: AuditEntry[K] } = {
       sessionId: entry.sessionId,
-      ...(entry.runId === undefined ? {} : { runId: entry.runId }),
       at: entry.at,
       kind: entry.kind,
-      ...(entry.actor === undefined ? {} : { actor: entry.actor }),
-      ...(entry.node === undefined ? {} : { node: entry.node }),
-      ...(entry.iteration === undefined ? {} : { iteration: entry.iteration }),
       seq,
     };
+    if (entry.runId !== undefined) fields.runId = entry.runId;
+    if (entry.actor !== undefined) fields.actor = entry.actor;
+    if (entry.node !== undefined) fields.node = entry.node;
+    if (entry.iteration !== undefined) fields.iteration = entry.iteration;
     trail.entries.push(
       new StoredEntry(
         fields,
