@@ -191,8 +191,8 @@ export class RunControl {
       decided = await span.runInContext(() => this.session.decide(message, this.#context(where)));
     } catch (error) {
       if (this.#host.aborted) {
-        // The run was cancelled while a reasoner read the message: it stays claimed and goes
-        // back to the queue for the session's next run.
+        // The run was cancelled while a reasoner read the message: it goes back to the queue
+        // when the run gives its lease up, for the session's next run.
         span.end(() => ({ [TrellisAttributes.INTERRUPT_OUTCOME]: "aborted" }));
         return "changed";
       }

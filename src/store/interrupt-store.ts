@@ -73,7 +73,10 @@ export interface StoredInterrupt {
 export interface ClaimOptions {
   /** Milliseconds since the epoch: messages with `expiresAt <= now` are skipped. */
   readonly now: number;
-  /** Who claims it (the run's lease token). A new lease on the session puts its claims back. */
+  /**
+   * Who claims it (the run's lease token). Releasing that lease, or a new lease on the session,
+   * puts the claims nobody settled back in the queue.
+   */
   readonly owner: string;
   /** Claim this message only (if it is still queued and not expired). */
   readonly id?: string;

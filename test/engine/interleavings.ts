@@ -317,7 +317,19 @@ export function describeInterleavings(
           const { items } = await w.store.audit.list(w.session, { limit: 500 });
           expectAuditInOrder(items);
         }),
-        { numRuns: Number(process.env.TRELLIS_PROPERTY_RUNS ?? options.runs) },
+        {
+          numRuns: Number(process.env.TRELLIS_PROPERTY_RUNS ?? options.runs),
+          // Replays a reported failure: TRELLIS_PROPERTY_SEED=<seed> TRELLIS_PROPERTY_PATH=<path>.
+          ...(process.env.TRELLIS_PROPERTY_SEED === undefined
+            ? {}
+            : {
+                seed: Number(process.env.TRELLIS_PROPERTY_SEED),
+                ...(process.env.TRELLIS_PROPERTY_PATH === undefined
+                  ? {}
+                  : { path: process.env.TRELLIS_PROPERTY_PATH }),
+                endOnFailure: true,
+              }),
+        },
       );
     });
   });

@@ -64,6 +64,8 @@ export class MemorySessionStore implements SessionStore {
   async release(lease: Lease): Promise<void> {
     if (!this.holds(lease)) return;
     this.#leases.delete(lease.sessionId);
+    // What the run claimed and did not settle (it was cancelled while deciding) is queued again.
+    this.#owned.requeue(lease.sessionId);
     this.#released(lease.sessionId);
   }
 

@@ -182,8 +182,18 @@ WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
     const event: StoreEvent = { kind: "released", sessionId: lease.sessionId };
     await this.#db.query({
       name: `${this.#s}.lease_release`,
+      // What the run claimed and did not settle (it was cancelled while deciding) is queued
+      // again, in the statement that gives the lease up.
       text: `WITH gone AS (
   DELETE FROM ${this.#s}.leases WHERE session_id = $1 AND token = $2 RETURNING 1
+), requeued AS (
+  UPDATE ${this.#s}.interrupts SET state = 'queued', claimed_by = NULL
+  WHERE session_id = $1 AND state = 'claimed' AND EXISTS (SELECT 1 FROM gone)
+  RETURNING 1
+), counted AS (
+  UPDATE ${this.#s}.interrupt_queues SET depth = depth + (SELECT count(*) FROM requeued),
+    in_flight = in_flight - (SELECT count(*) FROM requeued)
+  WHERE session_id = $1 AND EXISTS (SELECT 1 FROM requeued)
 ) SELECT pg_notify($3, $4) FROM gone`,
       values: [lease.sessionId, lease.token, this.#channel, JSON.stringify(event)],
     });

@@ -199,7 +199,10 @@ export class SqliteSessionStore implements SessionStore {
           "UPDATE sessions SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, lease_ttl_ms = NULL WHERE session_id = ? AND lease_token = ?",
         )
         .run(lease.sessionId, lease.token).changes;
-      if (changed > 0) this.#owned.released(lease.sessionId);
+      if (changed === 0) return;
+      // What the run claimed and did not settle (it was cancelled while deciding) is queued again.
+      this.#owned.requeue(lease.sessionId);
+      this.#owned.released(lease.sessionId);
     });
   }
 

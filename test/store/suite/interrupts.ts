@@ -231,6 +231,27 @@ export function interruptCases(store: () => Store): void {
       expect((await store().interrupts.get(c.id))?.state).toBe("claimed");
     });
 
+    it("puts what a lease holder claimed and did not settle back in the queue when it releases the lease", async () => {
+      const held = await lease(store(), "s1");
+      const a = await enqueue(store(), message("s1"));
+      const b = await enqueue(store(), message("s1"));
+      const c = await enqueue(store(), message("other"));
+      await store().interrupts.claim("s1", { now: T0, owner: held.token });
+      await store().interrupts.claim("s1", { now: T0, owner: held.token });
+      await claim(store(), "other");
+      await settle(store(), b.id);
+      await store().sessions.release(held);
+      expect((await store().interrupts.list("s1")).items.map((m) => m.id)).toEqual([a.id]);
+      expect(await store().interrupts.stats("s1")).toMatchObject({ depth: 1, inFlight: 0 });
+      expect((await store().interrupts.get(b.id))?.state).toBe("applied");
+      expect((await store().interrupts.get(c.id))?.state).toBe("claimed");
+      // A release by someone who does not hold the lease puts nothing back.
+      const again = await lease(store(), "s1");
+      await store().interrupts.claim("s1", { now: T0, owner: again.token });
+      await store().sessions.release(held);
+      expect(await store().interrupts.stats("s1")).toMatchObject({ depth: 0, inFlight: 1 });
+    });
+
     it("pages through the queue without claiming", async () => {
       for (let i = 0; i < 120; i++) await enqueue(store(), message("s1"));
       const first = await store().interrupts.list("s1");
