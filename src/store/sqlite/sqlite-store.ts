@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { type CancelTimer, every } from "../../clock.js";
-import { LeaseLostError, StoreUnavailableError } from "../../errors.js";
+import { type CancelTimer, every, systemClock } from "../../clock.js";
+import { LeaseLostError, StoreLockedError, StoreUnavailableError } from "../../errors.js";
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
@@ -136,20 +136,22 @@ export class SqliteStore implements Store {
     try {
       const now = resolved.clock.now();
       // The version is checked before anything is changed, so a newer file stays as it was.
-      migrate(connection, now, internals.migrations, () => {
-        if (!memory) {
-          const mode = connection.run("open", () =>
-            db.pragma("journal_mode = WAL", { simple: true }),
-          );
-          if (mode !== "wal") {
-            resolved.logger.warn(
-              "The SQLite file could not be put in WAL mode; readers will wait for writers",
-              { path: resolved.path, journalMode: mode },
+      await openingTogether(resolved.busyTimeoutMs, () =>
+        migrate(connection, now, internals.migrations, () => {
+          if (!memory) {
+            const mode = connection.run("open", () =>
+              db.pragma("journal_mode = WAL", { simple: true }),
             );
+            if (mode !== "wal") {
+              resolved.logger.warn(
+                "The SQLite file could not be put in WAL mode; readers will wait for writers",
+                { path: resolved.path, journalMode: mode },
+              );
+            }
           }
-        }
-        connection.run("open", () => db.pragma("synchronous = NORMAL"));
-      });
+          connection.run("open", () => db.pragma("synchronous = NORMAL"));
+        }),
+      );
       const store = new SqliteStore(connection, resolved);
       store.applyRetention();
       store.#scheduleRetention();
@@ -267,5 +269,24 @@ export class SqliteStore implements Store {
         });
       }
     });
+  }
+}
+
+/**
+ * Runs the opening steps (version check, WAL mode, migrations), trying again while another
+ * process opening the same new file holds its lock. SQLite answers some of these lock waits at
+ * once with SQLITE_BUSY instead of calling the busy handler (switching a new file to WAL, or a
+ * read lock that cannot be upgraded while another writer waits), so the busy timeout alone does
+ * not cover processes that open one file at the same moment. Each step is idempotent.
+ */
+async function openingTogether<T>(busyTimeoutMs: number, steps: () => T): Promise<T> {
+  const until = Date.now() + busyTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return steps();
+    } catch (error) {
+      if (!(error instanceof StoreLockedError) || Date.now() >= until) throw error;
+      await systemClock.sleep(Math.min(5 * attempt, 50));
+    }
   }
 }
