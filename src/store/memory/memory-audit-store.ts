@@ -1,4 +1,3 @@
-import { InvalidOptionError } from "../../errors.js";
 import { deepFreeze, isFrozenJson } from "../../freeze.js";
 import {
   type AuditEntry,
@@ -7,20 +6,8 @@ import {
   type AuditStore,
   checkAuditEntry,
 } from "../audit-store.js";
+import { jsonText } from "../json-text.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
-
-function jsonText(value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) {
-    throw new InvalidOptionError("data", "a JSON-serialisable value (no cycles, no BigInt)", value);
-  }
-  return text;
-}
 
 /** How an entry's data is kept: JSON text (copied), or the caller's deeply frozen value. */
 type Data = { readonly text: string } | { readonly frozen: unknown } | undefined;
@@ -102,7 +89,7 @@ export class MemoryAuditStore implements AuditStore {
           ? undefined
           : isFrozenJson(entry.data)
             ? { frozen: entry.data }
-            : { text: jsonText(entry.data) },
+            : { text: jsonText(entry.data, "data") },
       ),
     );
     return seq;

@@ -1,7 +1,7 @@
 import type { AuditEntryInput } from "../audit-store.js";
 import { checkAuditEntry } from "../audit-store.js";
+import { jsonText } from "../json-text.js";
 import type { Statement } from "./database.js";
-import { jsonText } from "./json-text.js";
 
 /** Audit entries checked and encoded for {@link auditInsert}, one array per column. */
 export interface AuditColumns {

@@ -20,10 +20,10 @@
  */
 import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
 import { type CheckpointRecord, recordPayload } from "../checkpoint-store.js";
+import { jsonText } from "../json-text.js";
 import type { StoreEvent } from "../notifier.js";
 import type { Lease } from "../session-store.js";
 import type { Statement } from "./database.js";
-import { jsonText } from "./json-text.js";
 
 /** The SQLSTATE the statement raises when the batch's lease is not the session's any more. */
 export const LEASE_LOST = "TL001";

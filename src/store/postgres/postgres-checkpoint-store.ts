@@ -1,7 +1,8 @@
 import { InvalidOptionError } from "../../errors.js";
+import { CHECKPOINT_COLUMNS, type CheckpointRow } from "../checkpoint-row.js";
 import type { CheckpointListOptions, CheckpointStore, StoredRecord } from "../checkpoint-store.js";
 import type { Database } from "./database.js";
-import { CHECKPOINT_COLUMNS, type CheckpointRow, num, toCheckpoint } from "./rows.js";
+import { num, toCheckpoint } from "./rows.js";
 
 /**
  * Checkpoints in PostgreSQL. Payloads, meta and next nodes are stored as JSON text, not

@@ -12,12 +12,12 @@ import {
   removalAuditEntry,
   type StoredInterrupt,
 } from "../interrupt-store.js";
+import { jsonText } from "../json-text.js";
 import type { StoreEvent } from "../notifier.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
 import { type Database, rollback, type Transaction } from "./database.js";
 import { LOCK_ACTIVE_SESSIONS, LOCK_CLASS } from "./identifier.js";
-import { jsonText } from "./json-text.js";
 import { notifyStatement } from "./notify-statement.js";
 import { INTERRUPT_COLUMNS, type InterruptRow, num, toMessage, toStoredInterrupt } from "./rows.js";
 

@@ -3,10 +3,12 @@
  * not hold what the store wrote is reported as `StoreCorruptError` (a checkpoint whose JSON
  * cannot be read, as an `UnparsableRecord`), never passed on half read.
  */
+
 import type { DeltaOp } from "../../graph/state.js";
 import type { QueuedInterrupt } from "../../interrupts/interrupt-message.js";
 import type { AuditEntry, AuditKind } from "../audit-store.js";
 import type { CheckpointMeta } from "../checkpoint-meta.js";
+import type { CheckpointRow } from "../checkpoint-row.js";
 import {
   CHECKPOINT_STATUSES,
   type CheckpointStatus,
@@ -52,27 +54,6 @@ function status(value: unknown, what: string): CheckpointStatus {
     throw corrupt(`${what} has an unknown status`);
   }
   return value as CheckpointStatus;
-}
-
-/** The columns of a checkpoint row, in the order the statements select them. */
-export const CHECKPOINT_COLUMNS =
-  "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
-
-export interface CheckpointRow {
-  readonly session_id: unknown;
-  readonly thread: unknown;
-  readonly seq: unknown;
-  readonly id: unknown;
-  readonly parent_id: unknown;
-  readonly run_id: unknown;
-  readonly node: unknown;
-  readonly iteration: unknown;
-  readonly next: unknown;
-  readonly status: unknown;
-  readonly kind: unknown;
-  readonly payload: unknown;
-  readonly meta: unknown;
-  readonly created_at: unknown;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Settlement } from "../interrupt-store.js";
+import { jsonText } from "../json-text.js";
 import type { Transaction } from "./database.js";
-import { jsonText } from "./json-text.js";
 import { settledEvent } from "./postgres-interrupt-store.js";
 
 interface SettledRow {

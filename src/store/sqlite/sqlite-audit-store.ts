@@ -1,16 +1,10 @@
 import { InvalidOptionError } from "../../errors.js";
 import type { AuditEntry, AuditEntryInput, AuditPruneOptions, AuditStore } from "../audit-store.js";
 import { checkAuditEntry } from "../audit-store.js";
+import { jsonText } from "../json-text.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
-import {
-  jsonText,
-  type RowName,
-  readInteger,
-  readJson,
-  readNumber,
-  readString,
-} from "./sqlite-rows.js";
+import { type RowName, readInteger, readJson, readNumber, readString } from "./sqlite-rows.js";
 
 interface AuditRow {
   readonly session_id: unknown;

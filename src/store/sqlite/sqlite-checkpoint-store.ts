@@ -1,6 +1,7 @@
 import { CheckpointConflictError, InvalidOptionError } from "../../errors.js";
 import type { DeltaOp } from "../../graph/state.js";
 import type { CheckpointMeta } from "../checkpoint-meta.js";
+import { CHECKPOINT_COLUMNS, type CheckpointRow } from "../checkpoint-row.js";
 import {
   CHECKPOINT_STATUSES,
   type CheckpointListOptions,
@@ -9,12 +10,12 @@ import {
   type CheckpointStore,
   type StoredRecord,
 } from "../checkpoint-store.js";
+import { jsonText } from "../json-text.js";
 import { seqOfId } from "./sqlite-checkpoint-id.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { isUniqueViolation } from "./sqlite-errors.js";
 import {
   corrupt,
-  jsonText,
   type RowName,
   readInteger,
   readJson,
@@ -23,25 +24,6 @@ import {
 } from "./sqlite-rows.js";
 import { FOREIGN_ID } from "./sqlite-schema-v2.js";
 
-interface CheckpointRow {
-  readonly session_id: unknown;
-  readonly thread: unknown;
-  readonly seq: unknown;
-  readonly id: unknown;
-  readonly parent_id: unknown;
-  readonly run_id: unknown;
-  readonly node: unknown;
-  readonly iteration: unknown;
-  readonly next: unknown;
-  readonly status: unknown;
-  readonly kind: unknown;
-  readonly payload: unknown;
-  readonly meta: unknown;
-  readonly created_at: unknown;
-}
-
-const COLUMNS =
-  "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
 // The statements, built once: a statement's text is its cache key, so it must not be rebuilt.
 /**
  * @internal The row goes in only when no row of its thread has its seq or a higher one, and none has its
@@ -49,13 +31,13 @@ const COLUMNS =
  * the partial index (any other id). Rows of the first form cannot share an id, since their seqs
  * differ; the partial index, unique, guards the second form on its own as well.
  */
-export const INSERT = `INSERT INTO checkpoints (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID})`;
-const LATEST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
-const LIST = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
+export const INSERT = `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID})`;
+const LATEST = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
+const LIST = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
 /** @internal An id of the form `<run id>.<seq>`: the row at that seq, down the primary key, if its id is the same. */
-export const BY_SEQ_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?`;
+export const BY_SEQ_ID = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?`;
 /** @internal Any other id, through the partial index of the rows whose id is not of that form. */
-export const BY_FOREIGN_ID = `SELECT ${COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}`;
+export const BY_FOREIGN_ID = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}`;
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 /** The meta most deltas carry, serialized once. */
 const PLAIN_META = '{"v":1}';

@@ -16,11 +16,12 @@ import {
   type Settlement,
   type StoredInterrupt,
 } from "../interrupt-store.js";
+import { jsonText } from "../json-text.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
 import { prepareAuditEntry, type SqliteAuditStore } from "./sqlite-audit-store.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import type { SqliteNotifier } from "./sqlite-notifier.js";
-import { corrupt, jsonText, type RowName, readJson } from "./sqlite-rows.js";
+import { corrupt, type RowName, readJson } from "./sqlite-rows.js";
 
 interface StatsRow {
   readonly last_seq: number;

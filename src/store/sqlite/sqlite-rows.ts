@@ -3,7 +3,7 @@
  * the wrong type) is a `StoreCorruptError` naming the table and the row, never a half-read
  * record.
  */
-import { InvalidOptionError, StoreCorruptError } from "../../errors.js";
+import { StoreCorruptError } from "../../errors.js";
 import { deepFreeze } from "../../freeze.js";
 import { STORE_NAME } from "./sqlite-errors.js";
 
@@ -46,18 +46,4 @@ export function readNumber(value: unknown, column: string, where: RowName): numb
     throw corrupt(where, `${column} is not a number`);
   }
   return value;
-}
-
-/** The JSON text of a value that must be JSON; throws `InvalidOptionError` naming `option`. */
-export function jsonText(value: unknown, option: string): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) {
-    throw new InvalidOptionError(option, "a JSON-serialisable value (no cycles, no BigInt)", value);
-  }
-  return text;
 }

@@ -5,6 +5,7 @@ import {
   type CheckpointRecord,
   type CheckpointStatus,
 } from "../checkpoint-store.js";
+import { jsonText } from "../json-text.js";
 import { type Page, resolvePage } from "../page.js";
 import type {
   Lease,
@@ -15,14 +16,7 @@ import type {
   SessionSummary,
 } from "../session-store.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
-import {
-  corrupt,
-  jsonText,
-  type RowName,
-  readJson,
-  readNumber,
-  readString,
-} from "./sqlite-rows.js";
+import { corrupt, type RowName, readJson, readNumber, readString } from "./sqlite-rows.js";
 
 /** What deleting a session or taking its lease changes in the other parts of the store. */
 export interface SqliteSessionOwned {

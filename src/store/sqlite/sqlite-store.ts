@@ -5,6 +5,7 @@ import { LeaseLostError, StoreLockedError, StoreUnavailableError } from "../../e
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
+import { jsonText } from "../json-text.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
@@ -22,7 +23,6 @@ import {
   resolveSqliteOptions,
   type SqliteStoreOptions,
 } from "./sqlite-options.js";
-import { jsonText } from "./sqlite-rows.js";
 import { SqliteSessionStore } from "./sqlite-session-store.js";
 
 const NONE: readonly never[] = Object.freeze([]);

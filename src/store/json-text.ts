@@ -1,7 +1,7 @@
-import { InvalidOptionError } from "../../errors.js";
+import { InvalidOptionError } from "../errors.js";
 
 /**
- * The JSON text the store writes for a value. Throws `InvalidOptionError` for a value JSON
+ * The JSON text a store writes for a value (every backend writes the same). Throws `InvalidOptionError` for a value JSON
  * cannot hold (a BigInt, a cycle, a function), before anything is sent to the database.
  */
 export function jsonText(value: unknown, option: string): string {

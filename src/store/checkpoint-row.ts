@@ -1,0 +1,26 @@
+/**
+ * A checkpoint as a row of the SQL stores' `checkpoints` table: the same columns in SQLite and
+ * PostgreSQL. Each backend reads a row into a record with its own driver's value types.
+ */
+
+/** The columns of a checkpoint row, in the order the statements select and insert them. */
+export const CHECKPOINT_COLUMNS =
+  "session_id, thread, seq, id, parent_id, run_id, node, iteration, next, status, kind, payload, meta, created_at";
+
+/** A row as a driver returns it: every column still unchecked. */
+export interface CheckpointRow {
+  readonly session_id: unknown;
+  readonly thread: unknown;
+  readonly seq: unknown;
+  readonly id: unknown;
+  readonly parent_id: unknown;
+  readonly run_id: unknown;
+  readonly node: unknown;
+  readonly iteration: unknown;
+  readonly next: unknown;
+  readonly status: unknown;
+  readonly kind: unknown;
+  readonly payload: unknown;
+  readonly meta: unknown;
+  readonly created_at: unknown;
+}
