@@ -129,26 +129,20 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
   return { records, rows, summaries: [...summaries.values()], events };
 }
 
-/** Where the records come from: bound one by one for a single record, as arrays otherwise. */
-function source(single: boolean): string {
-  if (single) {
-    const fields = COLUMNS.map(([name, type], i) => `$${i + 1}::${type} AS ${name}`);
-    return `SELECT ${fields.join(", ")}, 1::bigint AS ord`;
-  }
-  const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
-  const names = COLUMNS.map(([name]) => name).join(", ");
-  return `SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${names}, ord)`;
-}
-
-function text(schema: string, single: boolean): string {
+/**
+ * The statement for a batch of several records: bound as one array per column and unnested,
+ * with one summary row per session.
+ */
+function batchText(schema: string): string {
   const s = schema;
   const p = COLUMNS.length;
+  const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
   const names = COLUMNS.map(([name]) => name).join(", ");
   const values = COLUMNS.map(([name]) => `r.${name}`).join(", ");
   // $p+1 lease session, $p+2 lease token, $p+3 now, $p+4..$p+10 summaries, $p+11 channel,
   // $p+12 events.
   return `
-WITH r AS (${source(single)}),
+WITH r AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${names}, ord)),
 lease AS (
   UPDATE ${s}.leases SET expires_at = $${p + 3}::bigint + ttl_ms
   WHERE session_id = $${p + 1}::text AND token = $${p + 2}::text
@@ -192,7 +186,60 @@ lease AS (
 SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
 }
 
-const texts = new Map<string, { single: string; many: string }>();
+/**
+ * The statement for one record, what a run commits after each node: the same steps as
+ * {@link batchText} on scalar parameters. Unnesting arrays and counting rows to find the one
+ * refused cost the server more than the insert itself; with one record, the insert either
+ * happened or the whole statement is refused.
+ */
+function singleText(schema: string): string {
+  const s = schema;
+  const p = COLUMNS.length;
+  const names = COLUMNS.map(([name]) => name).join(", ");
+  const values = COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(", ");
+  // $1 session, $2 thread, $3 seq, $4 id, $10 status, $14 created at; $p+1 lease session,
+  // $p+2 lease token, $p+3 now, $p+4 whether the record is of the session's own thread (and
+  // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 channel, $p+8 event or null.
+  return `
+WITH lease AS (
+  UPDATE ${s}.leases SET expires_at = $${p + 3}::bigint + ttl_ms
+  WHERE session_id = $${p + 1}::text AND token = $${p + 2}::text
+  RETURNING 1
+), fence AS (
+  SELECT 1 FROM lease UNION ALL SELECT 1 WHERE $${p + 2}::text IS NULL
+), ins AS (
+  INSERT INTO ${s}.checkpoints (${names})
+  SELECT ${values}
+  WHERE EXISTS (SELECT 1 FROM fence)
+    AND NOT EXISTS (
+      SELECT 1 FROM ${s}.checkpoints c
+      WHERE c.session_id = $1::text AND c.thread = $2::text AND c.seq >= $3::bigint)
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), summary AS (
+  INSERT INTO ${s}.sessions AS x (session_id, graph, status, checkpoint_id, created_at, updated_at, gate)
+  SELECT $1::text, $${p + 5}::text, $10::text, $4::text, $14::bigint, $14::bigint, $${p + 6}::text
+  WHERE $${p + 4}::boolean AND NOT EXISTS (
+    SELECT 1 FROM ${s}.sessions y
+    WHERE y.session_id = $1::text AND y.status = $10::text
+      AND y.gate IS NOT DISTINCT FROM $${p + 6}::text
+      AND ($${p + 5}::text IS NULL OR y.graph IS NOT DISTINCT FROM $${p + 5}::text))
+  ON CONFLICT (session_id) DO UPDATE SET
+    graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
+    checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
+  RETURNING 1
+), notes AS (
+  SELECT pg_notify($${p + 7}::text, $${p + 8}::text)
+  WHERE $${p + 8}::text IS NOT NULL AND EXISTS (SELECT 1 FROM summary)
+), refusal AS (
+  SELECT ${s}.refuse(
+    CASE WHEN EXISTS (SELECT 1 FROM fence) THEN '${CONFLICT}' ELSE '${LEASE_LOST}' END, '1')
+  WHERE NOT EXISTS (SELECT 1 FROM ins)
+)
+SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
+}
+
+const texts = new Map<string, { single: string; batch: string }>();
 
 /**
  * The statement for a batch's checkpoints and lease. `events` are the notifications it sends
@@ -208,21 +255,37 @@ export function checkpointInsert(
 ): Statement {
   let cached = texts.get(schema);
   if (cached === undefined) {
-    cached = { single: text(schema, true), many: text(schema, false) };
+    cached = { single: singleText(schema), batch: batchText(schema) };
     texts.set(schema, cached);
   }
-  const single = encoded.rows.length === 1;
-  const records = single
-    ? encoded.rows[0]!
-    : COLUMNS.map((_, column) => encoded.rows.map((row) => row[column]));
+  const leaseSession = lease?.sessionId ?? null;
+  const token = lease?.token ?? null;
+  if (encoded.rows.length === 1) {
+    const summary = encoded.summaries[0];
+    return {
+      name: `${schema}.checkpoint_insert_1`,
+      text: cached.single,
+      values: [
+        ...encoded.rows[0]!,
+        leaseSession,
+        token,
+        now,
+        summary !== undefined,
+        summary?.graph ?? null,
+        summary?.gate ?? null,
+        channel,
+        events[0] ?? null,
+      ],
+    };
+  }
   const summaries = encoded.summaries;
   return {
-    name: `${schema}.checkpoint_insert_${single ? "1" : "n"}`,
-    text: single ? cached.single : cached.many,
+    name: `${schema}.checkpoint_insert_n`,
+    text: cached.batch,
     values: [
-      ...records,
-      lease?.sessionId ?? null,
-      lease?.token ?? null,
+      ...COLUMNS.map((_, column) => encoded.rows.map((row) => row[column])),
+      leaseSession,
+      token,
       now,
       summaries.map((x) => x.sessionId),
       summaries.map((x) => x.graph),

@@ -135,3 +135,15 @@ export async function eventually(
     }
   }
 }
+
+/** An open approval gate as a checkpoint's meta holds it. */
+export const GATE = {
+  requestId: "r1",
+  node: "draft",
+  revision: 0,
+  maxRevisions: 3,
+  output: { draft: "x" },
+  history: [],
+  openedAt: T0,
+  queueSeq: 0,
+};

@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidOptionError } from "../../../src/errors.js";
 import type { Store } from "../../../src/store/store.js";
-import { checkpoint, enqueue, lease, leaseRequest, message, T0 } from "./fixtures.js";
-
-const GATE = {
-  requestId: "r1",
-  node: "draft",
-  revision: 0,
-  maxRevisions: 3,
-  output: { draft: "x" },
-  history: [],
-  openedAt: T0,
-  queueSeq: 0,
-};
+import { checkpoint, enqueue, GATE, lease, leaseRequest, message, T0 } from "./fixtures.js";
 
 export function sessionCases(store: () => Store): void {
   describe("sessions", () => {
