@@ -9,7 +9,12 @@
  * gate or graph change, and the summary's latest checkpoint and update time are read from
  * the checkpoints (see `postgres-session-store.ts`). Rewriting the row per step cost a new row
  * version and an entry in each of its two indexes (the inbox index is on `updated_at`, so no
- * such update was HOT): about 1,000 bytes of WAL per step became about 700. The lease row is
+ * such update was HOT): about 1,000 bytes of WAL per step became about 700.
+ *
+ * The check that no stored checkpoint of the thread has a `seq` at or above the new one is
+ * written as a row comparison on the primary key's columns. Written as `c.seq >= $3`, the
+ * planner may pick the `(session_id, thread, id)` index, whose estimate is the same, and
+ * filter every checkpoint of the thread: a cost that grew with each step of the run. The lease row is
  * still extended by every batch: locking it `FOR SHARE` instead, to fence without an update,
  * measured the same WAL (a lock record weighs what a HOT update of that row does).
  *
@@ -155,7 +160,8 @@ lease AS (
   WHERE EXISTS (SELECT 1 FROM fence)
     AND NOT EXISTS (
       SELECT 1 FROM ${s}.checkpoints c
-      WHERE c.session_id = r.session_id AND c.thread = r.thread AND c.seq >= r.seq)
+      WHERE (c.session_id, c.thread, c.seq) >= (r.session_id, r.thread, r.seq)
+        AND c.session_id = r.session_id AND c.thread = r.thread)
   ON CONFLICT DO NOTHING
   RETURNING session_id, thread, seq
 ), summary AS (
@@ -213,7 +219,8 @@ WITH lease AS (
   WHERE EXISTS (SELECT 1 FROM fence)
     AND NOT EXISTS (
       SELECT 1 FROM ${s}.checkpoints c
-      WHERE c.session_id = $1::text AND c.thread = $2::text AND c.seq >= $3::bigint)
+      WHERE (c.session_id, c.thread, c.seq) >= ($1::text, $2::text, $3::bigint)
+        AND c.session_id = $1::text AND c.thread = $2::text)
   ON CONFLICT DO NOTHING
   RETURNING 1
 ), summary AS (
