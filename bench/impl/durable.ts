@@ -106,8 +106,16 @@ export function trellisSqliteChain(nodes: number, durability: Durability = "step
   });
 }
 
-/** A Trellis chain into a new PostgreSQL schema (the server's default durability). */
-export function trellisPostgresChain(nodes: number, durability: Durability = "step") {
+/**
+ * A Trellis chain into a new PostgreSQL schema. `stepCommit` is the store's option: `"fast"`
+ * (its default) commits running steps without waiting for the disk, `"durable"` waits for it
+ * at every step (the server's default durability).
+ */
+export function trellisPostgresChain(
+  nodes: number,
+  durability: Durability = "step",
+  stepCommit: "fast" | "durable" = "fast",
+) {
   const schema = benchSchema("trellis");
   return trellisDurableChain({
     nodes,
@@ -117,6 +125,7 @@ export function trellisPostgresChain(nodes: number, durability: Durability = "st
       return PostgresStore.connect({
         connectionString: DATABASE_URL,
         schema,
+        stepCommit,
         logger: silentLogger,
       });
     },
@@ -205,12 +214,16 @@ export async function bareSqliteChain(nodes: number): Promise<Runner> {
 
 /**
  * The PostgreSQL floor: per step, one named (prepared) INSERT of the checkpoint row,
- * autocommitted: one round trip and one WAL flush, at the server's default durability.
+ * autocommitted: one round trip and one WAL flush, at the server's default durability; with
+ * `waitForDisk` false, on a connection with `synchronous_commit = off` (one round trip).
  */
-export async function barePostgresChain(nodes: number): Promise<Runner> {
+export async function barePostgresChain(nodes: number, waitForDisk = true): Promise<Runner> {
   const pg = (await import("pg")).default;
   const schema = benchSchema("floor");
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+  const client = new pg.Client({
+    connectionString: DATABASE_URL,
+    ...(waitForDisk ? {} : { options: "-c synchronous_commit=off" }),
+  });
   await client.connect();
   await client.query(`CREATE SCHEMA "${schema}"`);
   await client.query(`CREATE TABLE "${schema}".floor ${FLOOR_TABLE}`);

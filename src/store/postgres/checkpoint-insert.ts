@@ -205,7 +205,8 @@ function singleText(schema: string): string {
   const values = COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(", ");
   // $1 session, $2 thread, $3 seq, $4 id, $10 status, $14 created at; $p+1 lease session,
   // $p+2 lease token, $p+3 now, $p+4 whether the record is of the session's own thread (and
-  // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 channel, $p+8 event or null.
+  // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 channel, $p+8 event or null,
+  // $p+9 whether to commit without waiting for the disk.
   return `
 WITH lease AS (
   UPDATE ${s}.leases SET expires_at = $${p + 3}::bigint + ttl_ms
@@ -242,15 +243,28 @@ WITH lease AS (
   SELECT ${s}.refuse(
     CASE WHEN EXISTS (SELECT 1 FROM fence) THEN '${CONFLICT}' ELSE '${LEASE_LOST}' END, '1')
   WHERE NOT EXISTS (SELECT 1 FROM ins)
+), relaxed AS (
+  SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 9}::boolean
 )
-SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
+SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes)
+  + (SELECT count(*) FROM relaxed) AS done`;
+}
+
+/**
+ * Whether a batch may commit without waiting for the disk under `stepCommit: "fast"`: one
+ * checkpoint of a running step and nothing else. A gate, a pause or the end of a run, and the
+ * messages and audit entries that go with a step, always wait.
+ */
+export function isRunningStep(encoded: EncodedCheckpoints): boolean {
+  return encoded.records.length === 1 && encoded.records[0]!.status === "running";
 }
 
 const texts = new Map<string, { single: string; batch: string }>();
 
 /**
  * The statement for a batch's checkpoints and lease. `events` are the notifications it sends
- * (none when the caller sends them later in its transaction).
+ * (none when the caller sends them later in its transaction). `relaxed`: a one-record batch
+ * commits with `synchronous_commit = off` (see {@link isRunningStep}).
  */
 export function checkpointInsert(
   schema: string,
@@ -259,6 +273,7 @@ export function checkpointInsert(
   lease: Lease | undefined,
   now: number,
   events: readonly string[],
+  relaxed = false,
 ): Statement {
   let cached = texts.get(schema);
   if (cached === undefined) {
@@ -282,6 +297,7 @@ export function checkpointInsert(
         summary?.gate ?? null,
         channel,
         events[0] ?? null,
+        relaxed,
       ],
     };
   }

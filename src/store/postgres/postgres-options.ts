@@ -32,6 +32,22 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number | undefined;
   /** Where listener failures and reconnects are reported. Default: the console logger. */
   readonly logger?: Logger | undefined;
+  /**
+   * Whether the checkpoint a run commits after a running step waits for the database to flush
+   * it to disk.
+   *
+   * - `"fast"` (default): the checkpoints of running steps commit with `synchronous_commit =
+   *   off`. The commit is visible to every process at once and survives the death of any
+   *   client process; only a crash of the database server itself can roll back the last of them
+   *   (at most about three times its `wal_writer_delay`, 600 ms by default), and then the run
+   *   resumes from an earlier step and runs the nodes after it again, as it runs a node in
+   *   flight when its process dies. Everything else waits for the disk as the server is
+   *   configured: gates and their decisions, pauses, the end of a run, settled messages, audit
+   *   entries, leases; and since the log is written in order, each of those also makes every
+   *   step committed before it durable.
+   * - `"durable"`: every commit waits for the disk.
+   */
+  readonly stepCommit?: "fast" | "durable" | undefined;
 }
 
 /** The options with every default filled in. */
@@ -40,6 +56,7 @@ export interface ResolvedPostgresOptions {
   /** Settings for the query pool; the listening connection uses the same, without pool keys. */
   readonly pool: PoolConfig;
   readonly logger: Logger;
+  readonly stepCommit: "fast" | "durable";
 }
 
 /** Default schema of the store. */
@@ -53,6 +70,7 @@ const KNOWN = new Set([
   "statementTimeoutMs",
   "connectTimeoutMs",
   "logger",
+  "stepCommit",
 ]);
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number) {
@@ -116,6 +134,10 @@ export function resolvePostgresOptions(options: unknown): ResolvedPostgresOption
       logger,
     );
   }
+  const stepCommit = given.stepCommit ?? "fast";
+  if (stepCommit !== "fast" && stepCommit !== "durable") {
+    throw new InvalidOptionError("stepCommit", '"fast" or "durable"', stepCommit);
+  }
   const base = (pool ?? {}) as PoolConfig;
   const poolSize = integer("poolSize", given.poolSize, 1, 1000, base.max ?? 10);
   const statementTimeoutMs = integer(
@@ -129,6 +151,7 @@ export function resolvePostgresOptions(options: unknown): ResolvedPostgresOption
   return {
     schema,
     logger,
+    stepCommit,
     pool: {
       application_name: `trellis ${schema}`,
       keepAlive: true,

@@ -7,7 +7,12 @@ import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
-import { checkpointInsert, encodeCheckpoints, refusalOf } from "./checkpoint-insert.js";
+import {
+  checkpointInsert,
+  encodeCheckpoints,
+  isRunningStep,
+  refusalOf,
+} from "./checkpoint-insert.js";
 import { Database } from "./database.js";
 import { channelOf, quoteIdent } from "./identifier.js";
 import { loadPg } from "./load-pg.js";
@@ -50,9 +55,17 @@ export class PostgresStore implements Store {
   readonly #interrupts: PostgresInterruptStore;
   readonly #audit: PostgresAuditStore;
   readonly #sessions: PostgresSessionStore;
+  readonly #fastSteps: boolean;
 
-  private constructor(db: Database, schema: string, notifier: PostgresNotifier, channel: string) {
+  private constructor(
+    db: Database,
+    schema: string,
+    notifier: PostgresNotifier,
+    channel: string,
+    fastSteps: boolean,
+  ) {
     this.#db = db;
+    this.#fastSteps = fastSteps;
     this.#s = quoteIdent(schema);
     this.#channel = channel;
     this.#notifier = notifier;
@@ -114,7 +127,13 @@ export class PostgresStore implements Store {
       await db.close().catch(() => {});
       throw toStoreError(error);
     }
-    return new PostgresStore(db, resolved.schema, notifier, channel);
+    return new PostgresStore(
+      db,
+      resolved.schema,
+      notifier,
+      channel,
+      resolved.stepCommit === "fast",
+    );
   }
 
   /** Checkpoints, as JSON text in the schema's tables. */
@@ -154,8 +173,9 @@ export class PostgresStore implements Store {
     try {
       if (settlements.length === 0 && entries === undefined) {
         if (!writesCheckpoints) return;
+        const relaxed = this.#fastSteps && isRunningStep(encoded);
         await this.#db.query(
-          checkpointInsert(s, this.#channel, encoded, lease, batch.now, encoded.events),
+          checkpointInsert(s, this.#channel, encoded, lease, batch.now, encoded.events, relaxed),
         );
         return;
       }

@@ -20,6 +20,7 @@ describe("PostgresStore options", () => {
   it("fills safe defaults", () => {
     const resolved = resolvePostgresOptions({ connectionString: "postgres://db/app" });
     expect(resolved.schema).toBe("trellis");
+    expect(resolved.stepCommit).toBe("fast");
     expect(resolved.pool).toMatchObject({
       connectionString: "postgres://db/app",
       max: 10,
@@ -52,6 +53,8 @@ describe("PostgresStore options", () => {
     [{ pool: "postgres://x" }, "pool"],
     [{ logger: console.log }, "logger"],
     [{ schemaName: "x" }, "schemaName"],
+    [{ stepCommit: "sometimes" }, "stepCommit"],
+    [{ stepCommit: true }, "stepCommit"],
   ])("refuses %o, naming `%s`", async (options, option) => {
     expect(() => resolvePostgresOptions(options)).toThrow(InvalidOptionError);
     const error = await PostgresStore.connect(options as never).catch((e: unknown) => e);

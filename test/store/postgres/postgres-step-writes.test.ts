@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StoreEvent } from "../../../src/store/notifier.js";
 import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
-import { checkpoint, eventually, lease, T0 } from "../suite/fixtures.js";
+import { checkpoint, eventually, GATE, lease, T0 } from "../suite/fixtures.js";
 import { connect, dropSchema, sql, testSchema } from "./test-database.js";
 
 const schema = testSchema("steps");
@@ -80,6 +81,66 @@ describe("PostgresStore: what a run's step writes", () => {
       );
     } finally {
       stop();
+    }
+  });
+});
+
+describe("PostgresStore: which commits wait for the disk", () => {
+  /** For each commit statement the pool sends: whether it asked not to wait for the disk. */
+  function watch(): { relaxed: boolean[]; stop: () => void } {
+    const relaxed: boolean[] = [];
+    const original = pg.Pool.prototype.query;
+    const spy = vi.spyOn(pg.Pool.prototype, "query").mockImplementation(function (
+      this: pg.Pool,
+      ...args: unknown[]
+    ) {
+      const statement = args[0] as { name?: string; values?: unknown[] } | undefined;
+      if (statement?.name?.endsWith(".checkpoint_insert_1")) {
+        relaxed.push(statement.values?.at(-1) === true);
+      }
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    return { relaxed, stop: () => spy.mockRestore() };
+  }
+
+  it("lets a running step's checkpoint commit without waiting, and nothing else", async () => {
+    const held = await lease(a, "fast");
+    const seen = watch();
+    try {
+      await a.commit({ lease: held, checkpoints: [checkpoint("fast", 1)], now: T0 });
+      await a.commit({ lease: held, checkpoints: [checkpoint("fast", 2)], now: T0 });
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("fast", 3, { status: "paused", meta: { v: 1, gate: GATE } })],
+        now: T0,
+      });
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("fast", 4, { status: "completed" })],
+        now: T0,
+      });
+    } finally {
+      seen.stop();
+    }
+    expect(seen.relaxed).toEqual([true, true, false, false]);
+    expect((await b.checkpoints.latest("fast", ""))?.seq).toBe(4);
+  });
+
+  it('waits for the disk at every step with stepCommit "durable"', async () => {
+    const durable = await connect(schema, { stepCommit: "durable" });
+    try {
+      const held = await lease(durable, "durable");
+      const seen = watch();
+      try {
+        await durable.commit({ lease: held, checkpoints: [checkpoint("durable", 1)], now: T0 });
+        await durable.commit({ lease: held, checkpoints: [checkpoint("durable", 2)], now: T0 });
+      } finally {
+        seen.stop();
+      }
+      expect(seen.relaxed).toEqual([false, false]);
+      expect((await b.checkpoints.latest("durable", ""))?.seq).toBe(2);
+    } finally {
+      await durable.close();
     }
   });
 });
