@@ -1,6 +1,7 @@
 /**
  * A checkpoint as a row of the SQL stores' `checkpoints` table: the same columns in SQLite and
- * PostgreSQL. Each backend reads a row into a record with its own driver's value types.
+ * PostgreSQL. Each backend turns its driver's values into the types `decodeCheckpointRow` reads,
+ * which makes the record.
  */
 
 /** The columns of a checkpoint row, in the order the statements select and insert them. */

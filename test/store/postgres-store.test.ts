@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { connect, dropSchema, testSchema, truncate } from "./postgres/test-database.js";
+import { connect, dropSchema, sql, testSchema, truncate } from "./postgres/test-database.js";
 import { describeStore } from "./store-suite.js";
 
 const schema = testSchema("suite");
@@ -11,7 +11,19 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-describeStore("PostgresStore", async () => {
-  await truncate(schema);
-  return connect(schema);
-});
+describeStore(
+  "PostgresStore",
+  async () => {
+    await truncate(schema);
+    return connect(schema);
+  },
+  {
+    async checkpoints(assignments, sessionId, seq) {
+      await sql(
+        `UPDATE "${schema}".checkpoints SET ${assignments}
+         WHERE session_id = $1 AND thread = '' AND ($2::bigint IS NULL OR seq = $2::bigint)`,
+        [sessionId, seq ?? null],
+      );
+    },
+  },
+);

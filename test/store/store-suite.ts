@@ -1,6 +1,8 @@
 /**
  * The behaviour every `Store` backend must have. Call `describeStore` from a test file with a
- * factory that returns a fresh, empty store; the suite closes each store after its test.
+ * factory that returns a fresh, empty store; the suite closes each store after its test. A SQL
+ * backend also passes how to damage the rows of the store the factory made last, for the cases
+ * of rows no store writes.
  *
  * @example
  * ```ts
@@ -13,11 +15,16 @@ import { auditCases } from "./suite/audit.js";
 import { batchCases } from "./suite/batches.js";
 import { checkpointCases } from "./suite/checkpoints.js";
 import { commitCases } from "./suite/commit.js";
+import { damagedCheckpointCases, type RowDamage } from "./suite/damaged-checkpoints.js";
 import { interruptCases } from "./suite/interrupts.js";
 import { notifierCases } from "./suite/notifier.js";
 import { sessionCases } from "./suite/sessions.js";
 
-export function describeStore(name: string, makeStore: () => Store | Promise<Store>): void {
+export function describeStore(
+  name: string,
+  makeStore: () => Store | Promise<Store>,
+  damage?: RowDamage,
+): void {
   describe(`Store: ${name}`, () => {
     let current: Store | undefined;
     beforeEach(async () => {
@@ -38,5 +45,6 @@ export function describeStore(name: string, makeStore: () => Store | Promise<Sto
     sessionCases(store);
     batchCases(store);
     notifierCases(store);
+    if (damage !== undefined) damagedCheckpointCases(store, damage);
   });
 }

@@ -1,14 +1,13 @@
 /**
  * Reading stored rows back into the store's records. Every column is checked: a row that does
- * not hold what the store wrote is reported as `StoreCorruptError` (a checkpoint whose JSON
- * cannot be read, as an `UnparsableRecord`), never passed on half read.
+ * not hold what the store wrote is reported as `StoreCorruptError` (a checkpoint whose kind or
+ * JSON cannot be read, as an `UnparsableRecord`), never passed on half read.
  */
 
-import type { DeltaOp } from "../../graph/state.js";
 import type { QueuedInterrupt } from "../../interrupts/interrupt-message.js";
 import type { AuditEntry, AuditKind } from "../audit-store.js";
-import type { CheckpointMeta } from "../checkpoint-meta.js";
 import type { CheckpointRow } from "../checkpoint-row.js";
+import { decodeCheckpointRow } from "../checkpoint-row-decoder.js";
 import {
   CHECKPOINT_STATUSES,
   type CheckpointStatus,
@@ -16,7 +15,7 @@ import {
 } from "../checkpoint-store.js";
 import type { InterruptState, SettledOutcome, StoredInterrupt } from "../interrupt-store.js";
 import type { SessionSummary } from "../session-store.js";
-import { corrupt } from "./store-errors.js";
+import { corrupt, STORE_NAME } from "./store-errors.js";
 
 /** JSON text to a value, or `StoreCorruptError` naming what it belongs to. */
 export function parseJson(text: unknown, what: string): unknown {
@@ -57,58 +56,19 @@ function status(value: unknown, what: string): CheckpointStatus {
 }
 
 /**
- * A checkpoint row as a record. A row whose JSON (next nodes, meta, payload) cannot be read
- * comes back as an `UnparsableRecord`, so one bad row does not hide a whole history; a row whose
- * plain columns are wrong is a `StoreCorruptError`.
+ * A checkpoint row as a record, by the rules both SQL stores share. The driver gives `bigint`
+ * columns as text; they become numbers first, and text that is not an integer is left for the
+ * decoder to refuse.
  */
 export function toCheckpoint(row: CheckpointRow): StoredRecord {
-  const id = text(row.id, "a checkpoint id");
-  const what = `checkpoint \`${id}\``;
-  const columns = {
-    sessionId: text(row.session_id, `the session of ${what}`),
-    thread: text(row.thread, `the thread of ${what}`),
-    id,
-    seq: num(row.seq, `the seq of ${what}`),
-    parentId: optionalText(row.parent_id, `the parent of ${what}`),
-    runId: text(row.run_id, `the run of ${what}`),
-    node: optionalText(row.node, `the node of ${what}`),
-    iteration: num(row.iteration, `the iteration of ${what}`),
-    status: status(row.status, what),
-    createdAt: num(row.created_at, `the time of ${what}`),
-  };
-  let next: unknown;
-  let meta: unknown;
-  let payload: unknown;
-  try {
-    next = parseJson(row.next, `the next nodes of ${what}`);
-    if (!Array.isArray(next) || !next.every((n) => typeof n === "string")) {
-      throw corrupt(`the next nodes of ${what} are not a list of names`);
-    }
-    meta = parseJson(row.meta, `the meta of ${what}`);
-    if (!isObject(meta)) throw corrupt(`the meta of ${what} is not an object`);
-    payload = parseJson(row.payload, `the state of ${what}`);
-    if (row.kind === "full" && !isObject(payload)) {
-      throw corrupt(`the state of ${what} is not an object`);
-    }
-    if (row.kind === "delta" && !Array.isArray(payload)) {
-      throw corrupt(`the delta of ${what} is not a list`);
-    }
-    if (row.kind !== "full" && row.kind !== "delta") {
-      throw corrupt(`${what} has an unknown kind`);
-    }
-  } catch (error) {
-    const problem = error instanceof Error ? error.message : String(error);
-    return {
-      ...columns,
-      next: Array.isArray(next) ? (next as string[]) : [],
-      kind: "unparsable",
-      problem,
-    };
-  }
-  const fields = { ...columns, next: next as string[], meta: meta as CheckpointMeta };
-  if (row.kind === "full")
-    return { ...fields, kind: "full", state: payload as Record<string, unknown> };
-  return { ...fields, kind: "delta", delta: payload as readonly DeltaOp[] };
+  return decodeCheckpointRow(
+    { ...row, seq: bigint(row.seq), created_at: bigint(row.created_at) },
+    STORE_NAME,
+  );
+}
+
+function bigint(value: unknown): unknown {
+  return typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
 }
 
 export const INTERRUPT_COLUMNS = "id, seq, message, state, claimed_by, outcome";

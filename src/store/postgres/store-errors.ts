@@ -1,6 +1,7 @@
 import { StoreCorruptError, StoreUnavailableError, TrellisError } from "../../errors.js";
 
-const STORE = "PostgreSQL";
+/** The name of this backend in the store errors. */
+export const STORE_NAME = "PostgreSQL";
 
 /** SQLSTATE classes after which nothing of the statement was written and a retry may work. */
 const UNAVAILABLE_CLASSES = new Set([
@@ -45,17 +46,17 @@ export function isUnavailable(error: unknown): boolean {
 export function toStoreError(error: unknown): unknown {
   if (error instanceof TrellisError) return error;
   if (isUnavailable(error)) {
-    return new StoreUnavailableError(STORE, (error as Error).message, { cause: error });
+    return new StoreUnavailableError(STORE_NAME, (error as Error).message, { cause: error });
   }
   return error;
 }
 
 /** The store was closed; nothing was sent to the database. */
 export function closedError(): StoreUnavailableError {
-  return new StoreUnavailableError(STORE, "the store was closed");
+  return new StoreUnavailableError(STORE_NAME, "the store was closed");
 }
 
 /** A stored row that cannot be read. */
 export function corrupt(detail: string, cause?: unknown): StoreCorruptError {
-  return new StoreCorruptError(STORE, detail, cause === undefined ? undefined : { cause });
+  return new StoreCorruptError(STORE_NAME, detail, cause === undefined ? undefined : { cause });
 }

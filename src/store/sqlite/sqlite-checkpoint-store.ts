@@ -1,27 +1,19 @@
 import { CheckpointConflictError, InvalidOptionError } from "../../errors.js";
-import type { DeltaOp } from "../../graph/state.js";
+import { deepFreeze } from "../../freeze.js";
 import type { CheckpointMeta } from "../checkpoint-meta.js";
 import { CHECKPOINT_COLUMNS, type CheckpointRow } from "../checkpoint-row.js";
+import { decodeCheckpointRow } from "../checkpoint-row-decoder.js";
 import {
   CHECKPOINT_STATUSES,
   type CheckpointListOptions,
   type CheckpointRecord,
-  type CheckpointStatus,
   type CheckpointStore,
   type StoredRecord,
 } from "../checkpoint-store.js";
 import { jsonText } from "../json-text.js";
 import { seqOfId } from "./sqlite-checkpoint-id.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
-import { isUniqueViolation } from "./sqlite-errors.js";
-import {
-  corrupt,
-  type RowName,
-  readInteger,
-  readJson,
-  readNumber,
-  readString,
-} from "./sqlite-rows.js";
+import { isUniqueViolation, STORE_NAME } from "./sqlite-errors.js";
 import { FOREIGN_ID } from "./sqlite-schema-v2.js";
 
 // The statements, built once: a statement's text is its cache key, so it must not be rebuilt.
@@ -277,60 +269,7 @@ function isPlainMeta(meta: CheckpointMeta): boolean {
   return true;
 }
 
-/**
- * The record a row holds. A row whose JSON (next nodes, meta, payload), kind or status cannot
- * be read comes back as an `UnparsableRecord`, so one bad row does not hide a whole history; a
- * row whose key columns are wrong is a `StoreCorruptError`.
- */
+/** The record a row holds, deeply frozen. SQLite gives every column the type the decoder reads. */
 function toRecord(row: CheckpointRow): StoredRecord {
-  const where: RowName = () =>
-    `checkpoints (${JSON.stringify(row.session_id)}, thread ${JSON.stringify(row.thread)}, seq ${String(row.seq)})`;
-  const columns = {
-    sessionId: readString(row.session_id, "session_id", where),
-    thread: readString(row.thread, "thread", where),
-    id: readString(row.id, "id", where),
-    seq: readInteger(row.seq, "seq", where),
-    parentId: row.parent_id === null ? null : readString(row.parent_id, "parent_id", where),
-    runId: readString(row.run_id, "run_id", where),
-    node: row.node === null ? null : readString(row.node, "node", where),
-    iteration: readInteger(row.iteration, "iteration", where),
-    createdAt: readNumber(row.created_at, "created_at", where),
-  };
-  const status = row.status;
-  const known = typeof status === "string" && STATUSES.has(status);
-  let next: unknown;
-  try {
-    const kind = row.kind;
-    if (kind !== "full" && kind !== "delta") throw corrupt(where, `kind is ${String(kind)}`);
-    if (!known) throw corrupt(where, `status is ${String(status)}`);
-    next = readJson(row.next, "next", where);
-    if (!Array.isArray(next)) throw corrupt(where, "next is not a list");
-    const meta = readJson(row.meta, "meta", where);
-    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
-      throw corrupt(where, "meta is not an object");
-    }
-    const payload = readJson(row.payload, "payload", where);
-    const fields = {
-      ...columns,
-      next: next as string[],
-      status: status as CheckpointStatus,
-      meta: meta as CheckpointMeta,
-    };
-    if (kind === "full") {
-      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-        throw corrupt(where, "the state is not an object");
-      }
-      return Object.freeze({ ...fields, kind, state: payload as Record<string, unknown> });
-    }
-    if (!Array.isArray(payload)) throw corrupt(where, "the delta is not a list");
-    return Object.freeze({ ...fields, kind, delta: payload as DeltaOp[] });
-  } catch (error) {
-    return Object.freeze({
-      ...columns,
-      next: Array.isArray(next) ? (next as string[]) : [],
-      status: known ? (status as CheckpointStatus) : "failed",
-      kind: "unparsable" as const,
-      problem: error instanceof Error ? error.message : String(error),
-    });
-  }
+  return deepFreeze(decodeCheckpointRow(row, STORE_NAME));
 }
