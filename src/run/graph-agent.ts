@@ -523,6 +523,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
             config,
             clock: this.#clock,
             logger: this.#logger,
+            cancelledAtSeq: cancelledAtSeq(launch.latest),
             host: {
               sessionId,
               runId,
@@ -573,4 +574,13 @@ export class GraphAgent<S extends Record<string, unknown>> {
       session?.close();
     }
   }
+}
+
+/** The queue `seq` the session's latest checkpoint recorded when its run was cancelled. */
+function cancelledAtSeq(latest: StoredRecord | undefined): number | undefined {
+  if (latest === undefined || latest.kind === "unparsable" || latest.status !== "cancelled") {
+    return undefined;
+  }
+  const outcome = latest.meta.outcome;
+  return outcome?.status === "cancelled" ? outcome.queueSeq : undefined;
 }

@@ -1,5 +1,5 @@
 import type { Attributes } from "@opentelemetry/api";
-import { TrellisError } from "../errors.js";
+import { InterruptNotApplicableError, TrellisError } from "../errors.js";
 import type { ResolvedInterruptConfig } from "../interrupts/interrupt-config.js";
 import type { InterruptDecisionSource, QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import type { ReasonerContext } from "../interrupts/interrupt-reasoner.js";
@@ -207,6 +207,18 @@ export class RunControl {
         ? {}
         : { [TrellisAttributes.INTERRUPT_CONFIDENCE]: decided.confidence }),
     }));
+    if (decided.action.type === "cancel" && this.session.queuedBeforeCancel(message)) {
+      await this.#refuse(
+        message,
+        new InterruptNotApplicableError(
+          "cancel",
+          "the session was already cancelled when this message arrived",
+        ),
+        where,
+        span,
+      );
+      return "kept";
+    }
     const plan = this.#host.plan();
     const resolution = resolveAction(
       decided.action,

@@ -5,6 +5,7 @@
  */
 import { TrellisError } from "../errors.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
+import type { CheckpointMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Outcome } from "./planner.js";
 import { finalMeta, finishedAudit } from "./run-outcome.js";
@@ -50,7 +51,10 @@ export async function finishRun<S extends Record<string, unknown>>(
         next: status === "completed" ? [] : run.plan.frontier,
         status: status as CheckpointStatus,
         delta: [],
-        meta: run.meta({ ...finalMeta(outcome), ...traceMeta(s.tracing.traceparent()) }),
+        meta: run.meta({
+          ...withQueueSeq(finalMeta(outcome), await cancelledQueueSeq(run, status)),
+          ...traceMeta(s.tracing.traceparent()),
+        }),
       },
       {
         settled: [...end.deferred.settled, ...settledAtEnd],
@@ -92,6 +96,37 @@ export async function finishRun<S extends Record<string, unknown>>(
     state: result.state,
   });
   return result;
+}
+
+/**
+ * For a session's own run that ends `cancelled`: the last `seq` of its interrupt queue, read
+ * after the cancels that arrived were taken and before the final checkpoint is written. A
+ * message queued while that checkpoint is written gets a higher `seq` and so counts as sent
+ * after the cancel: a later run obeys it. `undefined` when the queue cannot be read (the rule
+ * is then not applied), or for other ends.
+ */
+async function cancelledQueueSeq<S extends Record<string, unknown>>(
+  run: RunShell<S>,
+  status: RunStatus,
+): Promise<number | undefined> {
+  const s = run.setup;
+  if (status !== "cancelled" || s.thread !== "" || !s.checkpointer.enabled) return undefined;
+  try {
+    return (await s.store.interrupts.stats(s.sessionId)).lastSeq;
+  } catch (error) {
+    s.logger.warn("Could not read the interrupt queue at the end of a cancelled run", {
+      error: String(error),
+    });
+    return undefined;
+  }
+}
+
+function withQueueSeq(
+  meta: Omit<CheckpointMeta, "v" | "path">,
+  queueSeq: number | undefined,
+): Omit<CheckpointMeta, "v" | "path"> {
+  if (queueSeq === undefined || meta.outcome?.status !== "cancelled") return meta;
+  return { ...meta, outcome: { ...meta.outcome, queueSeq } };
 }
 
 /** The root span, so a run that continues this one can link to it. */

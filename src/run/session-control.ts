@@ -63,6 +63,8 @@ export class SessionControl {
   #ending: string | undefined;
   /** Set once the run's end is written: nothing is taken from the queue any more. */
   #closed = false;
+  /** The queue's last `seq` when the session's last run was cancelled, if it was. */
+  readonly #cancelledAtSeq: number | undefined;
 
   constructor(options: {
     readonly store: Store;
@@ -71,6 +73,11 @@ export class SessionControl {
     readonly clock: Clock;
     readonly logger: Logger;
     readonly host: SessionHost;
+    /**
+     * The queue's last `seq` recorded by the cancelled checkpoint that ended the session's
+     * last run; absent when that run did not end `cancelled`.
+     */
+    readonly cancelledAtSeq?: number | undefined;
   }) {
     this.#store = options.store;
     this.#service = options.service;
@@ -78,6 +85,7 @@ export class SessionControl {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#host = options.host;
+    this.#cancelledAtSeq = options.cancelledAtSeq;
   }
 
   get sessionId(): string {
@@ -99,6 +107,15 @@ export class SessionControl {
   /** Whether a cancel was obeyed. */
   get cancelled(): boolean {
     return this.#cancelled;
+  }
+
+  /**
+   * Whether `message` was queued before the session's last run was cancelled (its `seq` is not
+   * above the one that run's cancelled checkpoint recorded): a `cancel` it asks for was already
+   * carried out, so it does not cancel this run.
+   */
+  queuedBeforeCancel(message: QueuedInterrupt): boolean {
+    return this.#cancelledAtSeq !== undefined && message.seq <= this.#cancelledAtSeq;
   }
 
   /** Whether a check could find a message (answered without a promise). */

@@ -111,7 +111,17 @@ export const OutcomeMetaSchema = z.discriminatedUnion("status", [
       reason: z.string().optional(),
     })
     .strict(),
-  z.object({ status: z.literal("cancelled"), reason: z.string().optional() }).strict(),
+  z
+    .object({
+      status: z.literal("cancelled"),
+      reason: z.string().optional(),
+      /**
+       * The session's interrupt sequence number when the run ended: a `cancel` queued up to it
+       * (a `seq` not above it) was sent before the run was cancelled, and a later run refuses it.
+       */
+      queueSeq: z.number().int().min(0).optional(),
+    })
+    .strict(),
   z.object({ status: z.literal("failed"), error: SerializedErrorSchema }).strict(),
 ]);
 

@@ -146,3 +146,15 @@ export class CrashableStore implements Store {
     });
   }
 }
+
+/**
+ * The moment a run that was cancelled starts to write its end: its read of the interrupt
+ * queue's position (which its cancelled checkpoint records), or, where no such read comes
+ * first, the commit of that checkpoint.
+ */
+export function endOfCancelledRun(call: Omit<StoreCall, "result">): boolean {
+  if (call.name === "interrupts.stats") return true;
+  if (call.name !== "commit") return false;
+  const batch = call.args[0] as StoreBatch;
+  return batch.checkpoints?.some((c) => c.status === "cancelled") ?? false;
+}

@@ -29,7 +29,7 @@ import {
   silentLogger,
 } from "../../src/index.js";
 import { crashPointCases, parallelCrashPointCases } from "./crash-points.js";
-import { CrashableStore } from "./crashable-store.js";
+import { CrashableStore, endOfCancelledRun } from "./crashable-store.js";
 import {
   eventually,
   expectAuditInOrder,
@@ -238,6 +238,65 @@ export function describeEngine(
 
       await expectSound(id, two.agent, [cancel, approve], (m) => two.interrupts.outcome(m));
       expect(await settledOutcome((m) => two.interrupts.outcome(m), cancel.id)).toMatchObject({
+        status: "applied",
+      });
+    });
+
+    it("refuses a stop sent before the session was cancelled to the run another process resumes, and obeys one sent after", async () => {
+      const counts = new Counts();
+      const id = session("stale-stop");
+      const watched = new CrashableStore(store());
+      const one = processOver(watched, counts, { interruptConfig: TIMED });
+      const run = one.agent.run({}, { sessionId: id });
+      await eventually(
+        () => one.events.some((e) => e.type === "approval:requested"),
+        "the gate opens",
+      );
+      const two = processOver(other(), counts, { at: one.clock.now(), interruptConfig: TIMED });
+      // The same person says it again, from elsewhere, while the first one ends the run.
+      let again: { readonly id: string } | undefined;
+      watched.before(endOfCancelledRun, async () => {
+        again = await two.interrupts.send(id, "stop", { sender: "ana" });
+      });
+      const stop = await one.interrupts.send(id, "stop", { sender: "ana" });
+      expect((await run).status).toBe("cancelled");
+      expect(again).toBeDefined();
+
+      // The resumed run is not cancelled: it waits at the gate again.
+      const resuming = two.agent.resume(id);
+      const refused = await settledOutcome((m) => two.interrupts.outcome(m), again!.id);
+      expect(refused.status).toBe("refused");
+      expect(refused.status === "refused" ? refused.error.code : undefined).toBe(
+        "INTERRUPT_NOT_APPLICABLE",
+      );
+      await eventually(() => two.clock.pending >= 2, "the resumed run waits at the gate");
+      const pause = await two.interrupts.send(id, { type: "pause", mode: "suspend" });
+      const resumed = await resuming;
+      expect(resumed.status).toBe("paused");
+      expect(resumed.gate?.node).toBe("review");
+
+      // Sent while the session is paused, after the cancel: it cancels the next run.
+      const cancel = await two.interrupts.send(id, { type: "cancel" }, { sender: "bob" });
+      const three = processOver(other(), counts, { at: two.clock.now(), interruptConfig: TIMED });
+      expect((await three.agent.resume(id)).status).toBe("cancelled");
+      expect(counts.of()).toEqual({ draft: 1, review: 1 });
+
+      const { audit } = await expectSound(id, three.agent, [stop, again!, pause, cancel], (m) =>
+        three.interrupts.outcome(m),
+      );
+      expect(audit.filter((e) => e.kind === "interrupt.refused")).toEqual([
+        expect.objectContaining({
+          actor: "ana",
+          runId: resumed.runId,
+          data: expect.objectContaining({
+            id: again!.id,
+            message: expect.stringContaining(
+              "the session was already cancelled when this message arrived",
+            ),
+          }),
+        }),
+      ]);
+      expect(await settledOutcome((m) => three.interrupts.outcome(m), cancel.id)).toMatchObject({
         status: "applied",
       });
     });
