@@ -104,17 +104,26 @@ export class SessionLease {
     );
   }
 
-  /** Stops renewing and gives the lease up. */
+  /**
+   * Stops renewing and gives the lease up. A release that fails is tried once more: a store
+   * that lost a connection opens a new one for the next operation, and a lease left behind
+   * keeps the session from every run, this process's next one too, until it expires.
+   */
   async release(): Promise<void> {
     this.#released = true;
     this.#stopBeat?.();
-    try {
-      await this.#store.sessions.release(this.#lease);
-    } catch (error) {
-      this.#logger.warn("Could not release the session's lease; it expires on its own", {
-        sessionId: this.#lease.sessionId,
-        error: String(error),
-      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#store.sessions.release(this.#lease);
+        return;
+      } catch (error) {
+        if (attempt < 2) continue;
+        this.#logger.warn("Could not release the session's lease; it expires on its own", {
+          sessionId: this.#lease.sessionId,
+          error: String(error),
+        });
+        return;
+      }
     }
   }
 }

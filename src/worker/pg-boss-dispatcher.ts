@@ -164,6 +164,15 @@ export class PgBossDispatcher implements RunDispatcher {
 
   /** Queues a start job; a worker runs `agents[agent].run(input, { sessionId })`. */
   async start(request: StartRequest): Promise<Dispatched> {
+    return this.#start(request, 0);
+  }
+
+  /** @internal Sends a start job back, to run no sooner than `afterMs` from now. */
+  async restart(request: StartRequest, afterMs: number): Promise<Dispatched> {
+    return this.#start(request, afterMs);
+  }
+
+  async #start(request: StartRequest, afterMs: number): Promise<Dispatched> {
     checkRequest(request);
     const data: JobData = {
       v: 1,
@@ -172,7 +181,10 @@ export class PgBossDispatcher implements RunDispatcher {
       sessionId: request.sessionId,
       input: request.input,
     };
-    const id = await this.#boss.send(START_QUEUE, data, this.#sendOptions());
+    const id = await this.#boss.send(START_QUEUE, data, {
+      ...this.#sendOptions(),
+      ...(afterMs > 0 ? { startAfter: new Date(Date.now() + afterMs) } : {}),
+    });
     if (id === null) {
       throw new TrellisError(
         "INTERNAL",

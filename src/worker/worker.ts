@@ -353,19 +353,27 @@ export class Worker {
     switch (result.kind) {
       case "skipped":
         return { result: "skipped", reason: result.reason };
-      case "busy":
+      case "busy": {
+        // A start whose session has nothing written yet is sent back as a start, with its
+        // input: a retry would find no session to continue and drop it. The lease that made
+        // it busy may be one nobody will use (an acquire whose answer a cut connection lost).
+        const unwritten =
+          data.kind === "start" && (await this.#store.sessions.get(data.sessionId)) === undefined;
         await send(() =>
-          dispatcher.requeue(
-            data.kind === "resume" ? "resume" : "retry",
-            request,
-            attempt,
-            this.#busyRetryMs,
-          ),
+          data.kind === "start" && unwritten
+            ? dispatcher.restart({ ...request, input: data.input }, this.#busyRetryMs)
+            : dispatcher.requeue(
+                data.kind === "resume" ? "resume" : "retry",
+                request,
+                attempt,
+                this.#busyRetryMs,
+              ),
         );
         return {
           result: "deferred",
           reason: `the session is held by ${result.owner ?? "another process"}`,
         };
+      }
       case "ran": {
         if (result.takeover) {
           this.#takeovers++;

@@ -90,6 +90,38 @@ describe("Worker", () => {
     }
   });
 
+  it("starts a session later whose lease was held before anything of it was written", async () => {
+    // A lease with nothing written under it: what an acquire whose answer a cut connection lost,
+    // or a release that failed, leaves behind until it expires.
+    const held = await setup.store.sessions.acquire({
+      sessionId: "w-held",
+      owner: "elsewhere",
+      token: "w-held-token",
+      ttlMs: 1_000,
+      now: Date.now(),
+    });
+    expect(held.ok).toBe(true);
+    const w = worker();
+    await w.start();
+    try {
+      const { id } = await setup.dispatcher.start({
+        agent: "plain",
+        sessionId: "w-held",
+        input: { seed: 4 },
+      });
+      const first = await setup.dispatcher.settled(id, { pollMs: 50 });
+      expect(first.output).toMatchObject({ result: "deferred" });
+      await until(
+        async () => (await setup.store.sessions.get("w-held"))?.status === "completed",
+        10_000,
+        "the held session to start once its lease expired",
+      );
+      await checkSessions(setup, ["w-held"], () => flowEnd(4));
+    } finally {
+      await w.stop();
+    }
+  });
+
   it("never runs more than `concurrency` sessions; the rest wait in the queue", async () => {
     const w = worker({ concurrency: 2 });
     let most = 0;

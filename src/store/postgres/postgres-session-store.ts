@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../../errors.js";
+import { InvalidOptionError, StoreUnavailableError } from "../../errors.js";
 import { CHECKPOINT_STATUSES } from "../checkpoint-store.js";
 import type { StoreEvent } from "../notifier.js";
 import { type Page, resolvePage } from "../page.js";
@@ -89,9 +89,28 @@ export class PostgresSessionStore implements SessionStore {
   /**
    * One statement: take the row when it is free, expired or its holder's connection is gone,
    * and put the session's claimed messages back in its queue.
+   *
+   * When the connection drops while the statement runs, the database may have committed it
+   * and the answer is lost: the caller would never learn of a lease it holds, nor release it.
+   * The lease of the request's token is then given up (once, at best) before the error is
+   * thrown; if that fails too, the lease expires on its own.
    */
   async acquire(request: LeaseRequest): Promise<LeaseResult> {
     checkRequest(request);
+    try {
+      return await this.#acquire(request);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && !this.#db.closed) {
+        const { sessionId, owner, token, ttlMs } = request;
+        await this.release({ sessionId, owner, token, ttlMs, expiresAt: request.now }).catch(
+          () => {},
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #acquire(request: LeaseRequest): Promise<LeaseResult> {
     const s = this.#s;
     for (let attempt = 0; ; attempt++) {
       const rows = await this.#db.query<AcquireRow>({

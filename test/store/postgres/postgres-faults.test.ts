@@ -2,8 +2,20 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StoreCorruptError, StoreUnavailableError } from "../../../src/errors.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
+import { Database } from "../../../src/store/postgres/database.js";
+import { channelOf, quoteIdent } from "../../../src/store/postgres/identifier.js";
+import type { PostgresInterruptStore } from "../../../src/store/postgres/postgres-interrupt-store.js";
+import { PostgresSessionStore } from "../../../src/store/postgres/postgres-session-store.js";
 import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
-import { checkpoint, enqueue, eventually, lease, message, T0 } from "../suite/fixtures.js";
+import {
+  checkpoint,
+  enqueue,
+  eventually,
+  lease,
+  leaseRequest,
+  message,
+  T0,
+} from "../suite/fixtures.js";
 import {
   connect,
   DATABASE_URL,
@@ -112,6 +124,41 @@ describe("PostgresStore faults", () => {
       now: T0,
     });
     expect(await store.interrupts.get(m.id)).toMatchObject({ state: "applied" });
+  });
+
+  it("gives up a lease whose acquire committed but whose answer the cut connection lost", async () => {
+    await fresh();
+    // A pool whose first lease_acquire runs on the server and then loses its answer.
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    let lose = true;
+    const lossy = {
+      query: async (statement: pg.QueryConfig) => {
+        const result = await pool.query(statement);
+        if (lose && statement.name?.endsWith("lease_acquire")) {
+          lose = false;
+          throw new Error("Connection terminated unexpectedly");
+        }
+        return result;
+      },
+      end: () => pool.end(),
+    } as unknown as pg.Pool;
+    const db = new Database(lossy);
+    const sessions = new PostgresSessionStore(
+      db,
+      quoteIdent(schema),
+      channelOf(schema),
+      () => null,
+      undefined as unknown as PostgresInterruptStore,
+    );
+    try {
+      const request = leaseRequest("s1", { ttlMs: 60_000 });
+      await expect(sessions.acquire(request)).rejects.toBeInstanceOf(StoreUnavailableError);
+      // Nobody learned of that lease, so nobody holds the session.
+      const again = await store.sessions.acquire(leaseRequest("s1", { now: T0 + 1 }));
+      expect(again.ok).toBe(true);
+    } finally {
+      await db.close();
+    }
   });
 
   it("recovers when every pooled connection is cut while idle", async () => {
