@@ -48,9 +48,11 @@ export type StoreListener = (event: StoreEvent) => void;
 
 /**
  * Tells subscribers what changed in a store, so waiting runs wake at once and receipts resolve
- * in the process that sent the message. The memory store calls listeners in process; SQL stores
- * deliver events from every process (PostgreSQL `LISTEN`/`NOTIFY`, SQLite polling). Delivery is a
- * hint, not a log: a subscriber re-reads the store after it subscribes and on each event.
+ * in the process that sent the message. Every store tells its own listeners of its own writes
+ * right after they commit, each once, and never of a write that failed or rolled back. The SQL
+ * stores also deliver the events of other stores and processes on the same database, a little
+ * later (PostgreSQL `LISTEN`/`NOTIFY`, SQLite polling). Delivery is a hint, not a log: a
+ * subscriber re-reads the store after it subscribes and on each event.
  */
 export interface Notifier {
   /**

@@ -18,10 +18,14 @@
  * still extended by every batch: locking it `FOR SHARE` instead, to fence without an update,
  * measured the same WAL (a lock record weighs what a HOT update of that row does).
  *
- * The `checkpoint` notifications go out only with a summary change too. Nothing in a run waits
- * for a running step's checkpoint, and a NOTIFY is not free: a committing transaction that
- * notified holds the cluster-wide notify lock across its WAL flush, so every notifying commit
- * of every database on the server waits for the one before it.
+ * The `checkpoint` notifications go out only with a summary change too: other processes hear
+ * of a chain of running steps once, at its first checkpoint. Nothing in a run waits for a
+ * running step's checkpoint, and a NOTIFY is not free: a committing transaction that notified
+ * holds the cluster-wide notify lock across its WAL flush, so every notifying commit of every
+ * database on the server waits for the one before it. The committing store's own listeners
+ * still hear of every checkpoint of a session's own thread: the store publishes the batch's
+ * {@link EncodedCheckpoints.events} to them itself once the statement succeeded, whether it
+ * notified or not (see `postgres-notifier.ts`).
  */
 import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
 import { type CheckpointRecord, recordPayload } from "../checkpoint-store.js";
@@ -69,8 +73,10 @@ export interface EncodedCheckpoints {
   /** One row per record, the columns in table order. */
   readonly rows: readonly (readonly unknown[])[];
   readonly summaries: readonly Summary[];
-  /** The `checkpoint` events of the session's own threads, in order, as JSON. */
-  readonly events: readonly string[];
+  /** The `checkpoint` events of the session's own threads, in order. */
+  readonly events: readonly StoreEvent[];
+  /** The same {@link events} as JSON, the payloads of their notifications. */
+  readonly eventTexts: readonly string[];
 }
 
 function conflict(record: CheckpointRecord): CheckpointConflictError {
@@ -87,7 +93,8 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
   const ids = new Set<string>();
   const summaries = new Map<string, Summary>();
   const rows: unknown[][] = [];
-  const events: string[] = [];
+  const events: StoreEvent[] = [];
+  const eventTexts: string[] = [];
   for (const record of records) {
     const key = `${record.sessionId}\u0000${record.thread}`;
     const before = last.get(key);
@@ -129,9 +136,10 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
       id: record.id,
       status: record.status,
     };
-    events.push(JSON.stringify(event));
+    events.push(event);
+    eventTexts.push(JSON.stringify(event));
   }
-  return { records, rows, summaries: [...summaries.values()], events };
+  return { records, rows, summaries: [...summaries.values()], events, eventTexts };
 }
 
 /**
@@ -262,8 +270,9 @@ export function isRunningStep(encoded: EncodedCheckpoints): boolean {
 const texts = new Map<string, { single: string; batch: string }>();
 
 /**
- * The statement for a batch's checkpoints and lease. `events` are the notifications it sends
- * (none when the caller sends them later in its transaction). `relaxed`: a one-record batch
+ * The statement for a batch's checkpoints and lease. `events` are the payloads of the
+ * notifications it sends when a summary changes (none when the caller sends them later in its
+ * transaction): {@link EncodedCheckpoints.eventTexts} or nothing. `relaxed`: a one-record batch
  * commits with `synchronous_commit = off` (see {@link isRunningStep}).
  */
 export function checkpointInsert(

@@ -39,21 +39,25 @@ interface StatsRow {
   readonly next_seq: unknown;
 }
 
-function queuedEvent(message: QueuedInterrupt): string {
-  const event: StoreEvent = {
+function queuedEvent(message: QueuedInterrupt): StoreEvent {
+  return {
     kind: "queued",
     sessionId: message.sessionId,
     id: message.id,
     priority: message.priority,
     ...(message.kind === "action" ? { action: message.action.type } : {}),
   };
-  return JSON.stringify(event);
 }
 
-/** The `settled` event of a message, as the notifier sends it. */
-export function settledEvent(sessionId: string, id: string): string {
-  const event: StoreEvent = { kind: "settled", sessionId, id };
-  return JSON.stringify(event);
+/** The `settled` event of a message. */
+export function settledEvent(sessionId: string, id: string): StoreEvent {
+  return { kind: "settled", sessionId, id };
+}
+
+/** What {@link PostgresInterruptStore.removeIn} removed, and the events to publish on commit. */
+export interface Removed {
+  readonly messages: QueuedInterrupt[];
+  readonly events: readonly StoreEvent[];
 }
 
 /**
@@ -62,18 +66,29 @@ export function settledEvent(sessionId: string, id: string): string {
  * session's next `seq` and its counters, and serializes the steps that change its queue.
  * Locks are always taken in one order (message rows, then the session row, then audit
  * counters), so concurrent steps wait for each other and never deadlock.
+ *
+ * Each change is notified in its transaction and, once that commits, published to the store's
+ * own listeners with `publish` (see `postgres-notifier.ts`).
  */
 export class PostgresInterruptStore implements InterruptStore {
   readonly #db: Database;
   readonly #s: string;
   readonly #schema: string;
   readonly #channel: string;
+  readonly #publish: (events: readonly StoreEvent[]) => void;
 
-  constructor(db: Database, quotedSchema: string, schema: string, channel: string) {
+  constructor(
+    db: Database,
+    quotedSchema: string,
+    schema: string,
+    channel: string,
+    publish: (events: readonly StoreEvent[]) => void,
+  ) {
     this.#db = db;
     this.#s = quotedSchema;
     this.#schema = schema;
     this.#channel = channel;
+    this.#publish = publish;
   }
 
   /**
@@ -89,7 +104,7 @@ export class PostgresInterruptStore implements InterruptStore {
   ): Promise<EnqueueResult> {
     const text = jsonText(record, "record");
     const s = this.#s;
-    return this.#db.transaction(async (tx) => {
+    const result = await this.#db.transaction<EnqueueResult>(async (tx) => {
       const [queue] = await tx.query<QueueRow>({
         name: `${s}.enqueue_lock`,
         text: `INSERT INTO ${s}.interrupt_queues AS q (session_id) VALUES ($1)
@@ -138,7 +153,7 @@ SELECT pg_notify($8, $9)`,
             record.expiresAt,
             text,
             this.#channel,
-            queuedEvent(stored),
+            JSON.stringify(queuedEvent(stored)),
           ],
         });
       } catch (error) {
@@ -150,6 +165,8 @@ SELECT pg_notify($8, $9)`,
       await tx.query(auditInsert(s, encodeAudit([entry])));
       return { ok: true, record: stored };
     });
+    if (result.ok) this.#publish([queuedEvent(result.record)]);
+    return result;
   }
 
   /**
@@ -268,11 +285,16 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     ) {
       throw new InvalidOptionError("reason", "`expired`, `cleared` or `deleted`", removal?.reason);
     }
-    return this.#db.transaction((tx) => this.removeIn(tx, removal));
+    const removed = await this.#db.transaction((tx) => this.removeIn(tx, removal));
+    this.#publish(removed.events);
+    return removed.messages;
   }
 
-  /** @internal {@link remove} inside a transaction the caller runs. */
-  async removeIn(tx: Transaction, removal: InterruptRemoval): Promise<QueuedInterrupt[]> {
+  /**
+   * @internal {@link remove} inside a transaction the caller runs; the caller publishes the
+   * returned events once the transaction commits.
+   */
+  async removeIn(tx: Transaction, removal: InterruptRemoval): Promise<Removed> {
     const s = this.#s;
     const sessionId = removal.sessionId ?? null;
     let rows: InterruptRow[];
@@ -317,18 +339,13 @@ SELECT id, seq, message FROM marked ORDER BY session_id, priority, seq`,
         values: expired ? [sessionId, removal.now] : [sessionId],
       });
     }
-    const removed = rows.map(toMessage);
-    if (removed.length === 0) return removed;
+    const messages = rows.map(toMessage);
+    if (messages.length === 0) return { messages, events: [] };
     await tx.query(
-      auditInsert(s, encodeAudit(removed.map((message) => removalAuditEntry(message, removal)))),
+      auditInsert(s, encodeAudit(messages.map((message) => removalAuditEntry(message, removal)))),
     );
-    await tx.query(
-      notifyStatement(
-        s,
-        this.#channel,
-        removed.map((m) => settledEvent(m.sessionId, m.id)),
-      ),
-    );
-    return removed;
+    const events = messages.map((m) => settledEvent(m.sessionId, m.id));
+    await tx.query(notifyStatement(s, this.#channel, events));
+    return { messages, events };
   }
 }

@@ -31,6 +31,13 @@ function toEvent(payload: string | undefined): StoreEvent | undefined {
  * that makes it, so an event is sent only when the change commits, to every process of the
  * database, in commit order. The payload is the {@link StoreEvent} as JSON.
  *
+ * The events of this store's own writes reach its listeners without the round trip: the store
+ * {@link publish}es them right after the write commits (all of them, also the running steps'
+ * checkpoints that it does not `NOTIFY`), and the listening connection skips the notifications
+ * sent by the store's own pool connections, whose backend pids it is told of. So each event
+ * reaches a listener once, and the events of one run's writes in the order they committed.
+ * Other stores, in other processes or in this one, hear them through `LISTEN`.
+ *
  * When the connection drops, it reconnects with backoff (50 ms doubling to 5 s). Events sent
  * while it was down are not delivered: they are hints, and the store is the truth. Subscribers
  * re-read the store after they subscribe and on each event (and on their own timeouts), so a
@@ -43,6 +50,8 @@ export class PostgresNotifier implements Notifier {
   readonly #logger: Logger;
   readonly #fanOut: MemoryNotifier;
   readonly #onReconnect: (oldPid: number | null, newPid: number) => Promise<void>;
+  /** The backend pids of the store's pool connections: their events are {@link publish}ed. */
+  readonly #own = new Set<number>();
   #client: Pg.Client | undefined;
   /** The pid of the last listening connection, kept across a drop to move leases over. */
   #pid: number | null = null;
@@ -77,6 +86,27 @@ export class PostgresNotifier implements Notifier {
     return this.#fanOut.subscribe(sessionId, listener);
   }
 
+  /**
+   * Tells this store's listeners of events its own write committed, in their order. Call it
+   * after the write succeeded, never when it failed or rolled back.
+   */
+  publish(events: readonly StoreEvent[]): void {
+    for (const event of events) this.#fanOut.publish(event);
+  }
+
+  /**
+   * Notes a connection of the store's pool by its backend pid: what it notifies, the store
+   * {@link publish}es itself, so the listening connection skips it.
+   */
+  addOwnConnection(pid: number | null | undefined): void {
+    if (typeof pid === "number") this.#own.add(pid);
+  }
+
+  /** Forgets a connection the pool closed (its pid may be reused by another backend). */
+  removeOwnConnection(pid: number | null | undefined): void {
+    if (typeof pid === "number") this.#own.delete(pid);
+  }
+
   /** Opens the listening connection; rejects (with a store error) when it cannot. */
   async start(): Promise<void> {
     try {
@@ -92,6 +122,8 @@ export class PostgresNotifier implements Notifier {
     client.on("end", () => this.#lost(client, undefined));
     client.on("notification", (message) => {
       if (message.channel !== this.#channel) return;
+      // This store's own writes were published when they committed.
+      if (this.#own.has(message.processId)) return;
       const event = toEvent(message.payload);
       if (event === undefined) {
         this.#logger.warn("Ignored a notification that is not a store event", {

@@ -71,6 +71,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #channel: string;
   readonly #holderPid: () => number | null;
   readonly #interrupts: PostgresInterruptStore;
+  readonly #publish: (events: readonly StoreEvent[]) => void;
 
   constructor(
     db: Database,
@@ -78,12 +79,14 @@ export class PostgresSessionStore implements SessionStore {
     channel: string,
     holderPid: () => number | null,
     interrupts: PostgresInterruptStore,
+    publish: (events: readonly StoreEvent[]) => void,
   ) {
     this.#db = db;
     this.#s = schema;
     this.#channel = channel;
     this.#holderPid = holderPid;
     this.#interrupts = interrupts;
+    this.#publish = publish;
   }
 
   /**
@@ -197,9 +200,13 @@ WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
     return Object.freeze({ ...lease, expiresAt: num(rows[0].expires_at, "a lease expiry") });
   }
 
+  /**
+   * One statement: the lease row goes, if it is still this lease's. Only then is the release
+   * notified, and published to this store's listeners.
+   */
   async release(lease: Lease): Promise<void> {
     const event: StoreEvent = { kind: "released", sessionId: lease.sessionId };
-    await this.#db.query({
+    const rows = await this.#db.query<{ released: boolean }>({
       name: `${this.#s}.lease_release`,
       // What the run claimed and did not settle (it was cancelled while deciding) is queued
       // again, in the statement that gives the lease up.
@@ -213,9 +220,10 @@ WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
   UPDATE ${this.#s}.interrupt_queues SET depth = depth + (SELECT count(*) FROM requeued),
     in_flight = in_flight - (SELECT count(*) FROM requeued)
   WHERE session_id = $1 AND EXISTS (SELECT 1 FROM requeued)
-) SELECT pg_notify($3, $4) FROM gone`,
+) SELECT true AS released, pg_notify($3, $4) FROM gone`,
       values: [lease.sessionId, lease.token, this.#channel, JSON.stringify(event)],
     });
+    if (rows[0]?.released === true) this.#publish([event]);
   }
 
   async get(sessionId: string): Promise<SessionSummary | undefined> {
@@ -284,9 +292,13 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
       },
     ]);
     const s = this.#s;
-    await this.#db.transaction(async (tx) => {
+    const removed = await this.#db.transaction(async (tx) => {
       // Its messages go as any deletion removes them: audited, and their senders told.
-      await this.#interrupts.removeIn(tx, { reason: "deleted", now: options.now, sessionId });
+      const removed = await this.#interrupts.removeIn(tx, {
+        reason: "deleted",
+        now: options.now,
+        sessionId,
+      });
       await tx.query({
         name: `${s}.session_delete`,
         text: `
@@ -299,6 +311,8 @@ SELECT 1`,
         values: [sessionId],
       });
       await tx.query(auditInsert(s, entry));
+      return removed;
     });
+    this.#publish(removed.events);
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from "../../logger.js";
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
-import type { Notifier } from "../notifier.js";
+import type { Notifier, StoreEvent } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
@@ -70,7 +70,8 @@ export class PostgresStore implements Store {
     this.#channel = channel;
     this.#notifier = notifier;
     this.#checkpoints = new PostgresCheckpointStore(db, this.#s);
-    this.#interrupts = new PostgresInterruptStore(db, this.#s, schema, channel);
+    const publish = (events: readonly StoreEvent[]) => notifier.publish(events);
+    this.#interrupts = new PostgresInterruptStore(db, this.#s, schema, channel, publish);
     this.#audit = new PostgresAuditStore(db, this.#s);
     this.#sessions = new PostgresSessionStore(
       db,
@@ -78,6 +79,7 @@ export class PostgresStore implements Store {
       channel,
       () => notifier.pid,
       this.#interrupts,
+      publish,
     );
   }
 
@@ -95,9 +97,6 @@ export class PostgresStore implements Store {
     const driver = await loadPg();
     const pool = new driver.Pool(resolved.pool);
     pool.on("error", (error) => reportIdle(resolved.logger, error));
-    // A dropped connection can report its end more than once, after its query already failed
-    // and while no one listens; without a listener of its own that would crash the process.
-    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Database(pool);
     const channel = channelOf(resolved.schema);
     const s = quoteIdent(resolved.schema);
@@ -114,6 +113,14 @@ export class PostgresStore implements Store {
         });
       },
     });
+    pool.on("connect", (client) => {
+      // A dropped connection can report its end more than once, after its query already failed
+      // and while no one listens; without a listener of its own that would crash the process.
+      client.on("error", () => {});
+      // What this connection notifies, the store publishes itself: the listener skips it.
+      notifier.addOwnConnection(backendPid(client));
+    });
+    pool.on("remove", (client) => notifier.removeOwnConnection(backendPid(client)));
     try {
       // The listening connection opens while the schema is checked: LISTEN needs no table.
       const [migrated, listened] = await Promise.allSettled([
@@ -152,7 +159,10 @@ export class PostgresStore implements Store {
   get sessions(): SessionStore {
     return this.#sessions;
   }
-  /** Events from every process, over `LISTEN`/`NOTIFY`. */
+  /**
+   * Events: those of this store's own writes right after they commit, and those of other
+   * stores and processes over `LISTEN`/`NOTIFY`.
+   */
   get notifier(): Notifier {
     return this.#notifier;
   }
@@ -161,7 +171,9 @@ export class PostgresStore implements Store {
    * Writes a batch atomically. Checkpoints with a lease and nothing else (what a run writes
    * after each node) are one statement: fencing, insert, lease extension, summary and
    * notification in one round trip. Batches that also settle messages or append audit entries
-   * run in one transaction.
+   * run in one transaction. Once the write committed, its events are published to this store's
+   * listeners: every checkpoint of a session's own thread, though other processes are told only
+   * of those that change the session's summary.
    */
   async commit(batch: StoreBatch): Promise<void> {
     const { lease, checkpoints = [], settle: settlements = [], audit = [] } = batch;
@@ -175,11 +187,20 @@ export class PostgresStore implements Store {
         if (!writesCheckpoints) return;
         const relaxed = this.#fastSteps && isRunningStep(encoded);
         await this.#db.query(
-          checkpointInsert(s, this.#channel, encoded, lease, batch.now, encoded.events, relaxed),
+          checkpointInsert(
+            s,
+            this.#channel,
+            encoded,
+            lease,
+            batch.now,
+            encoded.eventTexts,
+            relaxed,
+          ),
         );
+        this.#notifier.publish(encoded.events);
         return;
       }
-      await this.#db.transaction(async (tx) => {
+      const events = await this.#db.transaction(async (tx) => {
         if (writesCheckpoints) {
           await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, []));
         }
@@ -187,7 +208,9 @@ export class PostgresStore implements Store {
         if (entries !== undefined) await tx.query(auditInsert(s, entries));
         const events = [...settled, ...encoded.events];
         if (events.length > 0) await tx.query(notifyStatement(s, this.#channel, events));
+        return events;
       });
+      this.#notifier.publish(events);
     } catch (error) {
       throw refusalOf(error, encoded, lease) ?? error;
     }
@@ -204,6 +227,11 @@ export class PostgresStore implements Store {
 function listenerConfig(pool: Pg.PoolConfig): Pg.ClientConfig {
   const { max: _max, statement_timeout: _timeout, ...config } = pool;
   return { ...config, application_name: `${pool.application_name ?? "trellis"} listener` };
+}
+
+/** The backend pid of a pool connection (the driver's `processID`, which its types omit). */
+function backendPid(client: Pg.PoolClient): number | null | undefined {
+  return (client as Pg.PoolClient & { processID?: number | null }).processID;
 }
 
 function reportIdle(logger: Logger, error: Error): void {

@@ -1,5 +1,6 @@
 import type { Settlement } from "../interrupt-store.js";
 import { jsonText } from "../json-text.js";
+import type { StoreEvent } from "../notifier.js";
 import type { Transaction } from "./database.js";
 import { settledEvent } from "./postgres-interrupt-store.js";
 
@@ -19,7 +20,7 @@ export async function settle(
   schema: string,
   settlements: readonly Settlement[],
   now: number,
-): Promise<string[]> {
+): Promise<StoreEvent[]> {
   if (settlements.length === 0) return [];
   const seen = new Set<string>();
   const ids: string[] = [];

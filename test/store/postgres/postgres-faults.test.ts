@@ -190,9 +190,9 @@ describe("PostgresStore faults", () => {
       const events: StoreEvent[] = [];
       store.notifier.subscribe("s1", (event) => events.push(event));
       expect(await terminate(schema, "listener")).toBe(2);
-      // Both stores reconnect; an event written after that reaches this one.
+      // Both stores reconnect; an event the other store writes after that reaches this one.
       await eventually(async () => {
-        await enqueue(store, message("s1"));
+        await enqueue(other, message("s1"));
         expect(events.length).toBeGreaterThan(0);
       }, 10_000);
       // The lease moved to the new listening connection: it is not free for the other store.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreEvent } from "../../../src/store/notifier.js";
 import type { Store } from "../../../src/store/store.js";
-import { checkpoint, enqueue, eventually, lease, message, T0 } from "./fixtures.js";
+import { checkpoint, enqueue, eventually, GATE, lease, message, T0 } from "./fixtures.js";
 
 export function notifierCases(store: () => Store): void {
   describe("notifier", () => {
@@ -50,6 +50,59 @@ export function notifierCases(store: () => Store): void {
       expect(other).toEqual([]);
     });
 
+    it("keeps the summary as a run's one-checkpoint commits change status, gate or graph, and tells listeners of every checkpoint of the own thread, in commit order", async () => {
+      const events = listen("s1");
+      const held = await lease(store(), "s1");
+      const step = async (seq: number, fields: Parameters<typeof checkpoint>[2] = {}) => {
+        await store().commit({
+          lease: held,
+          checkpoints: [checkpoint("s1", seq, fields)],
+          now: T0,
+        });
+        return store().sessions.get("s1");
+      };
+      expect(await step(1, { meta: { v: 1, graph: "review" } })).toMatchObject({
+        status: "running",
+        graph: "review",
+        checkpointId: "s1|#1",
+      });
+      expect(await step(2)).toMatchObject({
+        status: "running",
+        graph: "review",
+        checkpointId: "s1|#2",
+      });
+      expect(await step(3, { meta: { v: 1, graph: "review" } })).toMatchObject({
+        status: "running",
+        checkpointId: "s1|#3",
+      });
+      expect(await step(1, { thread: "child", status: "failed" })).toMatchObject({
+        status: "running",
+        checkpointId: "s1|#3",
+      });
+      expect(await step(4, { status: "paused", meta: { v: 1, gate: GATE } })).toMatchObject({
+        status: "paused",
+        gate: GATE,
+      });
+      expect(await step(5, { meta: { v: 1, graph: "other" } })).toMatchObject({
+        status: "running",
+        graph: "other",
+      });
+      const done = await step(6, { status: "completed" });
+      expect(done).toMatchObject({ status: "completed", graph: "other", checkpointId: "s1|#6" });
+      expect(done).not.toHaveProperty("gate");
+      await eventually(() =>
+        expect(
+          events.map((e) => (e.kind === "checkpoint" ? `${e.id} ${e.status}` : e.kind)),
+        ).toEqual([
+          "s1|#1 running",
+          "s1|#2 running",
+          "s1|#3 running",
+          "s1|#4 paused",
+          "s1|#5 running",
+          "s1|#6 completed",
+        ]),
+      );
+    });
     it("tells listeners of every session with null, and about removed messages", async () => {
       const all = listen(null);
       const a = await enqueue(store(), message("a", { ttl: 1 }));
