@@ -149,6 +149,7 @@ describe("PostgresStore faults", () => {
       channelOf(schema),
       () => null,
       undefined as unknown as PostgresInterruptStore,
+      () => {},
     );
     try {
       const request = leaseRequest("s1", { ttlMs: 60_000 });
