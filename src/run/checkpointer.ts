@@ -23,8 +23,13 @@ export interface CheckpointInput {
   readonly next: readonly string[];
   readonly status: CheckpointStatus;
   readonly delta: readonly DeltaOp[];
-  /** Meta fields (everything but `v` and `path`, which the checkpointer sets). */
-  readonly meta?: Omit<CheckpointMeta, "v" | "path">;
+  /** Meta fields (everything but `v`, `path` and `keyFrom`, which the checkpointer sets). */
+  readonly meta?: Omit<CheckpointMeta, "v" | "path" | "keyFrom">;
+  /**
+   * The checkpoint records no step (a run's end, a wait, a node's saved progress): the steps
+   * after it keep the key base of the steps before it, and its meta names that base.
+   */
+  readonly keepsKeyBase?: boolean;
 }
 
 /** What is written in the same transaction as a checkpoint (or on its own). */
@@ -56,6 +61,10 @@ export class Checkpointer {
   readonly #lease: () => Lease | undefined;
   #seq: number;
   #parentId: string | null;
+  /** The checkpoint the idempotency keys of the next steps derive from. */
+  #keyBase: string | null;
+  /** The key base before the first record of the batch being built. */
+  #batchKeyBase: string | null = null;
   #snapshotBytes = 0;
   #bytesSinceSnapshot = 0;
   #chain = 0;
@@ -79,6 +88,8 @@ export class Checkpointer {
     readonly lease: () => Lease | undefined;
     /** The checkpoint this lineage continues, if any. */
     readonly parentId: string | null;
+    /** The checkpoint the keys of the next steps derive from; `parentId` when absent. */
+    readonly keyBase?: string | null | undefined;
     /** The next sequence number of the thread. */
     readonly nextSeq: number;
   }) {
@@ -90,6 +101,7 @@ export class Checkpointer {
     this.#lease = options.lease;
     this.#seq = options.nextSeq;
     this.#parentId = options.parentId;
+    this.#keyBase = options.keyBase === undefined ? options.parentId : options.keyBase;
   }
 
   /**
@@ -104,6 +116,16 @@ export class Checkpointer {
   /** The latest checkpoint of this lineage (written or buffered). */
   get lastId(): string | null {
     return this.#parentId;
+  }
+
+  /**
+   * The checkpoint the idempotency keys of steps that start now derive from: the latest one
+   * that records a step (a node, the start of a run, a change of course). A run's end, a wait
+   * or a node's saved progress leave it where it was, so a step that runs again after them
+   * gets the key it had.
+   */
+  get keyBase(): string | null {
+    return this.#keyBase;
   }
 
   /** Whether checkpoints are written at all (durability is not `"off"`). */
@@ -160,6 +182,7 @@ export class Checkpointer {
       return this.#busy === 0 ? Promise.resolve() : this.#writing.then(ignore, ignore);
     }
     const checkpoints = this.#records;
+    const keyBase = this.#batchKeyBase;
     const settle = this.#settle;
     const audit = this.#audit;
     this.#records = [];
@@ -177,7 +200,7 @@ export class Checkpointer {
           if (audit.length > 0) batch.audit = audit;
           await this.#store.commit(batch);
         } catch (error) {
-          this.#lost(checkpoints);
+          this.#lost(checkpoints, keyBase);
           throw error;
         }
       } finally {
@@ -197,10 +220,11 @@ export class Checkpointer {
    * snapshot, so no record ever names a parent (or a delta base) that is not stored. Records
    * built on top of the lost ones since are left as they are: their write fails the same way.
    */
-  #lost(checkpoints: readonly CheckpointRecord[]): void {
+  #lost(checkpoints: readonly CheckpointRecord[], keyBase: string | null): void {
     const first = checkpoints[0];
     if (first === undefined || this.#parentId !== checkpoints.at(-1)!.id) return;
     this.#parentId = first.parentId;
+    this.#keyBase = keyBase;
     this.#forceFull = true;
     // What a run's first checkpoint says of the session (the graph that runs it, a fork's
     // origin) goes on the next one instead.
@@ -226,18 +250,22 @@ export class Checkpointer {
       this.#forceFull ||
       this.#chain >= MAX_CHAIN ||
       this.#bytesSinceSnapshot + deltaSize > this.#snapshotBytes;
+    const seq = this.#seq++;
+    const id = `${input.runId}.${seq}`;
+    // A record that keeps the key base names it; any other becomes the base.
+    if (this.#records.length === 0) this.#batchKeyBase = this.#keyBase;
+    const keyFrom = input.keepsKeyBase === true ? this.#keyBase : null;
+    if (keyFrom === null) this.#keyBase = id;
     // Everything a record holds is deeply frozen (the path is copied: the run extends its
     // own), so the memory store can keep it by reference and other stores serialize it as is.
     // A step with no meta of its own (most of them) shares one frozen meta.
-    const carried = this.#carried;
+    const carried = keyFrom === null ? this.#carried : { ...this.#carried, keyFrom };
     this.#carried = undefined;
     const meta: CheckpointMeta = full
       ? deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta, path: [...path()] })
       : input.meta === undefined && carried === undefined
         ? PLAIN_META
         : deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta });
-    const seq = this.#seq++;
-    const id = `${input.runId}.${seq}`;
     const next = Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]);
     // Each kind is built as one literal: spreading shared fields into it cost a copy per step.
     let record: CheckpointRecord;

@@ -47,6 +47,8 @@ export interface RunStart<S extends Record<string, unknown>> {
   readonly resumedFrom: string | null;
   /** The checkpoint the run's lineage continues. */
   readonly parentId: string | null;
+  /** The checkpoint the idempotency keys of the first steps derive from; `parentId` when absent. */
+  readonly keyBase?: string | null | undefined;
   readonly nextSeq: number;
   readonly signal: AbortSignal | undefined;
   readonly progress: RunSetup<S>["progress"];
@@ -83,6 +85,7 @@ export function createRun<S extends Record<string, unknown>>(
       now: () => env.clock.now(),
       lease: env.lease,
       parentId: start.parentId,
+      keyBase: start.keyBase,
       nextSeq: start.nextSeq,
     }),
     store: env.store,
@@ -148,9 +151,11 @@ async function runChild<P extends Record<string, unknown>, C extends Record<stri
     saved?.childRunId === latest.runId;
   let plan: RunPlan<C>;
   let resumedFrom: string | null = null;
+  let keyBase: string | null = null;
   if (resume) {
     const { checkpoint } = await readCheckpoint(store, graph, parent.sessionId, thread, latest.id);
     resumedFrom = checkpoint.id;
+    keyBase = checkpoint.meta.keyFrom ?? checkpoint.id;
     const gate = checkpoint.meta.gate;
     plan = startPlan({
       state: checkpoint.state,
@@ -177,6 +182,7 @@ async function runChild<P extends Record<string, unknown>, C extends Record<stri
     plan,
     resumedFrom,
     parentId: resume ? latest.id : null,
+    keyBase,
     nextSeq: (latest?.seq ?? -1) + 1,
     signal: child.signal,
     progress: undefined,

@@ -74,6 +74,8 @@ interface Launch<S extends Record<string, unknown>> {
   readonly plan: RunPlan<S>;
   readonly latest: StoredRecord | undefined;
   readonly parentId: string | null;
+  /** The checkpoint the idempotency keys of the first steps derive from; `parentId` when absent. */
+  readonly keyBase?: string | null | undefined;
   readonly resumedFrom: string | null;
   readonly signal: AbortSignal | undefined;
   readonly sink: ((e: GraphEvent) => void) | undefined;
@@ -294,6 +296,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
         plan: planAt(this.graph, checkpoint),
         latest,
         parentId: checkpoint.id,
+        // A run's end or a wait records no step: the steps after it keep their keys.
+        keyBase: checkpoint.meta.keyFrom ?? checkpoint.id,
         resumedFrom: checkpoint.id,
         signal: options.signal,
         sink: undefined,
@@ -546,6 +550,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       plan: launch.plan,
       resumedFrom: launch.resumedFrom,
       parentId: launch.parentId,
+      keyBase: launch.keyBase,
       nextSeq: (launch.latest?.seq ?? -1) + 1,
       signal: launch.signal,
       progress: launch.progress,

@@ -8,7 +8,7 @@ import type { AuditEntryInput } from "../store/audit-store.js";
 import type { CheckpointMeta } from "../store/checkpoint-meta.js";
 import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Outcome } from "./planner.js";
-import { finalMeta, finishedAudit } from "./run-outcome.js";
+import { finalMeta, finishedAudit, keepsStepKeys } from "./run-outcome.js";
 import type { RunResult, RunStatus } from "./run-result.js";
 import type { RunRecords, RunShell } from "./run-shell.js";
 
@@ -55,6 +55,7 @@ export async function finishRun<S extends Record<string, unknown>>(
           ...withQueueSeq(finalMeta(outcome), await cancelledQueueSeq(run, status)),
           ...traceMeta(s.tracing.traceparent()),
         }),
+        keepsKeyBase: keepsStepKeys(outcome),
       },
       {
         settled: [...end.deferred.settled, ...settledAtEnd],

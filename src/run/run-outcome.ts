@@ -2,7 +2,17 @@
  * A run's outcome as data: how an abort reason or a thrown error becomes an `Outcome`, and
  * what the final checkpoint (its meta) and the audit trail (`run.finished`) say of it.
  */
-import { RunCancelledError, serializeError, TrellisError } from "../errors.js";
+import {
+  CheckpointConflictError,
+  LeaseLostError,
+  NodeExecutionError,
+  NodeTimeoutError,
+  RunCancelledError,
+  StoreLockedError,
+  StoreUnavailableError,
+  serializeError,
+  TrellisError,
+} from "../errors.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
 import type { CheckpointMeta } from "../store/checkpoint-meta.js";
 import type { Outcome } from "./planner.js";
@@ -27,6 +37,38 @@ export function failedOutcome(error: unknown): Outcome {
     status: "failed",
     error: new TrellisError("INTERNAL", `Unexpected error: ${String(error)}`, { cause: error }),
   };
+}
+
+/**
+ * Whether a run that continues after `outcome` runs its steps under the idempotency keys they
+ * had: yes, unless a node's own work failed (it threw after its retries, or ran past its
+ * `timeoutMs`). Resuming that gives the node a fresh attempt, which an outside system that
+ * kept the failure under the old key would refuse. A cancel, a pause, a lost lease or a store
+ * that went away interrupted the step: it is the same step when it runs again.
+ */
+export function keepsStepKeys(outcome: Outcome): boolean {
+  if (outcome.status !== "failed") return true;
+  const error = outcome.error;
+  if (!(error instanceof NodeExecutionError) && !(error instanceof NodeTimeoutError)) return true;
+  return interruptedByStore(error.cause);
+}
+
+/** Whether `error` or one of its causes says the store or the lease gave way. */
+function interruptedByStore(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; depth < 16 && cause instanceof Error; depth++) {
+    if (
+      cause instanceof StoreUnavailableError ||
+      cause instanceof StoreLockedError ||
+      cause instanceof LeaseLostError ||
+      cause instanceof CheckpointConflictError ||
+      cause instanceof RunCancelledError
+    ) {
+      return true;
+    }
+    cause = cause.cause;
+  }
+  return false;
 }
 
 /** What the final checkpoint's meta records of `outcome`. */

@@ -172,6 +172,7 @@ export class Run<S extends Record<string, unknown>> {
           status: input.status,
           delta: input.delta,
           ...(input.meta === undefined ? {} : { meta: input.meta }),
+          keepsKeyBase: input.keepsKeyBase === true,
         },
         at.state,
         () => at.path.toArray(),
@@ -384,6 +385,7 @@ export class Run<S extends Record<string, unknown>> {
             status: "running",
             delta: [],
             meta: this.#meta({ pause: directive.pause }),
+            keepsKeyBase: true,
           },
           extras,
           true,
@@ -510,6 +512,7 @@ export class Run<S extends Record<string, unknown>> {
           status: "running",
           delta: [],
           meta: this.#meta({ progress: { node, data } }),
+          keepsKeyBase: true,
         }),
       note: (notes) => {
         const branches =
@@ -543,7 +546,7 @@ export class Run<S extends Record<string, unknown>> {
     if (rerun?.feedback !== undefined) span.setContent(TrellisAttributes.FEEDBACK, rerun.feedback);
     let attempts = 1;
     // Where the step starts, read now: the siblings of a superstep checkpoint as they finish.
-    const from = { checkpointId: s.checkpointer.lastId, depth: this.#plan.path.length };
+    const from = { checkpointId: s.checkpointer.keyBase, depth: this.#plan.path.length };
     try {
       this.#emit("node:started", { node: this.#path(name), iteration, attempt: 1 });
       if (s.hooks.beforeNode) {

@@ -191,6 +191,12 @@ export const CheckpointMetaSchema = z
      * one of these checkpoints, runs the whole step again from there.
      */
     stepStart: z.string().optional(),
+    /**
+     * On a checkpoint that records no step (a run's end, a wait, a node's saved progress): the
+     * checkpoint the idempotency keys of the steps after it derive from, the one the steps
+     * before it derived theirs from. Absent: the checkpoint's own id.
+     */
+    keyFrom: z.string().optional(),
     /** The node a `skip` passed over. */
     skipped: z.string().optional(),
     /** The checkpoint a fork started from. */

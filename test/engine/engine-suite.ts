@@ -37,6 +37,7 @@ import {
   settledOutcome,
 } from "./engine-checks.js";
 import { stateCases } from "./state-cases.js";
+import { stepKeyCases } from "./step-key-cases.js";
 
 const T0 = 1_700_000_000_000;
 const WHEN = new Date(T0 + 123);
@@ -372,5 +373,6 @@ export function describeEngine(
     crashPointCases(store, other, session);
     parallelCrashPointCases(store, session);
     stateCases(store, other, session);
+    stepKeyCases(store, other, session);
   });
 }
