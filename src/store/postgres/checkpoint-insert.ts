@@ -9,14 +9,15 @@
  * gate or graph change, and the summary's latest checkpoint and update time are read from
  * the checkpoints (see `postgres-session-store.ts`). Rewriting the row per step cost a new row
  * version and an entry in each of its two indexes (the inbox index is on `updated_at`, so no
- * such update was HOT): about 1,000 bytes of WAL per step became about 700.
+ * such update was HOT): about 1,000 bytes of WAL per step became about 700. The lease row is
+ * still extended by every batch: locking it `FOR SHARE` instead, to fence without an update,
+ * measured the same WAL (a lock record weighs what a HOT update of that row does). A running
+ * step whose summary stays as it is has a leaner statement of its own (`step-insert.ts`).
  *
  * The check that no stored checkpoint of the thread has a `seq` at or above the new one is
  * written as a row comparison on the primary key's columns. Written as `c.seq >= $3`, the
  * planner may pick the `(session_id, thread, id)` index, whose estimate is the same, and
- * filter every checkpoint of the thread: a cost that grew with each step of the run. The lease row is
- * still extended by every batch: locking it `FOR SHARE` instead, to fence without an update,
- * measured the same WAL (a lock record weighs what a HOT update of that row does).
+ * filter every checkpoint of the thread: a cost that grew with each step of the run.
  *
  * The `checkpoint` notifications go out only with a summary change too: other processes hear
  * of a chain of running steps once, at its first checkpoint. Nothing in a run waits for a
@@ -39,7 +40,8 @@ export const LEASE_LOST = "TL001";
 /** The SQLSTATE the statement raises when a checkpoint collides; its message is the record's index. */
 export const CONFLICT = "TC001";
 
-const COLUMNS = [
+/** The checkpoint columns in table order, with their types. */
+export const COLUMNS = [
   ["session_id", "text"],
   ["thread", "text"],
   ["seq", "bigint"],
@@ -57,7 +59,7 @@ const COLUMNS = [
 ] as const;
 
 /** A summary row per session whose own thread the batch writes. */
-interface Summary {
+export interface Summary {
   sessionId: string;
   graph: string | null;
   status: string;

@@ -4,11 +4,12 @@ import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
 import type { Notifier, StoreEvent } from "../notifier.js";
-import type { SessionStore } from "../session-store.js";
+import type { Lease, SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
 import {
   checkpointInsert,
+  type EncodedCheckpoints,
   encodeCheckpoints,
   isRunningStep,
   refusalOf,
@@ -25,6 +26,7 @@ import { PostgresNotifier } from "./postgres-notifier.js";
 import { type PostgresStoreOptions, resolvePostgresOptions } from "./postgres-options.js";
 import { PostgresSessionStore } from "./postgres-session-store.js";
 import { settle } from "./settle.js";
+import { SUMMARY_CHANGED, SummaryGuesses, stepInsert } from "./step-insert.js";
 import { toStoreError } from "./store-errors.js";
 
 /**
@@ -56,6 +58,8 @@ export class PostgresStore implements Store {
   readonly #audit: PostgresAuditStore;
   readonly #sessions: PostgresSessionStore;
   readonly #fastSteps: boolean;
+  /** What this store wrote into summary rows, to pick a step's statement. */
+  readonly #guesses = new SummaryGuesses();
 
   private constructor(
     db: Database,
@@ -186,17 +190,20 @@ export class PostgresStore implements Store {
       if (settlements.length === 0 && entries === undefined) {
         if (!writesCheckpoints) return;
         const relaxed = this.#fastSteps && isRunningStep(encoded);
-        await this.#db.query(
-          checkpointInsert(
-            s,
-            this.#channel,
-            encoded,
-            lease,
-            batch.now,
-            encoded.eventTexts,
-            relaxed,
-          ),
-        );
+        if (!(await this.#step(encoded, lease, batch.now, relaxed))) {
+          await this.#db.query(
+            checkpointInsert(
+              s,
+              this.#channel,
+              encoded,
+              lease,
+              batch.now,
+              encoded.eventTexts,
+              relaxed,
+            ),
+          );
+          this.#guesses.wrote(encoded);
+        }
         this.#notifier.publish(encoded.events);
         return;
       }
@@ -210,9 +217,33 @@ export class PostgresStore implements Store {
         if (events.length > 0) await tx.query(notifyStatement(s, this.#channel, events));
         return events;
       });
+      this.#guesses.wrote(encoded);
       this.#notifier.publish(events);
     } catch (error) {
+      for (const summary of encoded.summaries) this.#guesses.forget(summary.sessionId);
       throw refusalOf(error, encoded, lease) ?? error;
+    }
+  }
+
+  /**
+   * Commits a step with the lean statement when the session's summary stays as it is (see
+   * `step-insert.ts`). `false`: it was not sent, or the summary row had changed meanwhile and
+   * nothing was written; the caller sends the full statement.
+   */
+  async #step(
+    encoded: EncodedCheckpoints,
+    lease: Lease | undefined,
+    now: number,
+    relaxed: boolean,
+  ): Promise<boolean> {
+    if (!this.#guesses.unchanged(encoded, lease)) return false;
+    try {
+      await this.#db.query(stepInsert(this.#s, encoded, lease, now, relaxed));
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== SUMMARY_CHANGED) throw error;
+      this.#guesses.forget(lease.sessionId);
+      return false;
     }
   }
 

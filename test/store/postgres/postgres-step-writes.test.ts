@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { LeaseLostError } from "../../../src/errors.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
 import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
 import { checkpoint, eventually, GATE, lease, T0 } from "../suite/fixtures.js";
@@ -95,7 +96,8 @@ describe("PostgresStore: which commits wait for the disk", () => {
       ...args: unknown[]
     ) {
       const statement = args[0] as { name?: string; values?: unknown[] } | undefined;
-      if (statement?.name?.endsWith(".checkpoint_insert_1")) {
+      const name = statement?.name ?? "";
+      if (name.endsWith(".checkpoint_insert_1") || name.endsWith(".step_insert")) {
         relaxed.push(statement.values?.at(-1) === true);
       }
       return (original as (...a: unknown[]) => unknown).apply(this, args);
@@ -142,5 +144,76 @@ describe("PostgresStore: which commits wait for the disk", () => {
     } finally {
       await durable.close();
     }
+  });
+});
+
+describe("PostgresStore: a step whose summary another process changed", () => {
+  it("finds the change, writes the summary and tells other processes, whatever it expected", async () => {
+    const heard: StoreEvent[] = [];
+    const stop = b.notifier.subscribe("changed", (event) => heard.push(event));
+    const sent: string[] = [];
+    const original = pg.Pool.prototype.query;
+    const spy = vi.spyOn(pg.Pool.prototype, "query").mockImplementation(function (
+      this: pg.Pool,
+      ...args: unknown[]
+    ) {
+      const name = (args[0] as { name?: string } | undefined)?.name;
+      if (name?.endsWith("_insert") || name?.includes("checkpoint_insert")) {
+        sent.push(name.slice(name.lastIndexOf(".") + 1));
+      }
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    try {
+      const held = await lease(a, "changed");
+      const graph = { v: 1 as const, graph: "review" };
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("changed", 1, { meta: graph })],
+        now: T0,
+      });
+      await a.commit({ lease: held, checkpoints: [checkpoint("changed", 2)], now: T0 });
+      // Another process writes the session's summary meanwhile, without the lease.
+      await b.commit({
+        checkpoints: [checkpoint("changed", 3, { status: "paused" })],
+        now: T0,
+      });
+      await a.commit({ lease: held, checkpoints: [checkpoint("changed", 4)], now: T0 });
+      await a.commit({ lease: held, checkpoints: [checkpoint("changed", 5)], now: T0 });
+      expect(sent).toEqual([
+        "checkpoint_insert_1",
+        "step_insert",
+        "checkpoint_insert_1",
+        "step_insert",
+        "checkpoint_insert_1",
+        "step_insert",
+      ]);
+      expect(await b.sessions.get("changed")).toMatchObject({
+        status: "running",
+        graph: "review",
+        checkpointId: "changed|#5",
+      });
+      await eventually(() =>
+        expect(heard.filter((e) => e.kind === "checkpoint").map((e) => e.id)).toEqual([
+          "changed|#1",
+          "changed|#3",
+          "changed|#4",
+        ]),
+      );
+    } finally {
+      spy.mockRestore();
+      stop();
+    }
+  });
+
+  it("is refused when its session was deleted, and writes nothing", async () => {
+    const held = await lease(a, "gone");
+    await a.commit({ lease: held, checkpoints: [checkpoint("gone", 1)], now: T0 });
+    await a.commit({ lease: held, checkpoints: [checkpoint("gone", 2)], now: T0 });
+    await b.sessions.delete("gone", { now: T0 });
+    await expect(
+      a.commit({ lease: held, checkpoints: [checkpoint("gone", 3)], now: T0 }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await b.checkpoints.list("gone", "")).toEqual([]);
+    expect(await b.sessions.get("gone")).toBeUndefined();
   });
 });

@@ -1,0 +1,143 @@
+/**
+ * The statement for the most frequent commit of all: one checkpoint of a run's step, under its
+ * lease, that leaves the session's summary as it is (the same status, gate and graph), or that
+ * belongs to a nested thread, which has no summary. It fences and extends the lease and inserts
+ * the checkpoint, as {@link checkpointInsert} does, but has no summary upsert: a data-modifying
+ * CTE on `sessions` costs the server its setup (the table, its indexes, the conflict arbiter)
+ * even when it writes nothing, about a third of the server's time for a step.
+ *
+ * It checks instead that the summary row still holds what the record would write, and when it
+ * does not (another process changed it, or the session was deleted), it refuses with
+ * {@link SUMMARY_CHANGED}, writing nothing, and the store sends the full statement. So the
+ * store's guess of what the row holds, {@link SummaryGuesses}, decides only which statement
+ * goes first; what is written never depends on it.
+ */
+import type { Lease } from "../session-store.js";
+import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./checkpoint-insert.js";
+import type { Statement } from "./database.js";
+
+/** The SQLSTATE the statement raises when the summary row does not hold what was guessed. */
+export const SUMMARY_CHANGED = "TS001";
+
+function text(schema: string): string {
+  const s = schema;
+  const p = COLUMNS.length;
+  const names = COLUMNS.map(([name]) => name).join(", ");
+  const values = COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(", ");
+  // $1 session, $2 thread, $3 seq, $10 status; $p+1 lease token, $p+2 now, $p+3 whether to check
+  // the summary (a record of the session's own thread), $p+4 its graph, $p+5 its gate, $p+6
+  // whether to commit without waiting for the disk.
+  return `
+WITH lease AS (
+  UPDATE ${s}.leases SET expires_at = $${p + 2}::bigint + ttl_ms
+  WHERE session_id = $1::text AND token = $${p + 1}::text
+  RETURNING 1
+), same AS (
+  SELECT 1 WHERE NOT $${p + 3}::boolean OR EXISTS (
+    SELECT 1 FROM ${s}.sessions y
+    WHERE y.session_id = $1::text AND y.status = $10::text
+      AND y.gate IS NOT DISTINCT FROM $${p + 5}::text
+      AND ($${p + 4}::text IS NULL OR y.graph = $${p + 4}::text))
+), ins AS (
+  INSERT INTO ${s}.checkpoints (${names})
+  SELECT ${values}
+  WHERE EXISTS (SELECT 1 FROM lease) AND EXISTS (SELECT 1 FROM same)
+    AND NOT EXISTS (
+      SELECT 1 FROM ${s}.checkpoints c
+      WHERE (c.session_id, c.thread, c.seq) >= ($1::text, $2::text, $3::bigint)
+        AND c.session_id = $1::text AND c.thread = $2::text)
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), refusal AS (
+  SELECT ${s}.refuse(CASE
+    WHEN NOT EXISTS (SELECT 1 FROM lease) THEN '${LEASE_LOST}'
+    WHEN NOT EXISTS (SELECT 1 FROM same) THEN '${SUMMARY_CHANGED}'
+    ELSE '${CONFLICT}' END, '1')
+  WHERE NOT EXISTS (SELECT 1 FROM ins)
+), relaxed AS (
+  SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 6}::boolean
+)
+SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM relaxed) AS done`;
+}
+
+const texts = new Map<string, string>();
+
+/**
+ * The statement for `encoded`, one record of `lease`'s session, when {@link SummaryGuesses}
+ * says its summary stays as it is. `relaxed`: commit with `synchronous_commit = off`.
+ */
+export function stepInsert(
+  schema: string,
+  encoded: EncodedCheckpoints,
+  lease: Lease,
+  now: number,
+  relaxed: boolean,
+): Statement {
+  let cached = texts.get(schema);
+  if (cached === undefined) {
+    cached = text(schema);
+    texts.set(schema, cached);
+  }
+  const summary = encoded.summaries[0];
+  return {
+    name: `${schema}.step_insert`,
+    text: cached,
+    values: [
+      ...encoded.rows[0]!,
+      lease.token,
+      now,
+      summary !== undefined,
+      summary?.graph ?? null,
+      summary?.gate ?? null,
+      relaxed,
+    ],
+  };
+}
+
+/** What a session's summary row holds, as far as this store knows. */
+interface Guess {
+  readonly status: string;
+  readonly gate: string | null;
+  /** `undefined`: not known (a record without a graph was the first this store wrote). */
+  readonly graph: string | null | undefined;
+}
+
+/**
+ * What this store last wrote into each session's summary row, to pick the statement for a
+ * step. Bounded: past {@link LIMIT} sessions it starts again, which costs each forgotten
+ * session one full statement.
+ */
+export class SummaryGuesses {
+  static readonly LIMIT = 10_000;
+  readonly #rows = new Map<string, Guess>();
+
+  /** Whether `encoded` can go as {@link stepInsert}: one record that leaves its summary as it is. */
+  unchanged(encoded: EncodedCheckpoints, lease: Lease | undefined): lease is Lease {
+    if (lease === undefined || encoded.records.length !== 1) return false;
+    const record = encoded.records[0]!;
+    if (record.sessionId !== lease.sessionId) return false;
+    const summary = encoded.summaries[0];
+    if (summary === undefined) return true;
+    const row = this.#rows.get(record.sessionId);
+    return (
+      row !== undefined &&
+      row.status === summary.status &&
+      row.gate === summary.gate &&
+      (summary.graph === null || (row.graph !== undefined && row.graph === summary.graph))
+    );
+  }
+
+  /** After a commit of `encoded` with the full statement: its summaries are what the rows hold. */
+  wrote(encoded: EncodedCheckpoints): void {
+    if (this.#rows.size >= SummaryGuesses.LIMIT) this.#rows.clear();
+    for (const summary of encoded.summaries) {
+      const graph = summary.graph ?? this.#rows.get(summary.sessionId)?.graph;
+      this.#rows.set(summary.sessionId, { status: summary.status, gate: summary.gate, graph });
+    }
+  }
+
+  /** After a refusal: nothing is known of the session's row any more. */
+  forget(sessionId: string): void {
+    this.#rows.delete(sessionId);
+  }
+}
