@@ -98,7 +98,7 @@ describe("PostgresStore: which commits wait for the disk", () => {
       const statement = args[0] as { name?: string; values?: unknown[] } | undefined;
       const name = statement?.name ?? "";
       if (name.endsWith(".checkpoint_insert_1") || name.endsWith(".step_insert")) {
-        relaxed.push(statement.values?.at(-1) === true);
+        relaxed.push(statement?.values?.at(-1) === true);
       }
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     } as never);
