@@ -7,6 +7,7 @@ import {
   InterruptService,
   type NodeContext,
   NodeExecutionError,
+  nestedGraph,
   parallelGroup,
   START,
 } from "../../src/index.js";
@@ -153,6 +154,43 @@ describe("ctx.idempotencyKey", () => {
     const resumed = await agent.resume("s");
     expect(resumed.status).toBe("completed");
     expect(seen).toHaveLength(2);
+    expect(seen[1]).toBe(seen[0]);
+  });
+
+  it("stays the same for a node of a nested graph when a session cancelled while it ran is resumed", async () => {
+    const store = new MemoryStore();
+    const seen: string[] = [];
+    const child = new Graph({ state: State, name: "child" })
+      .addNode("before", () => ({ n: 1 }))
+      .addNode("effect", async (_s, ctx) => {
+        seen.push(ctx.idempotencyKey);
+        if (seen.length === 1) {
+          agent.cancel("s", "stop");
+          await aborted(ctx.signal);
+        }
+        return { n: 2 };
+      })
+      .addEdge(START, "before")
+      .addEdge("before", "effect")
+      .addEdge("effect", END)
+      .compile();
+    const graph = new Graph({ state: State })
+      .addNode("outer", () => ({ n: 10 }))
+      .addNode(
+        "nested",
+        nestedGraph(child, { input: (p) => ({ n: p.n }), output: (c) => ({ n: c.n + 100 }) }),
+      )
+      .addEdge(START, "outer")
+      .addEdge("outer", "nested")
+      .addEdge("nested", END)
+      .compile();
+    const agent = new GraphAgent({ graph, store });
+    expect((await agent.run({}, { sessionId: "s" })).status).toBe("cancelled");
+    const resumed = await agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.state.n).toBe(102);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatch(/^[0-9a-f]{32}$/);
     expect(seen[1]).toBe(seen[0]);
   });
 
