@@ -7,14 +7,14 @@ import type { Notifier, StoreEvent } from "../notifier.js";
 import type { Lease, SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
+import { checkpointInsert } from "./checkpoint-insert.js";
+import { Database } from "./database.js";
 import {
-  checkpointInsert,
   type EncodedCheckpoints,
   encodeCheckpoints,
   isRunningStep,
   refusalOf,
-} from "./checkpoint-insert.js";
-import { Database } from "./database.js";
+} from "./encoded-checkpoints.js";
 import { channelOf, quoteIdent } from "./identifier.js";
 import { loadPg } from "./load-pg.js";
 import { migrate } from "./migrations.js";

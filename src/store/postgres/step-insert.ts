@@ -13,8 +13,8 @@
  * goes first; what is written never depends on it.
  */
 import type { Lease } from "../session-store.js";
-import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./checkpoint-insert.js";
 import type { Statement } from "./database.js";
+import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./encoded-checkpoints.js";
 
 /** The SQLSTATE the statement raises when the summary row does not hold what was guessed. */
 export const SUMMARY_CHANGED = "TS001";

@@ -1,0 +1,142 @@
+/**
+ * A batch's checkpoints as the PostgreSQL statements bind them: checked, encoded as rows in
+ * table order, with the session summaries they write and the events they announce; and the
+ * errors a statement's refusal stands for.
+ */
+import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
+import { type CheckpointRecord, recordPayload } from "../checkpoint-store.js";
+import { jsonText } from "../json-text.js";
+import type { StoreEvent } from "../notifier.js";
+import type { Lease } from "../session-store.js";
+
+/** The SQLSTATE the statement raises when the batch's lease is not the session's any more. */
+export const LEASE_LOST = "TL001";
+/** The SQLSTATE the statement raises when a checkpoint collides; its message is the record's index. */
+export const CONFLICT = "TC001";
+
+/** The checkpoint columns in table order, with their types. */
+export const COLUMNS = [
+  ["session_id", "text"],
+  ["thread", "text"],
+  ["seq", "bigint"],
+  ["id", "text"],
+  ["parent_id", "text"],
+  ["run_id", "text"],
+  ["node", "text"],
+  ["iteration", "integer"],
+  ["next", "text"],
+  ["status", "text"],
+  ["kind", "text"],
+  ["payload", "text"],
+  ["meta", "text"],
+  ["created_at", "bigint"],
+] as const;
+
+/** A summary row per session whose own thread the batch writes. */
+export interface Summary {
+  sessionId: string;
+  graph: string | null;
+  status: string;
+  checkpointId: string;
+  createdAt: number;
+  updatedAt: number;
+  gate: string | null;
+}
+
+/** A batch's checkpoints, checked and encoded. */
+export interface EncodedCheckpoints {
+  readonly records: readonly CheckpointRecord[];
+  /** One row per record, the columns in table order. */
+  readonly rows: readonly (readonly unknown[])[];
+  readonly summaries: readonly Summary[];
+  /** The `checkpoint` events of the session's own threads, in order. */
+  readonly events: readonly StoreEvent[];
+  /** The same {@link events} as JSON, the payloads of their notifications. */
+  readonly eventTexts: readonly string[];
+}
+
+function conflict(record: CheckpointRecord): CheckpointConflictError {
+  return new CheckpointConflictError(record.sessionId, record.thread, record.id, record.seq);
+}
+
+/**
+ * Encodes the checkpoints of a batch. Within the batch, each thread's `seq`s must increase and
+ * its ids differ (`CheckpointConflictError` otherwise); the statement checks them against what
+ * is stored.
+ */
+export function encodeCheckpoints(records: readonly CheckpointRecord[]): EncodedCheckpoints {
+  const last = new Map<string, number>();
+  const ids = new Set<string>();
+  const summaries = new Map<string, Summary>();
+  const rows: unknown[][] = [];
+  const events: StoreEvent[] = [];
+  const eventTexts: string[] = [];
+  for (const record of records) {
+    const key = `${record.sessionId}\u0000${record.thread}`;
+    const before = last.get(key);
+    if ((before !== undefined && record.seq <= before) || ids.has(`${key}\u0000${record.id}`)) {
+      throw conflict(record);
+    }
+    last.set(key, record.seq);
+    ids.add(`${key}\u0000${record.id}`);
+    rows.push([
+      record.sessionId,
+      record.thread,
+      record.seq,
+      record.id,
+      record.parentId,
+      record.runId,
+      record.node,
+      record.iteration,
+      jsonText(record.next, "next"),
+      record.status,
+      record.kind,
+      jsonText(recordPayload(record), record.kind === "full" ? "state" : "delta"),
+      jsonText(record.meta, "meta"),
+      record.createdAt,
+    ]);
+    if (record.thread !== "") continue;
+    const previous = summaries.get(record.sessionId);
+    summaries.set(record.sessionId, {
+      sessionId: record.sessionId,
+      graph: record.meta.graph ?? previous?.graph ?? null,
+      status: record.status,
+      checkpointId: record.id,
+      createdAt: previous?.createdAt ?? record.createdAt,
+      updatedAt: record.createdAt,
+      gate: record.meta.gate === undefined ? null : jsonText(record.meta.gate, "meta.gate"),
+    });
+    const event: StoreEvent = {
+      kind: "checkpoint",
+      sessionId: record.sessionId,
+      id: record.id,
+      status: record.status,
+    };
+    events.push(event);
+    eventTexts.push(JSON.stringify(event));
+  }
+  return { records, rows, summaries: [...summaries.values()], events, eventTexts };
+}
+
+/**
+ * Whether a batch may commit without waiting for the disk under `stepCommit: "fast"`: one
+ * checkpoint of a running step and nothing else. A gate, a pause or the end of a run, and the
+ * messages and audit entries that go with a step, always wait.
+ */
+export function isRunningStep(encoded: EncodedCheckpoints): boolean {
+  return encoded.records.length === 1 && encoded.records[0]!.status === "running";
+}
+
+/** The error a refusal of a checkpoint statement means, or `undefined` for any other error. */
+export function refusalOf(
+  error: unknown,
+  encoded: EncodedCheckpoints,
+  lease: Lease | undefined,
+): Error | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === LEASE_LOST && lease !== undefined) return new LeaseLostError(lease.sessionId);
+  if (code !== CONFLICT) return undefined;
+  const index = Number((error as Error).message) - 1;
+  const record = encoded.records[Number.isInteger(index) ? index : 0] ?? encoded.records[0];
+  return record === undefined ? undefined : conflict(record);
+}
