@@ -581,11 +581,9 @@ export class GraphAgent<S extends Record<string, unknown>> {
   }
 }
 
-/** The queue `seq` the session's latest checkpoint recorded when its run was cancelled. */
+/** The queue `seq` the session's last cancelled run recorded, as its latest checkpoint carries it. */
 function cancelledAtSeq(latest: StoredRecord | undefined): number | undefined {
-  if (latest === undefined || latest.kind === "unparsable" || latest.status !== "cancelled") {
-    return undefined;
-  }
-  const outcome = latest.meta.outcome;
-  return outcome?.status === "cancelled" ? outcome.queueSeq : undefined;
+  return latest === undefined || latest.kind === "unparsable"
+    ? undefined
+    : latest.meta.cancelledAtSeq;
 }

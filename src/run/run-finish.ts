@@ -52,7 +52,8 @@ export async function finishRun<S extends Record<string, unknown>>(
         status: status as CheckpointStatus,
         delta: [],
         meta: run.meta({
-          ...withQueueSeq(finalMeta(outcome), await cancelledQueueSeq(run, status)),
+          ...finalMeta(outcome),
+          ...cancelledAt(await cancelledQueueSeq(run, status), s.session?.cancelledAtSeq),
           ...traceMeta(s.tracing.traceparent()),
         }),
         keepsKeyBase: keepsStepKeys(outcome),
@@ -122,12 +123,18 @@ async function cancelledQueueSeq<S extends Record<string, unknown>>(
   }
 }
 
-function withQueueSeq(
-  meta: Omit<CheckpointMeta, "v" | "path">,
-  queueSeq: number | undefined,
-): Omit<CheckpointMeta, "v" | "path"> {
-  if (queueSeq === undefined || meta.outcome?.status !== "cancelled") return meta;
-  return { ...meta, outcome: { ...meta.outcome, queueSeq } };
+/**
+ * `meta.cancelledAtSeq` of the final checkpoint: this run's, when it was cancelled, else the one
+ * it inherited from the session's last cancelled run, so a stale cancel stays refused however
+ * many runs end (paused, failed, waiting) before one claims it. Sequence numbers only grow, so
+ * the larger of the two covers both.
+ */
+function cancelledAt(
+  own: number | undefined,
+  inherited: number | undefined,
+): Pick<CheckpointMeta, "cancelledAtSeq"> {
+  const seq = own === undefined ? inherited : Math.max(own, inherited ?? own);
+  return seq === undefined ? {} : { cancelledAtSeq: seq };
 }
 
 /** The root span, so a run that continues this one can link to it. */

@@ -115,11 +115,6 @@ export const OutcomeMetaSchema = z.discriminatedUnion("status", [
     .object({
       status: z.literal("cancelled"),
       reason: z.string().optional(),
-      /**
-       * The session's interrupt sequence number when the run ended: a `cancel` queued up to it
-       * (a `seq` not above it) was sent before the run was cancelled, and a later run refuses it.
-       */
-      queueSeq: z.number().int().min(0).optional(),
     })
     .strict(),
   z.object({ status: z.literal("failed"), error: SerializedErrorSchema }).strict(),
@@ -197,6 +192,13 @@ export const CheckpointMetaSchema = z
      * before it derived theirs from. Absent: the checkpoint's own id.
      */
     keyFrom: z.string().optional(),
+    /**
+     * On the final checkpoint of a run that ended `cancelled`, and of every later run of the
+     * session: the session's interrupt sequence number when the cancelled run ended. A `cancel`
+     * queued up to it (a `seq` not above it) was sent before that run was cancelled, and a later
+     * run refuses it.
+     */
+    cancelledAtSeq: z.number().int().min(0).optional(),
     /** The node a `skip` passed over. */
     skipped: z.string().optional(),
     /** The checkpoint a fork started from. */

@@ -86,6 +86,31 @@ describe("a cancel sent before the session was cancelled", () => {
     ]);
   });
 
+  it("keeps a stale stop refused when a run ends otherwise before claiming it", async () => {
+    const store = new CrashableStore(new MemoryStore());
+    const t = setup({ store });
+    const stalled = t.probe.stall("b");
+    const run = t.agent.run({}, { sessionId: "s" });
+    await stalled;
+    let second: InterruptReceipt | undefined;
+    store.before(endOfCancelledRun, async () => {
+      second = await t.interrupts.send("s", "stop");
+    });
+    await t.interrupts.send("s", "stop");
+    expect((await run).status).toBe("cancelled");
+    // A pause is served before free text: the next run pauses at once, the stale stop still queued.
+    await t.interrupts.send("s", { type: "pause" });
+    const paused = await t.agent.resume("s");
+    expect(paused.status).toBe("paused");
+    expect(await t.interrupts.hasPending("s")).toBe(true);
+
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
+    const error = await refusedWith(second!, InterruptNotApplicableError);
+    expect(error.message).toContain(REASON);
+  });
+
   it("counts a stop queued while the cancelled checkpoint is written as sent after it", async () => {
     const store = new CrashableStore(new MemoryStore());
     const t = setup({ store });
@@ -185,9 +210,9 @@ describe("a cancel sent before the session was cancelled", () => {
     hold.release();
     expect((await run).status).toBe("cancelled");
     const latest = await t.store.checkpoints.latest("s", "");
-    expect(latest?.kind === "unparsable" ? undefined : latest?.meta.outcome).toMatchObject({
-      status: "cancelled",
-      queueSeq: 2,
+    expect(latest?.kind === "unparsable" ? undefined : latest?.meta).toMatchObject({
+      outcome: { status: "cancelled" },
+      cancelledAtSeq: 2,
     });
   });
 });
