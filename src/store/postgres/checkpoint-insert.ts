@@ -14,10 +14,7 @@
  * measured the same WAL (a lock record weighs what a HOT update of that row does). A running
  * step whose summary stays as it is has a leaner statement of its own (`step-insert.ts`).
  *
- * The check that no stored checkpoint of the thread has a `seq` at or above the new one is
- * written as a row comparison on the primary key's columns. Written as `c.seq >= $3`, the
- * planner may pick the `(session_id, thread, id)` index, whose estimate is the same, and
- * filter every checkpoint of the thread: a cost that grew with each step of the run.
+ * The parts these statements share with the step statement are in `checkpoint-sql.ts`.
  *
  * The `checkpoint` notifications go out only with a summary change too: other processes hear
  * of a chain of running steps once, at its first checkpoint. Nothing in a run waits for a
@@ -29,6 +26,13 @@
  * notified or not (see `postgres-notifier.ts`).
  */
 import type { Lease } from "../session-store.js";
+import {
+  COLUMN_NAMES,
+  extendLease,
+  noLaterCheckpoint,
+  SCALAR_VALUES,
+  summaryHolds,
+} from "./checkpoint-sql.js";
 import type { Statement } from "./database.js";
 import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./encoded-checkpoints.js";
 
@@ -40,26 +44,20 @@ function batchText(schema: string): string {
   const s = schema;
   const p = COLUMNS.length;
   const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
-  const names = COLUMNS.map(([name]) => name).join(", ");
   const values = COLUMNS.map(([name]) => `r.${name}`).join(", ");
   // $p+1 lease session, $p+2 lease token, $p+3 now, $p+4..$p+10 summaries, $p+11 channel,
   // $p+12 events.
   return `
-WITH r AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${names}, ord)),
+WITH r AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${COLUMN_NAMES}, ord)),
 lease AS (
-  UPDATE ${s}.leases SET expires_at = $${p + 3}::bigint + ttl_ms
-  WHERE session_id = $${p + 1}::text AND token = $${p + 2}::text
-  RETURNING 1
+  ${extendLease(s, `$${p + 1}::text`, `$${p + 2}::text`, `$${p + 3}::bigint`)}
 ), fence AS (
   SELECT 1 FROM lease UNION ALL SELECT 1 WHERE $${p + 2}::text IS NULL
 ), ins AS (
-  INSERT INTO ${s}.checkpoints (${names})
+  INSERT INTO ${s}.checkpoints (${COLUMN_NAMES})
   SELECT ${values} FROM r
   WHERE EXISTS (SELECT 1 FROM fence)
-    AND NOT EXISTS (
-      SELECT 1 FROM ${s}.checkpoints c
-      WHERE (c.session_id, c.thread, c.seq) >= (r.session_id, r.thread, r.seq)
-        AND c.session_id = r.session_id AND c.thread = r.thread)
+    AND ${noLaterCheckpoint(s, "r.session_id", "r.thread", "r.seq")}
   ON CONFLICT DO NOTHING
   RETURNING session_id, thread, seq
 ), summary AS (
@@ -67,11 +65,7 @@ lease AS (
   SELECT * FROM unnest($${p + 4}::text[], $${p + 5}::text[], $${p + 6}::text[], $${p + 7}::text[],
     $${p + 8}::bigint[], $${p + 9}::bigint[], $${p + 10}::text[])
     AS u(session_id, graph, status, checkpoint_id, created_at, updated_at, gate)
-  WHERE NOT EXISTS (
-    SELECT 1 FROM ${s}.sessions y
-    WHERE y.session_id = u.session_id AND y.status = u.status
-      AND y.gate IS NOT DISTINCT FROM u.gate
-      AND (u.graph IS NULL OR y.graph IS NOT DISTINCT FROM u.graph))
+  WHERE NOT ${summaryHolds(s, "u.session_id", { status: "u.status", gate: "u.gate", graph: "u.graph" })}
   ON CONFLICT (session_id) DO UPDATE SET
     graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
     checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
@@ -99,37 +93,30 @@ SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
 function singleText(schema: string): string {
   const s = schema;
   const p = COLUMNS.length;
-  const names = COLUMNS.map(([name]) => name).join(", ");
-  const values = COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(", ");
   // $1 session, $2 thread, $3 seq, $4 id, $10 status, $14 created at; $p+1 lease session,
   // $p+2 lease token, $p+3 now, $p+4 whether the record is of the session's own thread (and
   // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 channel, $p+8 event or null,
   // $p+9 whether to commit without waiting for the disk.
   return `
 WITH lease AS (
-  UPDATE ${s}.leases SET expires_at = $${p + 3}::bigint + ttl_ms
-  WHERE session_id = $${p + 1}::text AND token = $${p + 2}::text
-  RETURNING 1
+  ${extendLease(s, `$${p + 1}::text`, `$${p + 2}::text`, `$${p + 3}::bigint`)}
 ), fence AS (
   SELECT 1 FROM lease UNION ALL SELECT 1 WHERE $${p + 2}::text IS NULL
 ), ins AS (
-  INSERT INTO ${s}.checkpoints (${names})
-  SELECT ${values}
+  INSERT INTO ${s}.checkpoints (${COLUMN_NAMES})
+  SELECT ${SCALAR_VALUES}
   WHERE EXISTS (SELECT 1 FROM fence)
-    AND NOT EXISTS (
-      SELECT 1 FROM ${s}.checkpoints c
-      WHERE (c.session_id, c.thread, c.seq) >= ($1::text, $2::text, $3::bigint)
-        AND c.session_id = $1::text AND c.thread = $2::text)
+    AND ${noLaterCheckpoint(s, "$1::text", "$2::text", "$3::bigint")}
   ON CONFLICT DO NOTHING
   RETURNING 1
 ), summary AS (
   INSERT INTO ${s}.sessions AS x (session_id, graph, status, checkpoint_id, created_at, updated_at, gate)
   SELECT $1::text, $${p + 5}::text, $10::text, $4::text, $14::bigint, $14::bigint, $${p + 6}::text
-  WHERE $${p + 4}::boolean AND NOT EXISTS (
-    SELECT 1 FROM ${s}.sessions y
-    WHERE y.session_id = $1::text AND y.status = $10::text
-      AND y.gate IS NOT DISTINCT FROM $${p + 6}::text
-      AND ($${p + 5}::text IS NULL OR y.graph IS NOT DISTINCT FROM $${p + 5}::text))
+  WHERE $${p + 4}::boolean AND NOT ${summaryHolds(s, "$1::text", {
+    status: "$10::text",
+    gate: `$${p + 6}::text`,
+    graph: `$${p + 5}::text`,
+  })}
   ON CONFLICT (session_id) DO UPDATE SET
     graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
     checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
@@ -151,10 +138,10 @@ SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes)
 const texts = new Map<string, { single: string; batch: string }>();
 
 /**
- * The statement for a batch's checkpoints and lease. `events` are the payloads of the
- * notifications it sends when a summary changes (none when the caller sends them later in its
- * transaction): {@link EncodedCheckpoints.eventTexts} or nothing. `relaxed`: a one-record batch
- * commits with `synchronous_commit = off` (see {@link isRunningStep}).
+ * The statement for a batch's checkpoints and lease. With `notify`, it sends the batch's
+ * {@link EncodedCheckpoints.events} when a summary changes (without, the caller sends them
+ * later in its transaction). `relaxed`: a one-record batch commits with
+ * `synchronous_commit = off` (see `isRunningStep`).
  */
 export function checkpointInsert(
   schema: string,
@@ -162,9 +149,12 @@ export function checkpointInsert(
   encoded: EncodedCheckpoints,
   lease: Lease | undefined,
   now: number,
-  events: readonly string[],
+  notify: boolean,
   relaxed = false,
 ): Statement {
+  // Serialized here, not when the batch is encoded: the step statement, which most steps use,
+  // sends no notification.
+  const events = notify ? encoded.events.map((event) => JSON.stringify(event)) : [];
   let cached = texts.get(schema);
   if (cached === undefined) {
     cached = { single: singleText(schema), batch: batchText(schema) };

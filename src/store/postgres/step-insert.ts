@@ -13,6 +13,13 @@
  * goes first; what is written never depends on it.
  */
 import type { Lease } from "../session-store.js";
+import {
+  COLUMN_NAMES,
+  extendLease,
+  noLaterCheckpoint,
+  SCALAR_VALUES,
+  summaryHolds,
+} from "./checkpoint-sql.js";
 import type { Statement } from "./database.js";
 import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./encoded-checkpoints.js";
 
@@ -22,30 +29,23 @@ export const SUMMARY_CHANGED = "TS001";
 function text(schema: string): string {
   const s = schema;
   const p = COLUMNS.length;
-  const names = COLUMNS.map(([name]) => name).join(", ");
-  const values = COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(", ");
   // $1 session, $2 thread, $3 seq, $10 status; $p+1 lease token, $p+2 now, $p+3 whether to check
   // the summary (a record of the session's own thread), $p+4 its graph, $p+5 its gate, $p+6
   // whether to commit without waiting for the disk.
   return `
 WITH lease AS (
-  UPDATE ${s}.leases SET expires_at = $${p + 2}::bigint + ttl_ms
-  WHERE session_id = $1::text AND token = $${p + 1}::text
-  RETURNING 1
+  ${extendLease(s, "$1::text", `$${p + 1}::text`, `$${p + 2}::bigint`)}
 ), same AS (
-  SELECT 1 WHERE NOT $${p + 3}::boolean OR EXISTS (
-    SELECT 1 FROM ${s}.sessions y
-    WHERE y.session_id = $1::text AND y.status = $10::text
-      AND y.gate IS NOT DISTINCT FROM $${p + 5}::text
-      AND ($${p + 4}::text IS NULL OR y.graph = $${p + 4}::text))
+  SELECT 1 WHERE NOT $${p + 3}::boolean OR ${summaryHolds(s, "$1::text", {
+    status: "$10::text",
+    gate: `$${p + 5}::text`,
+    graph: `$${p + 4}::text`,
+  })}
 ), ins AS (
-  INSERT INTO ${s}.checkpoints (${names})
-  SELECT ${values}
+  INSERT INTO ${s}.checkpoints (${COLUMN_NAMES})
+  SELECT ${SCALAR_VALUES}
   WHERE EXISTS (SELECT 1 FROM lease) AND EXISTS (SELECT 1 FROM same)
-    AND NOT EXISTS (
-      SELECT 1 FROM ${s}.checkpoints c
-      WHERE (c.session_id, c.thread, c.seq) >= ($1::text, $2::text, $3::bigint)
-        AND c.session_id = $1::text AND c.thread = $2::text)
+    AND ${noLaterCheckpoint(s, "$1::text", "$2::text", "$3::bigint")}
   ON CONFLICT DO NOTHING
   RETURNING 1
 ), refusal AS (
