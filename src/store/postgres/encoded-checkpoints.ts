@@ -51,8 +51,6 @@ export interface EncodedCheckpoints {
   readonly summaries: readonly Summary[];
   /** The `checkpoint` events of the session's own threads, in order. */
   readonly events: readonly StoreEvent[];
-  /** The same {@link events} as JSON, the payloads of their notifications. */
-  readonly eventTexts: readonly string[];
 }
 
 function conflict(record: CheckpointRecord): CheckpointConflictError {
@@ -70,7 +68,6 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
   const summaries = new Map<string, Summary>();
   const rows: unknown[][] = [];
   const events: StoreEvent[] = [];
-  const eventTexts: string[] = [];
   for (const record of records) {
     const key = `${record.sessionId}\u0000${record.thread}`;
     const before = last.get(key);
@@ -113,9 +110,8 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
       status: record.status,
     };
     events.push(event);
-    eventTexts.push(JSON.stringify(event));
   }
-  return { records, rows, summaries: [...summaries.values()], events, eventTexts };
+  return { records, rows, summaries: [...summaries.values()], events };
 }
 
 /**

@@ -192,15 +192,7 @@ export class PostgresStore implements Store {
         const relaxed = this.#fastSteps && isRunningStep(encoded);
         if (!(await this.#step(encoded, lease, batch.now, relaxed))) {
           await this.#db.query(
-            checkpointInsert(
-              s,
-              this.#channel,
-              encoded,
-              lease,
-              batch.now,
-              encoded.eventTexts,
-              relaxed,
-            ),
+            checkpointInsert(s, this.#channel, encoded, lease, batch.now, true, relaxed),
           );
           this.#guesses.wrote(encoded);
         }
@@ -209,7 +201,7 @@ export class PostgresStore implements Store {
       }
       const events = await this.#db.transaction(async (tx) => {
         if (writesCheckpoints) {
-          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, []));
+          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, false));
         }
         const settled = await settle(tx, s, settlements, batch.now);
         if (entries !== undefined) await tx.query(auditInsert(s, entries));
