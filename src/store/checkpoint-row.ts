@@ -1,8 +1,11 @@
 /**
  * A checkpoint as a row of the SQL stores' `checkpoints` table: the same columns in SQLite and
  * PostgreSQL. Each backend turns its driver's values into the types `decodeCheckpointRow` reads,
- * which makes the record.
+ * which makes the record, and both bind a record's row with `checkpointRowValues`.
  */
+import type { CheckpointMeta } from "./checkpoint-meta.js";
+import { type CheckpointRecord, recordPayload } from "./checkpoint-store.js";
+import { jsonText } from "./json-text.js";
 
 /** The columns of a checkpoint row, in the order the statements select and insert them. */
 export const CHECKPOINT_COLUMNS =
@@ -24,4 +27,37 @@ export interface CheckpointRow {
   readonly payload: unknown;
   readonly meta: unknown;
   readonly created_at: unknown;
+}
+
+/** The meta most deltas carry, serialized once. */
+const PLAIN_META = '{"v":1}';
+
+function isPlainMeta(meta: CheckpointMeta): boolean {
+  if (meta.v !== 1) return false;
+  for (const key in meta) if (key !== "v") return false;
+  return true;
+}
+
+/**
+ * The values of `record`'s row, in {@link CHECKPOINT_COLUMNS} order, with `next`, the payload
+ * and the meta as JSON text. Throws `InvalidOptionError` for a value JSON cannot hold.
+ */
+export function checkpointRowValues(record: CheckpointRecord): unknown[] {
+  const meta = record.meta;
+  return [
+    record.sessionId,
+    record.thread,
+    record.seq,
+    record.id,
+    record.parentId,
+    record.runId,
+    record.node,
+    record.iteration,
+    jsonText(record.next, "next"),
+    record.status,
+    record.kind,
+    jsonText(recordPayload(record), record.kind === "full" ? "state" : "delta"),
+    isPlainMeta(meta) ? PLAIN_META : jsonText(meta, "meta"),
+    record.createdAt,
+  ];
 }

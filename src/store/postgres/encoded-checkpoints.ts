@@ -4,7 +4,8 @@
  * errors a statement's refusal stands for.
  */
 import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
-import { type CheckpointRecord, recordPayload } from "../checkpoint-store.js";
+import { checkpointRowValues } from "../checkpoint-row.js";
+import type { CheckpointRecord } from "../checkpoint-store.js";
 import { jsonText } from "../json-text.js";
 import type { StoreEvent } from "../notifier.js";
 import type { Lease } from "../session-store.js";
@@ -76,22 +77,7 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
     }
     last.set(key, record.seq);
     ids.add(`${key}\u0000${record.id}`);
-    rows.push([
-      record.sessionId,
-      record.thread,
-      record.seq,
-      record.id,
-      record.parentId,
-      record.runId,
-      record.node,
-      record.iteration,
-      jsonText(record.next, "next"),
-      record.status,
-      record.kind,
-      jsonText(recordPayload(record), record.kind === "full" ? "state" : "delta"),
-      jsonText(record.meta, "meta"),
-      record.createdAt,
-    ]);
+    rows.push(checkpointRowValues(record));
     if (record.thread !== "") continue;
     const previous = summaries.get(record.sessionId);
     summaries.set(record.sessionId, {

@@ -1,7 +1,6 @@
 import { CheckpointConflictError, InvalidOptionError } from "../../errors.js";
 import { deepFreeze } from "../../freeze.js";
-import type { CheckpointMeta } from "../checkpoint-meta.js";
-import { CHECKPOINT_COLUMNS, type CheckpointRow } from "../checkpoint-row.js";
+import { CHECKPOINT_COLUMNS, type CheckpointRow, checkpointRowValues } from "../checkpoint-row.js";
 import { decodeCheckpointRow } from "../checkpoint-row-decoder.js";
 import {
   CHECKPOINT_STATUSES,
@@ -10,7 +9,6 @@ import {
   type CheckpointStore,
   type StoredRecord,
 } from "../checkpoint-store.js";
-import { jsonText } from "../json-text.js";
 import { seqOfId } from "./sqlite-checkpoint-id.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { isUniqueViolation, STORE_NAME } from "./sqlite-errors.js";
@@ -31,8 +29,6 @@ export const BY_SEQ_ID = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE se
 /** @internal Any other id, through the partial index of the rows whose id is not of that form. */
 export const BY_FOREIGN_ID = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}`;
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
-/** The meta most deltas carry, serialized once. */
-const PLAIN_META = '{"v":1}';
 
 /**
  * Checkpoints in SQLite: one row each, with the state or delta and the meta as JSON text.
@@ -52,7 +48,6 @@ export class SqliteCheckpointStore implements CheckpointStore {
   insert(record: CheckpointRecord): void {
     checkRecord(record);
     const connection = this.#connection;
-    const meta = record.meta;
     let inserted: number;
     try {
       // One statement checks the seq and inserts: the row goes in only when no row of the
@@ -60,23 +55,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
       inserted = connection
         .statement(INSERT)
         .run(
-          record.sessionId,
-          record.thread,
-          record.seq,
-          record.id,
-          record.parentId,
-          record.runId,
-          record.node,
-          record.iteration,
-          jsonText(record.next, "next"),
-          record.status,
-          record.kind,
-          jsonText(
-            record.kind === "full" ? record.state : record.delta,
-            record.kind === "full" ? "state" : "delta",
-          ),
-          isPlainMeta(meta) ? PLAIN_META : jsonText(meta, "meta"),
-          record.createdAt,
+          ...checkpointRowValues(record),
           record.sessionId,
           record.thread,
           record.seq,
@@ -261,12 +240,6 @@ function checkRecord(record: CheckpointRecord): void {
 
 function conflict(record: CheckpointRecord): CheckpointConflictError {
   return new CheckpointConflictError(record.sessionId, record.thread, record.id, record.seq);
-}
-
-function isPlainMeta(meta: CheckpointMeta): boolean {
-  if (meta.v !== 1) return false;
-  for (const key in meta) if (key !== "v") return false;
-  return true;
 }
 
 /** The record a row holds, deeply frozen. SQLite gives every column the type the decoder reads. */
