@@ -20,10 +20,13 @@ export function extendLease(schema: string, session: string, token: string, now:
 }
 
 /**
- * True when no stored checkpoint of the thread has this `seq` or a higher one. Written as a row
- * comparison on the primary key's columns: as `c.seq >= …`, the planner may pick the
- * `(session_id, thread, id)` index, whose estimate is the same, and filter every checkpoint of
- * the thread, a cost that grows with each step of a run.
+ * True when no stored checkpoint of the thread has this `seq` or a higher one. Written as the
+ * thread's highest seq, which every plan answers with one backward probe of the primary key
+ * (`Index Only Scan Backward … Limit 1`), however many checkpoints the thread holds. Written as
+ * `NOT EXISTS (… seq >= …)`, even as a row comparison on the key's columns, the generic plan a
+ * prepared statement settles on may scan the table and filter every row: on a table that holds
+ * few sessions the planner expects a third of it to match, and each step then cost more than
+ * the one before (at 1,000 checkpoints, 50 µs of the server's time).
  */
 export function noLaterCheckpoint(
   schema: string,
@@ -31,10 +34,9 @@ export function noLaterCheckpoint(
   thread: string,
   seq: string,
 ): string {
-  return `NOT EXISTS (
-      SELECT 1 FROM ${schema}.checkpoints c
-      WHERE (c.session_id, c.thread, c.seq) >= (${session}, ${thread}, ${seq})
-        AND c.session_id = ${session} AND c.thread = ${thread})`;
+  return `COALESCE((
+      SELECT max(c.seq) FROM ${schema}.checkpoints c
+      WHERE c.session_id = ${session} AND c.thread = ${thread}) < ${seq}, true)`;
 }
 
 /**
