@@ -71,11 +71,14 @@ export async function trellisDurableChain(options: {
     maxIterations: options.nodes + 10,
     logger: silentLogger,
   });
-  const sessionId = "bench";
+  // A new session per run, as runs of a deployment are: the rows of the run before are deleted
+  // (untimed) but stay in the table as dead rows until vacuum, outside the new session's keys.
+  let sessionId = "bench-0";
   const input = { count: 0, blob: makeBlob(options.blobBytes ?? 0) };
   return {
     steps: options.nodes,
     async run() {
+      sessionId = nextSession(sessionId);
       const result = await agent.run(input, { sessionId });
       if (result.status !== "completed") {
         throw new Error(`trellis: run ended ${result.status}: ${result.error?.message}`);
@@ -145,13 +148,18 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/** The session of the next run: each run writes a session of its own, as Trellis's do. */
+function nextSession(last: string): string {
+  return `bench-${Number(last.slice("bench-".length)) + 1}`;
+}
+
 /**
  * The row a step's checkpoint is: the same columns and about the same JSON as the store's
  * (a one-op delta, `next`, plain meta), so the floor stores as many bytes as Trellis does.
  */
-function floorRow(seq: number): unknown[] {
+function floorRow(session: string, seq: number): unknown[] {
   return [
-    "bench",
+    session,
     "",
     seq,
     `run.${seq}`,
@@ -190,20 +198,22 @@ export async function bareSqliteChain(nodes: number): Promise<Runner> {
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const insert = db.prepare(FLOOR_INSERT);
-  const clear = db.prepare("DELETE FROM floor");
+  const clear = db.prepare("DELETE FROM floor WHERE session_id = ?");
+  let session = "bench-0";
   return {
     steps: nodes,
     async run() {
+      session = nextSession(session);
       for (let seq = 1; seq <= nodes; seq++) {
         begin.run();
-        insert.run(...floorRow(seq));
+        insert.run(...floorRow(session, seq));
         commit.run();
         // A run awaits its store after every step; so does the floor.
         await undefined;
       }
     },
     async reset() {
-      clear.run();
+      clear.run(session);
     },
     async close() {
       db.close();
@@ -229,15 +239,17 @@ export async function barePostgresChain(nodes: number, waitForDisk = true): Prom
   await client.query(`CREATE TABLE "${schema}".floor ${FLOOR_TABLE}`);
   let n = 0;
   const text = `INSERT INTO "${schema}".floor VALUES (${Array.from({ length: 14 }, () => `$${++n}`).join(", ")})`;
+  let session = "bench-0";
   return {
     steps: nodes,
     async run() {
+      session = nextSession(session);
       for (let seq = 1; seq <= nodes; seq++) {
-        await client.query({ name: "floor", text, values: floorRow(seq) });
+        await client.query({ name: "floor", text, values: floorRow(session, seq) });
       }
     },
     async reset() {
-      await client.query(`TRUNCATE "${schema}".floor`);
+      await client.query(`DELETE FROM "${schema}".floor WHERE session_id = $1`, [session]);
     },
     async close() {
       await client.query(`DROP SCHEMA "${schema}" CASCADE`);
