@@ -517,6 +517,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
     };
     const service = this.#interrupts;
     const config = this.#interruptConfig;
+    // Carried with or without an InterruptService: see `RunSetup.cancelledAtSeq`.
+    const carried = cancelledAtSeq(launch.latest);
     let run: Run<S> | undefined;
     const session =
       service === undefined || config === undefined
@@ -527,7 +529,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
             config,
             clock: this.#clock,
             logger: this.#logger,
-            cancelledAtSeq: cancelledAtSeq(launch.latest),
+            cancelledAtSeq: carried,
             host: {
               sessionId,
               runId,
@@ -557,6 +559,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       hooks: this.#hooks,
       control: session === undefined ? undefined : (host) => new RunControl(session, host),
       session,
+      cancelledAtSeq: carried,
       // The entries that open a run (run.started, run.resumed, run.forked) name it.
       begin: {
         ...launch.begin,
