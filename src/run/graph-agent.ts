@@ -30,6 +30,7 @@ import type { Page, PageOptions } from "../store/page.js";
 import type { SessionQuery, SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisTracer } from "../telemetry/tracing.js";
+import { carriedCancelSeq } from "./carried-cancel.js";
 import {
   type Checkpoint,
   type HistoryEntry,
@@ -518,7 +519,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const service = this.#interrupts;
     const config = this.#interruptConfig;
     // Carried with or without an InterruptService: see `RunSetup.cancelledAtSeq`.
-    const carried = cancelledAtSeq(launch.latest);
+    const carried = await carriedCancelSeq(this.store, sessionId, launch.latest);
     let run: Run<S> | undefined;
     const session =
       service === undefined || config === undefined
@@ -582,11 +583,4 @@ export class GraphAgent<S extends Record<string, unknown>> {
       session?.close();
     }
   }
-}
-
-/** The queue `seq` the session's last cancelled run recorded, as its latest checkpoint carries it. */
-function cancelledAtSeq(latest: StoredRecord | undefined): number | undefined {
-  return latest === undefined || latest.kind === "unparsable"
-    ? undefined
-    : latest.meta.cancelledAtSeq;
 }

@@ -47,8 +47,8 @@ export interface RunSetup<S extends Record<string, unknown>> {
   /** The session control of the session's own run: it settles cancels when the run ends. */
   readonly session: SessionControl | undefined;
   /**
-   * `meta.cancelledAtSeq` of the session's latest checkpoint when the run started, which its final
-   * checkpoint carries on. Read whether or not the agent has an `InterruptService`: a run without
+   * `meta.cancelledAtSeq` as the session's checkpoints carried it when the run started
+   * (`carriedCancelSeq()`), which its final checkpoint carries on. Read whether or not the agent has an `InterruptService`: a run without
    * one must not drop it, or a stale cancel still queued would cancel the next run that has one.
    * `undefined` for nested runs (only the session's own thread carries it).
    */

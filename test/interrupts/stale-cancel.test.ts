@@ -8,8 +8,10 @@ import {
   MemoryStore,
   RunCancelledError,
   START,
+  type Store,
   silentLogger,
 } from "../../src/index.js";
+import type { StoreBatch } from "../../src/store/store.js";
 import { CrashableStore, endOfCancelledRun } from "../engine/crashable-store.js";
 import { decided, refusedWith, State, setup } from "./harness.js";
 
@@ -58,10 +60,13 @@ async function heldRun<R>(during: (t: Harness) => Promise<R>) {
 }
 
 /**
- * An agent over the same store, graph name and probe as `t.agent`, but without an
- * `InterruptService`; `failing`: that node throws instead of running.
+ * An agent over the same store (or `store`, another process's view of it), graph name and probe
+ * as `t.agent`, but without an `InterruptService`; `failing`: that node throws instead of running.
  */
-function agentWithoutInterrupts(t: Harness, failing?: string) {
+function agentWithoutInterrupts(
+  t: Harness,
+  { failing, store = t.store }: { failing?: string; store?: Store } = {},
+) {
   const node = (name: string) =>
     name === failing
       ? async (): Promise<Partial<State>> => {
@@ -79,7 +84,7 @@ function agentWithoutInterrupts(t: Harness, failing?: string) {
     .addEdge("c", "d")
     .addEdge("d", END)
     .compile();
-  return new GraphAgent<State>({ graph, store: t.store, clock: t.clock, logger: silentLogger });
+  return new GraphAgent<State>({ graph, store, clock: t.clock, logger: silentLogger });
 }
 
 /** `meta.cancelledAtSeq` of the session's latest checkpoint. */
@@ -281,7 +286,7 @@ describe("a cancel sent before the session was cancelled, after a run without in
     );
     expect(cancelled.status).toBe("cancelled");
 
-    const failed = await agentWithoutInterrupts(t, "c").resume("s");
+    const failed = await agentWithoutInterrupts(t, { failing: "c" }).resume("s");
     expect(failed.status).toBe("failed");
     expect(await carriedSeq(t)).toBe(2);
 
@@ -309,6 +314,32 @@ describe("a cancel sent before the session was cancelled, after a run without in
     const again = await t.agent.run({}, { sessionId: "s" });
     expect(again.status).toBe("completed");
     expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+  });
+
+  it("stays refused when a run without an InterruptService dies before writing its end", async () => {
+    const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
+    expect(cancelled.status).toBe("cancelled");
+    // Another process resumes the session and dies once the step of `c` is stored: the
+    // session's latest checkpoint is a step of that run, which carries no number.
+    const dying = new CrashableStore(t.store);
+    dying.crashAfter(
+      (call) =>
+        call.name === "commit" &&
+        ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.node === "c") ?? false),
+    );
+    await agentWithoutInterrupts(t, { store: dying })
+      .resume("s")
+      .catch(() => undefined);
+    expect(dying.crashed).toBe(true);
+    const latest = await t.store.checkpoints.latest("s", "");
+    expect(latest).toMatchObject({ status: "running", node: "c" });
+    await t.clock.advance(30_000);
+
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
+    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+    expect(await carriedSeq(t)).toBe(2);
   });
 
   it("stays refused when an agent without an InterruptService forks the session in between", async () => {
