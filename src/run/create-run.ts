@@ -55,6 +55,7 @@ export interface RunStart<S extends Record<string, unknown>> {
   readonly hooks: RunHooks<S>;
   readonly control: ((host: ControlHost) => RunControl) | undefined;
   readonly session: SessionControl | undefined;
+  readonly cancelledAtSeq: RunSetup<S>["cancelledAtSeq"];
   readonly begin: RunSetup<S>["begin"];
   readonly previousTraceparent: string | undefined;
   /** The span a nested run nests under. */
@@ -99,6 +100,7 @@ export function createRun<S extends Record<string, unknown>>(
     progress: start.progress,
     control: start.control,
     session: start.session,
+    cancelledAtSeq: start.cancelledAtSeq,
     begin: start.begin,
     parentHas: start.parentHas,
     tracing: new RunTracing(env.tracer, {
@@ -189,6 +191,7 @@ async function runChild<P extends Record<string, unknown>, C extends Record<stri
     hooks: {},
     control: child.control === undefined ? undefined : (host) => child.control!.child(host),
     session: undefined,
+    cancelledAtSeq: undefined,
     begin: resume
       ? { checkpoint: false, audit: [], meta: {} }
       : { checkpoint: true, audit: [], meta: { graph: graph.name } },

@@ -30,6 +30,7 @@ import type { Page, PageOptions } from "../store/page.js";
 import type { SessionQuery, SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import { TrellisTracer } from "../telemetry/tracing.js";
+import { carriedCancelSeq } from "./carried-cancel.js";
 import {
   type Checkpoint,
   type HistoryEntry,
@@ -517,6 +518,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
     };
     const service = this.#interrupts;
     const config = this.#interruptConfig;
+    // Carried with or without an InterruptService: see `RunSetup.cancelledAtSeq`.
+    const carried = await carriedCancelSeq(this.store, sessionId, launch.latest);
     let run: Run<S> | undefined;
     const session =
       service === undefined || config === undefined
@@ -527,7 +530,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
             config,
             clock: this.#clock,
             logger: this.#logger,
-            cancelledAtSeq: cancelledAtSeq(launch.latest),
+            cancelledAtSeq: carried,
             host: {
               sessionId,
               runId,
@@ -557,6 +560,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
       hooks: this.#hooks,
       control: session === undefined ? undefined : (host) => new RunControl(session, host),
       session,
+      cancelledAtSeq: carried,
       // The entries that open a run (run.started, run.resumed, run.forked) name it.
       begin: {
         ...launch.begin,
@@ -579,11 +583,4 @@ export class GraphAgent<S extends Record<string, unknown>> {
       session?.close();
     }
   }
-}
-
-/** The queue `seq` the session's last cancelled run recorded, as its latest checkpoint carries it. */
-function cancelledAtSeq(latest: StoredRecord | undefined): number | undefined {
-  return latest === undefined || latest.kind === "unparsable"
-    ? undefined
-    : latest.meta.cancelledAtSeq;
 }

@@ -53,7 +53,7 @@ export async function finishRun<S extends Record<string, unknown>>(
         delta: [],
         meta: run.meta({
           ...finalMeta(outcome),
-          ...cancelledAt(await cancelledQueueSeq(run, status), s.session?.cancelledAtSeq),
+          ...cancelledAt(await cancelledQueueSeq(run, status), s.cancelledAtSeq),
           ...traceMeta(s.tracing.traceparent()),
         }),
         keepsKeyBase: keepsStepKeys(outcome),

@@ -109,11 +109,6 @@ export class SessionControl {
     return this.#cancelled;
   }
 
-  /** The queue's last `seq` when the session's last cancelled run ended, if one did. */
-  get cancelledAtSeq(): number | undefined {
-    return this.#cancelledAtSeq;
-  }
-
   /**
    * Whether `message` was queued before the session's last run was cancelled (its `seq` is not
    * above the one that run's cancelled checkpoint recorded): a `cancel` it asks for was already

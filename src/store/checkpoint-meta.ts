@@ -194,7 +194,8 @@ export const CheckpointMetaSchema = z
     keyFrom: z.string().optional(),
     /**
      * On the final checkpoint of a run that ended `cancelled`, and of every later run of the
-     * session: the session's interrupt sequence number when the cancelled run ended. A `cancel`
+     * session (by any agent, with an `InterruptService` or not): the session's interrupt
+     * sequence number when the cancelled run ended. A `cancel`
      * queued up to it (a `seq` not above it) was sent before that run was cancelled, and a later
      * run refuses it.
      */

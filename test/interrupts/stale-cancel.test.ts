@@ -1,12 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
+  END,
+  Graph,
+  GraphAgent,
   InterruptNotApplicableError,
   type InterruptReceipt,
   MemoryStore,
   RunCancelledError,
+  START,
+  type Store,
+  silentLogger,
 } from "../../src/index.js";
+import type { StoreBatch } from "../../src/store/store.js";
 import { CrashableStore, endOfCancelledRun } from "../engine/crashable-store.js";
-import { decided, refusedWith, setup } from "./harness.js";
+import { decided, refusedWith, State, setup } from "./harness.js";
 
 const REASON = "the session was already cancelled when this message arrived";
 
@@ -50,6 +57,40 @@ async function heldRun<R>(during: (t: Harness) => Promise<R>) {
   const sent = await during(t);
   hold.release();
   return { t, result: await run, sent };
+}
+
+/**
+ * An agent over the same store (or `store`, another process's view of it), graph name and probe
+ * as `t.agent`, but without an `InterruptService`; `failing`: that node throws instead of running.
+ */
+function agentWithoutInterrupts(
+  t: Harness,
+  { failing, store = t.store }: { failing?: string; store?: Store } = {},
+) {
+  const node = (name: string) =>
+    name === failing
+      ? async (): Promise<Partial<State>> => {
+          throw new Error(`${name} is down`);
+        }
+      : t.probe.node(name);
+  const graph = new Graph({ state: State, reducers: { log: "append" }, name: "linear" })
+    .addNode("a", node("a"))
+    .addNode("b", node("b"))
+    .addNode("c", node("c"))
+    .addNode("d", node("d"))
+    .addEdge(START, "a")
+    .addEdge("a", "b")
+    .addEdge("b", "c")
+    .addEdge("c", "d")
+    .addEdge("d", END)
+    .compile();
+  return new GraphAgent<State>({ graph, store, clock: t.clock, logger: silentLogger });
+}
+
+/** `meta.cancelledAtSeq` of the session's latest checkpoint. */
+async function carriedSeq(t: Harness): Promise<number | undefined> {
+  const latest = await t.store.checkpoints.latest("s", "");
+  return latest?.kind === "unparsable" ? undefined : latest?.meta.cancelledAtSeq;
 }
 
 /** The audit entries of the session's refusals. */
@@ -210,5 +251,123 @@ describe("a cancel sent before the session was cancelled", () => {
       outcome: { status: "cancelled" },
       cancelledAtSeq: 2,
     });
+  });
+});
+
+describe("a cancel sent before the session was cancelled, after a run without interrupts", () => {
+  it("stays refused when a run by an agent without an InterruptService completes in between", async () => {
+    const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
+    expect(cancelled.status).toBe("cancelled");
+    expect(await carriedSeq(t)).toBe(2);
+
+    const plain = await agentWithoutInterrupts(t).resume("s");
+    expect(plain.status).toBe("completed");
+    // That run reads no queue: the stale stop is still there, and the seq is carried on.
+    expect(await t.interrupts.hasPending("s")).toBe(true);
+    expect(await carriedSeq(t)).toBe(2);
+
+    const again = await t.agent.run({}, { sessionId: "s" });
+    expect(again.status).toBe("completed");
+    expect(again.state.log).toEqual(["a", "b", "c", "d"]);
+    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+
+    const fresh = await t.interrupts.send("s", { type: "cancel", reason: "now" });
+    const last = await t.agent.run({}, { sessionId: "s" });
+    expect(last.status).toBe("cancelled");
+    expect(last.error?.message).toContain("now");
+    expect(await decided(fresh)).toMatchObject({ status: "applied", action: { type: "cancel" } });
+  });
+
+  it("stays refused when a run by an agent without an InterruptService fails in between", async () => {
+    const { t, cancelled, second } = await cancelledWithSecond(
+      { type: "cancel" },
+      { type: "cancel" },
+      { deafen: true },
+    );
+    expect(cancelled.status).toBe("cancelled");
+
+    const failed = await agentWithoutInterrupts(t, { failing: "c" }).resume("s");
+    expect(failed.status).toBe("failed");
+    expect(await carriedSeq(t)).toBe(2);
+
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
+    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+
+    const fresh = await t.interrupts.send("s", { type: "cancel" });
+    const last = await t.agent.run({}, { sessionId: "s" });
+    expect(last.status).toBe("cancelled");
+    expect(await decided(fresh)).toMatchObject({ status: "applied", action: { type: "cancel" } });
+  });
+
+  it("stays refused when an agent without an InterruptService resumes from an earlier checkpoint", async () => {
+    const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
+    expect(cancelled.status).toBe("cancelled");
+    const afterA = (await t.store.checkpoints.list("s", "")).find((c) => c.node === "a");
+    expect(afterA).toBeDefined();
+
+    const plain = await agentWithoutInterrupts(t).resume("s", { checkpointId: afterA!.id });
+    expect(plain.status).toBe("completed");
+    expect(await carriedSeq(t)).toBe(2);
+
+    const again = await t.agent.run({}, { sessionId: "s" });
+    expect(again.status).toBe("completed");
+    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+  });
+
+  it("stays refused when a run without an InterruptService dies before writing its end", async () => {
+    const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
+    expect(cancelled.status).toBe("cancelled");
+    // Another process resumes the session and dies once the step of `c` is stored: the
+    // session's latest checkpoint is a step of that run, which carries no number.
+    const dying = new CrashableStore(t.store);
+    dying.crashAfter(
+      (call) =>
+        call.name === "commit" &&
+        ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.node === "c") ?? false),
+    );
+    await agentWithoutInterrupts(t, { store: dying })
+      .resume("s")
+      .catch(() => undefined);
+    expect(dying.crashed).toBe(true);
+    const latest = await t.store.checkpoints.latest("s", "");
+    expect(latest).toMatchObject({ status: "running", node: "c" });
+    await t.clock.advance(30_000);
+
+    const resumed = await t.agent.resume("s");
+    expect(resumed.status).toBe("completed");
+    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
+    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+    expect(await carriedSeq(t)).toBe(2);
+  });
+
+  it("stays refused when an agent without an InterruptService forks the session in between", async () => {
+    const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
+    expect(cancelled.status).toBe("cancelled");
+    const afterA = (await t.store.checkpoints.list("s", "")).find((c) => c.node === "a");
+    expect(afterA).toBeDefined();
+
+    // The fork starts from a checkpoint written before the cancel, in the same session: the
+    // queue is the session's, so the seq comes from the session's latest checkpoint.
+    const forked = await agentWithoutInterrupts(t).fork("s", afterA!.id);
+    expect(forked.status).toBe("completed");
+    expect(await carriedSeq(t)).toBe(2);
+
+    const again = await t.agent.run({}, { sessionId: "s" });
+    expect(again.status).toBe("completed");
+    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+  });
+
+  it("is not carried into another session by a fork: that session's own cancels still count", async () => {
+    const { t, cancelled } = await cancelledWithSecond("stop", "stop");
+    expect(cancelled.status).toBe("cancelled");
+    const afterA = (await t.store.checkpoints.list("s", "")).find((c) => c.node === "a");
+
+    // Sequence numbers are per session: seq 1 of session "t" was sent after nothing was cancelled there.
+    const cancel = await t.interrupts.send("t", { type: "cancel" });
+    const forked = await t.agent.fork("s", afterA!.id, { toSessionId: "t" });
+    expect(forked.status).toBe("cancelled");
+    expect(await decided(cancel)).toMatchObject({ status: "applied", action: { type: "cancel" } });
   });
 });
