@@ -2,6 +2,7 @@ import { z } from "zod";
 import { later } from "../clock.js";
 import { SessionEndedError } from "../errors.js";
 import type { InterruptInput, InterruptOutcome } from "../interrupts/interrupt-message.js";
+import { actPermission } from "./act-permission.js";
 import { requireRole } from "./auth.js";
 import { type ApiApp, parseBody, parseQuery, type ServerParts } from "./server-context.js";
 import { ForbiddenError } from "./server-errors.js";
@@ -53,14 +54,8 @@ export function interruptRoute(app: ApiApp, parts: ServerParts): void {
       // The run that ended would never read it, and a later run must not: refuse it now.
       throw new SessionEndedError(id, summary.status, "");
     }
-    if (caller.role !== "admin") {
-      const reviewers = await parts.reviewersOf(id);
-      if (reviewers !== undefined && !reviewers.includes(caller.name)) {
-        throw new ForbiddenError(
-          `Session \`${id}\` is reviewed by ${reviewers.map((r) => `\`${r}\``).join(", ") || "admins only"}; the token \`${caller.name}\` is not one of them.`,
-        );
-      }
-    }
+    const { refusal } = await actPermission(parts, caller, id);
+    if (refusal !== undefined) throw new ForbiddenError(refusal);
     const body = await parseBody(c, InterruptBody);
     const input = (
       "text" in body && typeof body.text === "string" ? body.text : body

@@ -4,11 +4,13 @@ import { agentOf } from "../run/dispatcher.js";
 import { CHECKPOINT_STATUSES, type CheckpointStatus } from "../store/checkpoint-store.js";
 import { MAX_PAGE_LIMIT } from "../store/page.js";
 import type { SessionSummary } from "../store/session-store.js";
+import { actPermission } from "./act-permission.js";
 import { requireRole } from "./auth.js";
 import { listInbox } from "./inbox.js";
 import { type ApiApp, ownAgent, parseQuery, type ServerParts } from "./server-context.js";
 import { NotFoundError } from "./server-errors.js";
 import { summaryJson } from "./session-json.js";
+import type { Caller } from "./tokens.js";
 
 /** A non-negative integer written in decimal, as a query parameter. */
 const count = (max: number) =>
@@ -62,8 +64,8 @@ export function sessionRoutes(app: ApiApp, parts: ServerParts): void {
   });
 
   app.get("/api/sessions/:id", async (c) => {
-    requireRole(c, "viewer");
-    return c.json(await sessionView(parts, c.req.param("id")));
+    const caller = requireRole(c, "viewer");
+    return c.json(await sessionView(parts, c.req.param("id"), caller));
   });
 
   app.get("/api/sessions/:id/history", async (c) => {
@@ -118,11 +120,14 @@ function agentFor(parts: ServerParts, summary: SessionSummary) {
 
 /**
  * What `GET /api/sessions/:id` answers: where the session stands (state, path, status, next
- * nodes), the open gate with the output under review and every earlier round, and the graph
- * (Mermaid text and node list) so a page can draw it.
+ * nodes), the open gate with the output under review and every earlier round, the graph
+ * (Mermaid text and node list) so a page can draw it, and whether the caller may act on it
+ * (`canAct`, by the rule the interrupt route enforces; `reviewers`: the names it allows).
  */
-async function sessionView(parts: ServerParts, sessionId: string) {
+async function sessionView(parts: ServerParts, sessionId: string, caller: Caller) {
   const summary = await sessionOr404(parts, sessionId);
+  const permission = await actPermission(parts, caller, sessionId);
+  const ended = summary.status === "completed" || summary.status === "rejected";
   const agent = agentFor(parts, summary);
   const checkpoint = agent === undefined ? undefined : await agent.agent.getState(sessionId);
   const gate = checkpoint?.meta.gate ?? summary.gate;
@@ -138,6 +143,8 @@ async function sessionView(parts: ServerParts, sessionId: string) {
     pause: checkpoint?.meta.pause ?? null,
     outcome: checkpoint?.meta.outcome ?? null,
     queue: { depth },
+    canAct: !ended && permission.refusal === undefined,
+    reviewers: permission.reviewers ?? null,
     graph:
       agent === undefined
         ? null

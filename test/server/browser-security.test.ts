@@ -164,7 +164,7 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page with hostile content
     await context.close();
   });
 
-  it("shows a reviewer who is not one of a session's reviewers the server's refusal", async () => {
+  it("keeps a reviewer who is not one of a session's reviewers from acting, and the server refuses a forced click", async () => {
     const started = await fetch(`${server.url}/api/runs`, {
       method: "POST",
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
@@ -188,7 +188,20 @@ describe.skipIf(SKIP_REASON !== undefined)("the review page with hostile content
       .getByRole("button", { name: "Open session reviewed-by-otto" })
       .click();
     await page.getByLabel("Output under review").waitFor();
-    await page.getByRole("button", { name: "Approve" }).click();
+    // The session's answer says `canAct: false` for this token: the page offers nothing, and
+    // says who reviews the session.
+    expect(
+      await page
+        .getByText("This session is reviewed by otto; your token can view it, not decide.")
+        .count(),
+    ).toBe(1);
+    expect(await page.getByRole("button", { name: "Approve", exact: true }).isDisabled()).toBe(
+      true,
+    );
+    await page.getByRole("button", { name: "Approve" }).evaluate((b) => {
+      b.removeAttribute("disabled");
+      (b as unknown as { click(): void }).click();
+    });
     await expect.poll(() => page.locator("#alert").textContent()).toContain("otto");
     expect((await server.agent.getState("reviewed-by-otto"))?.status).toBe("paused");
     await context.close();

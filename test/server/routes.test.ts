@@ -241,6 +241,16 @@ describe("review API routes", () => {
 
   it("keeps a session restricted to named reviewers from others (403), lets the named one and admins act", async () => {
     await gatedSession("restricted-1", { reviewers: ["rita"] });
+    // The session's answer tells each caller what the interrupt route will do for it.
+    for (const [token, canAct] of [
+      [VIEWER, false],
+      [OTHER_REVIEWER, false],
+      [REVIEWER, true],
+      [ADMIN, true],
+    ] as const) {
+      const view = await api.call("GET", "/api/sessions/restricted-1", { token });
+      expect(view.body, token).toMatchObject({ canAct, reviewers: ["rita"] });
+    }
     const otto = await api.call("POST", "/api/sessions/restricted-1/interrupts", {
       token: OTHER_REVIEWER,
       body: { type: "pause" },
@@ -258,6 +268,34 @@ describe("review API routes", () => {
       body: { text: "looks fine" },
     });
     expect(ada.status).toBeLessThan(300);
+  });
+
+  it("says canAct by role on a session of every reviewer, and to nobody once the run completed", async () => {
+    await gatedSession("open-1");
+    for (const [token, canAct] of [
+      [VIEWER, false],
+      [OTHER_REVIEWER, true],
+      [ADMIN, true],
+    ] as const) {
+      const view = await api.call("GET", "/api/sessions/open-1", { token });
+      expect(view.body, token).toMatchObject({ canAct, reviewers: null });
+    }
+    const started = await api.call("POST", "/api/runs", {
+      body: { agent: "pausable", sessionId: "done-1" },
+    });
+    expect(started.status).toBe(202);
+    await until(
+      async () =>
+        (await api.store.sessions.get("done-1"))?.status === "completed" ? true : undefined,
+      "completion",
+    );
+    const done = await api.call("GET", "/api/sessions/done-1", { token: ADMIN });
+    expect(done.body).toMatchObject({ status: "completed", canAct: false });
+    const sent = await api.call("POST", "/api/sessions/done-1/interrupts", {
+      token: ADMIN,
+      body: { type: "pause" },
+    });
+    expect(sent.status).toBe(409);
   });
 
   it("refuses to start a run in a session that did not finish (409)", async () => {

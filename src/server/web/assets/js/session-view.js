@@ -40,12 +40,18 @@ export function permission(identity, session) {
   return allowed.may && held ? { may: true, why: held } : allowed;
 }
 
+// The server's `canAct` decides; the token's role and the session's reviewers only explain a
+// refusal (or decide, against a server whose answer lacks `canAct`).
 function roleAllows(identity, session) {
-  if (typeof session.canAct === "boolean") {
-    return session.canAct
-      ? { may: true }
-      : { may: false, why: "Your token can view this session, not act on it." };
-  }
+  const local = localRule(identity, session);
+  if (typeof session.canAct !== "boolean") return local;
+  if (session.canAct) return { may: true };
+  return local.may
+    ? { may: false, why: "Your token can view this session, not act on it." }
+    : local;
+}
+
+function localRule(identity, session) {
   if (identity?.role === "admin") return { may: true };
   if (identity?.role !== "reviewer") {
     return { may: false, why: "Your token can view this session, not decide." };
