@@ -860,7 +860,10 @@ export class CheckpointConflictError extends TrellisError {
   }
 }
 
-/** Why a stored checkpoint cannot be read. */
+/**
+ * Why a stored checkpoint cannot be read. `invalid_json` also covers a row the store could not
+ * read whole for another column (an unknown kind or status): the store's `problem` names it.
+ */
 export type CheckpointCorruption =
   | "broken_chain"
   | "invalid_json"

@@ -20,6 +20,7 @@ import {
   type CheckpointStatus,
   recordPayload,
   type StoredRecord,
+  type UnparsableRecord,
 } from "../store/checkpoint-store.js";
 import type { Store } from "../store/store.js";
 import { reviveOutputs } from "./revive-outputs.js";
@@ -59,7 +60,8 @@ export interface UnreadableCheckpoint {
   readonly node: string | null;
   readonly iteration: number;
   readonly next: readonly string[];
-  readonly status: CheckpointStatus;
+  /** `null` when the stored status itself cannot be read. */
+  readonly status: CheckpointStatus | null;
   readonly createdAt: number;
   readonly state: undefined;
   readonly path: undefined;
@@ -104,12 +106,22 @@ function corrupt(
   );
 }
 
+/**
+ * Why a record the store could not read whole is refused: its kind, status or a JSON column is
+ * not what a store writes. `then` goes on the detail (what that means for the caller).
+ */
+export function unparsableError(record: UnparsableRecord, then = ""): CheckpointCorruptError {
+  return corrupt(
+    record,
+    "invalid_json",
+    `its stored row cannot be parsed (${record.problem})${then}`,
+  );
+}
+
 /** Checks one record's shape and meta. */
 function checkRecord(record: StoredRecord): asserts record is CheckpointRecord {
   if (checked.has(record)) return;
-  if (record.kind === "unparsable") {
-    throw corrupt(record, "invalid_json", `its stored JSON cannot be parsed (${record.problem})`);
-  }
+  if (record.kind === "unparsable") throw unparsableError(record);
   const meta = record.meta as { v?: unknown } | null | undefined;
   if (typeof meta?.v === "number" && meta.v > CHECKPOINT_META_VERSION) {
     throw corrupt(

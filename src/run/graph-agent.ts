@@ -36,6 +36,7 @@ import {
   type HistoryEntry,
   readCheckpoint,
   readHistory,
+  unparsableError,
 } from "./checkpoint-reader.js";
 import type { Durability } from "./checkpointer.js";
 import { planAt, previousTraceparent, savedProgress } from "./continue-from.js";
@@ -218,6 +219,8 @@ export class GraphAgent<S extends Record<string, unknown>> {
    * @throws SessionBusyError when another run holds the session.
    * @throws SessionNotFinishedError when the session's last run did not finish and
    *   `startOver` is not set.
+   * @throws CheckpointCorruptError when the status of the session's latest checkpoint cannot be
+   *   read (so whether its run finished is unknown) and `startOver` is not set.
    */
   async run(input: unknown, options: RunOptions = {}): Promise<RunResult<S>> {
     return this.#start(input, options, undefined);
@@ -232,6 +235,13 @@ export class GraphAgent<S extends Record<string, unknown>> {
     const state = this.graph.state.parseInput(input);
     return this.#leased(sessionId, async (lease) => {
       const latest = await this.store.checkpoints.latest(sessionId, "");
+      if (latest?.kind === "unparsable" && latest.status === null && options.startOver !== true) {
+        // The latest status cannot be read: the last run may not have finished.
+        throw unparsableError(
+          latest,
+          ", so whether its run finished is unknown; pass `{ startOver: true }` to `run()` to start a new run in this session anyway",
+        );
+      }
       if (
         latest !== undefined &&
         options.startOver !== true &&

@@ -4,7 +4,14 @@ import { later } from "../clock.js";
 import { requireRole } from "./auth.js";
 import { type ApiApp, parseQuery, type ServerParts } from "./server-context.js";
 import { BadRequestError, ServiceUnavailableError } from "./server-errors.js";
-import { cursorId, type FeedCursor, FeedReader, feedEnd, parseCursorId } from "./session-feed.js";
+import {
+  cursorId,
+  type FeedCursor,
+  FeedReader,
+  feedEnd,
+  feedStatusAt,
+  parseCursorId,
+} from "./session-feed.js";
 import { sessionOr404 } from "./session-routes.js";
 
 const EventsQuery = z
@@ -14,20 +21,6 @@ const EventsQuery = z
     lastEventId: z.string().max(64).optional(),
   })
   .strict();
-
-/** The status of the session's checkpoint at a position, so `status` events resume alike. */
-async function statusAt(
-  parts: ServerParts,
-  sessionId: string,
-  cursor: FeedCursor,
-): Promise<string | undefined> {
-  if (cursor.checkpoint === 0) return undefined;
-  const [record] = await parts.store.checkpoints.list(sessionId, "", {
-    limit: 1,
-    beforeSeq: cursor.checkpoint + 1,
-  });
-  return record?.status;
-}
 
 /** The open event streams of a server, so closing the server ends them. */
 export class OpenStreams {
@@ -115,7 +108,7 @@ export function eventStreamRoute(
             data: JSON.stringify({ sessionId: id }),
           });
         }
-        let lastStatus = await statusAt(parts, id, cursor);
+        let lastStatus = await feedStatusAt(parts.store, id, cursor);
         while (!closed) {
           if (!dirty) {
             await new Promise<void>((resolve) => {

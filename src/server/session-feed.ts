@@ -55,6 +55,27 @@ export async function feedEnd(store: Store, sessionId: string): Promise<FeedCurs
   return { audit: last, checkpoint: latest?.seq ?? 0 };
 }
 
+/**
+ * The status of the session's checkpoint at a position, so `status` events resume alike: the
+ * newest one at or before it whose status can be read, as the feed skips the others.
+ */
+export async function feedStatusAt(
+  store: Store,
+  sessionId: string,
+  cursor: FeedCursor,
+): Promise<string | undefined> {
+  const page = 20;
+  let beforeSeq = cursor.checkpoint + 1;
+  while (beforeSeq > 1) {
+    const records = await store.checkpoints.list(sessionId, "", { limit: page, beforeSeq });
+    const known = records.find((record) => record.status !== null);
+    if (known !== undefined) return known.status ?? undefined;
+    if (records.length < page) return undefined;
+    beforeSeq = records.at(-1)!.seq;
+  }
+  return undefined;
+}
+
 /** Audit entries after `seq`, oldest first (at most one batch). */
 async function auditAfter(store: Store, sessionId: string, seq: number): Promise<AuditEntry[]> {
   // `seq` numbers entries from 1; retention removes the oldest, so an entry's offset is at most
@@ -150,7 +171,8 @@ async function readFeedOnce(
       j++;
       at = { audit: at.audit, checkpoint: record.seq };
       events.push({ event: "checkpoint", data: checkpointData(record), cursor: at });
-      if (record.status !== status) {
+      // A status that cannot be read (an unparsable row) is no change of status.
+      if (record.status !== null && record.status !== status) {
         status = record.status;
         events.push({
           event: "status",

@@ -1,9 +1,10 @@
 /**
  * Reading a row of the SQL stores' `checkpoints` table back into a record: one set of rules for
- * SQLite and PostgreSQL. A row whose plain columns (keys, numbers, status) are not what a store
- * writes is a `StoreCorruptError`; a row whose kind or JSON columns (next nodes, meta, payload)
- * cannot be read comes back as an `UnparsableRecord`, so one bad row does not hide a whole
- * history.
+ * SQLite and PostgreSQL. A row whose keys or numbers are not what a store writes is a
+ * `StoreCorruptError`: without them the row cannot be named, ordered or followed along its
+ * lineage. A row whose status, kind or JSON columns (next nodes, meta, payload) cannot be read
+ * comes back as an `UnparsableRecord`, so one bad row does not hide a whole history; an unknown
+ * status comes back as `null`, never as a status the row does not hold.
  */
 
 import { StoreCorruptError } from "../errors.js";
@@ -20,7 +21,7 @@ import {
 const STATUSES: ReadonlySet<unknown> = new Set(CHECKPOINT_STATUSES);
 
 /** The columns every record has, read from the row's plain columns. */
-type Columns = Omit<CheckpointRecordFields, "next" | "meta">;
+type Columns = Omit<CheckpointRecordFields, "next" | "meta" | "status">;
 
 /** A JSON column parsed, or why it could not be. */
 type Parsed = { readonly value: unknown } | { readonly problem: string };
@@ -40,36 +41,48 @@ export function decodeCheckpointRow(row: CheckpointRow, store: string): StoredRe
     runId: text(row, store, row.run_id, "run_id"),
     node: row.node === null ? null : text(row, store, row.node, "node"),
     iteration: integer(row, store, row.iteration, "iteration"),
-    status: status(row, store),
     createdAt: finite(row, store, row.created_at, "created_at"),
   };
+  const status = row.status;
+  if (!isStatus(status)) {
+    return unparsable(
+      { ...columns, status: null },
+      [],
+      `status is ${String(status)}, not one of ${CHECKPOINT_STATUSES.join(", ")}`,
+    );
+  }
+  const read = { ...columns, status };
   const kind = row.kind;
   if (kind !== "full" && kind !== "delta") {
-    return unparsable(columns, [], `kind is ${String(kind)}, not full or delta`);
+    return unparsable(read, [], `kind is ${String(kind)}, not full or delta`);
   }
   const next = parse(row.next, "next", "the next nodes");
-  if ("problem" in next) return unparsable(columns, [], next.problem);
-  if (!isNames(next.value)) return unparsable(columns, [], "next is not a list of node names");
+  if ("problem" in next) return unparsable(read, [], next.problem);
+  if (!isNames(next.value)) return unparsable(read, [], "next is not a list of node names");
   const names = next.value;
   const meta = parse(row.meta, "meta", "the meta");
-  if ("problem" in meta) return unparsable(columns, names, meta.problem);
-  if (!isObject(meta.value)) return unparsable(columns, names, "meta is not an object");
-  const fields = { ...columns, next: names, meta: meta.value as unknown as CheckpointMeta };
+  if ("problem" in meta) return unparsable(read, names, meta.problem);
+  if (!isObject(meta.value)) return unparsable(read, names, "meta is not an object");
+  const fields = { ...read, next: names, meta: meta.value as unknown as CheckpointMeta };
   const payload = parse(row.payload, "payload", kind === "full" ? "the state" : "the delta");
-  if ("problem" in payload) return unparsable(columns, names, payload.problem);
+  if ("problem" in payload) return unparsable(read, names, payload.problem);
   if (kind === "full") {
     if (!isObject(payload.value)) {
-      return unparsable(columns, names, "payload is not an object (the state)");
+      return unparsable(read, names, "payload is not an object (the state)");
     }
     return { ...fields, kind, state: payload.value };
   }
   if (!Array.isArray(payload.value)) {
-    return unparsable(columns, names, "payload is not a list (the delta)");
+    return unparsable(read, names, "payload is not a list (the delta)");
   }
   return { ...fields, kind, delta: payload.value as readonly DeltaOp[] };
 }
 
-function unparsable(columns: Columns, next: readonly string[], problem: string): StoredRecord {
+function unparsable(
+  columns: Columns & { readonly status: CheckpointStatus | null },
+  next: readonly string[],
+  problem: string,
+): StoredRecord {
   return { ...columns, next, kind: "unparsable", problem };
 }
 
@@ -112,16 +125,8 @@ function finite(row: CheckpointRow, store: string, value: unknown, column: strin
   return value;
 }
 
-function status(row: CheckpointRow, store: string): CheckpointStatus {
-  const value = row.status;
-  if (!STATUSES.has(value)) {
-    throw corrupt(
-      row,
-      store,
-      `status is ${String(value)}, not one of ${CHECKPOINT_STATUSES.join(", ")}`,
-    );
-  }
-  return value as CheckpointStatus;
+function isStatus(value: unknown): value is CheckpointStatus {
+  return STATUSES.has(value);
 }
 
 /** Names the row by its key, as far as it can be read: `checkpoints ("s1", thread "", seq 3)`. */

@@ -60,12 +60,15 @@ export type CheckpointRecord = CheckpointRecordFields &
   );
 
 /**
- * What a store returns for a stored checkpoint whose JSON it cannot parse: every column it could
- * read, and what went wrong. The reader reports it as a corrupt checkpoint, so one bad row never
- * hides the rest of a history.
+ * What a store returns for a stored checkpoint it cannot read whole (its kind, status, next
+ * nodes, meta or payload is not what it wrote): every column it could read, and what went
+ * wrong. The reader reports it as a corrupt checkpoint, so one bad row never hides the rest of a
+ * history. `status` is `null` when the status itself cannot be read: such a record says neither
+ * that its run finished nor that it can go on.
  */
-export type UnparsableRecord = Omit<CheckpointRecordFields, "meta"> & {
+export type UnparsableRecord = Omit<CheckpointRecordFields, "meta" | "status"> & {
   readonly kind: "unparsable";
+  readonly status: CheckpointStatus | null;
   readonly meta?: undefined;
   readonly problem: string;
 };

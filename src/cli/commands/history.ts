@@ -95,7 +95,8 @@ function describe(entry: {
   readonly seq: number;
   readonly id: string;
   readonly node: string | null;
-  readonly status: string;
+  /** `null` when the stored status cannot be read. */
+  readonly status: string | null;
   readonly next: readonly string[];
   readonly createdAt: number;
   readonly kind: string;
@@ -115,5 +116,5 @@ function describe(entry: {
       : `paused ${pause.phase}${pause.node === undefined ? "" : ` ${pause.node}`}`,
     entry.kind,
   ].filter((n) => n !== "");
-  return `${String(entry.seq).padStart(4)}  ${time(entry.createdAt)}  ${entry.id}  ${(entry.node ?? "·").padEnd(14)} ${entry.status.padEnd(9)} → ${entry.next.join(", ") || "END"}${notes.length === 0 ? "" : `  ${notes.join("; ")}`}`;
+  return `${String(entry.seq).padStart(4)}  ${time(entry.createdAt)}  ${entry.id}  ${(entry.node ?? "·").padEnd(14)} ${(entry.status ?? "?").padEnd(9)} → ${entry.next.join(", ") || "END"}${notes.length === 0 ? "" : `  ${notes.join("; ")}`}`;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { StoreCorruptError } from "../../../src/errors.js";
-import type { StoredRecord } from "../../../src/store/checkpoint-store.js";
+import { z } from "zod";
+import { CheckpointCorruptError, END, Graph, GraphAgent, START } from "../../../src/index.js";
+import type { CheckpointStatus, StoredRecord } from "../../../src/store/checkpoint-store.js";
 import type { Store } from "../../../src/store/store.js";
 import { checkpoint, T0 } from "./fixtures.js";
 
@@ -34,8 +35,15 @@ export function damagedCheckpointCases(store: () => Store, damage: RowDamage): v
         now: T0,
       });
 
-    /** Damages seq 2 of the session and expects every read to give it back as unparsable. */
-    async function expectUnparsable(assignments: string, problem: RegExp): Promise<void> {
+    /**
+     * Damages seq 2 of the session and expects every read to give it back as unparsable, with
+     * `status` as read (`null` when the status itself is damaged).
+     */
+    async function expectUnparsable(
+      assignments: string,
+      problem: RegExp,
+      status: CheckpointStatus | null = "running",
+    ): Promise<void> {
       await commit("s1");
       await commit("s2");
       await damage.checkpoints(assignments, "s1", 2);
@@ -49,7 +57,7 @@ export function damagedCheckpointCases(store: () => Store, damage: RowDamage): v
           runId: "run-1",
           node: "node-2",
           iteration: 1,
-          status: "running",
+          status,
           createdAt: T0 + 2,
           kind: "unparsable",
         });
@@ -62,24 +70,70 @@ export function damagedCheckpointCases(store: () => Store, damage: RowDamage): v
       expect((await store().checkpoints.latest("s2", ""))?.kind).toBe("delta");
     }
 
-    it("refuses a row with an unknown status as StoreCorruptError on every read", async () => {
-      await commit("s1");
-      await damage.checkpoints("status = 'sleeping'", "s1");
-      const reads = [
-        () => store().checkpoints.get("s1", "", "s1|#1"),
-        () => store().checkpoints.latest("s1", ""),
-        () => store().checkpoints.list("s1", ""),
-        () => store().checkpoints.lineage("s1", "", "s1|#2"),
+    it("gives back a row with an unknown status as unparsable, with no status", async () => {
+      await expectUnparsable(
+        "status = 'sleeping'",
+        /^status is sleeping, not one of running, paused, completed, failed, cancelled, rejected$/,
+        null,
+      );
+      // The status is what the row names as unreadable; it is never taken for the delta's kind.
+      const [latest, oldest] = await store().checkpoints.list("s1", "");
+      expect(latest).toMatchObject({ kind: "unparsable", status: null, next: [] });
+      expect(oldest).toMatchObject({ kind: "full", status: "running" });
+    });
+
+    it("lists the rest of a session whose latest status is unknown, and neither resumes nor starts over it", async () => {
+      const State = z.object({ log: z.array(z.string()).default([]) });
+      let down = true;
+      const graph = new Graph({ state: State, reducers: { log: "append" }, name: "damaged" })
+        .addNode("a", () => ({ log: ["a"] }))
+        .addNode("b", () => {
+          if (down) throw new Error("b is down");
+          return { log: ["b"] };
+        })
+        .addEdge(START, "a")
+        .addEdge("a", "b")
+        .addEdge("b", END)
+        .compile();
+      const agent = new GraphAgent({ graph, store: store() });
+      expect((await agent.run({}, { sessionId: "s1" })).status).toBe("failed");
+      down = false;
+      const before = await store().checkpoints.latest("s1", "");
+      expect(before?.status).toBe("failed");
+      await damage.checkpoints("status = 'sleeping'", "s1", before!.seq);
+
+      const history = await agent.history("s1");
+      expect(history[0]).toMatchObject({ id: before!.id, status: null, state: undefined });
+      expect(history[0]?.error).toBeInstanceOf(CheckpointCorruptError);
+      expect(history[0]?.error?.reason).toBe("invalid_json");
+      expect(history[0]?.error?.message).toContain("status is sleeping");
+      expect(history.length).toBeGreaterThan(1);
+      for (const entry of history.slice(1)) {
+        expect(entry.error).toBeUndefined();
+        expect(entry.state).toBeDefined();
+      }
+
+      // Neither a resume nor a new run takes the unknown status for one it can act on.
+      const refusals = [
+        () => agent.resume("s1"),
+        () => agent.getState("s1"),
+        () => agent.run({}, { sessionId: "s1" }),
       ];
-      for (const read of reads) {
-        const error = await read().then(
+      for (const refused of refusals) {
+        const error = await refused().then(
           () => undefined,
           (e: unknown) => e,
         );
-        expect(error).toBeInstanceOf(StoreCorruptError);
-        expect((error as Error).message).toMatch(/status is sleeping/);
-        expect((error as Error).message).toContain('"s1"');
+        expect(error).toBeInstanceOf(CheckpointCorruptError);
+        expect((error as CheckpointCorruptError).checkpointId).toBe(before!.id);
+        expect((error as Error).message).toContain("status is sleeping");
       }
+      expect((await store().checkpoints.latest("s1", ""))?.id).toBe(before!.id);
+
+      // Starting over is the caller's own choice, and runs a new run after the damaged row.
+      const over = await agent.run({}, { sessionId: "s1", startOver: true });
+      expect(over.status).toBe("completed");
+      expect(over.state.log).toEqual(["a", "b"]);
     });
 
     it("gives back a row whose next nodes hold a non-string as unparsable, with no next nodes", async () => {
