@@ -285,9 +285,30 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     ) {
       throw new InvalidOptionError("reason", "`expired`, `cleared` or `deleted`", removal?.reason);
     }
+    if (removal.reason !== "deleted" && !(await this.#anyToRemove(removal))) return [];
     const removed = await this.#db.transaction((tx) => this.removeIn(tx, removal));
     this.#publish(removed.events);
     return removed.messages;
+  }
+
+  /**
+   * Whether a removal of expired or cleared messages would find any. A run asks to remove the
+   * expired ones after every claim that found nothing, and there almost never are: one read
+   * answers that, where the transaction would cost three round trips. What the read misses
+   * cannot be expired at `now` (a message queued after it expires later), nor cleared by this
+   * call.
+   */
+  async #anyToRemove(removal: InterruptRemoval): Promise<boolean> {
+    const s = this.#s;
+    const expired = removal.reason === "expired";
+    const [row] = await this.#db.query<{ found: boolean }>({
+      name: `${s}.any_${removal.reason}`,
+      text: `SELECT EXISTS (SELECT 1 FROM ${s}.interrupts
+  WHERE state = 'queued' AND ($1::text IS NULL OR session_id = $1::text)
+    ${expired ? "AND expires_at <= $2" : ""}) AS found`,
+      values: expired ? [removal.sessionId ?? null, removal.now] : [removal.sessionId ?? null],
+    });
+    return row?.found === true;
   }
 
   /**
