@@ -283,7 +283,8 @@ function toCheckpoint<S extends Record<string, unknown>>(
 /**
  * One checkpoint (the thread's latest, or `checkpointId`) with its state rebuilt and checked.
  * Throws `CheckpointNotFoundError` when there is none and `CheckpointCorruptError` when it
- * cannot be read.
+ * cannot be read. `known`: a record of the thread the caller just read (its latest, or the one
+ * `checkpointId` names), which is then not read again.
  */
 export async function readCheckpoint<S extends Record<string, unknown>>(
   store: Store,
@@ -291,11 +292,14 @@ export async function readCheckpoint<S extends Record<string, unknown>>(
   sessionId: string,
   thread: string,
   checkpointId?: string,
+  known?: StoredRecord,
 ): Promise<{ checkpoint: Checkpoint<S>; record: CheckpointRecord }> {
   const record =
-    checkpointId === undefined
-      ? await store.checkpoints.latest(sessionId, thread)
-      : await store.checkpoints.get(sessionId, thread, checkpointId);
+    known !== undefined && (checkpointId === undefined || checkpointId === known.id)
+      ? known
+      : checkpointId === undefined
+        ? await store.checkpoints.latest(sessionId, thread)
+        : await store.checkpoints.get(sessionId, thread, checkpointId);
   if (!record) throw new CheckpointNotFoundError(sessionId, checkpointId);
   checkRecord(record);
   checkNodes(graph, record);

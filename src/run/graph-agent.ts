@@ -300,6 +300,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
         id,
         "",
         options.checkpointId,
+        latest,
       );
       return this.#execute({
         sessionId: id,
@@ -453,7 +454,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
         ? await this.store.checkpoints.latest(id, "")
         : await this.store.checkpoints.get(id, "", checkpointId);
     if (!exists) return undefined;
-    return (await readCheckpoint(this.store, this.graph, id, "", checkpointId)).checkpoint;
+    return (await readCheckpoint(this.store, this.graph, id, "", checkpointId, exists)).checkpoint;
   }
 
   /** The review inbox of this agent's store: sessions newest first, one page at a time. */
