@@ -199,14 +199,19 @@ export class PostgresStore implements Store {
         this.#notifier.publish(encoded.events);
         return;
       }
+      // Without settlements, the checkpoint statement sends the batch's notifications itself,
+      // as it does outside a transaction, which saves the transaction a round trip.
+      const notifies = settlements.length === 0;
       const events = await this.#db.transaction(async (tx) => {
         if (writesCheckpoints) {
-          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, false));
+          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, notifies));
         }
         const settled = await settle(tx, s, settlements, batch.now);
         if (entries !== undefined) await tx.query(auditInsert(s, entries));
         const events = [...settled, ...encoded.events];
-        if (events.length > 0) await tx.query(notifyStatement(s, this.#channel, events));
+        if (!notifies && events.length > 0) {
+          await tx.query(notifyStatement(s, this.#channel, events));
+        }
         return events;
       });
       this.#guesses.wrote(encoded);
