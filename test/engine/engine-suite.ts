@@ -370,6 +370,31 @@ export function describeEngine(
       expect(history[0]?.state?.note).toBe("again");
     });
 
+    it("runs sessions named like prototype members as any other, from gate to end in another process", async () => {
+      const counts = new Counts();
+      // Each once per store: the names are fixed, so a second test using them would collide.
+      const ids = ["__proto__", "constructor", "toString", "hasOwnProperty", "prototype"];
+      const one = processOver(store(), counts, { interruptConfig: SUSPENDING });
+      const two = processOver(other(), counts, { interruptConfig: SUSPENDING });
+      for (const id of ids) {
+        expect((await one.agent.run({}, { sessionId: id })).status, id).toBe("paused");
+      }
+      const inbox = await two.agent.sessions({ status: "paused", limit: 500 });
+      expect(inbox.items.map((s) => s.sessionId)).toEqual(expect.arrayContaining(ids));
+      for (const id of ids) {
+        const approve = await two.interrupts.send(id, { type: "approve" });
+        const done = await two.agent.resume(id);
+        expect(done.status, id).toBe("completed");
+        expectDraftState(done.state);
+        expect((await store().sessions.get(id))?.status, id).toBe("completed");
+        await expectSound(id, two.agent, [approve], (m) => two.interrupts.outcome(m));
+      }
+      expect(counts.of()).toEqual({ draft: 5, review: 5, publish: 5 });
+      // Nothing leaked onto the prototypes the names belong to.
+      expect(Object.keys(Object.prototype)).toEqual([]);
+      expect(({} as Record<string, unknown>).log).toBeUndefined();
+    });
+
     crashPointCases(store, other, session);
     parallelCrashPointCases(store, session);
     stateCases(store, other, session);
