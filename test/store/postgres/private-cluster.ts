@@ -132,6 +132,8 @@ function childrenOf(pid: number): number[] {
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
+  // 0 and below would signal a whole process group, this one's included.
+  if (pid <= 0) return;
   try {
     process.kill(pid, name);
   } catch {
@@ -149,19 +151,14 @@ async function until(what: string, test: () => boolean | Promise<boolean>, ms: n
 
 /** One private cluster; see the file's comment. */
 export class PrivateCluster {
-  readonly #dir: string;
-  readonly #data: string;
-  readonly #sockets: string;
+  // Made by `start()`, not by the constructor: a skipped suite still builds its cluster object.
+  #dir = "";
+  #data = "";
+  #sockets = "";
   #owner: Owner | undefined;
   #port = 0;
   #server: ChildProcess | undefined;
   #log = "";
-
-  constructor() {
-    this.#dir = mkdtempSync(join(tmpdir(), "trellis-pg-"));
-    this.#data = join(this.#dir, "data");
-    this.#sockets = join(this.#dir, "sockets");
-  }
 
   /** A connection URL to the cluster's `postgres` database. */
   get url(): string {
@@ -175,6 +172,9 @@ export class PrivateCluster {
 
   /** Creates the cluster and starts it. */
   async start(): Promise<void> {
+    this.#dir = mkdtempSync(join(tmpdir(), "trellis-pg-"));
+    this.#data = join(this.#dir, "data");
+    this.#sockets = join(this.#dir, "sockets");
     this.#owner = await owner();
     if (this.#owner !== undefined) chownSync(this.#dir, this.#owner.uid, this.#owner.gid);
     await run(
@@ -219,7 +219,7 @@ export class PrivateCluster {
   /** Kills the server and removes the cluster. */
   async stop(): Promise<void> {
     await this.crash();
-    rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#dir !== "") rmSync(this.#dir, { recursive: true, force: true });
   }
 
   async #launch(): Promise<void> {
