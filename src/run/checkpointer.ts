@@ -26,8 +26,13 @@ export interface CheckpointInput {
   /** Meta fields (everything but `v`, `path` and `keyFrom`, which the checkpointer sets). */
   readonly meta?: Omit<CheckpointMeta, "v" | "path" | "keyFrom">;
   /**
-   * The checkpoint records no step (a run's end, a wait, a node's saved progress): the steps
-   * after it keep the key base of the steps before it, and its meta names that base.
+   * The checkpoint does not change the run's course (a node's step, a run's end, a wait, a
+   * node's saved progress): the steps after it keep the key base of the steps before it, and
+   * its meta names that base. The base moves only at checkpoints that change the course (the
+   * start of a run, a decision, a jump back, a fork, a node's own failure), whose writes wait
+   * for the disk; steps after a base tell themselves apart by their depth. So when a crash of
+   * the database rolls back the last steps' checkpoints, the steps run again under the keys
+   * they had: a key never derives from a checkpoint that can be lost.
    */
   readonly keepsKeyBase?: boolean;
 }
@@ -65,6 +70,8 @@ export class Checkpointer {
   #keyBase: string | null;
   /** The key base before the first record of the batch being built. */
   #batchKeyBase: string | null = null;
+  /** The meta of a plain step under the current key base, shared by every such step. */
+  #plainStep: CheckpointMeta | undefined;
   #snapshotBytes = 0;
   #bytesSinceSnapshot = 0;
   #chain = 0;
@@ -111,6 +118,14 @@ export class Checkpointer {
   jumpTo(checkpointId: string): void {
     this.#parentId = checkpointId;
     this.#forceFull = true;
+  }
+
+  /** `{ v, keyFrom }`, built once per key base: most steps have no other meta. */
+  #stepMeta(keyFrom: string): CheckpointMeta {
+    if (this.#plainStep?.keyFrom !== keyFrom) {
+      this.#plainStep = Object.freeze({ v: CHECKPOINT_META_VERSION, keyFrom });
+    }
+    return this.#plainStep;
   }
 
   /** The latest checkpoint of this lineage (written or buffered). */
@@ -259,13 +274,16 @@ export class Checkpointer {
     // Everything a record holds is deeply frozen (the path is copied: the run extends its
     // own), so the memory store can keep it by reference and other stores serialize it as is.
     // A step with no meta of its own (most of them) shares one frozen meta.
-    const carried = keyFrom === null ? this.#carried : { ...this.#carried, keyFrom };
+    const session = this.#carried;
+    const carried = keyFrom === null ? session : { ...session, keyFrom };
     this.#carried = undefined;
     const meta: CheckpointMeta = full
       ? deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta, path: [...path()] })
       : input.meta === undefined && carried === undefined
         ? PLAIN_META
-        : deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta });
+        : input.meta === undefined && session === undefined && keyFrom !== null
+          ? this.#stepMeta(keyFrom)
+          : deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta });
     const next = Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]);
     // Each kind is built as one literal: spreading shared fields into it cost a copy per step.
     let record: CheckpointRecord;

@@ -687,6 +687,7 @@ export class Run<S extends Record<string, unknown>> {
         next: this.#plan.frontier,
         status: "running",
         delta: applied.delta,
+        keepsKeyBase: true,
         ...(notes === undefined &&
         this.#plan.rerun === undefined &&
         Object.keys(this.#plan.waiting).length === 0

@@ -100,8 +100,12 @@ export function stepKeyCases(
     expect(third.state.log).toEqual(["prepare", "effect", "report"]);
     expect(effects.keys).toHaveLength(2);
     expect(effects.keys[1]).toBe(effects.keys[0]);
-    // The failed run's end names the checkpoint the keys derive from: the one before `effect`.
-    expect(ended?.kind !== "unparsable" && ended?.meta.keyFrom).toBe(prepared!.id);
+    // The failed run's end names the checkpoint the keys derive from, as the step before
+    // `effect` did: the run's start, the last checkpoint that changed the course.
+    const [start] = await store().checkpoints.list(id, "", { limit: 1, beforeSeq: prepared!.seq });
+    expect(start).toMatchObject({ node: null, parentId: null });
+    expect(prepared?.kind !== "unparsable" && prepared?.meta.keyFrom).toBe(start!.id);
+    expect(ended?.kind !== "unparsable" && ended?.meta.keyFrom).toBe(start!.id);
     await expectNoMissingParent(store(), id);
   });
 }
