@@ -103,10 +103,17 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
 /**
  * Whether a batch may commit without waiting for the disk under `stepCommit: "fast"`: one
  * checkpoint of a running step and nothing else. A gate, a pause or the end of a run, and the
- * messages and audit entries that go with a step, always wait.
+ * messages and audit entries that go with a step, always wait; so does a checkpoint that later
+ * steps' idempotency keys derive from (one without `meta.keyFrom`: it changed the run's
+ * course), so that a crash of the server never takes the base of a key.
  */
 export function isRunningStep(encoded: EncodedCheckpoints): boolean {
-  return encoded.records.length === 1 && encoded.records[0]!.status === "running";
+  const record = encoded.records[0];
+  return (
+    encoded.records.length === 1 &&
+    record!.status === "running" &&
+    record!.meta.keyFrom !== undefined
+  );
 }
 
 /** The error a refusal of a checkpoint statement means, or `undefined` for any other error. */

@@ -108,24 +108,29 @@ describe("PostgresStore: which commits wait for the disk", () => {
   it("lets a running step's checkpoint commit without waiting, and nothing else", async () => {
     const held = await lease(a, "fast");
     const seen = watch();
+    // A step's checkpoint names the checkpoint its successors' keys derive from; one that
+    // names none changed the run's course, and keys derive from it.
+    const step = (seq: number) =>
+      checkpoint("fast", seq, { meta: { v: 1, keyFrom: checkpoint("fast", 1).id } });
     try {
       await a.commit({ lease: held, checkpoints: [checkpoint("fast", 1)], now: T0 });
-      await a.commit({ lease: held, checkpoints: [checkpoint("fast", 2)], now: T0 });
+      await a.commit({ lease: held, checkpoints: [step(2)], now: T0 });
+      await a.commit({ lease: held, checkpoints: [step(3)], now: T0 });
       await a.commit({
         lease: held,
-        checkpoints: [checkpoint("fast", 3, { status: "paused", meta: { v: 1, gate: GATE } })],
+        checkpoints: [checkpoint("fast", 4, { status: "paused", meta: { v: 1, gate: GATE } })],
         now: T0,
       });
       await a.commit({
         lease: held,
-        checkpoints: [checkpoint("fast", 4, { status: "completed" })],
+        checkpoints: [checkpoint("fast", 5, { status: "completed" })],
         now: T0,
       });
     } finally {
       seen.stop();
     }
-    expect(seen.relaxed).toEqual([true, true, false, false]);
-    expect((await b.checkpoints.latest("fast", ""))?.seq).toBe(4);
+    expect(seen.relaxed).toEqual([false, true, true, false, false]);
+    expect((await b.checkpoints.latest("fast", ""))?.seq).toBe(5);
   });
 
   it('waits for the disk at every step with stepCommit "durable"', async () => {
