@@ -125,13 +125,16 @@ export class Probe {
 
 const newGraph = (name: string) => new Graph({ state: State, reducers: { log: "append" }, name });
 
-/** START → a → b → c → d → END. */
-export function linearGraph(probe: Probe): CompiledGraph<State> {
+/** START → a → b → c → d → END; `node` builds each node (default: the probe's). */
+export function linearGraph(
+  probe: Probe,
+  node: (name: string) => ReturnType<Probe["node"]> = (name) => probe.node(name),
+): CompiledGraph<State> {
   return newGraph("linear")
-    .addNode("a", probe.node("a"))
-    .addNode("b", probe.node("b"))
-    .addNode("c", probe.node("c"))
-    .addNode("d", probe.node("d"))
+    .addNode("a", node("a"))
+    .addNode("b", node("b"))
+    .addNode("c", node("c"))
+    .addNode("d", node("d"))
     .addEdge(START, "a")
     .addEdge("a", "b")
     .addEdge("b", "c")

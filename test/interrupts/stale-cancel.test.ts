@@ -1,19 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
-  END,
-  Graph,
   GraphAgent,
   InterruptNotApplicableError,
   type InterruptReceipt,
   MemoryStore,
   RunCancelledError,
-  START,
   type Store,
   silentLogger,
 } from "../../src/index.js";
 import type { StoreBatch } from "../../src/store/store.js";
 import { CrashableStore, endOfCancelledRun } from "../engine/crashable-store.js";
-import { decided, refusedWith, State, setup } from "./harness.js";
+import { decided, linearGraph, refusedWith, type State, setup } from "./harness.js";
 
 const REASON = "the session was already cancelled when this message arrived";
 
@@ -67,23 +64,13 @@ function agentWithoutInterrupts(
   t: Harness,
   { failing, store = t.store }: { failing?: string; store?: Store } = {},
 ) {
-  const node = (name: string) =>
+  const graph = linearGraph(t.probe, (name) =>
     name === failing
       ? async (): Promise<Partial<State>> => {
           throw new Error(`${name} is down`);
         }
-      : t.probe.node(name);
-  const graph = new Graph({ state: State, reducers: { log: "append" }, name: "linear" })
-    .addNode("a", node("a"))
-    .addNode("b", node("b"))
-    .addNode("c", node("c"))
-    .addNode("d", node("d"))
-    .addEdge(START, "a")
-    .addEdge("a", "b")
-    .addEdge("b", "c")
-    .addEdge("c", "d")
-    .addEdge("d", END)
-    .compile();
+      : t.probe.node(name),
+  );
   return new GraphAgent<State>({ graph, store, clock: t.clock, logger: silentLogger });
 }
 
