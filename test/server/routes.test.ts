@@ -31,6 +31,19 @@ async function gatedSession(sessionId: string, extra: Record<string, unknown> = 
   }, "the gate");
 }
 
+/** A session whose run of the `pausable` agent, started over the API, completed. */
+async function completedSession(sessionId: string) {
+  const started = await api.call("POST", "/api/runs", {
+    body: { agent: "pausable", sessionId },
+  });
+  expect(started.status).toBe(202);
+  await until(
+    async () =>
+      (await api.store.sessions.get(sessionId))?.status === "completed" ? true : undefined,
+    "completion",
+  );
+}
+
 describe("review API routes", () => {
   it("answers /healthz without a token", async () => {
     const r = await api.call("GET", "/healthz", { token: null });
@@ -143,15 +156,7 @@ describe("review API routes", () => {
 
   it("lists the inbox waiting-for-approval first, newest first, paged and filtered", async () => {
     await gatedSession("inbox-gated");
-    const done = await api.call("POST", "/api/runs", {
-      body: { agent: "pausable", sessionId: "inbox-done" },
-    });
-    expect(done.status).toBe(202);
-    await until(
-      async () =>
-        (await api.store.sessions.get("inbox-done"))?.status === "completed" ? true : undefined,
-      "completion",
-    );
+    await completedSession("inbox-done");
     const all = await api.call("GET", "/api/sessions?limit=500", { token: VIEWER });
     expect(all.status).toBe(200);
     const items = all.body.items as { sessionId: string; waiting: unknown; updatedAt: number }[];
@@ -280,15 +285,7 @@ describe("review API routes", () => {
       const view = await api.call("GET", "/api/sessions/open-1", { token });
       expect(view.body, token).toMatchObject({ canAct, reviewers: null });
     }
-    const started = await api.call("POST", "/api/runs", {
-      body: { agent: "pausable", sessionId: "done-1" },
-    });
-    expect(started.status).toBe(202);
-    await until(
-      async () =>
-        (await api.store.sessions.get("done-1"))?.status === "completed" ? true : undefined,
-      "completion",
-    );
+    await completedSession("done-1");
     const done = await api.call("GET", "/api/sessions/done-1", { token: ADMIN });
     expect(done.body).toMatchObject({ status: "completed", canAct: false });
     const sent = await api.call("POST", "/api/sessions/done-1/interrupts", {
