@@ -135,9 +135,10 @@ export class Checkpointer {
 
   /**
    * The checkpoint the idempotency keys of steps that start now derive from: the latest one
-   * that records a step (a node, the start of a run, a change of course). A run's end, a wait
-   * or a node's saved progress leave it where it was, so a step that runs again after them
-   * gets the key it had.
+   * that changed the run's course (the start of a run, a decision, a jump back, a parallel
+   * step, a node's own failure). A node's step, a run's end, a wait or a node's saved progress
+   * leave it where it was (see {@link CheckpointInput.keepsKeyBase}), so a step that runs
+   * again after them gets the key it had.
    */
   get keyBase(): string | null {
     return this.#keyBase;
