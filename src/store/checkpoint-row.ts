@@ -39,6 +39,32 @@ function isPlainMeta(meta: CheckpointMeta): boolean {
 }
 
 /**
+ * The last flat frozen meta serialized, with its text: a run's steps share one frozen meta
+ * while their key base stays (`{ v, keyFrom }`), and a frozen object of plain values cannot
+ * change, so its text is made once for all of them.
+ */
+let lastMeta: CheckpointMeta | undefined;
+let lastMetaText = "";
+
+function metaText(meta: CheckpointMeta): string {
+  if (isPlainMeta(meta)) return PLAIN_META;
+  if (meta === lastMeta) return lastMetaText;
+  const text = jsonText(meta, "meta");
+  if (Object.isFrozen(meta) && isFlat(meta)) {
+    lastMeta = meta;
+    lastMetaText = text;
+  }
+  return text;
+}
+
+function isFlat(meta: CheckpointMeta): boolean {
+  for (const value of Object.values(meta)) {
+    if (typeof value === "object" && value !== null) return false;
+  }
+  return true;
+}
+
+/**
  * The values of `record`'s row, in {@link CHECKPOINT_COLUMNS} order, with `next`, the payload
  * and the meta as JSON text. Throws `InvalidOptionError` for a value JSON cannot hold.
  */
@@ -57,7 +83,7 @@ export function checkpointRowValues(record: CheckpointRecord): unknown[] {
     record.status,
     record.kind,
     jsonText(recordPayload(record), record.kind === "full" ? "state" : "delta"),
-    isPlainMeta(meta) ? PLAIN_META : jsonText(meta, "meta"),
+    metaText(meta),
     record.createdAt,
   ];
 }
