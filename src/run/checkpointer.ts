@@ -1,7 +1,11 @@
 import { deepFreeze } from "../freeze.js";
 import type { DeltaOp } from "../graph/state.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
-import { CHECKPOINT_META_VERSION, type CheckpointMeta } from "../store/checkpoint-meta.js";
+import {
+  CHECKPOINT_META_VERSION,
+  type CheckpointMeta,
+  keyBaseField,
+} from "../store/checkpoint-meta.js";
 import type { CheckpointRecord, CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Settlement } from "../store/interrupt-store.js";
 import type { Lease } from "../store/session-store.js";
@@ -23,8 +27,8 @@ export interface CheckpointInput {
   readonly next: readonly string[];
   readonly status: CheckpointStatus;
   readonly delta: readonly DeltaOp[];
-  /** Meta fields (everything but `v`, `path` and `keyFrom`, which the checkpointer sets). */
-  readonly meta?: Omit<CheckpointMeta, "v" | "path" | "keyFrom">;
+  /** Meta fields (everything but `v`, `path` and the key base, which the checkpointer sets). */
+  readonly meta?: Omit<CheckpointMeta, "v" | "path" | "keyFrom" | "keySeq">;
   /**
    * The checkpoint does not change the run's course (a node's step, a run's end, a wait, a
    * node's saved progress): the steps after it keep the key base of the steps before it, and
@@ -72,6 +76,7 @@ export class Checkpointer {
   #batchKeyBase: string | null = null;
   /** The meta of a plain step under the current key base, shared by every such step. */
   #plainStep: CheckpointMeta | undefined;
+  #plainStepBase = "";
   #snapshotBytes = 0;
   #bytesSinceSnapshot = 0;
   #chain = 0;
@@ -120,10 +125,11 @@ export class Checkpointer {
     this.#forceFull = true;
   }
 
-  /** `{ v, keyFrom }`, built once per key base: most steps have no other meta. */
-  #stepMeta(keyFrom: string): CheckpointMeta {
-    if (this.#plainStep?.keyFrom !== keyFrom) {
-      this.#plainStep = Object.freeze({ v: CHECKPOINT_META_VERSION, keyFrom });
+  /** `{ v, keySeq }` (or `keyFrom`), built once per key base: most steps have no other meta. */
+  #stepMeta(base: string, runId: string): CheckpointMeta {
+    if (this.#plainStep === undefined || this.#plainStepBase !== `${runId}\u0000${base}`) {
+      this.#plainStep = Object.freeze({ v: CHECKPOINT_META_VERSION, ...keyBaseField(base, runId) });
+      this.#plainStepBase = `${runId}\u0000${base}`;
     }
     return this.#plainStep;
   }
@@ -276,14 +282,15 @@ export class Checkpointer {
     // own), so the memory store can keep it by reference and other stores serialize it as is.
     // A step with no meta of its own (most of them) shares one frozen meta.
     const session = this.#carried;
-    const carried = keyFrom === null ? session : { ...session, keyFrom };
+    const carried =
+      keyFrom === null ? session : { ...session, ...keyBaseField(keyFrom, input.runId) };
     this.#carried = undefined;
     const meta: CheckpointMeta = full
       ? deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta, path: [...path()] })
       : input.meta === undefined && carried === undefined
         ? PLAIN_META
         : input.meta === undefined && session === undefined && keyFrom !== null
-          ? this.#stepMeta(keyFrom)
+          ? this.#stepMeta(keyFrom, input.runId)
           : deepFreeze({ v: CHECKPOINT_META_VERSION, ...carried, ...input.meta });
     const next = Object.isFrozen(input.next) ? input.next : Object.freeze([...input.next]);
     // Each kind is built as one literal: spreading shared fields into it cost a copy per step.

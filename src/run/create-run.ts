@@ -8,6 +8,7 @@ import type { Clock } from "../clock.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import { type ChildResult, NodeStop } from "../graph/node-runtime.js";
 import type { Logger } from "../logger.js";
+import { keyBaseOf } from "../store/checkpoint-meta.js";
 import type { Lease } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import type { TrellisTracer } from "../telemetry/tracing.js";
@@ -157,7 +158,7 @@ async function runChild<P extends Record<string, unknown>, C extends Record<stri
   if (resume) {
     const { checkpoint } = await readCheckpoint(store, graph, parent.sessionId, thread, latest.id);
     resumedFrom = checkpoint.id;
-    keyBase = checkpoint.meta.keyFrom ?? checkpoint.id;
+    keyBase = keyBaseOf(checkpoint);
     const gate = checkpoint.meta.gate;
     plan = startPlan({
       state: checkpoint.state,

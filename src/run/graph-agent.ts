@@ -24,6 +24,7 @@ import type { InterruptService } from "../interrupts/interrupt-service.js";
 import { RuleBasedReasoner } from "../interrupts/rule-based-reasoner.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
+import { keyBaseOf } from "../store/checkpoint-meta.js";
 import type { StoredRecord } from "../store/checkpoint-store.js";
 import { MemoryStore } from "../store/memory/memory-store.js";
 import type { Page, PageOptions } from "../store/page.js";
@@ -309,7 +310,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
         latest,
         parentId: checkpoint.id,
         // A run's end or a wait records no step: the steps after it keep their keys.
-        keyBase: checkpoint.meta.keyFrom ?? checkpoint.id,
+        keyBase: keyBaseOf(checkpoint),
         resumedFrom: checkpoint.id,
         signal: options.signal,
         sink: undefined,

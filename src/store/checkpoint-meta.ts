@@ -187,11 +187,19 @@ export const CheckpointMetaSchema = z
      */
     stepStart: z.string().optional(),
     /**
-     * On a checkpoint that records no step (a run's end, a wait, a node's saved progress): the
-     * checkpoint the idempotency keys of the steps after it derive from, the one the steps
-     * before it derived theirs from. Absent: the checkpoint's own id.
+     * On a checkpoint that does not change the run's course (a node's step, a run's end, a
+     * wait, a node's saved progress): the checkpoint the idempotency keys of the steps after it
+     * derive from, the one the steps before it derived theirs from, by its id. A checkpoint of
+     * the same run is named by `keySeq` instead. Absent with `keySeq`: the checkpoint's own id
+     * (see {@link keyBaseOf}).
      */
     keyFrom: z.string().optional(),
+    /**
+     * `keyFrom` for a checkpoint of the record's own run, by its `seq` (its id is
+     * `<runId>.<keySeq>`): most steps name their run's start, and a number takes a few bytes
+     * where the id takes forty.
+     */
+    keySeq: z.number().int().nonnegative().optional(),
     /**
      * On the final checkpoint of a run that ended `cancelled`, and of every later run of the
      * session (by any agent, with an `InterruptService` or not): the session's interrupt
@@ -227,3 +235,35 @@ export type ProgressMeta = z.infer<typeof ProgressMetaSchema>;
 export type RevisionRound = z.infer<typeof RevisionRoundSchema>;
 /** An error as it is persisted (see {@link SerializedErrorSchema}). */
 export type SerializedError = z.infer<typeof SerializedErrorSchema>;
+
+/**
+ * The checkpoint the idempotency keys of the steps after `record` derive from: the one its meta
+ * names (`keyFrom`, or `keySeq` within its run), else `record` itself, which changed the run's
+ * course.
+ */
+export function keyBaseOf(record: {
+  readonly id: string;
+  readonly runId: string;
+  readonly meta: CheckpointMeta;
+}): string {
+  const { keyFrom, keySeq } = record.meta;
+  if (keyFrom !== undefined) return keyFrom;
+  return keySeq === undefined ? record.id : `${record.runId}.${keySeq}`;
+}
+
+/** Whether `meta` names the key base of its checkpoint's successors (see {@link keyBaseOf}). */
+export function namesKeyBase(meta: CheckpointMeta): boolean {
+  return meta.keyFrom !== undefined || meta.keySeq !== undefined;
+}
+
+/** The meta field that names `base` on a checkpoint of run `runId`: `keySeq` when it can. */
+export function keyBaseField(
+  base: string,
+  runId: string,
+): Pick<CheckpointMeta, "keyFrom" | "keySeq"> {
+  if (base.length > runId.length + 1 && base.startsWith(runId) && base[runId.length] === ".") {
+    const seq = base.slice(runId.length + 1);
+    if (/^(0|[1-9]\d{0,14})$/.test(seq)) return { keySeq: Number(seq) };
+  }
+  return { keyFrom: base };
+}

@@ -17,6 +17,7 @@ import {
   StoreUnavailableError,
   silentLogger,
 } from "../../src/index.js";
+import { keyBaseOf } from "../../src/store/checkpoint-meta.js";
 import { CrashableStore } from "./crashable-store.js";
 import { expectNoMissingParent } from "./engine-checks.js";
 
@@ -104,7 +105,10 @@ export function stepKeyCases(
     // `effect` did: the run's start, the last checkpoint that changed the course.
     const [start] = await store().checkpoints.list(id, "", { limit: 1, beforeSeq: prepared!.seq });
     expect(start).toMatchObject({ node: null, parentId: null });
-    expect(prepared?.kind !== "unparsable" && prepared?.meta.keyFrom).toBe(start!.id);
+    expect(prepared?.kind !== "unparsable" && keyBaseOf(prepared!)).toBe(start!.id);
+    expect(ended?.kind !== "unparsable" && keyBaseOf(ended!)).toBe(start!.id);
+    // Named by seq within the run that wrote them (the failed run's end names another run's).
+    expect(prepared?.kind !== "unparsable" && prepared?.meta).toEqual({ v: 1, keySeq: start!.seq });
     expect(ended?.kind !== "unparsable" && ended?.meta.keyFrom).toBe(start!.id);
     await expectNoMissingParent(store(), id);
   });

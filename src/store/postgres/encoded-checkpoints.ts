@@ -4,6 +4,7 @@
  * errors a statement's refusal stands for.
  */
 import { CheckpointConflictError, LeaseLostError } from "../../errors.js";
+import { namesKeyBase } from "../checkpoint-meta.js";
 import { checkpointRowValues } from "../checkpoint-row.js";
 import type { CheckpointRecord } from "../checkpoint-store.js";
 import { jsonText } from "../json-text.js";
@@ -104,16 +105,12 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
  * Whether a batch may commit without waiting for the disk under `stepCommit: "fast"`: one
  * checkpoint of a running step and nothing else. A gate, a pause or the end of a run, and the
  * messages and audit entries that go with a step, always wait; so does a checkpoint that later
- * steps' idempotency keys derive from (one without `meta.keyFrom`: it changed the run's
+ * steps' idempotency keys derive from (one whose meta names no key base: it changed the run's
  * course), so that a crash of the server never takes the base of a key.
  */
 export function isRunningStep(encoded: EncodedCheckpoints): boolean {
   const record = encoded.records[0];
-  return (
-    encoded.records.length === 1 &&
-    record!.status === "running" &&
-    record!.meta.keyFrom !== undefined
-  );
+  return encoded.records.length === 1 && record!.status === "running" && namesKeyBase(record!.meta);
 }
 
 /** The error a refusal of a checkpoint statement means, or `undefined` for any other error. */
