@@ -190,8 +190,7 @@ export const CheckpointMetaSchema = z
      * On a checkpoint that does not change the run's course (a node's step, a run's end, a
      * wait, a node's saved progress): the checkpoint the idempotency keys of the steps after it
      * derive from, the one the steps before it derived theirs from, by its id. A checkpoint of
-     * the same run is named by `keySeq` instead. Absent with `keySeq`: the checkpoint's own id
-     * (see {@link keyBaseOf}).
+     * the same run is named by `keySeq` instead. Absent with `keySeq`: the checkpoint's own id.
      */
     keyFrom: z.string().optional(),
     /**
