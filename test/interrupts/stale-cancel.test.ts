@@ -288,13 +288,24 @@ describe("a cancel sent before the session was cancelled, after a run without in
     expect(await decided(fresh)).toMatchObject({ status: "applied", action: { type: "cancel" } });
   });
 
-  it("stays refused when an agent without an InterruptService resumes from an earlier checkpoint", async () => {
+  // Both start from a checkpoint written before the cancel, in the same session: the queue is
+  // the session's, so the seq comes from the session's latest checkpoint.
+  it.each([
+    [
+      "resumes from an earlier checkpoint",
+      (agent: GraphAgent<State>, checkpointId: string) => agent.resume("s", { checkpointId }),
+    ],
+    [
+      "forks the session from an earlier checkpoint",
+      (agent: GraphAgent<State>, checkpointId: string) => agent.fork("s", checkpointId),
+    ],
+  ])("stays refused when an agent without an InterruptService %s", async (_, goOn) => {
     const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
     expect(cancelled.status).toBe("cancelled");
     const afterA = (await t.store.checkpoints.list("s", "")).find((c) => c.node === "a");
     expect(afterA).toBeDefined();
 
-    const plain = await agentWithoutInterrupts(t).resume("s", { checkpointId: afterA!.id });
+    const plain = await goOn(agentWithoutInterrupts(t), afterA!.id);
     expect(plain.status).toBe("completed");
     expect(await carriedSeq(t)).toBe(2);
 
@@ -327,23 +338,6 @@ describe("a cancel sent before the session was cancelled, after a run without in
     expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
     expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
     expect(await carriedSeq(t)).toBe(2);
-  });
-
-  it("stays refused when an agent without an InterruptService forks the session in between", async () => {
-    const { t, cancelled, second } = await cancelledWithSecond("stop", "stop");
-    expect(cancelled.status).toBe("cancelled");
-    const afterA = (await t.store.checkpoints.list("s", "")).find((c) => c.node === "a");
-    expect(afterA).toBeDefined();
-
-    // The fork starts from a checkpoint written before the cancel, in the same session: the
-    // queue is the session's, so the seq comes from the session's latest checkpoint.
-    const forked = await agentWithoutInterrupts(t).fork("s", afterA!.id);
-    expect(forked.status).toBe("completed");
-    expect(await carriedSeq(t)).toBe(2);
-
-    const again = await t.agent.run({}, { sessionId: "s" });
-    expect(again.status).toBe("completed");
-    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
   });
 
   it("is not carried into another session by a fork: that session's own cancels still count", async () => {
