@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { NodeNotes } from "../graph/node-runtime.js";
+import { seqOfId } from "./checkpoint-id.js";
 
 /** The version of {@link CheckpointMetaSchema} this build writes. */
 export const CHECKPOINT_META_VERSION = 1;
@@ -260,9 +261,8 @@ export function keyBaseField(
   base: string,
   runId: string,
 ): Pick<CheckpointMeta, "keyFrom" | "keySeq"> {
-  if (base.length > runId.length + 1 && base.startsWith(runId) && base[runId.length] === ".") {
-    const seq = base.slice(runId.length + 1);
-    if (/^(0|[1-9]\d{0,14})$/.test(seq)) return { keySeq: Number(seq) };
-  }
-  return { keyFrom: base };
+  const seq = seqOfId(base);
+  return seq !== null && seq >= 0 && base === `${runId}.${seq}`
+    ? { keySeq: seq }
+    : { keyFrom: base };
 }

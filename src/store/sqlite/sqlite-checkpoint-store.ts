@@ -1,5 +1,6 @@
 import { CheckpointConflictError, InvalidOptionError } from "../../errors.js";
 import { deepFreeze } from "../../freeze.js";
+import { seqOfId } from "../checkpoint-id.js";
 import { CHECKPOINT_COLUMNS, type CheckpointRow, checkpointRowValues } from "../checkpoint-row.js";
 import { decodeCheckpointRow } from "../checkpoint-row-decoder.js";
 import {
@@ -9,7 +10,6 @@ import {
   type CheckpointStore,
   type StoredRecord,
 } from "../checkpoint-store.js";
-import { seqOfId } from "./sqlite-checkpoint-id.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { isUniqueViolation, STORE_NAME } from "./sqlite-errors.js";
 import { FOREIGN_ID } from "./sqlite-schema-v2.js";

@@ -3,8 +3,8 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { CheckpointConflictError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/logger.js";
+import { seqOfId } from "../../../src/store/checkpoint-id.js";
 import type { CheckpointRecord } from "../../../src/store/checkpoint-store.js";
-import { seqOfId } from "../../../src/store/sqlite/sqlite-checkpoint-id.js";
 import {
   BY_FOREIGN_ID,
   BY_SEQ_ID,

@@ -1,7 +1,7 @@
 /**
- * Where a checkpoint id points in the SQLite store. An id Trellis writes is `<run id>.<seq>`,
- * so its suffix is the seq of its row; any other id is found through the partial index of
- * schema version 2.
+ * The form of the checkpoint ids Trellis writes, `<run id>.<seq>`: the SQLite store finds such
+ * an id's row by its seq (any other id through the partial index of schema version 2), and a
+ * step's meta names its key base by seq when the base is a checkpoint of its own run.
  */
 
 /** A decimal integer as SQLite writes one, with no leading zeros or sign but a minus. */
