@@ -75,8 +75,9 @@ export class Checkpointer {
   /** The key base before the first record of the batch being built. */
   #batchKeyBase: string | null = null;
   /** The meta of a plain step under the current key base, shared by every such step. */
-  #plainStep: CheckpointMeta | undefined;
-  #plainStepBase = "";
+  #plainStep:
+    | { readonly base: string; readonly runId: string; readonly meta: CheckpointMeta }
+    | undefined;
   #snapshotBytes = 0;
   #bytesSinceSnapshot = 0;
   #chain = 0;
@@ -127,11 +128,11 @@ export class Checkpointer {
 
   /** `{ v, keySeq }` (or `keyFrom`), built once per key base: most steps have no other meta. */
   #stepMeta(base: string, runId: string): CheckpointMeta {
-    if (this.#plainStep === undefined || this.#plainStepBase !== `${runId}\u0000${base}`) {
-      this.#plainStep = Object.freeze({ v: CHECKPOINT_META_VERSION, ...keyBaseField(base, runId) });
-      this.#plainStepBase = `${runId}\u0000${base}`;
-    }
-    return this.#plainStep;
+    const cached = this.#plainStep;
+    if (cached !== undefined && cached.base === base && cached.runId === runId) return cached.meta;
+    const meta = Object.freeze({ v: CHECKPOINT_META_VERSION, ...keyBaseField(base, runId) });
+    this.#plainStep = { base, runId, meta };
+    return meta;
   }
 
   /** The latest checkpoint of this lineage (written or buffered). */

@@ -309,7 +309,7 @@ export class GraphAgent<S extends Record<string, unknown>> {
         plan: planAt(this.graph, checkpoint),
         latest,
         parentId: checkpoint.id,
-        // A run's end or a wait records no step: the steps after it keep their keys.
+        // A checkpoint that did not change the course names the base its keys derive from.
         keyBase: keyBaseOf(checkpoint),
         resumedFrom: checkpoint.id,
         signal: options.signal,

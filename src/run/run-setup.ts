@@ -48,9 +48,10 @@ export interface RunSetup<S extends Record<string, unknown>> {
   readonly session: SessionControl | undefined;
   /**
    * `meta.cancelledAtSeq` as the session's checkpoints carried it when the run started
-   * (`carriedCancelSeq()`), which its final checkpoint carries on. Read whether or not the agent has an `InterruptService`: a run without
-   * one must not drop it, or a stale cancel still queued would cancel the next run that has one.
-   * `undefined` for nested runs (only the session's own thread carries it).
+   * (`carriedCancelSeq()`), which its final checkpoint carries on. Read whether or not the agent
+   * has an `InterruptService`: a run without one must not drop it, or a stale cancel still
+   * queued would cancel the next run that has one. `undefined` for nested runs (only the
+   * session's own thread carries it).
    */
   readonly cancelledAtSeq: number | undefined;
   /** What the run's first write records: `run.started` / `run.resumed` / `run.forked`. */
