@@ -54,6 +54,14 @@ export function settledEvent(sessionId: string, id: string): StoreEvent {
   return { kind: "settled", sessionId, id };
 }
 
+/**
+ * The messages a removal of expired (`$2`: now) or cleared ones takes, of one session (`$1`) or
+ * of all (`$1` null): the check before the transaction and the removal must agree.
+ */
+function removable(expired: boolean): string {
+  return `state = 'queued' AND ($1::text IS NULL OR session_id = $1::text)${expired ? " AND expires_at <= $2" : ""}`;
+}
+
 /** What {@link PostgresInterruptStore.removeIn} removed, and the events to publish on commit. */
 export interface Removed {
   readonly messages: QueuedInterrupt[];
@@ -303,9 +311,7 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     const expired = removal.reason === "expired";
     const [row] = await this.#db.query<{ found: boolean }>({
       name: `${s}.any_${removal.reason}`,
-      text: `SELECT EXISTS (SELECT 1 FROM ${s}.interrupts
-  WHERE state = 'queued' AND ($1::text IS NULL OR session_id = $1::text)
-    ${expired ? "AND expires_at <= $2" : ""}) AS found`,
+      text: `SELECT EXISTS (SELECT 1 FROM ${s}.interrupts WHERE ${removable(expired)}) AS found`,
       values: expired ? [removal.sessionId ?? null, removal.now] : [removal.sessionId ?? null],
     });
     return row?.found === true;
@@ -342,8 +348,7 @@ ORDER BY state = 'queued', priority, seq`,
         text: `
 WITH doomed AS (
   SELECT id, session_id FROM ${s}.interrupts
-  WHERE state = 'queued' AND ($1::text IS NULL OR session_id = $1::text)
-    ${expired ? "AND expires_at <= $2" : ""}
+  WHERE ${removable(expired)}
   ORDER BY session_id, priority, seq FOR UPDATE
 ), marked AS (
   UPDATE ${s}.interrupts i SET state = '${removal.reason}'
