@@ -74,6 +74,18 @@ function agentWithoutInterrupts(
   return new GraphAgent<State>({ graph, store, clock: t.clock, logger: silentLogger });
 }
 
+/**
+ * Resumes session "s", which runs to its end, and checks that `stale` was refused as sent
+ * before the cancel; returns the run's result.
+ */
+async function resumeRefusing(t: Harness, stale: InterruptReceipt) {
+  const resumed = await t.agent.resume("s");
+  expect(resumed.status).toBe("completed");
+  expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
+  expect((await refusedWith(stale, InterruptNotApplicableError)).message).toContain(REASON);
+  return resumed;
+}
+
 /** `meta.cancelledAtSeq` of the session's latest checkpoint. */
 async function carriedSeq(t: Harness): Promise<number | undefined> {
   const latest = await t.store.checkpoints.latest("s", "");
@@ -96,11 +108,7 @@ describe("a cancel sent before the session was cancelled", () => {
     expect(await decided(first)).toMatchObject({ status: "applied", action: { type: "cancel" } });
     expect(await t.interrupts.hasPending("s")).toBe(true);
 
-    const resumed = await t.agent.resume("s");
-    expect(resumed.status).toBe("completed");
-    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
-    const error = await refusedWith(second, InterruptNotApplicableError);
-    expect(error.message).toContain(REASON);
+    const resumed = await resumeRefusing(t, second);
     expect(await refusals(t)).toEqual([
       expect.objectContaining({
         actor: "ana",
@@ -128,11 +136,7 @@ describe("a cancel sent before the session was cancelled", () => {
     expect((await decided(first)).status).toBe("applied");
     expect(await t.interrupts.hasPending("s")).toBe(true);
 
-    const resumed = await t.agent.resume("s");
-    expect(resumed.status).toBe("completed");
-    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
-    const error = await refusedWith(second, InterruptNotApplicableError);
-    expect(error.message).toContain(REASON);
+    const resumed = await resumeRefusing(t, second);
     expect(await refusals(t)).toEqual([
       expect.objectContaining({
         runId: resumed.runId,
@@ -150,11 +154,7 @@ describe("a cancel sent before the session was cancelled", () => {
     expect(paused.status).toBe("paused");
     expect(await t.interrupts.hasPending("s")).toBe(true);
 
-    const resumed = await t.agent.resume("s");
-    expect(resumed.status).toBe("completed");
-    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
-    const error = await refusedWith(second, InterruptNotApplicableError);
-    expect(error.message).toContain(REASON);
+    await resumeRefusing(t, second);
   });
 
   it("counts a stop queued while the cancelled checkpoint is written as sent after it", async () => {
@@ -277,10 +277,7 @@ describe("a cancel sent before the session was cancelled, after a run without in
     expect(failed.status).toBe("failed");
     expect(await carriedSeq(t)).toBe(2);
 
-    const resumed = await t.agent.resume("s");
-    expect(resumed.status).toBe("completed");
-    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
-    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+    await resumeRefusing(t, second);
 
     const fresh = await t.interrupts.send("s", { type: "cancel" });
     const last = await t.agent.run({}, { sessionId: "s" });
@@ -333,10 +330,7 @@ describe("a cancel sent before the session was cancelled, after a run without in
     expect(latest).toMatchObject({ status: "running", node: "c" });
     await t.clock.advance(30_000);
 
-    const resumed = await t.agent.resume("s");
-    expect(resumed.status).toBe("completed");
-    expect(resumed.state.log).toEqual(["a", "b", "c", "d"]);
-    expect((await refusedWith(second, InterruptNotApplicableError)).message).toContain(REASON);
+    await resumeRefusing(t, second);
     expect(await carriedSeq(t)).toBe(2);
   });
 
