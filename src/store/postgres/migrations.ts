@@ -115,6 +115,53 @@ CREATE INDEX interrupts_expiry ON ${s}.interrupts (expires_at) WHERE state = 'qu
 CREATE INDEX interrupt_queues_active ON ${s}.interrupt_queues (session_id) WHERE depth > 0;
 CREATE INDEX audit_at ON ${s}.audit (at);`,
   },
+  // The whole of `PostgresInterruptStore.enqueue` (see there), so a send is one round trip.
+  {
+    version: 3,
+    name: "send an interrupt in one round trip",
+    sql: (s) => `
+CREATE FUNCTION ${s}.enqueue(
+  p_id text, p_session text, p_priority integer, p_queued_at bigint, p_expires_at bigint,
+  p_message text, p_max_queue bigint, p_max_sessions bigint,
+  p_lock_class integer, p_lock_key text, p_lock_offset integer,
+  p_channel text, p_event text,
+  p_at bigint, p_kind text, p_run text, p_actor text, p_node text, p_iteration integer,
+  p_data text
+) RETURNS bigint LANGUAGE plpgsql AS $enqueue$
+DECLARE
+  v_depth bigint;
+  v_seq bigint;
+  v_active bigint;
+  v_audit bigint;
+BEGIN
+  INSERT INTO ${s}.interrupt_queues AS q (session_id) VALUES (p_session)
+  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq
+  RETURNING depth, next_seq INTO v_depth, v_seq;
+  IF v_depth >= p_max_queue THEN
+    RAISE EXCEPTION USING ERRCODE = 'TQ001', MESSAGE = v_depth::text;
+  END IF;
+  IF v_depth = 0 THEN
+    PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_lock_key) + p_lock_offset);
+    SELECT count(*) INTO v_active FROM ${s}.interrupt_queues WHERE depth > 0;
+    IF v_active >= p_max_sessions THEN
+      RAISE EXCEPTION USING ERRCODE = 'TQ002', MESSAGE = v_active::text;
+    END IF;
+  END IF;
+  INSERT INTO ${s}.interrupts (id, session_id, seq, priority, queued_at, expires_at, state, message)
+  VALUES (p_id, p_session, v_seq, p_priority, p_queued_at, p_expires_at, 'queued', p_message);
+  UPDATE ${s}.interrupt_queues
+  SET next_seq = next_seq + 1, queued = queued + 1, depth = depth + 1 WHERE session_id = p_session;
+  INSERT INTO ${s}.audit_sequences AS a (session_id, next_seq) VALUES (p_session, 2)
+  ON CONFLICT (session_id) DO UPDATE SET next_seq = a.next_seq + 1
+  RETURNING next_seq - 1 INTO v_audit;
+  INSERT INTO ${s}.audit (session_id, seq, at, kind, run_id, actor, node, iteration, data)
+  VALUES (p_session, v_audit, p_at, p_kind, p_run, p_actor, p_node, p_iteration,
+    left(p_data, -1) || CASE WHEN p_data = '{}' THEN '' ELSE ',' END || '"seq":' || v_seq || '}');
+  PERFORM pg_notify(p_channel, p_event);
+  RETURN v_seq;
+END
+$enqueue$;`,
+  },
 ];
 
 /** The schema version this build writes. */

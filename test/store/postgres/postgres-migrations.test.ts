@@ -25,10 +25,10 @@ describe("PostgresStore schema", () => {
   it("creates the schema and every migration on first connect, and nothing on the next", async () => {
     const name = schema("create");
     await (await connect(name)).close();
-    expect(await versions(name)).toEqual([1, 2]);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(await versions(name)).toEqual([1, 2, 3]);
+    expect(SCHEMA_VERSION).toBe(3);
     await (await connect(name)).close();
-    expect(await versions(name)).toEqual([1, 2]);
+    expect(await versions(name)).toEqual([1, 2, 3]);
   });
 
   it("opens a version 1 database in the current version, with its data readable", async () => {
@@ -36,7 +36,7 @@ describe("PostgresStore schema", () => {
     await sql(schemaV1(name));
     const store = await connect(name);
     try {
-      expect(await versions(name)).toEqual([1, 2]);
+      expect(await versions(name)).toEqual([1, 2, 3]);
       const lineage = await store.checkpoints.lineage("s1", "", "s1#2");
       expect(lineage.map((r) => r.id)).toEqual(["s1#1", "s1#2"]);
       expect(lineage[0]).toMatchObject({ kind: "full", state: { topic: "tea", notes: [] } });
@@ -71,7 +71,7 @@ describe("PostgresStore schema", () => {
     const error = await connect(name).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreVersionError);
     expect(error).toMatchObject({ found: 99, supported: SCHEMA_VERSION });
-    expect(await versions(name)).toEqual([1, 2, 99]);
+    expect(await versions(name)).toEqual([1, 2, 3, 99]);
     expect(await sql(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = $1`, [name])).toEqual(
       before,
     );
@@ -81,6 +81,6 @@ describe("PostgresStore schema", () => {
     const name = schema("race");
     const stores = await Promise.all(Array.from({ length: 4 }, () => connect(name)));
     await Promise.all(stores.map((store) => store.close()));
-    expect(await versions(name)).toEqual([1, 2]);
+    expect(await versions(name)).toEqual([1, 2, 3]);
   });
 });

@@ -164,6 +164,50 @@ export function interruptCases(store: () => Store): void {
       expect((await store().audit.list("s1", { limit: 500 })).total).toBe(100);
     });
 
+    it("lets only maxSessions of many new sessions racing for the last places in", async () => {
+      const limits = { maxQueueSize: 10, maxSessions: 3 };
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => {
+          const record = message(`race-${i}`);
+          return store().interrupts.enqueue(record, limits, received(record));
+        }),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(3);
+      const refused = results.filter((r) => !r.ok);
+      expect(refused).toHaveLength(17);
+      expect(refused.every((r) => r.reason === "too_many_sessions" && r.sessions === 3)).toBe(true);
+      const queued = await Promise.all(
+        Array.from(
+          { length: 20 },
+          async (_, i) => (await store().interrupts.list(`race-${i}`)).total,
+        ),
+      );
+      expect(queued.reduce((a, b) => a + b, 0)).toBe(3);
+    });
+
+    it("keeps the audit data as given beside the message's seq, whatever its keys and text", async () => {
+      const record = message("s1");
+      const data = {
+        seq: "replaced",
+        ["__proto__"]: { polluted: true },
+        constructor: "c",
+        text: 'quote " backslash \\ nul \u0000 emoji 🙂 {"seq":9}',
+      };
+      const bare = message("s1");
+      await enqueue(store(), bare);
+      await store().interrupts.enqueue(record, WIDE, { ...received(record), data });
+      const none = message("s1");
+      await store().interrupts.enqueue(none, WIDE, { ...received(none), data: undefined });
+      const { items } = await store().audit.list("s1");
+      expect(items.map((e) => e.data)).toEqual([
+        { id: bare.id, priority: 2, seq: 1 },
+        { ...data, seq: 2 },
+        { seq: 3 },
+      ]);
+      expect(Object.hasOwn(items[1]!.data as object, "__proto__")).toBe(true);
+      expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    });
+
     it("rejects an id that is already stored", async () => {
       const first = message("s1", { id: `dup-${process.pid}` });
       await enqueue(store(), first);
