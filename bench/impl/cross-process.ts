@@ -2,9 +2,11 @@
  * Cross-process interrupt latency: process B (`interrupt-peer`) waits at an approval gate; this
  * process sends `approve` through its own `InterruptService` over the same store, and one run
  * is the time from `send()` to B's report that it applied the decision (its
- * `approval:decided` event). B's report crosses one
- * IPC hop (a fraction of a millisecond), so the time measured is an upper bound of
- * send-to-applied. Arming the next session (B runs to its gate) happens between runs, untimed.
+ * `approval:decided` event: the run took the decision and goes on to commit it). B's report
+ * crosses one IPC hop (a fraction of a millisecond), so the time measured is an upper bound of
+ * send-to-applied. With `until: "settled"` a run also waits for the receipt in this process to
+ * resolve: B committed the decision with the message's settlement, and its notification came
+ * back here. Arming the next session (B runs to its gate) happens between runs, untimed.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -21,7 +23,10 @@ const PEER = fileURLToPath(
   new URL(`./interrupt-peer${import.meta.url.slice(-3)}`, import.meta.url),
 );
 
-export async function crossProcessLatency(backend: "sqlite" | "postgres"): Promise<Runner> {
+export async function crossProcessLatency(
+  backend: "sqlite" | "postgres",
+  until: "applied" | "settled" = "applied",
+): Promise<Runner> {
   const dir = backend === "sqlite" ? benchDir("latency") : undefined;
   const location = dir ? join(dir, "trellis.db") : benchSchema("latency");
   const store = await openStore(backend, location);
@@ -70,8 +75,12 @@ export async function crossProcessLatency(backend: "sqlite" | "postgres"): Promi
     steps: 1,
     async run() {
       const applied = expect(`applied:${sessionId}`);
-      await interrupts.send(sessionId, { type: "approve" });
+      const receipt = await interrupts.send(sessionId, { type: "approve" });
       check(await applied);
+      if (until === "settled") {
+        const outcome = await receipt.decision;
+        if (outcome.status !== "applied") throw new Error(`approval ${outcome.status}`);
+      }
     },
     reset: arm,
     async close() {

@@ -38,6 +38,11 @@ export default defineScenario({
     { name: "sqlite", alone: true, measure: EACH, build: () => crossProcessLatency("sqlite") },
     { name: "postgres", measure: EACH, build: () => crossProcessLatency("postgres") },
     { name: "postgres floor", measure: EACH, build: () => postgresCommitFloor() },
+    {
+      name: "postgres settled",
+      measure: EACH,
+      build: () => crossProcessLatency("postgres", "settled"),
+    },
   ],
   ratios: [
     ["sqlite", "postgres"],
@@ -47,5 +52,11 @@ export default defineScenario({
     p99(r, "postgres", "(k) PostgreSQL send → applied p99 ≤ 10 ms", 10),
     p99(r, "sqlite", "(k) SQLite send → applied p99 ≤ 50 ms", 50),
     p99(r, "postgres floor", "(k) PostgreSQL floor: one durable INSERT (reported)", null),
+    p99(
+      r,
+      "postgres settled",
+      "(k) PostgreSQL send → decision committed and the sender's receipt resolved (reported)",
+      null,
+    ),
   ],
 });
