@@ -40,35 +40,49 @@ export function encodeAudit(entries: readonly AuditEntryInput[]): AuditColumns {
 }
 
 /**
- * One statement that appends entries of any sessions and returns their `seq`s in the order
- * given. Each session's next `seq` is a counter row, incremented in the same statement and
- * locked until the transaction ends: concurrent appends queue on it, so numbers have no gaps
- * and no repeats, and a rolled-back append gives its numbers back. The counter outlives
- * pruning and session deletion, so a `seq` is never reused.
+ * The common table expressions that append entries of any sessions, bound as `$first` to
+ * `$first + 7` (the {@link AuditColumns.values} in order), for the top-level `WITH` of a
+ * statement: {@link auditInsert}, or the checkpoint statement of a batch that also appends
+ * (`checkpoint-insert.ts`). Each session's next `seq` is a counter row, incremented in the same
+ * statement and locked until the transaction ends: concurrent appends queue on it, so numbers
+ * have no gaps and no repeats, and a rolled-back append gives its numbers back. The counter
+ * outlives pruning and session deletion, so a `seq` is never reused. Every name begins with
+ * `audit_`, so no name of the statement around them collides; `audit_numbered` holds each
+ * entry's `ord` (its place in the batch, from 1) and `seq`. Both inserts run once to the end
+ * even when the statement reads neither.
+ */
+export function auditCtes(schema: string, first: number): string {
+  const $ = (i: number) => `$${first + i}`;
+  return `audit_e AS (
+  SELECT * FROM unnest(${$(0)}::text[], ${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[],
+    ${$(4)}::text[], ${$(5)}::text[], ${$(6)}::integer[], ${$(7)}::text[]) WITH ORDINALITY
+    AS e(session_id, at, kind, run_id, actor, node, iteration, data, ord)
+), audit_n AS (
+  SELECT session_id, count(*) AS n FROM audit_e GROUP BY session_id
+), audit_c AS (
+  INSERT INTO ${schema}.audit_sequences AS q (session_id, next_seq)
+  SELECT session_id, n + 1 FROM audit_n ORDER BY session_id
+  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq + EXCLUDED.next_seq - 1
+  RETURNING session_id, next_seq
+), audit_numbered AS (
+  SELECT e.*, c.next_seq - n.n + row_number() OVER (PARTITION BY e.session_id ORDER BY e.ord) - 1 AS seq
+  FROM audit_e e JOIN audit_n n USING (session_id) JOIN audit_c c USING (session_id)
+), audit_ins AS (
+  INSERT INTO ${schema}.audit (session_id, seq, at, kind, run_id, actor, node, iteration, data)
+  SELECT session_id, seq, at, kind, run_id, actor, node, iteration, data FROM audit_numbered
+)`;
+}
+
+/**
+ * One statement that appends entries (numbered as {@link auditCtes} says) and returns their
+ * `seq`s in the order given.
  */
 export function auditInsert(schema: string, columns: AuditColumns): Statement {
   return {
     name: `${schema}.audit_insert`,
     text: `
-WITH e AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::integer[], $8::text[]) WITH ORDINALITY
-    AS e(session_id, at, kind, run_id, actor, node, iteration, data, ord)
-), n AS (
-  SELECT session_id, count(*) AS n FROM e GROUP BY session_id
-), c AS (
-  INSERT INTO ${schema}.audit_sequences AS q (session_id, next_seq)
-  SELECT session_id, n + 1 FROM n ORDER BY session_id
-  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq + EXCLUDED.next_seq - 1
-  RETURNING session_id, next_seq
-), numbered AS (
-  SELECT e.*, c.next_seq - n.n + row_number() OVER (PARTITION BY e.session_id ORDER BY e.ord) - 1 AS seq
-  FROM e JOIN n USING (session_id) JOIN c USING (session_id)
-), ins AS (
-  INSERT INTO ${schema}.audit (session_id, seq, at, kind, run_id, actor, node, iteration, data)
-  SELECT session_id, seq, at, kind, run_id, actor, node, iteration, data FROM numbered
-)
-SELECT seq FROM numbered ORDER BY ord`,
+WITH ${auditCtes(schema, 1)}
+SELECT seq FROM audit_numbered ORDER BY ord`,
     values: columns.values,
   };
 }

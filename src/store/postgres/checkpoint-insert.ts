@@ -5,6 +5,15 @@
  * per connection. A refusal raises an error inside the statement, so the database rolls all of
  * it back: nothing is written when the lease is lost or a checkpoint conflicts.
  *
+ * A batch that also appends audit entries, as a run's first does (its input checkpoint and
+ * `run.started`) and its last (its final checkpoint and `run.finished`) unless it settles
+ * messages, is one statement too: the common table expressions of `audit-insert.ts` join the
+ * top-level `WITH`, where a transaction took four round trips (BEGIN, the two statements,
+ * COMMIT). PostgreSQL runs every data-modifying one of them once, and those the main query does
+ * not read after it: the lease, checkpoints and summaries are locked first and the audit
+ * counters last, as in the transaction, and a refusal, which the main query raises, leaves no
+ * audit entry either.
+ *
  * A running step leaves the session's summary row alone: it is written only when the status,
  * gate or graph change, and the summary's latest checkpoint and update time are read from
  * the checkpoints (see `postgres-session-store.ts`). Rewriting the row per step cost a new row
@@ -26,6 +35,7 @@
  * notified or not (see `postgres-notifier.ts`).
  */
 import type { Lease } from "../session-store.js";
+import { type AuditColumns, auditCtes } from "./audit-insert.js";
 import {
   COLUMN_NAMES,
   extendLease,
@@ -40,13 +50,13 @@ import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./encode
  * The statement for a batch of several records: bound as one array per column and unnested,
  * with one summary row per session.
  */
-function batchText(schema: string): string {
+function batchText(schema: string, audit: boolean): string {
   const s = schema;
   const p = COLUMNS.length;
   const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
   const values = COLUMNS.map(([name]) => `r.${name}`).join(", ");
   // $p+1 lease session, $p+2 lease token, $p+3 now, $p+4..$p+10 summaries, $p+11 channel,
-  // $p+12 events.
+  // $p+12 events; $p+13..$p+20 the audit entries, when the batch appends some.
   return `
 WITH r AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${COLUMN_NAMES}, ord)),
 lease AS (
@@ -80,7 +90,7 @@ lease AS (
       SELECT 1 FROM ins
       WHERE ins.session_id = r.session_id AND ins.thread = r.thread AND ins.seq = r.seq))::text, ''))
   WHERE NOT EXISTS (SELECT 1 FROM fence) OR (SELECT count(*) FROM ins) <> (SELECT count(*) FROM r)
-)
+)${audit ? `, ${auditCtes(s, p + 13)}` : ""}
 SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
 }
 
@@ -90,13 +100,14 @@ SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
  * refused cost the server more than the insert itself; with one record, the insert either
  * happened or the whole statement is refused.
  */
-function singleText(schema: string): string {
+function singleText(schema: string, audit: boolean): string {
   const s = schema;
   const p = COLUMNS.length;
   // $1 session, $2 thread, $3 seq, $4 id, $10 status, $14 created at; $p+1 lease session,
   // $p+2 lease token, $p+3 now, $p+4 whether the record is of the session's own thread (and
   // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 channel, $p+8 event or null,
-  // $p+9 whether to commit without waiting for the disk.
+  // $p+9 whether to commit without waiting for the disk; $p+10..$p+17 the audit entries, when
+  // the batch appends some.
   return `
 WITH lease AS (
   ${extendLease(s, `$${p + 1}::text`, `$${p + 2}::text`, `$${p + 3}::bigint`)}
@@ -130,18 +141,39 @@ WITH lease AS (
   WHERE NOT EXISTS (SELECT 1 FROM ins)
 ), relaxed AS (
   SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 9}::boolean
-)
+)${audit ? `, ${auditCtes(s, p + 10)}` : ""}
 SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes)
   + (SELECT count(*) FROM relaxed) AS done`;
 }
 
-const texts = new Map<string, { single: string; batch: string }>();
+interface Texts {
+  readonly single: string;
+  readonly batch: string;
+  readonly singleAudit: string;
+  readonly batchAudit: string;
+}
+
+const texts = new Map<string, Texts>();
+
+function textsOf(schema: string): Texts {
+  let cached = texts.get(schema);
+  if (cached === undefined) {
+    cached = {
+      single: singleText(schema, false),
+      batch: batchText(schema, false),
+      singleAudit: singleText(schema, true),
+      batchAudit: batchText(schema, true),
+    };
+    texts.set(schema, cached);
+  }
+  return cached;
+}
 
 /**
- * The statement for a batch's checkpoints and lease. With `notify`, it sends the batch's
- * {@link EncodedCheckpoints.events} when a summary changes (without, the caller sends them
- * later in its transaction). `relaxed`: a one-record batch commits with
- * `synchronous_commit = off` (see `isRunningStep`).
+ * The statement for a batch's checkpoints and lease, and its audit entries when `audit` is
+ * given. With `notify`, it sends the batch's {@link EncodedCheckpoints.events} when a summary
+ * changes (without, the caller sends them later in its transaction). `relaxed`: a one-record
+ * batch commits with `synchronous_commit = off` (see `isRunningStep`).
  */
 export function checkpointInsert(
   schema: string,
@@ -151,22 +183,21 @@ export function checkpointInsert(
   now: number,
   notify: boolean,
   relaxed = false,
+  audit?: AuditColumns,
 ): Statement {
   // Serialized here, not when the batch is encoded: the step statement, which most steps use,
   // sends no notification.
   const events = notify ? encoded.events.map((event) => JSON.stringify(event)) : [];
-  let cached = texts.get(schema);
-  if (cached === undefined) {
-    cached = { single: singleText(schema), batch: batchText(schema) };
-    texts.set(schema, cached);
-  }
+  const cached = textsOf(schema);
   const leaseSession = lease?.sessionId ?? null;
   const token = lease?.token ?? null;
+  const suffix = audit === undefined ? "" : "_audit";
+  const entries = audit?.values ?? [];
   if (encoded.rows.length === 1) {
     const summary = encoded.summaries[0];
     return {
-      name: `${schema}.checkpoint_insert_1`,
-      text: cached.single,
+      name: `${schema}.checkpoint_insert_1${suffix}`,
+      text: audit === undefined ? cached.single : cached.singleAudit,
       values: [
         ...encoded.rows[0]!,
         leaseSession,
@@ -178,13 +209,14 @@ export function checkpointInsert(
         channel,
         events[0] ?? null,
         relaxed,
+        ...entries,
       ],
     };
   }
   const summaries = encoded.summaries;
   return {
-    name: `${schema}.checkpoint_insert_n`,
-    text: cached.batch,
+    name: `${schema}.checkpoint_insert_n${suffix}`,
+    text: audit === undefined ? cached.batch : cached.batchAudit,
     values: [
       ...COLUMNS.map((_, column) => encoded.rows.map((row) => row[column])),
       leaseSession,
@@ -199,6 +231,7 @@ export function checkpointInsert(
       summaries.map((x) => x.gate),
       channel,
       events,
+      ...entries,
     ],
   };
 }

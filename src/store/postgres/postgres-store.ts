@@ -172,10 +172,11 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Writes a batch atomically. Checkpoints with a lease and nothing else (what a run writes
-   * after each node) are one statement: fencing, insert, lease extension, summary and
-   * notification in one round trip. Batches that also settle messages or append audit entries
-   * run in one transaction. Once the write committed, its events are published to this store's
+   * Writes a batch atomically. Checkpoints with a lease and no settlement (what a run writes
+   * after each node, and at its start and end with their audit entries) are one statement:
+   * fencing, insert, lease extension, summary, notification and audit entries in one round
+   * trip. Batches that settle messages, and audit entries without checkpoints or lease, run in
+   * one transaction. Once the write committed, its events are published to this store's
    * listeners: every checkpoint of a session's own thread, though other processes are told only
    * of those that change the session's summary.
    */
@@ -187,31 +188,35 @@ export class PostgresStore implements Store {
     const s = this.#s;
     const writesCheckpoints = checkpoints.length > 0 || lease !== undefined;
     try {
-      if (settlements.length === 0 && entries === undefined) {
-        if (!writesCheckpoints) return;
-        const relaxed = this.#fastSteps && isRunningStep(encoded);
-        if (!(await this.#step(encoded, lease, batch.now, relaxed))) {
+      if (settlements.length === 0 && writesCheckpoints) {
+        if (entries !== undefined) {
+          // Never relaxed: a batch with audit entries waits for the disk (see `isRunningStep`).
           await this.#db.query(
-            checkpointInsert(s, this.#channel, encoded, lease, batch.now, true, relaxed),
+            checkpointInsert(s, this.#channel, encoded, lease, batch.now, true, false, entries),
           );
           this.#guesses.wrote(encoded);
+        } else {
+          const relaxed = this.#fastSteps && isRunningStep(encoded);
+          if (!(await this.#step(encoded, lease, batch.now, relaxed))) {
+            await this.#db.query(
+              checkpointInsert(s, this.#channel, encoded, lease, batch.now, true, relaxed),
+            );
+            this.#guesses.wrote(encoded);
+          }
         }
         this.#notifier.publish(encoded.events);
         return;
       }
-      // Without settlements, the checkpoint statement sends the batch's notifications itself,
-      // as it does outside a transaction, which saves the transaction a round trip.
-      const notifies = settlements.length === 0;
+      // An empty batch.
+      if (settlements.length === 0 && entries === undefined) return;
       const events = await this.#db.transaction(async (tx) => {
         if (writesCheckpoints) {
-          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, notifies));
+          await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, false));
         }
         const settled = await settle(tx, s, settlements, batch.now);
         if (entries !== undefined) await tx.query(auditInsert(s, entries));
         const events = [...settled, ...encoded.events];
-        if (!notifies && events.length > 0) {
-          await tx.query(notifyStatement(s, this.#channel, events));
-        }
+        if (events.length > 0) await tx.query(notifyStatement(s, this.#channel, events));
         return events;
       });
       this.#guesses.wrote(encoded);

@@ -5,6 +5,7 @@
  * index in that plan too, or a step costs more the more checkpoints the thread holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeAudit } from "../../../src/store/postgres/audit-insert.js";
 import { checkpointInsert } from "../../../src/store/postgres/checkpoint-insert.js";
 import type { Statement } from "../../../src/store/postgres/database.js";
 import { encodeCheckpoints } from "../../../src/store/postgres/encoded-checkpoints.js";
@@ -89,23 +90,24 @@ function scansOfCheckpoints(plan: PlanNode[]): string[] {
 describe("PostgresStore: generic plans of the checkpoint statements", () => {
   const s = quoteIdent(schema);
   const next = () => encodeCheckpoints([checkpoint("s", STORED + 1)]);
+  const pair = () => encodeCheckpoints([checkpoint("s", STORED + 1), checkpoint("s", STORED + 2)]);
+  // With an iteration: the literal of an array of nulls would be text[], not integer[].
+  const entries = () =>
+    encodeAudit([{ sessionId: "s", at: T0, kind: "run.started", runId: "r", iteration: 0 }]);
   const statements: [string, () => Statement][] = [
     ["the step statement", () => stepInsert(s, next(), held, T0, false)],
     [
       "the statement for one checkpoint",
       () => checkpointInsert(s, "events", next(), held, T0, true),
     ],
+    ["the statement for a batch", () => checkpointInsert(s, "events", pair(), held, T0, true)],
     [
-      "the statement for a batch",
-      () =>
-        checkpointInsert(
-          s,
-          "events",
-          encodeCheckpoints([checkpoint("s", STORED + 1), checkpoint("s", STORED + 2)]),
-          held,
-          T0,
-          true,
-        ),
+      "the statement for one checkpoint with audit entries",
+      () => checkpointInsert(s, "events", next(), held, T0, true, false, entries()),
+    ],
+    [
+      "the statement for a batch with audit entries",
+      () => checkpointInsert(s, "events", pair(), held, T0, true, false, entries()),
     ],
   ];
 

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { LeaseLostError } from "../../../src/errors.js";
+import { CheckpointConflictError, LeaseLostError } from "../../../src/errors.js";
+import type { AuditEntryInput, AuditKind } from "../../../src/store/audit-store.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
 import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
 import { checkpoint, eventually, GATE, lease, T0 } from "../suite/fixtures.js";
@@ -220,5 +221,130 @@ describe("PostgresStore: a step whose summary another process changed", () => {
     ).rejects.toBeInstanceOf(LeaseLostError);
     expect(await b.checkpoints.list("gone", "")).toEqual([]);
     expect(await b.sessions.get("gone")).toBeUndefined();
+  });
+});
+
+describe("PostgresStore: a run's first and last batch, checkpoints with audit entries", () => {
+  /** What the store's connections send: a statement's name, else its text (BEGIN, COMMIT). */
+  function watchAll(): { sent: string[]; stop: () => void } {
+    const sent: string[] = [];
+    const original = pg.Client.prototype.query;
+    const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      const statement = args[0] as string | { name?: string; text?: string };
+      const name = typeof statement === "string" ? statement : (statement.name ?? statement.text);
+      sent.push(String(name).slice(String(name).lastIndexOf(".") + 1));
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    return { sent, stop: () => spy.mockRestore() };
+  }
+
+  const entry = (sessionId: string, kind: AuditKind, at = T0): AuditEntryInput => ({
+    sessionId,
+    at,
+    kind,
+  });
+
+  /** The seqs of the session's own thread, oldest first. */
+  async function seqsOf(sessionId: string): Promise<number[]> {
+    return (await b.checkpoints.list(sessionId, "")).map((c) => c.seq).sort((x, y) => x - y);
+  }
+
+  async function auditOf(sessionId: string): Promise<[number, string][]> {
+    return (await b.audit.list(sessionId)).items.map((e) => [e.seq, e.kind]);
+  }
+
+  it("sends them as one statement, numbering each session's entries without gaps", async () => {
+    const held = await lease(a, "audited");
+    const seen = watchAll();
+    try {
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("audited", 1)],
+        audit: [entry("audited", "run.started"), entry("other", "custom.a")],
+        now: T0,
+      });
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("audited", 2), checkpoint("audited", 3, { status: "completed" })],
+        audit: [entry("audited", "run.finished"), entry("other", "custom.b")],
+        now: T0,
+      });
+    } finally {
+      seen.stop();
+    }
+    expect(seen.sent).toEqual(["checkpoint_insert_1_audit", "checkpoint_insert_n_audit"]);
+    expect(await auditOf("audited")).toEqual([
+      [1, "run.started"],
+      [2, "run.finished"],
+    ]);
+    expect(await auditOf("other")).toEqual([
+      [1, "custom.a"],
+      [2, "custom.b"],
+    ]);
+    expect(await seqsOf("audited")).toEqual([1, 2, 3]);
+    expect(await b.sessions.get("audited")).toMatchObject({ status: "completed" });
+  });
+
+  it("writes no audit entry of a batch whose checkpoint conflicts, and gives back no seq", async () => {
+    const held = await lease(a, "clash");
+    await a.commit({
+      lease: held,
+      checkpoints: [checkpoint("clash", 1)],
+      audit: [entry("clash", "run.started")],
+      now: T0,
+    });
+    const seen = watchAll();
+    try {
+      await expect(
+        a.commit({
+          lease: held,
+          checkpoints: [checkpoint("clash", 1, { id: "again" })],
+          audit: [entry("clash", "custom.never"), entry("bystander", "custom.never")],
+          now: T0,
+        }),
+      ).rejects.toBeInstanceOf(CheckpointConflictError);
+    } finally {
+      seen.stop();
+    }
+    expect(seen.sent).toEqual(["checkpoint_insert_1_audit"]);
+    expect(await auditOf("bystander")).toEqual([]);
+    await a.commit({
+      lease: held,
+      checkpoints: [checkpoint("clash", 2)],
+      audit: [entry("clash", "custom.tick"), entry("bystander", "custom.tick")],
+      now: T0,
+    });
+    expect(await auditOf("clash")).toEqual([
+      [1, "run.started"],
+      [2, "custom.tick"],
+    ]);
+    expect(await auditOf("bystander")).toEqual([[1, "custom.tick"]]);
+    expect(await seqsOf("clash")).toEqual([1, 2]);
+    expect((await b.checkpoints.latest("clash", ""))?.id).toBe("clash|#2");
+  });
+
+  it("writes nothing of a batch whose lease was lost: no checkpoint, no audit entry", async () => {
+    const old = await lease(a, "taken", { ttlMs: 10 });
+    await a.commit({
+      lease: old,
+      checkpoints: [checkpoint("taken", 1)],
+      audit: [entry("taken", "run.started")],
+      now: T0,
+    });
+    await lease(b, "taken", { now: T0 + 10 });
+    await expect(
+      a.commit({
+        lease: old,
+        checkpoints: [checkpoint("taken", 2), checkpoint("taken", 3, { status: "completed" })],
+        audit: [entry("taken", "run.finished", T0 + 11)],
+        now: T0 + 11,
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await auditOf("taken")).toEqual([[1, "run.started"]]);
+    expect(await seqsOf("taken")).toEqual([1]);
+    expect(await b.sessions.get("taken")).toMatchObject({ status: "running" });
   });
 });
