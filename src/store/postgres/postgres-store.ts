@@ -18,7 +18,6 @@ import {
 import { channelOf, quoteIdent } from "./identifier.js";
 import { loadPg } from "./load-pg.js";
 import { migrate } from "./migrations.js";
-import { notifyStatement } from "./notify-statement.js";
 import { PostgresAuditStore } from "./postgres-audit-store.js";
 import { PostgresCheckpointStore } from "./postgres-checkpoint-store.js";
 import { PostgresInterruptStore } from "./postgres-interrupt-store.js";
@@ -175,10 +174,11 @@ export class PostgresStore implements Store {
    * Writes a batch atomically. Checkpoints with a lease and no settlement (what a run writes
    * after each node, and at its start and end with their audit entries) are one statement:
    * fencing, insert, lease extension, summary, notification and audit entries in one round
-   * trip. Batches that settle messages, and audit entries without checkpoints or lease, run in
-   * one transaction. Once the write committed, its events are published to this store's
-   * listeners: every checkpoint of a session's own thread, though other processes are told only
-   * of those that change the session's summary.
+   * trip. Audit entries alone are one statement too. A batch that settles messages is one
+   * transaction of two statements: the checkpoints, then the settlements with the audit entries
+   * and the notifications (`settle.ts`). Once the write committed, its events are published to
+   * this store's listeners: every checkpoint of a session's own thread, though other processes
+   * are told only of those that change the session's summary.
    */
   async commit(batch: StoreBatch): Promise<void> {
     const { lease, checkpoints = [], settle: settlements = [], audit = [] } = batch;
@@ -207,17 +207,19 @@ export class PostgresStore implements Store {
         this.#notifier.publish(encoded.events);
         return;
       }
-      // An empty batch.
-      if (settlements.length === 0 && entries === undefined) return;
+      if (settlements.length === 0) {
+        // Audit entries alone: one statement, nothing to notify.
+        if (entries !== undefined) await this.#db.query(auditInsert(s, entries));
+        return;
+      }
+      // The checkpoints first, then the messages with the audit entries and every event.
       const events = await this.#db.transaction(async (tx) => {
         if (writesCheckpoints) {
           await tx.query(checkpointInsert(s, this.#channel, encoded, lease, batch.now, false));
         }
-        const settled = await settle(tx, s, settlements, batch.now);
-        if (entries !== undefined) await tx.query(auditInsert(s, entries));
-        const events = [...settled, ...encoded.events];
-        if (events.length > 0) await tx.query(notifyStatement(s, this.#channel, events));
-        return events;
+        const notify = { channel: this.#channel, events: encoded.events };
+        const settled = await settle(tx, s, settlements, batch.now, notify, entries);
+        return [...settled, ...encoded.events];
       });
       this.#guesses.wrote(encoded);
       this.#notifier.publish(events);

@@ -4,7 +4,7 @@ import { CheckpointConflictError, LeaseLostError } from "../../../src/errors.js"
 import type { AuditEntryInput, AuditKind } from "../../../src/store/audit-store.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
 import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
-import { checkpoint, eventually, GATE, lease, T0 } from "../suite/fixtures.js";
+import { checkpoint, enqueue, eventually, GATE, lease, message, T0 } from "../suite/fixtures.js";
 import { connect, dropSchema, sql, testSchema } from "./test-database.js";
 
 const schema = testSchema("steps");
@@ -224,38 +224,38 @@ describe("PostgresStore: a step whose summary another process changed", () => {
   });
 });
 
+/** What the store's connections send: a statement's name, else its text (BEGIN, COMMIT). */
+function watchAll(): { sent: string[]; stop: () => void } {
+  const sent: string[] = [];
+  const original = pg.Client.prototype.query;
+  const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+    this: pg.Client,
+    ...args: unknown[]
+  ) {
+    const statement = args[0] as string | { name?: string; text?: string };
+    const name = typeof statement === "string" ? statement : (statement.name ?? statement.text);
+    sent.push(String(name).slice(String(name).lastIndexOf(".") + 1));
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as never);
+  return { sent, stop: () => spy.mockRestore() };
+}
+
+const entry = (sessionId: string, kind: AuditKind, at = T0): AuditEntryInput => ({
+  sessionId,
+  at,
+  kind,
+});
+
+/** The seqs of the session's own thread, oldest first. */
+async function seqsOf(sessionId: string): Promise<number[]> {
+  return (await b.checkpoints.list(sessionId, "")).map((c) => c.seq).sort((x, y) => x - y);
+}
+
+async function auditOf(sessionId: string): Promise<[number, string][]> {
+  return (await b.audit.list(sessionId)).items.map((e) => [e.seq, e.kind]);
+}
+
 describe("PostgresStore: a run's first and last batch, checkpoints with audit entries", () => {
-  /** What the store's connections send: a statement's name, else its text (BEGIN, COMMIT). */
-  function watchAll(): { sent: string[]; stop: () => void } {
-    const sent: string[] = [];
-    const original = pg.Client.prototype.query;
-    const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      const statement = args[0] as string | { name?: string; text?: string };
-      const name = typeof statement === "string" ? statement : (statement.name ?? statement.text);
-      sent.push(String(name).slice(String(name).lastIndexOf(".") + 1));
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as never);
-    return { sent, stop: () => spy.mockRestore() };
-  }
-
-  const entry = (sessionId: string, kind: AuditKind, at = T0): AuditEntryInput => ({
-    sessionId,
-    at,
-    kind,
-  });
-
-  /** The seqs of the session's own thread, oldest first. */
-  async function seqsOf(sessionId: string): Promise<number[]> {
-    return (await b.checkpoints.list(sessionId, "")).map((c) => c.seq).sort((x, y) => x - y);
-  }
-
-  async function auditOf(sessionId: string): Promise<[number, string][]> {
-    return (await b.audit.list(sessionId)).items.map((e) => [e.seq, e.kind]);
-  }
-
   it("sends them as one statement, numbering each session's entries without gaps", async () => {
     const held = await lease(a, "audited");
     const seen = watchAll();
@@ -346,5 +346,68 @@ describe("PostgresStore: a run's first and last batch, checkpoints with audit en
     expect(await auditOf("taken")).toEqual([[1, "run.started"]]);
     expect(await seqsOf("taken")).toEqual([1]);
     expect(await b.sessions.get("taken")).toMatchObject({ status: "running" });
+  });
+});
+
+describe("PostgresStore: a batch that settles messages", () => {
+  const APPLIED = { status: "applied", action: { type: "approve" }, appliedAt: T0 } as const;
+
+  it("sends the checkpoints, then the settlements with the audit entries and every event", async () => {
+    const queued = await enqueue(a, message("decided"));
+    const heard: StoreEvent[] = [];
+    const stop = b.notifier.subscribe("decided", (event) => heard.push(event));
+    const held = await lease(a, "decided");
+    const seen = watchAll();
+    try {
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("decided", 1, { status: "running" })],
+        settle: [{ id: queued.id, outcome: APPLIED }],
+        audit: [entry("decided", "approval.decided"), entry("decided", "run.resumed")],
+        now: T0,
+      });
+    } finally {
+      seen.stop();
+    }
+    try {
+      expect(seen.sent).toEqual(["BEGIN", "checkpoint_insert_1", "settle_audit", "COMMIT"]);
+      expect(await auditOf("decided")).toEqual([
+        [1, "interrupt.received"],
+        [2, "approval.decided"],
+        [3, "run.resumed"],
+      ]);
+      expect(await b.interrupts.get(queued.id)).toMatchObject({ state: "applied" });
+      expect(await b.interrupts.stats("decided")).toMatchObject({ depth: 0, applied: 1 });
+      await eventually(() =>
+        // The send's own `queued` event may reach b after it subscribed.
+        expect(
+          heard.filter((e) => e.kind !== "queued").map((e) => `${e.kind} ${"id" in e ? e.id : ""}`),
+        ).toEqual([`settled ${queued.id}`, "checkpoint decided|#1"]),
+      );
+    } finally {
+      stop();
+    }
+  });
+
+  it("still sends the checkpoint's event when no message was left to settle", async () => {
+    const heard: StoreEvent[] = [];
+    const stop = b.notifier.subscribe("late", (event) => heard.push(event));
+    try {
+      const held = await lease(a, "late");
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("late", 1, { status: "paused" })],
+        settle: [{ id: "never-queued", outcome: APPLIED }],
+        now: T0,
+      });
+      await eventually(() =>
+        expect(heard.map((e) => `${e.kind} ${"id" in e ? e.id : ""}`)).toEqual([
+          "checkpoint late|#1",
+        ]),
+      );
+      expect(await b.interrupts.get("never-queued")).toBeUndefined();
+    } finally {
+      stop();
+    }
   });
 });
