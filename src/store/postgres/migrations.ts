@@ -115,7 +115,9 @@ CREATE INDEX interrupts_expiry ON ${s}.interrupts (expires_at) WHERE state = 'qu
 CREATE INDEX interrupt_queues_active ON ${s}.interrupt_queues (session_id) WHERE depth > 0;
 CREATE INDEX audit_at ON ${s}.audit (at);`,
   },
-  // The whole of `PostgresInterruptStore.enqueue` (see there), so a send is one round trip.
+  // The whole of `PostgresInterruptStore.enqueue` (see there), so a send is one round trip. Its
+  // audit entry is numbered by the session's counter row as `auditCtes` numbers entries, and
+  // its refusals raise the SQLSTATEs that store names.
   {
     version: 3,
     name: "send an interrupt in one round trip",

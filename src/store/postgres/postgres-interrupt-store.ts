@@ -132,11 +132,10 @@ export class PostgresInterruptStore implements InterruptStore {
   ): Promise<EnqueueResult> {
     const text = jsonText(record, "record");
     // The function writes `seq` into the data as its last key, as `{ ...data, seq }` would.
-    const { seq: _replaced, ...data } = { ...(audit.data as object | undefined) } as {
-      seq?: unknown;
-    };
+    const { seq: _replaced, ...data } = (audit.data ?? {}) as { seq?: unknown };
     checkAuditEntry({ ...audit, data });
     const dataText = jsonText(data, "data");
+    const event = queuedEvent(record);
     const s = this.#s;
     let seq: number;
     try {
@@ -159,7 +158,7 @@ export class PostgresInterruptStore implements InterruptStore {
           this.#schema,
           LOCK_ACTIVE_SESSIONS,
           this.#channel,
-          JSON.stringify(queuedEvent(record)),
+          JSON.stringify(event),
           audit.at,
           audit.kind,
           audit.runId ?? null,
@@ -177,7 +176,7 @@ export class PostgresInterruptStore implements InterruptStore {
       return refused;
     }
     const stored = { ...(JSON.parse(text) as object), seq } as QueuedInterrupt;
-    this.#publish([queuedEvent(record)]);
+    this.#publish([event]);
     return { ok: true, record: stored };
   }
 

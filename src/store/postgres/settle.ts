@@ -70,6 +70,7 @@ WITH given AS (
 ), settled AS (
   SELECT old.id, old.session_id, given.ord FROM old JOIN given USING (id)
 ), notes AS (
+  -- A settled message's event as settledEvent() has it: only this statement knows its session.
   SELECT count(pg_notify($5::text, e)) AS n FROM (
     SELECT json_build_object('kind', 'settled', 'sessionId', session_id, 'id', id)::text AS e, ord
     FROM settled
