@@ -50,15 +50,23 @@ export function encodeAudit(entries: readonly AuditEntryInput[]): AuditColumns {
  * `audit_`, so no name of the statement around them collides; `audit_numbered` holds each
  * entry's `ord` (its place in the batch, from 1) and `seq`. Both inserts run once to the end
  * even when the statement reads neither.
+ *
+ * The counter row is the last lock every writer takes (a send locks its queue row, then the
+ * counter), so a statement that also writes other rows names the CTE that writes them as
+ * `after`, with a `RETURNING` clause. Without it the counter would be locked first: PostgreSQL
+ * runs the data-modifying CTEs no one reads after the main query, the last one written first,
+ * and two writers taking the same two rows in opposite orders deadlock.
  */
-export function auditCtes(schema: string, first: number): string {
+export function auditCtes(schema: string, first: number, after?: string): string {
   const $ = (i: number) => `$${first + i}`;
+  // Reading every row `after` returns runs it to the end before the counter is locked.
+  const ordered = after === undefined ? "" : ` WHERE (SELECT count(*) FROM ${after}) >= 0`;
   return `audit_e AS (
   SELECT * FROM unnest(${$(0)}::text[], ${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[],
     ${$(4)}::text[], ${$(5)}::text[], ${$(6)}::integer[], ${$(7)}::text[]) WITH ORDINALITY
     AS e(session_id, at, kind, run_id, actor, node, iteration, data, ord)
 ), audit_n AS (
-  SELECT session_id, count(*) AS n FROM audit_e GROUP BY session_id
+  SELECT session_id, count(*) AS n FROM audit_e${ordered} GROUP BY session_id
 ), audit_c AS (
   INSERT INTO ${schema}.audit_sequences AS q (session_id, next_seq)
   SELECT session_id, n + 1 FROM audit_n ORDER BY session_id

@@ -13,11 +13,12 @@ interface SettledRow {
 
 /**
  * Settles messages inside a commit's transaction, in one statement: the queued or claimed ones
- * among `settlements` are locked (in id order), marked with their outcome, and their sessions'
- * counters updated; any other id is skipped. The same statement appends the batch's audit
- * entries (after the messages and counters: locks are taken in that order everywhere) and
- * sends the `settled` events, then `events`, on `channel`: two round trips fewer than separate
- * statements. Returns the `settled` events, in the order of `settlements`.
+ * among `settlements` are locked (in queue order, as removals lock them), marked with their
+ * outcome, and their sessions' counters updated; any other id is skipped. The same statement
+ * appends the batch's audit entries (after the messages and counters, the order every writer
+ * takes its locks in: see `auditCtes`) and sends the `settled` events, then `events`, on
+ * `channel`: two round trips fewer than separate statements. Returns the `settled` events, in
+ * the order of `settlements`.
  */
 export async function settle(
   tx: Transaction,
@@ -47,7 +48,7 @@ WITH given AS (
 ), old AS (
   SELECT i.id, i.session_id, i.state, i.queued_at FROM ${s}.interrupts i
   WHERE i.id = ANY($1::text[]) AND i.state IN ('queued', 'claimed')
-  ORDER BY i.id FOR UPDATE
+  ORDER BY i.session_id, i.priority, i.seq FOR UPDATE
 ), marked AS (
   UPDATE ${s}.interrupts i SET state = given.status, outcome = given.outcome,
     claimed_by = NULL, settled_at = $4::bigint
@@ -67,6 +68,7 @@ WITH given AS (
     refused = q.refused + counts.refused, total_decision_ms = q.total_decision_ms + counts.total_ms,
     max_decision_ms = greatest(q.max_decision_ms, counts.max_ms)
   FROM counts WHERE q.session_id = counts.session_id
+  RETURNING q.session_id
 ), settled AS (
   SELECT old.id, old.session_id, given.ord FROM old JOIN given USING (id)
 ), notes AS (
@@ -78,7 +80,7 @@ WITH given AS (
     SELECT e, (SELECT count(*) FROM given) + ord FROM unnest($6::text[]) WITH ORDINALITY AS t(e, ord)
     ORDER BY ord
   ) events
-)${audit === undefined ? "" : `, ${auditCtes(s, 7)}`}
+)${audit === undefined ? "" : `, ${auditCtes(s, 7, "counted")}`}
 SELECT settled.id, settled.session_id FROM notes LEFT JOIN settled ON true ORDER BY settled.ord`,
     values: [
       ids,

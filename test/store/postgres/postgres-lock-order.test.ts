@@ -1,0 +1,123 @@
+/**
+ * Every writer takes its row locks in one order — a session's messages (in queue order), then
+ * its queue row, then its audit counter — so two writers of one session wait for each other
+ * instead of deadlocking (which PostgreSQL settles only after `deadlock_timeout`, by failing
+ * one of them). Each case holds a lock from a connection of its own, as a concurrent writer
+ * would, lets the store's statement queue behind it, and looks at what that statement already
+ * holds.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
+import { checkpoint, enqueue, lease, message, T0 } from "../suite/fixtures.js";
+import { connect, DATABASE_URL, dropSchema, sql, testSchema } from "./test-database.js";
+
+const schema = testSchema("locks");
+let store: PostgresStore;
+let other: pg.Client;
+
+beforeAll(async () => {
+  store = await connect(schema);
+  other = new pg.Client({ connectionString: DATABASE_URL });
+  await other.connect();
+});
+afterAll(async () => {
+  await other?.end();
+  await store?.close();
+  await dropSchema(schema);
+});
+
+const APPLIED = { status: "applied", action: { type: "approve" }, appliedAt: T0 } as const;
+
+/** Resolves once some statement waits for a lock `other` holds. */
+async function blockedBehindOther(): Promise<void> {
+  const otherPid = (other as unknown as { processID: number }).processID;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const [waiting] = await sql<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE $1::integer = ANY(pg_blocking_pids(pid))",
+      [otherPid],
+    );
+    if (Number(waiting?.n) > 0) return;
+    if (Date.now() > deadline) throw new Error("no statement queued behind the held lock");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Whether `other` can lock the rows `from … where` selects at once (the store holds none). */
+async function free(from: string, where: string, values: unknown[]): Promise<boolean> {
+  await other.query("SAVEPOINT probe");
+  try {
+    await other.query(`SELECT 1 FROM "${schema}".${from} WHERE ${where} FOR UPDATE NOWAIT`, values);
+    await other.query("RELEASE SAVEPOINT probe");
+    return true;
+  } catch (error) {
+    await other.query("ROLLBACK TO SAVEPOINT probe");
+    if ((error as { code?: string }).code === "55P03") return false;
+    throw error;
+  }
+}
+
+describe("PostgresStore: the order writers lock a session's rows in", () => {
+  it("lets a decision's commit wait for a send's queue row before it locks the audit counter", async () => {
+    const queued = await enqueue(store, message("decide"));
+    const held = await lease(store, "decide");
+    await other.query("BEGIN");
+    try {
+      // Where a send holds its session's queue row and goes on to the audit counter.
+      await other.query(
+        `SELECT 1 FROM "${schema}".interrupt_queues WHERE session_id = $1 FOR UPDATE`,
+        ["decide"],
+      );
+      const commit = store.commit({
+        lease: held,
+        checkpoints: [checkpoint("decide", 1, { status: "running" })],
+        settle: [{ id: queued.id, outcome: APPLIED }],
+        audit: [{ sessionId: "decide", at: T0, kind: "approval.decided" }],
+        now: T0,
+      });
+      await blockedBehindOther();
+      expect(await free("audit_sequences", "session_id = $1", ["decide"])).toBe(true);
+      await other.query("ROLLBACK");
+      await commit;
+    } finally {
+      await other.query("ROLLBACK");
+    }
+    expect(await store.interrupts.get(queued.id)).toMatchObject({ state: "applied" });
+    const { items } = await store.audit.list("decide");
+    expect(items.map((e) => [e.seq, e.kind])).toEqual([
+      [1, "interrupt.received"],
+      [2, "approval.decided"],
+    ]);
+  });
+
+  it("locks the messages a commit settles in queue order, as a removal does", async () => {
+    // Ids sort against their queue order, so an order by id would lock the second one first.
+    const first = await enqueue(store, message("order", { id: "order-z" }));
+    const second = await enqueue(store, message("order", { id: "order-a" }));
+    const held = await lease(store, "order");
+    await other.query("BEGIN");
+    try {
+      await other.query(`SELECT 1 FROM "${schema}".interrupts WHERE id = $1 FOR UPDATE`, [
+        second.id,
+      ]);
+      const commit = store.commit({
+        lease: held,
+        checkpoints: [checkpoint("order", 1, { status: "running" })],
+        settle: [
+          { id: second.id, outcome: APPLIED },
+          { id: first.id, outcome: APPLIED },
+        ],
+        now: T0,
+      });
+      await blockedBehindOther();
+      // The commit took the first message before it queued for the second.
+      expect(await free("interrupts", "id = $1", [first.id])).toBe(false);
+      await other.query("ROLLBACK");
+      await commit;
+    } finally {
+      await other.query("ROLLBACK");
+    }
+    expect(await store.interrupts.stats("order")).toMatchObject({ depth: 0, applied: 2 });
+  });
+});
