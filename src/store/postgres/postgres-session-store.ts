@@ -293,6 +293,16 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     ]);
     const s = this.#s;
     const removed = await this.#db.transaction(async (tx) => {
+      // The lease and summary rows first: a run's commit locks them before the messages it
+      // settles, and two writers taking rows in opposite orders deadlock.
+      await tx.query({
+        name: `${s}.session_delete_lock`,
+        text: `
+WITH l AS (SELECT 1 FROM ${s}.leases WHERE session_id = $1 FOR UPDATE),
+x AS (SELECT 1 FROM ${s}.sessions WHERE session_id = $1 FOR UPDATE)
+SELECT (SELECT count(*) FROM l) + (SELECT count(*) FROM x) AS locked`,
+        values: [sessionId],
+      });
       // Its messages go as any deletion removes them: audited, and their senders told.
       const removed = await this.#interrupts.removeIn(tx, {
         reason: "deleted",

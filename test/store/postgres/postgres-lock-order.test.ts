@@ -1,7 +1,7 @@
 /**
- * Every writer takes its row locks in one order — a session's messages (in queue order), then
- * its queue row, then its audit counter — so two writers of one session wait for each other
- * instead of deadlocking (which PostgreSQL settles only after `deadlock_timeout`, by failing
+ * Every writer takes its row locks in one order — a session's lease and summary rows, its
+ * messages (in queue order), its queue row, then its audit counter — so two writers of one
+ * session wait for each other instead of deadlocking (which PostgreSQL settles only after `deadlock_timeout`, by failing
  * one of them). Each case holds a lock from a connection of its own, as a concurrent writer
  * would, lets the store's statement queue behind it, and looks at what that statement already
  * holds.
@@ -119,5 +119,26 @@ describe("PostgresStore: the order writers lock a session's rows in", () => {
       await other.query("ROLLBACK");
     }
     expect(await store.interrupts.stats("order")).toMatchObject({ depth: 0, applied: 2 });
+  });
+
+  it("lets a session's deletion wait for the lease a run's commit holds before it locks the messages", async () => {
+    const queued = await enqueue(store, message("doomed"));
+    await lease(store, "doomed");
+    await other.query("BEGIN");
+    try {
+      // Where a run's commit holds its lease row and goes on to the messages it settles.
+      await other.query(`SELECT 1 FROM "${schema}".leases WHERE session_id = $1 FOR UPDATE`, [
+        "doomed",
+      ]);
+      const deletion = store.sessions.delete("doomed", { now: T0 });
+      await blockedBehindOther();
+      expect(await free("interrupts", "id = $1", [queued.id])).toBe(true);
+      expect(await free("interrupt_queues", "session_id = $1", ["doomed"])).toBe(true);
+      await other.query("ROLLBACK");
+      await deletion;
+    } finally {
+      await other.query("ROLLBACK");
+    }
+    expect(await store.interrupts.get(queued.id)).toBeUndefined();
   });
 });
