@@ -86,6 +86,9 @@ export interface SessionStore {
    * claimed are removed as `InterruptStore.remove({ reason: "deleted" })` removes them (audited,
    * and the notifier tells their senders). The audit trail is kept and gains a
    * `session.deleted` entry.
+   *
+   * @throws SessionBusyError while a run holds the session's lease (at `now`): nothing is
+   *   deleted. Cancel the run first, or wait for it to end.
    */
   delete(
     sessionId: string,

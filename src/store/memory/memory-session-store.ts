@@ -1,3 +1,4 @@
+import { SessionBusyError } from "../../errors.js";
 import type { CheckpointRecord } from "../checkpoint-store.js";
 import { type Page, resolvePage } from "../page.js";
 import type {
@@ -108,6 +109,10 @@ export class MemorySessionStore implements SessionStore {
     sessionId: string,
     options: { readonly now: number; readonly actor?: string },
   ): Promise<void> {
+    const held = this.#leases.get(sessionId);
+    if (held !== undefined && options.now < held.expiresAt) {
+      throw new SessionBusyError(sessionId, held);
+    }
     this.#leases.delete(sessionId);
     this.#summaries.delete(sessionId);
     this.#owned.drop(sessionId, options.now, options.actor);

@@ -1,4 +1,4 @@
-import { InvalidOptionError, StoreUnavailableError } from "../../errors.js";
+import { InvalidOptionError, SessionBusyError, StoreUnavailableError } from "../../errors.js";
 import { CHECKPOINT_STATUSES } from "../checkpoint-store.js";
 import type { StoreEvent } from "../notifier.js";
 import { type Page, resolvePage } from "../page.js";
@@ -33,6 +33,15 @@ function checkRequest(request: LeaseRequest): void {
   if (!Number.isFinite(request.now)) {
     throw new InvalidOptionError("now", "a finite number of milliseconds", request.now);
   }
+}
+
+/**
+ * Whether the lease row `l` may be taken at `now`: it expired, or the connection of the
+ * process that holds it is gone.
+ */
+function leaseFree(l: string, now: string): string {
+  return `${l}.expires_at <= ${now} OR (${l}.holder_pid IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = ${l}.holder_pid))`;
 }
 
 /**
@@ -124,8 +133,7 @@ WITH taken AS (
   VALUES ($1, $2, $3, $4::bigint + $5::bigint, $5, $6)
   ON CONFLICT (session_id) DO UPDATE SET owner = EXCLUDED.owner, token = EXCLUDED.token,
     expires_at = EXCLUDED.expires_at, ttl_ms = EXCLUDED.ttl_ms, holder_pid = EXCLUDED.holder_pid
-  WHERE l.expires_at <= $4::bigint OR (l.holder_pid IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.holder_pid))
+  WHERE ${leaseFree("l", "$4::bigint")}
   RETURNING expires_at
 ), requeued AS (
   UPDATE ${s}.interrupts SET state = 'queued', claimed_by = NULL
@@ -278,7 +286,15 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     };
   }
 
-  /** One transaction: every row of the session but its audit trail, and a `session.deleted` entry. */
+  /**
+   * One transaction: every row of the session but its audit trail, and a `session.deleted`
+   * entry. It first takes the session's rows in the order every writer takes them: the lease,
+   * as a run would take it (so it waits for a run starting at that moment, and refuses one
+   * that holds it), the summary, the messages, then the queue row, which waits for the sends
+   * under way: the statements after it see every message there is, and delete them. Taken in
+   * another order, a send or a run's commit racing the deletion left messages behind a deleted
+   * queue, or deadlocked.
+   */
   async delete(
     sessionId: string,
     options: { readonly now: number; readonly actor?: string },
@@ -293,16 +309,44 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     ]);
     const s = this.#s;
     const removed = await this.#db.transaction(async (tx) => {
-      // The lease and summary rows first: a run's commit locks them before the messages it
-      // settles, and two writers taking rows in opposite orders deadlock.
-      await tx.query({
+      const [taken] = await tx.query<{ taken: string }>({
         name: `${s}.session_delete_lock`,
         text: `
-WITH l AS (SELECT 1 FROM ${s}.leases WHERE session_id = $1 FOR UPDATE),
-x AS (SELECT 1 FROM ${s}.sessions WHERE session_id = $1 FOR UPDATE)
-SELECT (SELECT count(*) FROM l) + (SELECT count(*) FROM x) AS locked`,
-        values: [sessionId],
+WITH lease AS (
+  INSERT INTO ${s}.leases AS l (session_id, owner, token, expires_at, ttl_ms, holder_pid)
+  VALUES ($1, '', '', $2::bigint, 1, NULL)
+  ON CONFLICT (session_id) DO UPDATE SET owner = '', token = '', expires_at = $2::bigint,
+    holder_pid = NULL
+  WHERE ${leaseFree("l", "$2::bigint")}
+  RETURNING 1
+), summary AS (
+  SELECT 1 FROM ${s}.sessions WHERE session_id = $1 AND EXISTS (SELECT 1 FROM lease) FOR UPDATE
+), messages AS (
+  SELECT 1 FROM ${s}.interrupts WHERE session_id = $1 AND EXISTS (SELECT 1 FROM lease)
+  ORDER BY priority, seq FOR UPDATE
+), queue AS (
+  INSERT INTO ${s}.interrupt_queues AS q (session_id)
+  SELECT $1 WHERE EXISTS (SELECT 1 FROM lease)
+  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM lease) AS taken, (SELECT count(*) FROM summary) AS summary,
+  (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM queue) AS queue`,
+        values: [sessionId, options.now],
       });
+      if (Number(taken?.taken) === 0) {
+        const [holder] = await tx.query<AcquireRow>({
+          name: `${s}.lease_holder`,
+          text: `SELECT false AS ok, owner, expires_at FROM ${s}.leases WHERE session_id = $1`,
+          values: [sessionId],
+        });
+        throw new SessionBusyError(
+          sessionId,
+          holder === undefined
+            ? undefined
+            : { owner: String(holder.owner), expiresAt: num(holder.expires_at, "a lease expiry") },
+        );
+      }
       // Its messages go as any deletion removes them: audited, and their senders told.
       const removed = await this.#interrupts.removeIn(tx, {
         reason: "deleted",

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../../errors.js";
+import { InvalidOptionError, SessionBusyError } from "../../errors.js";
 import type { GateMeta } from "../checkpoint-meta.js";
 import {
   CHECKPOINT_STATUSES,
@@ -85,14 +85,8 @@ export class SqliteSessionStore implements SessionStore {
   async acquire(request: LeaseRequest): Promise<LeaseResult> {
     const connection = this.#connection;
     return connection.write("sessions.acquire", () => {
-      const held = connection
-        .statement(
-          "SELECT lease_owner, lease_expires_at FROM sessions WHERE session_id = ? AND lease_token IS NOT NULL",
-        )
-        .get(request.sessionId) as { lease_owner: string; lease_expires_at: number } | undefined;
-      if (held !== undefined && request.now < held.lease_expires_at) {
-        return { ok: false, owner: held.lease_owner, expiresAt: held.lease_expires_at };
-      }
+      const held = this.#holder(request.sessionId, request.now);
+      if (held !== undefined) return { ok: false, ...held };
       const lease: Lease = Object.freeze({
         sessionId: request.sessionId,
         owner: request.owner,
@@ -112,6 +106,18 @@ export class SqliteSessionStore implements SessionStore {
 
   async renew(lease: Lease, now: number): Promise<Lease | undefined> {
     return this.#connection.write("sessions.renew", () => this.extend(lease, now));
+  }
+
+  /** Who holds the session's lease at `now`, unless nobody does or it expired; inside a write. */
+  #holder(sessionId: string, now: number): { owner: string; expiresAt: number } | undefined {
+    const held = this.#connection
+      .statement(
+        "SELECT lease_owner, lease_expires_at FROM sessions WHERE session_id = ? AND lease_token IS NOT NULL",
+      )
+      .get(sessionId) as { lease_owner: string; lease_expires_at: number } | undefined;
+    return held === undefined || now >= held.lease_expires_at
+      ? undefined
+      : { owner: held.lease_owner, expiresAt: held.lease_expires_at };
   }
 
   /**
@@ -253,6 +259,8 @@ export class SqliteSessionStore implements SessionStore {
     options: { readonly now: number; readonly actor?: string },
   ): Promise<void> {
     this.#connection.write("sessions.delete", () => {
+      const held = this.#holder(sessionId, options.now);
+      if (held !== undefined) throw new SessionBusyError(sessionId, held);
       this.#connection.statement("DELETE FROM sessions WHERE session_id = ?").run(sessionId);
       this.#owned.drop(sessionId, options.now, options.actor);
     });

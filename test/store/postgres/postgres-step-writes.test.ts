@@ -212,10 +212,11 @@ describe("PostgresStore: a step whose summary another process changed", () => {
   });
 
   it("is refused when its session was deleted, and writes nothing", async () => {
-    const held = await lease(a, "gone");
+    const held = await lease(a, "gone", { ttlMs: 10 });
     await a.commit({ lease: held, checkpoints: [checkpoint("gone", 1)], now: T0 });
     await a.commit({ lease: held, checkpoints: [checkpoint("gone", 2)], now: T0 });
-    await b.sessions.delete("gone", { now: T0 });
+    // Its lease ran out (a run that stalled), so another process may delete it.
+    await b.sessions.delete("gone", { now: T0 + 10 });
     await expect(
       a.commit({ lease: held, checkpoints: [checkpoint("gone", 3)], now: T0 }),
     ).rejects.toBeInstanceOf(LeaseLostError);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidOptionError } from "../../../src/errors.js";
+import { InvalidOptionError, SessionBusyError } from "../../../src/errors.js";
 import type { Store } from "../../../src/store/store.js";
 import { checkpoint, enqueue, GATE, lease, leaseRequest, message, T0 } from "./fixtures.js";
 
@@ -114,8 +114,28 @@ export function sessionCases(store: () => Store): void {
       await expect(store().sessions.list({ limit: 0 })).rejects.toThrow(InvalidOptionError);
     });
 
+    it("refuses to delete a session while a run holds its lease, and deletes nothing", async () => {
+      const held = await lease(store(), "busy");
+      await store().commit({ lease: held, checkpoints: [checkpoint("busy", 1)], now: T0 });
+      const queued = await enqueue(store(), message("busy"));
+      const refused = store().sessions.delete("busy", { now: T0 + 5 });
+      await expect(refused).rejects.toThrow(SessionBusyError);
+      await expect(refused).rejects.toMatchObject({ owner: held.owner, expiresAt: held.expiresAt });
+      expect(await store().sessions.get("busy")).toBeDefined();
+      expect(await store().interrupts.get(queued.id)).toMatchObject({ state: "queued" });
+      expect((await store().audit.list("busy")).items.map((e) => e.kind)).toEqual([
+        "interrupt.received",
+      ]);
+      // The run is still the session's only writer.
+      await store().commit({ lease: held, checkpoints: [checkpoint("busy", 2)], now: T0 + 6 });
+      await store().sessions.release(held);
+      await store().sessions.delete("busy", { now: T0 + 7 });
+      expect(await store().sessions.get("busy")).toBeUndefined();
+    });
+
     it("deletes a session with everything it owns but its audit trail", async () => {
-      await lease(store(), "s1");
+      // A lease that ran out: its holder is gone, and the deletion takes the session from it.
+      await lease(store(), "s1", { ttlMs: 1 });
       await store().commit({
         checkpoints: [checkpoint("s1", 1), checkpoint("s1", 1, { thread: "child" })],
         now: T0,
