@@ -24,6 +24,21 @@ export function rollback(value: unknown): never {
   throw new Rollback(value);
 }
 
+/**
+ * SQLSTATEs after which PostgreSQL rolled the whole transaction back to let another one go on:
+ * `deadlock_detected` and `serialization_failure`. Every writer takes a session's rows in one
+ * order (`postgres-lock-order.test.ts`), so the common races queue instead; a rarer one (a
+ * session's deletion, a sweep of expired messages and a send at once) can still close a
+ * cycle, and PostgreSQL then fails one of them after `deadlock_timeout`. Since nothing of it
+ * was written, it runs again, up to {@link RETRIES} times, before the error reaches the caller.
+ */
+const RETRIED = new Set(["40P01", "40001"]);
+const RETRIES = 3;
+
+function retried(error: unknown, attempt: number): boolean {
+  return attempt < RETRIES && RETRIED.has(String((error as { code?: unknown })?.code));
+}
+
 /** A connection inside a transaction. */
 export interface Transaction {
   query<R extends object>(statement: Statement): Promise<R[]>;
@@ -44,27 +59,37 @@ export class Database {
 
   /** Runs one statement on its own (one round trip, its own transaction). */
   async query<R extends object>(statement: Statement): Promise<R[]> {
-    if (this.#closed) throw closedError();
-    try {
-      const result = await this.#pool.query<R>(statement as Pg.QueryConfig);
-      return result.rows;
-    } catch (error) {
-      throw toStoreError(error);
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw closedError();
+      try {
+        const result = await this.#pool.query<R>(statement as Pg.QueryConfig);
+        return result.rows;
+      } catch (error) {
+        if (!retried(error, attempt)) throw toStoreError(error);
+      }
     }
   }
 
   /**
    * Runs `work` between BEGIN and COMMIT on one connection. When `work` throws, the
-   * transaction is rolled back and the error rethrown; nothing of it was written.
+   * transaction is rolled back and the error rethrown; nothing of it was written. A
+   * transaction PostgreSQL rolled back to break a deadlock runs `work` again, so `work` must
+   * only query and return.
    */
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    if (this.#closed) throw closedError();
-    let client: Pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw toStoreError(error);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#transactionOnce(work);
+      } catch (error) {
+        if (!retried(error, attempt)) throw toStoreError(error);
+      }
     }
+  }
+
+  /** One try of {@link transaction}; throws the driver's errors as they are. */
+  async #transactionOnce<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    const client = await this.#pool.connect();
     const tx: Transaction = {
       query: async <R extends object>(statement: Statement) =>
         (await client.query<R>(statement as Pg.QueryConfig)).rows,
@@ -89,7 +114,7 @@ export class Database {
         broken = failed as Error;
       }
       if (error instanceof Rollback && broken === undefined) return error.value as T;
-      throw toStoreError(error);
+      throw error;
     } finally {
       client.off("error", onError);
       client.release(broken);

@@ -8,6 +8,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "../../../src/store/postgres/database.js";
 import type { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
 import { checkpoint, enqueue, lease, message, T0 } from "../suite/fixtures.js";
 import { connect, DATABASE_URL, dropSchema, sql, testSchema } from "./test-database.js";
@@ -200,6 +201,65 @@ describe("PostgresStore: sends and deletions of one session racing", () => {
       expect(orphans).toEqual([]);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe("PostgreSQL store operations that lose a deadlock", () => {
+  const lock = (id: number) => `SELECT 1 FROM "${schema}".pair WHERE id = ${id} FOR UPDATE`;
+  let db: Database;
+  beforeAll(async () => {
+    // PostgreSQL looks for a deadlock once, `deadlock_timeout` after a statement began to
+    // wait; the first to look finds the cycle and loses. The store's side waits first and
+    // looks after 300 ms, `other` after the default second: the store's side loses, however
+    // slowly `other` joins the cycle within those 300 ms.
+    db = new Database(
+      new pg.Pool({ connectionString: DATABASE_URL, options: "-c deadlock_timeout=300" }),
+    );
+    await sql(`CREATE TABLE "${schema}".pair (id integer PRIMARY KEY)`);
+    await sql(`INSERT INTO "${schema}".pair VALUES (1), (2)`);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("run a statement again, once the transaction that won has ended", async () => {
+    await other.query("BEGIN");
+    try {
+      await other.query(lock(1));
+      const done = db.query({
+        text: `SELECT id FROM "${schema}".pair WHERE id IN (1, 2) ORDER BY id DESC FOR UPDATE`,
+      });
+      await blockedBehindOther();
+      // The statement holds 2 and waits for 1, which `other` holds: a cycle, which it loses.
+      await other.query(lock(2));
+      await other.query("ROLLBACK");
+      await expect(done).resolves.toEqual([{ id: 2 }, { id: 1 }]);
+    } finally {
+      await other.query("ROLLBACK");
+    }
+  });
+
+  it("run a transaction again, once the transaction that won has ended", async () => {
+    let tries = 0;
+    await other.query("BEGIN");
+    try {
+      await other.query(lock(1));
+      const done = db.transaction(async (tx) => {
+        tries++;
+        await tx.query({ text: lock(2) });
+        await tx.query({ text: lock(1) });
+        return "written";
+      });
+      await blockedBehindOther();
+      // The store's transaction holds 2 and waits for 1, which `other` holds: a cycle, which
+      // the transaction loses.
+      await other.query(lock(2));
+      await other.query("ROLLBACK");
+      await expect(done).resolves.toBe("written");
+      expect(tries).toBe(2);
+    } finally {
+      await other.query("ROLLBACK");
     }
   });
 });
