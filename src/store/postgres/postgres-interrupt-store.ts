@@ -329,6 +329,22 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
     const sessionId = removal.sessionId ?? null;
     let rows: InterruptRow[];
     if (removal.reason === "deleted") {
+      // The messages, then the queue row, which waits for the sends under way: the statement
+      // after it sees every message of the session. Without it, a send that committed while
+      // the queue row was being deleted left its message behind, numbered by no queue.
+      await tx.query({
+        name: `${s}.remove_deleted_lock`,
+        text: `
+WITH messages AS (
+  SELECT 1 FROM ${s}.interrupts WHERE session_id = $1 ORDER BY priority, seq FOR UPDATE
+), queue AS (
+  INSERT INTO ${s}.interrupt_queues AS q (session_id) VALUES ($1)
+  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM queue) AS queue`,
+        values: [sessionId],
+      });
       rows = await tx.query<InterruptRow>({
         name: `${s}.remove_deleted`,
         text: `

@@ -288,12 +288,11 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
 
   /**
    * One transaction: every row of the session but its audit trail, and a `session.deleted`
-   * entry. It first takes the session's rows in the order every writer takes them: the lease,
-   * as a run would take it (so it waits for a run starting at that moment, and refuses one
-   * that holds it), the summary, the messages, then the queue row, which waits for the sends
-   * under way: the statements after it see every message there is, and delete them. Taken in
-   * another order, a send or a run's commit racing the deletion left messages behind a deleted
-   * queue, or deadlocked.
+   * entry. It takes the session's rows in the order every writer takes them: the lease, as a
+   * run would take it (so it waits for a run starting at that moment, and refuses one that
+   * holds it), the summary, then the messages and queue row as any deletion of messages does
+   * (`PostgresInterruptStore.removeIn`). Taken in another order, a run's commit racing the
+   * deletion deadlocked.
    */
   async delete(
     sessionId: string,
@@ -321,17 +320,8 @@ WITH lease AS (
   RETURNING 1
 ), summary AS (
   SELECT 1 FROM ${s}.sessions WHERE session_id = $1 AND EXISTS (SELECT 1 FROM lease) FOR UPDATE
-), messages AS (
-  SELECT 1 FROM ${s}.interrupts WHERE session_id = $1 AND EXISTS (SELECT 1 FROM lease)
-  ORDER BY priority, seq FOR UPDATE
-), queue AS (
-  INSERT INTO ${s}.interrupt_queues AS q (session_id)
-  SELECT $1 WHERE EXISTS (SELECT 1 FROM lease)
-  ON CONFLICT (session_id) DO UPDATE SET next_seq = q.next_seq
-  RETURNING 1
 )
-SELECT (SELECT count(*) FROM lease) AS taken, (SELECT count(*) FROM summary) AS summary,
-  (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM queue) AS queue`,
+SELECT (SELECT count(*) FROM lease) AS taken, (SELECT count(*) FROM summary) AS summary`,
         values: [sessionId, options.now],
       });
       if (Number(taken?.taken) === 0) {

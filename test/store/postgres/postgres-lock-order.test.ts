@@ -146,63 +146,76 @@ describe("PostgresStore: the order writers lock a session's rows in", () => {
 });
 
 describe("PostgresStore: sends and deletions of one session racing", () => {
-  it("leaves every message either deleted and audited, or queued under a queue that counts it", async () => {
-    const second = await connect(schema);
-    try {
-      const accepted: string[] = [];
-      const failures: unknown[] = [];
-      const send = (via: PostgresStore, sessionId: string) =>
-        enqueue(via, message(sessionId)).then(
-          (queued) => void accepted.push(queued.id),
-          (error: unknown) => void failures.push(error),
+  const deletions = {
+    "sessions.delete": (via: PostgresStore, sessionId: string) =>
+      via.sessions.delete(sessionId, { now: T0 }),
+    'interrupts.remove({ reason: "deleted" })': (via: PostgresStore, sessionId: string) =>
+      via.interrupts.remove({ reason: "deleted", now: T0, sessionId }),
+  };
+  it.each(Object.entries(deletions))(
+    "leaves every message either deleted and audited, or queued under a queue that counts it: %s",
+    async (name, remove) => {
+      const prefix = `race-${name.length}-`;
+      const second = await connect(schema);
+      try {
+        const accepted: string[] = [];
+        const failures: unknown[] = [];
+        const send = (via: PostgresStore, sessionId: string) =>
+          enqueue(via, message(sessionId)).then(
+            (queued) => void accepted.push(queued.id),
+            (error: unknown) => void failures.push(error),
+          );
+        for (let round = 0; round < 40; round++) {
+          const sessionId = `${prefix}${round % 4}`;
+          const ops: Promise<unknown>[] = [];
+          for (let i = 0; i < 3; i++) ops.push(send(i % 2 === 0 ? store : second, sessionId));
+          ops.push(
+            remove(round % 2 === 0 ? store : second, sessionId).catch(
+              (error: unknown) => void failures.push(error),
+            ),
+          );
+          for (let i = 0; i < 3; i++) ops.push(send(i % 2 === 0 ? second : store, sessionId));
+          await Promise.all(ops);
+        }
+        expect(failures).toEqual([]);
+        const cleared = new Set(
+          (
+            await sql<{ id: string }>(
+              `SELECT data::json->>'id' AS id FROM "${schema}".audit WHERE kind = 'interrupt.cleared'`,
+            )
+          ).map((row) => row.id),
         );
-      for (let round = 0; round < 40; round++) {
-        const sessionId = `race-${round % 4}`;
-        const ops: Promise<unknown>[] = [];
-        for (let i = 0; i < 3; i++) ops.push(send(i % 2 === 0 ? store : second, sessionId));
-        ops.push(
-          (round % 2 === 0 ? store : second).sessions
-            .delete(sessionId, { now: T0 })
-            .catch((error: unknown) => void failures.push(error)),
+        const present = new Set(
+          (await sql<{ id: string }>(`SELECT id FROM "${schema}".interrupts`)).map((row) => row.id),
         );
-        for (let i = 0; i < 3; i++) ops.push(send(i % 2 === 0 ? second : store, sessionId));
-        await Promise.all(ops);
-      }
-      expect(failures).toEqual([]);
-      const cleared = new Set(
-        (
-          await sql<{ id: string }>(
-            `SELECT data::json->>'id' AS id FROM "${schema}".audit WHERE kind = 'interrupt.cleared'`,
-          )
-        ).map((row) => row.id),
-      );
-      const present = new Set(
-        (await sql<{ id: string }>(`SELECT id FROM "${schema}".interrupts`)).map((row) => row.id),
-      );
-      for (const id of accepted) {
-        expect(present.has(id) !== cleared.has(id), `message ${id}: present xor deleted`).toBe(true);
-      }
-      const queues = await sql<{ session_id: string; depth: string; next_seq: string }>(
-        `SELECT session_id, depth, next_seq FROM "${schema}".interrupt_queues WHERE session_id LIKE 'race-%'`,
-      );
-      for (const queue of queues) {
-        const [rows] = await sql<{ n: string; top: string | null }>(
-          `SELECT count(*) AS n, max(seq) AS top FROM "${schema}".interrupts WHERE session_id = $1`,
-          [queue.session_id],
+        for (const id of accepted) {
+          expect(present.has(id) !== cleared.has(id), `message ${id}: present xor deleted`).toBe(
+            true,
+          );
+        }
+        const queues = await sql<{ session_id: string; depth: string; next_seq: string }>(
+          `SELECT session_id, depth, next_seq FROM "${schema}".interrupt_queues WHERE session_id LIKE $1`,
+          [`${prefix}%`],
         );
-        expect(Number(queue.depth), `depth of ${queue.session_id}`).toBe(Number(rows!.n));
-        expect(Number(queue.next_seq)).toBeGreaterThan(Number(rows!.top ?? 0));
-      }
-      // No message is left without the queue that numbers it.
-      const orphans = await sql(
-        `SELECT i.id FROM "${schema}".interrupts i
+        for (const queue of queues) {
+          const [rows] = await sql<{ n: string; top: string | null }>(
+            `SELECT count(*) AS n, max(seq) AS top FROM "${schema}".interrupts WHERE session_id = $1`,
+            [queue.session_id],
+          );
+          expect(Number(queue.depth), `depth of ${queue.session_id}`).toBe(Number(rows!.n));
+          expect(Number(queue.next_seq)).toBeGreaterThan(Number(rows!.top ?? 0));
+        }
+        // No message is left without the queue that numbers it.
+        const orphans = await sql(
+          `SELECT i.id FROM "${schema}".interrupts i
          LEFT JOIN "${schema}".interrupt_queues q USING (session_id) WHERE q.session_id IS NULL`,
-      );
-      expect(orphans).toEqual([]);
-    } finally {
-      await second.close();
-    }
-  });
+        );
+        expect(orphans).toEqual([]);
+      } finally {
+        await second.close();
+      }
+    },
+  );
 });
 
 describe("PostgreSQL store operations that lose a deadlock", () => {
