@@ -9,6 +9,7 @@ import { jsonText } from "../json-text.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
+import { gateEffect } from "../summary-gate.js";
 import { prepareAuditEntry, SqliteAuditStore } from "./sqlite-audit-store.js";
 import { SqliteCheckpointStore } from "./sqlite-checkpoint-store.js";
 import { SqliteConnection } from "./sqlite-connection.js";
@@ -218,8 +219,14 @@ export class SqliteStore implements Store {
       }
       for (const entry of entries) this.#audit.insert(entry);
       for (const record of checkpoints) {
-        if (record.thread !== "") continue;
-        if (!step) this.#sessions.record(record);
+        let nestedChange = false;
+        if (record.thread !== "") {
+          // Only a nested graph's gate opening, decision or early end may change the summary.
+          if (gateEffect(record) !== "nested" || !this.#sessions.recordNested(record)) continue;
+          nestedChange = true;
+        } else if (!step) {
+          this.#sessions.record(record);
+        }
         this.#notifier.record(
           {
             kind: "checkpoint",
@@ -227,7 +234,7 @@ export class SqliteStore implements Store {
             id: record.id,
             status: record.status,
           },
-          changed,
+          changed || nestedChange,
         );
       }
     });
