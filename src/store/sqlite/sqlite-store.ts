@@ -219,11 +219,10 @@ export class SqliteStore implements Store {
       }
       for (const entry of entries) this.#audit.insert(entry);
       for (const record of checkpoints) {
-        let nestedChange = false;
         if (record.thread !== "") {
-          // Only a nested graph's gate opening, decision or early end may change the summary.
+          // A nested graph's checkpoint is told of (to every process: a batch that is not a
+          // step counts as changed) only when it changed the summary's gate.
           if (gateEffect(record) !== "nested" || !this.#sessions.recordNested(record)) continue;
-          nestedChange = true;
         } else if (!step) {
           this.#sessions.record(record);
         }
@@ -234,7 +233,7 @@ export class SqliteStore implements Store {
             id: record.id,
             status: record.status,
           },
-          changed || nestedChange,
+          changed,
         );
       }
     });
