@@ -178,6 +178,36 @@ export function nestedGateCases(store: () => Store): void {
       expect(await waiting(store())).toEqual([]);
     });
 
+    it("keeps the gate a suspended run showed when the resumed run's first checkpoint only saves progress", async () => {
+      await start();
+      const gate = nestedGate("child");
+      const held = await lease(store(), "s1");
+      // The nested graph suspended at its gate, and with it the session's own run.
+      await store().commit({
+        lease: held,
+        checkpoints: [child(1, { status: "paused", meta: { v: 1, gate } })],
+        now: T0,
+      });
+      await store().commit({
+        lease: held,
+        checkpoints: [checkpoint("s1", 3, { status: "paused", meta: { v: 1, gate } })],
+        now: T0,
+      });
+      // Resumed, the run goes back into the nested graph, which saves the run it continues.
+      const progress = { v: 1 as const, progress: { node: "child", data: { childRunId: "x" } } };
+      await store().commit({
+        lease: held,
+        checkpoints: [checkpoint("s1", 4, { meta: progress })],
+        now: T0,
+      });
+      expect(await store().sessions.get("s1")).toMatchObject({
+        status: "running",
+        checkpointId: "s1|#4",
+        gate,
+      });
+      expect(await waiting(store())).toEqual(["s1"]);
+    });
+
     it("applies a batch's checkpoints in order, whichever thread each belongs to", async () => {
       await start();
       const gate = nestedGate("child");
@@ -209,6 +239,25 @@ export function nestedGateCases(store: () => Store): void {
         checkpointId: "s1|#6",
         gate: nestedGate("child", "child-run.4"),
       });
+      await store().commit({
+        checkpoints: [
+          checkpoint("s1", 7, { meta: progress }),
+          checkpoint("s1", 8, { meta: progress }),
+        ],
+        now: T0,
+      });
+      expect(await store().sessions.get("s1")).toMatchObject({
+        checkpointId: "s1|#8",
+        gate: nestedGate("child", "child-run.4"),
+      });
+      await store().commit({
+        checkpoints: [
+          checkpoint("s1", 9, { meta: { v: 1, gate: own } }),
+          checkpoint("s1", 10, { meta: progress }),
+        ],
+        now: T0,
+      });
+      expect(await store().sessions.get("s1")).toMatchObject({ checkpointId: "s1|#10", gate: own });
     });
 
     it("closes a nested graph's gate when its run ends without a decision", async () => {
@@ -243,7 +292,9 @@ export function nestedGateCases(store: () => Store): void {
 
     it("lists sessions waiting in a nested graph by when the gate opened", async () => {
       await store().commit({
-        checkpoints: [checkpoint("a", 1, { status: "paused", meta: { v: 1, gate: GATE } })],
+        checkpoints: [
+          checkpoint("a", 1, { status: "paused", meta: { v: 1, gate: GATE }, createdAt: T0 + 20 }),
+        ],
         now: T0,
       });
       await start();
