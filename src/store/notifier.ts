@@ -19,10 +19,12 @@ export type StoreEvent =
     }
   | {
       /**
-       * A checkpoint of the session's own thread was committed. Listeners in the committing
-       * store's process hear of every one; the SQL stores tell other processes only of those
-       * that change the session's summary (status, gate or graph): a chain of running steps
-       * is told once, at its first checkpoint.
+       * A checkpoint of the session's own thread was committed, or one of a nested graph's
+       * thread that changed the gate of the session's summary (it opened or closed a gate
+       * inside the nested graph). Listeners in the committing store's process hear of every one
+       * of the own thread; the SQL stores tell other processes only of those that change the
+       * session's summary (status, gate or graph): a chain of running steps is told once, at
+       * its first checkpoint.
        */
       readonly kind: "checkpoint";
       readonly sessionId: string;

@@ -36,7 +36,10 @@ export type LeaseResult =
       readonly expiresAt: number;
     };
 
-/** What the review inbox shows of one session: its latest checkpoint of its own thread. */
+/**
+ * What the review inbox shows of one session: its latest checkpoint of its own thread, and the
+ * approval request it waits for, a nested graph's included.
+ */
 export interface SessionSummary {
   readonly sessionId: string;
   /** The graph that last ran it: `meta.graph` of the newest checkpoint of its own thread that has one. */
@@ -44,10 +47,18 @@ export interface SessionSummary {
   readonly status: CheckpointStatus;
   /** The latest checkpoint of the session's own thread. */
   readonly checkpointId: string;
-  /** When the session's first and latest checkpoints were written (milliseconds since the epoch). */
+  /** When the session's first checkpoint was written (milliseconds since the epoch). */
   readonly createdAt: number;
+  /**
+   * When its latest checkpoint of its own thread was written, or, when later, when a nested
+   * graph's gate last opened or closed in it.
+   */
   readonly updatedAt: number;
-  /** The approval request open at the latest checkpoint, if any. */
+  /**
+   * The approval request the session waits for, if any: the one open at the latest checkpoint
+   * of its own thread, or one a nested graph opened since and has not closed (see
+   * `summaryGate`). Of two nested gates open at once, the one opened last.
+   */
   readonly gate?: GateMeta;
 }
 
@@ -61,9 +72,10 @@ export interface SessionQuery extends PageOptions {
 
 /**
  * Sessions: the lease that makes one run the only writer of a session, and the summary the
- * review inbox lists. A store keeps the summary up to date in `Store.commit` (from each
- * checkpoint of a session's own thread, `thread: ""`). Every backend passes the shared suite in
- * `test/store`.
+ * review inbox lists. A store keeps the summary up to date in `Store.commit`: from each
+ * checkpoint of a session's own thread (`thread: ""`), and the gate also from the checkpoints of
+ * nested graphs' threads that open, decide or end one, by the rule of `summaryGate`. Every
+ * backend passes the shared suite in `test/store`.
  */
 export interface SessionStore {
   /**

@@ -36,6 +36,7 @@ import {
   expectNoMissingParent,
   settledOutcome,
 } from "./engine-checks.js";
+import { nestedGateCases } from "./nested-gate-cases.js";
 import { stateCases } from "./state-cases.js";
 import { stepKeyCases } from "./step-key-cases.js";
 
@@ -398,6 +399,7 @@ export function describeEngine(
     crashPointCases(store, other, session);
     parallelCrashPointCases(store, session);
     stateCases(store, other, session);
+    nestedGateCases(store, other, session);
     stepKeyCases(store, other, session);
   });
 }

@@ -17,6 +17,7 @@ import { checkpointCases } from "./suite/checkpoints.js";
 import { commitCases } from "./suite/commit.js";
 import { damagedCheckpointCases, type RowDamage } from "./suite/damaged-checkpoints.js";
 import { interruptCases } from "./suite/interrupts.js";
+import { nestedGateCases } from "./suite/nested-gates.js";
 import { notifierCases } from "./suite/notifier.js";
 import { sessionCases } from "./suite/sessions.js";
 
@@ -43,6 +44,7 @@ export function describeStore(
     interruptCases(store);
     auditCases(store);
     sessionCases(store);
+    nestedGateCases(store);
     batchCases(store);
     notifierCases(store);
     if (damage !== undefined) damagedCheckpointCases(store, damage);

@@ -9,6 +9,7 @@ import type {
   SessionStore,
   SessionSummary,
 } from "../session-store.js";
+import { gateEffect, sameGate, summaryGate } from "../summary-gate.js";
 
 /** What deleting a session clears in the other parts of the memory store. */
 export interface SessionOwned {
@@ -20,6 +21,13 @@ export interface SessionOwned {
 export class MemorySessionStore implements SessionStore {
   readonly #leases = new Map<string, Lease>();
   readonly #summaries = new Map<string, SessionSummary>();
+  /**
+   * When a nested graph's checkpoint last changed each session's gate: the summary's `updatedAt`
+   * is the later of it and its latest own checkpoint's time, as the SQL stores read it.
+   */
+  readonly #nestedAt = new Map<string, number>();
+  /** When each session's latest checkpoint of its own thread was written. */
+  readonly #ownAt = new Map<string, number>();
   readonly #owned: SessionOwned;
   readonly #released: (sessionId: string) => void;
 
@@ -70,22 +78,45 @@ export class MemorySessionStore implements SessionStore {
     this.#released(lease.sessionId);
   }
 
-  /** @internal Keeps the summary of a session up to date with its own thread's checkpoints. */
-  record(record: CheckpointRecord): void {
-    if (record.thread !== "") return;
-    const previous = this.#summaries.get(record.sessionId);
+  /**
+   * @internal Keeps the summary of a session up to date with a committed checkpoint: one of its
+   * own thread sets it (the gate by the rule of `summaryGate`), one of a nested graph's thread
+   * may change its gate. Returns whether a nested checkpoint changed the gate.
+   */
+  record(record: CheckpointRecord): boolean {
+    const id = record.sessionId;
+    const previous = this.#summaries.get(id);
+    if (record.thread !== "") {
+      if (previous === undefined || gateEffect(record) !== "nested") return false;
+      const gate = summaryGate(previous.gate, record);
+      if (sameGate(gate, previous.gate)) return false;
+      this.#nestedAt.set(id, record.createdAt);
+      const { gate: _old, ...rest } = previous;
+      this.#summaries.set(
+        id,
+        Object.freeze({
+          ...rest,
+          updatedAt: Math.max(this.#ownAt.get(id) ?? record.createdAt, record.createdAt),
+          ...(gate === undefined ? {} : { gate }),
+        }),
+      );
+      return true;
+    }
+    const gate = summaryGate(previous?.gate, record);
+    this.#ownAt.set(id, record.createdAt);
     this.#summaries.set(
-      record.sessionId,
+      id,
       Object.freeze({
-        sessionId: record.sessionId,
+        sessionId: id,
         graph: record.meta.graph ?? previous?.graph ?? "",
         status: record.status,
         checkpointId: record.id,
         createdAt: previous?.createdAt ?? record.createdAt,
-        updatedAt: record.createdAt,
-        ...(record.meta.gate === undefined ? {} : { gate: record.meta.gate }),
+        updatedAt: Math.max(record.createdAt, this.#nestedAt.get(id) ?? record.createdAt),
+        ...(gate === undefined ? {} : { gate }),
       }),
     );
+    return false;
   }
 
   async get(sessionId: string): Promise<SessionSummary | undefined> {
@@ -115,6 +146,8 @@ export class MemorySessionStore implements SessionStore {
     }
     this.#leases.delete(sessionId);
     this.#summaries.delete(sessionId);
+    this.#nestedAt.delete(sessionId);
+    this.#ownAt.delete(sessionId);
     this.#owned.drop(sessionId, options.now, options.actor);
   }
 }

@@ -87,8 +87,8 @@ export class MemoryStore implements Store {
     for (const entry of audit) this.#audit.insert(entry);
     if (lease !== undefined) this.#sessions.extend(lease, batch.now);
     for (const record of checkpoints) {
-      if (record.thread !== "") continue;
-      this.#sessions.record(record);
+      // A nested graph's checkpoint is told only when it changed the gate of the summary.
+      if (!this.#sessions.record(record) && record.thread !== "") continue;
       this.#notifier.publish({
         kind: "checkpoint",
         sessionId: record.sessionId,

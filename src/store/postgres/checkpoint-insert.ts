@@ -39,6 +39,7 @@ import { type AuditColumns, auditCtes } from "./audit-insert.js";
 import {
   COLUMN_NAMES,
   extendLease,
+  gateSet,
   noLaterCheckpoint,
   SCALAR_VALUES,
   summaryHolds,
@@ -55,8 +56,10 @@ function batchText(schema: string, audit: boolean): string {
   const p = COLUMNS.length;
   const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
   const values = COLUMNS.map(([name]) => `r.${name}`).join(", ");
-  // $p+1 lease session, $p+2 lease token, $p+3 now, $p+4..$p+10 summaries, $p+11 channel,
-  // $p+12 events; $p+13..$p+20 the audit entries, when the batch appends some.
+  // $p+1 lease session, $p+2 lease token, $p+3 now, $p+4..$p+10 summaries, $p+11 the sessions
+  // whose summary keeps its row's gate, $p+12 channel, $p+13 events; $p+14..$p+21 the audit
+  // entries, when the batch appends some.
+  const keeps = (session: string) => `${session} = ANY($${p + 11}::text[])`;
   return `
 WITH r AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${COLUMN_NAMES}, ord)),
 lease AS (
@@ -75,13 +78,19 @@ lease AS (
   SELECT * FROM unnest($${p + 4}::text[], $${p + 5}::text[], $${p + 6}::text[], $${p + 7}::text[],
     $${p + 8}::bigint[], $${p + 9}::bigint[], $${p + 10}::text[])
     AS u(session_id, graph, status, checkpoint_id, created_at, updated_at, gate)
-  WHERE NOT ${summaryHolds(s, "u.session_id", { status: "u.status", gate: "u.gate", graph: "u.graph" })}
+  WHERE NOT ${summaryHolds(s, "u.session_id", {
+    status: "u.status",
+    gate: "u.gate",
+    keepsGate: keeps("u.session_id"),
+    graph: "u.graph",
+  })}
   ON CONFLICT (session_id) DO UPDATE SET
     graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
-    checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
+    checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at,
+    ${gateSet(keeps("EXCLUDED.session_id"))}
   RETURNING 1
 ), notes AS (
-  SELECT pg_notify($${p + 11}::text, e) FROM unnest($${p + 12}::text[]) AS e
+  SELECT pg_notify($${p + 12}::text, e) FROM unnest($${p + 13}::text[]) AS e
   WHERE EXISTS (SELECT 1 FROM summary)
 ), refusal AS (
   SELECT ${s}.refuse(
@@ -90,7 +99,7 @@ lease AS (
       SELECT 1 FROM ins
       WHERE ins.session_id = r.session_id AND ins.thread = r.thread AND ins.seq = r.seq))::text, ''))
   WHERE NOT EXISTS (SELECT 1 FROM fence) OR (SELECT count(*) FROM ins) <> (SELECT count(*) FROM r)
-)${audit ? `, ${auditCtes(s, p + 13)}` : ""}
+)${audit ? `, ${auditCtes(s, p + 14)}` : ""}
 SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
 }
 
@@ -105,9 +114,9 @@ function singleText(schema: string, audit: boolean): string {
   const p = COLUMNS.length;
   // $1 session, $2 thread, $3 seq, $4 id, $10 status, $14 created at; $p+1 lease session,
   // $p+2 lease token, $p+3 now, $p+4 whether the record is of the session's own thread (and
-  // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 channel, $p+8 event or null,
-  // $p+9 whether to commit without waiting for the disk; $p+10..$p+17 the audit entries, when
-  // the batch appends some.
+  // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 whether it keeps the row's gate,
+  // $p+8 channel, $p+9 event or null, $p+10 whether to commit without waiting for the disk;
+  // $p+11..$p+18 the audit entries, when the batch appends some.
   return `
 WITH lease AS (
   ${extendLease(s, `$${p + 1}::text`, `$${p + 2}::text`, `$${p + 3}::bigint`)}
@@ -126,22 +135,24 @@ WITH lease AS (
   WHERE $${p + 4}::boolean AND NOT ${summaryHolds(s, "$1::text", {
     status: "$10::text",
     gate: `$${p + 6}::text`,
+    keepsGate: `$${p + 7}::boolean`,
     graph: `$${p + 5}::text`,
   })}
   ON CONFLICT (session_id) DO UPDATE SET
     graph = coalesce(EXCLUDED.graph, x.graph), status = EXCLUDED.status,
-    checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at, gate = EXCLUDED.gate
+    checkpoint_id = EXCLUDED.checkpoint_id, updated_at = EXCLUDED.updated_at,
+    ${gateSet(`$${p + 7}::boolean`)}
   RETURNING 1
 ), notes AS (
-  SELECT pg_notify($${p + 7}::text, $${p + 8}::text)
-  WHERE $${p + 8}::text IS NOT NULL AND EXISTS (SELECT 1 FROM summary)
+  SELECT pg_notify($${p + 8}::text, $${p + 9}::text)
+  WHERE $${p + 9}::text IS NOT NULL AND EXISTS (SELECT 1 FROM summary)
 ), refusal AS (
   SELECT ${s}.refuse(
     CASE WHEN EXISTS (SELECT 1 FROM fence) THEN '${CONFLICT}' ELSE '${LEASE_LOST}' END, '1')
   WHERE NOT EXISTS (SELECT 1 FROM ins)
 ), relaxed AS (
-  SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 9}::boolean
-)${audit ? `, ${auditCtes(s, p + 10)}` : ""}
+  SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 10}::boolean
+)${audit ? `, ${auditCtes(s, p + 11)}` : ""}
 SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes)
   + (SELECT count(*) FROM relaxed) AS done`;
 }
@@ -206,6 +217,7 @@ export function checkpointInsert(
         summary !== undefined,
         summary?.graph ?? null,
         summary?.gate ?? null,
+        summary?.keepsGate ?? false,
         channel,
         events[0] ?? null,
         relaxed,
@@ -229,6 +241,7 @@ export function checkpointInsert(
       summaries.map((x) => x.createdAt),
       summaries.map((x) => x.updatedAt),
       summaries.map((x) => x.gate),
+      summaries.filter((x) => x.keepsGate).map((x) => x.sessionId),
       channel,
       events,
       ...entries,

@@ -40,18 +40,28 @@ export function noLaterCheckpoint(
 }
 
 /**
- * True when the session's summary row already holds `status` and `gate`, and `graph` unless it
- * is null (a record without a graph keeps the row's): writing the record's summary would change
- * nothing.
+ * True when the session's summary row already holds `status` and `gate` (any gate when
+ * `keepsGate`, a record that keeps the row's), and `graph` unless it is null (a record without
+ * a graph keeps the row's): writing the record's summary would change nothing.
  */
 export function summaryHolds(
   schema: string,
   session: string,
-  fields: { readonly status: string; readonly gate: string; readonly graph: string },
+  fields: {
+    readonly status: string;
+    readonly gate: string;
+    readonly keepsGate: string;
+    readonly graph: string;
+  },
 ): string {
   return `EXISTS (
     SELECT 1 FROM ${schema}.sessions y
     WHERE y.session_id = ${session} AND y.status = ${fields.status}
-      AND y.gate IS NOT DISTINCT FROM ${fields.gate}
+      AND (${fields.keepsGate} OR y.gate IS NOT DISTINCT FROM ${fields.gate})
       AND (${fields.graph} IS NULL OR y.graph IS NOT DISTINCT FROM ${fields.graph}))`;
+}
+
+/** The gate a summary upsert writes: the row's own when `keepsGate`, else the new one. */
+export function gateSet(keepsGate: string): string {
+  return `gate = CASE WHEN ${keepsGate} THEN x.gate ELSE EXCLUDED.gate END`;
 }

@@ -10,6 +10,7 @@ import type { CheckpointRecord } from "../checkpoint-store.js";
 import { jsonText } from "../json-text.js";
 import type { StoreEvent } from "../notifier.js";
 import type { Lease } from "../session-store.js";
+import { gateEffect } from "../summary-gate.js";
 
 /** The SQLSTATE the statement raises when the batch's lease is not the session's any more. */
 export const LEASE_LOST = "TL001";
@@ -43,6 +44,12 @@ export interface Summary {
   createdAt: number;
   updatedAt: number;
   gate: string | null;
+  /**
+   * The row keeps the gate it holds and `gate` is null: the batch's last record of the own
+   * thread only saves a node's progress, and no earlier one of the batch set a gate (see
+   * `gateEffect`).
+   */
+  keepsGate: boolean;
 }
 
 /** A batch's checkpoints, checked and encoded. */
@@ -53,6 +60,11 @@ export interface EncodedCheckpoints {
   readonly summaries: readonly Summary[];
   /** The `checkpoint` events of the session's own threads, in order. */
   readonly events: readonly StoreEvent[];
+  /**
+   * Whether a record of a nested graph's thread may change its session's gate (`gateEffect`
+   * says `"nested"`): the batch then goes as a transaction that reads the gate (`nested-gates.ts`).
+   */
+  readonly nested: boolean;
 }
 
 function conflict(record: CheckpointRecord): CheckpointConflictError {
@@ -70,6 +82,7 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
   const summaries = new Map<string, Summary>();
   const rows: unknown[][] = [];
   const events: StoreEvent[] = [];
+  let nested = false;
   for (const record of records) {
     const key = `${record.sessionId}\u0000${record.thread}`;
     const before = last.get(key);
@@ -79,8 +92,13 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
     last.set(key, record.seq);
     ids.add(`${key}\u0000${record.id}`);
     rows.push(checkpointRowValues(record));
-    if (record.thread !== "") continue;
+    const effect = gateEffect(record);
+    if (record.thread !== "") {
+      nested ||= effect === "nested";
+      continue;
+    }
     const previous = summaries.get(record.sessionId);
+    const keeps = effect === "keep";
     summaries.set(record.sessionId, {
       sessionId: record.sessionId,
       graph: record.meta.graph ?? previous?.graph ?? null,
@@ -88,7 +106,12 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
       checkpointId: record.id,
       createdAt: previous?.createdAt ?? record.createdAt,
       updatedAt: record.createdAt,
-      gate: record.meta.gate === undefined ? null : jsonText(record.meta.gate, "meta.gate"),
+      gate: keeps
+        ? (previous?.gate ?? null)
+        : record.meta.gate === undefined
+          ? null
+          : jsonText(record.meta.gate, "meta.gate"),
+      keepsGate: keeps && (previous === undefined || previous.keepsGate),
     });
     const event: StoreEvent = {
       kind: "checkpoint",
@@ -98,7 +121,7 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
     };
     events.push(event);
   }
-  return { records, rows, summaries: [...summaries.values()], events };
+  return { records, rows, summaries: [...summaries.values()], events, nested };
 }
 
 /**

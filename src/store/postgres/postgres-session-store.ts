@@ -49,10 +49,12 @@ function leaseFree(l: string, now: string): string {
  * checkpoint of its own thread (one descent of the checkpoints' primary key). A step's commit
  * leaves the sessions row alone unless the status, gate or graph change (see
  * `checkpoint-insert.ts`), so the row's own copies of these two columns are those of the
- * last commit that changed it; they are the fallback only for a session without such a row.
+ * last commit that changed it: its `checkpoint_id` is the fallback only for a session without
+ * such a checkpoint, and its `updated_at` counts when it is later, as after a nested graph's
+ * checkpoint opened or closed a gate (`nested-gates.ts`).
  */
 const SUMMARY_COLUMNS =
-  "s.session_id, s.graph, s.status, coalesce(c.id, s.checkpoint_id) AS checkpoint_id, s.created_at, coalesce(c.created_at, s.updated_at) AS updated_at, s.gate";
+  "s.session_id, s.graph, s.status, coalesce(c.id, s.checkpoint_id) AS checkpoint_id, s.created_at, greatest(c.created_at, s.updated_at) AS updated_at, s.gate";
 
 function summaries(s: string): string {
   return `${s}.sessions s LEFT JOIN LATERAL (

@@ -18,6 +18,7 @@ import {
 import { channelOf, quoteIdent } from "./identifier.js";
 import { loadPg } from "./load-pg.js";
 import { migrate } from "./migrations.js";
+import { writeNestedGates } from "./nested-gates.js";
 import { PostgresAuditStore } from "./postgres-audit-store.js";
 import { PostgresCheckpointStore } from "./postgres-checkpoint-store.js";
 import { PostgresInterruptStore } from "./postgres-interrupt-store.js";
@@ -188,6 +189,10 @@ export class PostgresStore implements Store {
     const s = this.#s;
     const writesCheckpoints = checkpoints.length > 0 || lease !== undefined;
     try {
+      if (encoded.nested) {
+        await this.#commitNested(encoded, lease, batch.now, settlements, entries);
+        return;
+      }
       if (settlements.length === 0 && writesCheckpoints) {
         if (entries !== undefined) {
           // Never relaxed: a batch with audit entries waits for the disk (see `isRunningStep`).
@@ -227,6 +232,45 @@ export class PostgresStore implements Store {
       for (const summary of encoded.summaries) this.#guesses.forget(summary.sessionId);
       throw refusalOf(error, encoded, lease) ?? error;
     }
+  }
+
+  /**
+   * Commits a batch in which a checkpoint of a nested graph's thread may change its session's
+   * gate: one transaction of the checkpoints statement (with the audit entries, unless messages
+   * are settled), the gates (`nested-gates.ts`), and the settlements with the audit entries.
+   */
+  async #commitNested(
+    encoded: EncodedCheckpoints,
+    lease: Lease | undefined,
+    now: number,
+    settlements: NonNullable<StoreBatch["settle"]>,
+    entries: ReturnType<typeof encodeAudit> | undefined,
+  ): Promise<void> {
+    const s = this.#s;
+    const channel = this.#channel;
+    const settling = settlements.length > 0;
+    const { events, gates } = await this.#db.transaction(async (tx) => {
+      await tx.query(
+        checkpointInsert(
+          s,
+          channel,
+          encoded,
+          lease,
+          now,
+          !settling,
+          false,
+          settling ? undefined : entries,
+        ),
+      );
+      const nested = await writeNestedGates(tx, s, channel, encoded.records);
+      const settled = settling
+        ? await settle(tx, s, settlements, now, { channel, events: encoded.events }, entries)
+        : [];
+      return { events: [...settled, ...encoded.events, ...nested.events], gates: nested.gates };
+    });
+    this.#guesses.wrote(encoded);
+    for (const [sessionId, gate] of gates) this.#guesses.gateIs(sessionId, gate);
+    this.#notifier.publish(events);
   }
 
   /**

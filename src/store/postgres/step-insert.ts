@@ -1,7 +1,7 @@
 /**
  * The statement for the most frequent commit of all: one checkpoint of a run's step, under its
  * lease, that leaves the session's summary as it is (the same status, gate and graph), or that
- * belongs to a nested thread, which has no summary. It fences and extends the lease and inserts
+ * belongs to a nested graph's thread and changes no gate (see `gateEffect`). It fences and extends the lease and inserts
  * the checkpoint, as {@link checkpointInsert} does, but has no summary upsert: a data-modifying
  * CTE on `sessions` costs the server its setup (the table, its indexes, the conflict arbiter)
  * even when it writes nothing, about a third of the server's time for a step.
@@ -31,7 +31,7 @@ function text(schema: string): string {
   const p = COLUMNS.length;
   // $1 session, $2 thread, $3 seq, $10 status; $p+1 lease token, $p+2 now, $p+3 whether to check
   // the summary (a record of the session's own thread), $p+4 its graph, $p+5 its gate, $p+6
-  // whether to commit without waiting for the disk.
+  // whether it keeps the row's gate, $p+7 whether to commit without waiting for the disk.
   return `
 WITH lease AS (
   ${extendLease(s, "$1::text", `$${p + 1}::text`, `$${p + 2}::bigint`)}
@@ -39,6 +39,7 @@ WITH lease AS (
   SELECT 1 WHERE NOT $${p + 3}::boolean OR ${summaryHolds(s, "$1::text", {
     status: "$10::text",
     gate: `$${p + 5}::text`,
+    keepsGate: `$${p + 6}::boolean`,
     graph: `$${p + 4}::text`,
   })}
 ), ins AS (
@@ -55,7 +56,7 @@ WITH lease AS (
     ELSE '${CONFLICT}' END, '1')
   WHERE NOT EXISTS (SELECT 1 FROM ins)
 ), relaxed AS (
-  SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 6}::boolean
+  SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 7}::boolean
 )
 SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM relaxed) AS done`;
 }
@@ -89,6 +90,7 @@ export function stepInsert(
       summary !== undefined,
       summary?.graph ?? null,
       summary?.gate ?? null,
+      summary?.keepsGate ?? false,
       relaxed,
     ],
   };
@@ -122,18 +124,30 @@ export class SummaryGuesses {
     return (
       row !== undefined &&
       row.status === summary.status &&
-      row.gate === summary.gate &&
+      (summary.keepsGate || row.gate === summary.gate) &&
       (summary.graph === null || (row.graph !== undefined && row.graph === summary.graph))
     );
   }
 
-  /** After a commit of `encoded` with the full statement: its summaries are what the rows hold. */
+  /**
+   * After a commit of `encoded` with the full statement: its summaries are what the rows hold
+   * (a summary that kept its row's gate leaves the guess of it, when there is one).
+   */
   wrote(encoded: EncodedCheckpoints): void {
     if (this.#rows.size >= SummaryGuesses.LIMIT) this.#rows.clear();
     for (const summary of encoded.summaries) {
-      const graph = summary.graph ?? this.#rows.get(summary.sessionId)?.graph;
-      this.#rows.set(summary.sessionId, { status: summary.status, gate: summary.gate, graph });
+      const known = this.#rows.get(summary.sessionId);
+      const graph = summary.graph ?? known?.graph;
+      if (summary.keepsGate && known === undefined) continue;
+      const gate = summary.keepsGate ? known!.gate : summary.gate;
+      this.#rows.set(summary.sessionId, { status: summary.status, gate, graph });
     }
+  }
+
+  /** After a nested graph's checkpoint set the row's gate to `gate`. */
+  gateIs(sessionId: string, gate: string | null): void {
+    const known = this.#rows.get(sessionId);
+    if (known !== undefined) this.#rows.set(sessionId, { ...known, gate });
   }
 
   /** After a refusal: nothing is known of the session's row any more. */

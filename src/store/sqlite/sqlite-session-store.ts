@@ -15,6 +15,7 @@ import type {
   SessionStore,
   SessionSummary,
 } from "../session-store.js";
+import { gateEffect, sameGate, summaryGate } from "../summary-gate.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { corrupt, type RowName, readJson, readNumber, readString } from "./sqlite-rows.js";
 
@@ -57,8 +58,13 @@ interface FenceRow {
  */
 const LATEST_OWN =
   "SELECT max(seq) FROM checkpoints WHERE session_id = s.session_id AND thread = ''";
+/*
+ * The row's `updated_at` is written when a nested graph's checkpoint changes the gate (it opened
+ * or closed a gate inside the nested graph): the summary's update time is the later of it and
+ * the latest checkpoint's. A value left by schema version 1 is older than any later checkpoint.
+ */
 const SUMMARY =
-  "s.session_id AS session_id, s.graph AS graph, s.status AS status, c.id AS checkpoint_id, s.created_at AS created_at, c.created_at AS updated_at, s.gate AS gate";
+  "s.session_id AS session_id, s.graph AS graph, s.status AS status, c.id AS checkpoint_id, s.created_at AS created_at, max(c.created_at, coalesce(s.updated_at, c.created_at)) AS updated_at, s.gate AS gate";
 const FROM = `FROM sessions s JOIN checkpoints c ON c.session_id = s.session_id AND c.thread = '' AND c.seq = (${LATEST_OWN})`;
 const INBOX = `${FROM} WHERE s.status IS NOT NULL AND (@status IS NULL OR s.status = @status) AND (@graph IS NULL OR s.graph = @graph) AND (@waiting = 0 OR s.gate IS NOT NULL)`;
 /** Statements built from parts, built once: a statement's text is its cache key. */
@@ -67,6 +73,8 @@ const COUNT_INBOX = `SELECT count(*) ${INBOX}`;
 const PAGE_INBOX = `SELECT ${SUMMARY} ${INBOX} ORDER BY updated_at DESC, s.session_id LIMIT @limit OFFSET @offset`;
 const FENCE =
   "SELECT lease_token, lease_expires_at, graph, status, created_at, gate FROM sessions WHERE session_id = ?";
+/** The gate of a session that has a summary, which a nested graph's checkpoint may change. */
+const NESTED_FENCE = "SELECT gate FROM sessions WHERE session_id = ? AND status IS NOT NULL";
 const STATUSES = new Set<string>(CHECKPOINT_STATUSES);
 
 /**
@@ -162,7 +170,12 @@ export class SqliteSessionStore implements SessionStore {
   touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): "lost" | "same" | "changed" {
     const row = this.#fence(lease.sessionId);
     if (row === undefined || row.lease_token !== lease.token) return "lost";
-    const gate = record.meta.gate === undefined ? null : jsonText(record.meta.gate, "meta.gate");
+    const gate =
+      gateEffect(record) === "keep"
+        ? row.gate
+        : record.meta.gate === undefined
+          ? null
+          : jsonText(record.meta.gate, "meta.gate");
     const graph = record.meta.graph ?? row.graph ?? "";
     const due = renewalDue(row, lease, now);
     const changed =
@@ -206,13 +219,16 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  /** @internal Brings the summary up to date with a checkpoint of the session's own thread. */
+  /**
+   * @internal Brings the summary up to date with a checkpoint of the session's own thread; one
+   * that only saves a node's progress keeps the gate (see `gateEffect`).
+   */
   record(record: CheckpointRecord): void {
     const gate = record.meta.gate;
     const graph = record.meta.graph ?? null;
     this.#connection
       .statement(
-        "INSERT INTO sessions (session_id, graph, status, created_at, gate) VALUES (?, coalesce(?, ''), ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET graph = coalesce(?, graph, ''), status = excluded.status, created_at = coalesce(created_at, excluded.created_at), gate = excluded.gate",
+        "INSERT INTO sessions (session_id, graph, status, created_at, gate) VALUES (?, coalesce(?, ''), ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET graph = coalesce(?, graph, ''), status = excluded.status, created_at = coalesce(created_at, excluded.created_at), gate = CASE WHEN ? THEN gate ELSE excluded.gate END",
       )
       .run(
         record.sessionId,
@@ -221,7 +237,30 @@ export class SqliteSessionStore implements SessionStore {
         record.createdAt,
         gate === undefined ? null : jsonText(gate, "meta.gate"),
         graph,
+        gateEffect(record) === "keep" ? 1 : 0,
       );
+  }
+
+  /**
+   * @internal Brings the summary's gate up to date with a checkpoint of a nested graph's thread
+   * that may change it (`gateEffect` says `"nested"`), by the rule of `summaryGate`, in the open
+   * write transaction. Returns whether the gate changed; a session without a summary has none
+   * to change.
+   */
+  recordNested(record: CheckpointRecord): boolean {
+    const connection = this.#connection;
+    const row = connection.statement(NESTED_FENCE).get(record.sessionId) as
+      | { readonly gate: string | null }
+      | undefined;
+    if (row === undefined) return false;
+    const where: RowName = () => `sessions (${record.sessionId})`;
+    const current = row.gate === null ? undefined : (readJson(row.gate, "gate", where) as GateMeta);
+    const gate = summaryGate(current, record);
+    if (sameGate(gate, current)) return false;
+    connection
+      .statement("UPDATE sessions SET gate = ?, updated_at = ? WHERE session_id = ?")
+      .run(gate === undefined ? null : jsonText(gate, "gate"), record.createdAt, record.sessionId);
+    return true;
   }
 
   async get(sessionId: string): Promise<SessionSummary | undefined> {

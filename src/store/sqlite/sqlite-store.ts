@@ -9,6 +9,7 @@ import { jsonText } from "../json-text.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
+import { gateEffect } from "../summary-gate.js";
 import { prepareAuditEntry, SqliteAuditStore } from "./sqlite-audit-store.js";
 import { SqliteCheckpointStore } from "./sqlite-checkpoint-store.js";
 import { SqliteConnection } from "./sqlite-connection.js";
@@ -218,8 +219,13 @@ export class SqliteStore implements Store {
       }
       for (const entry of entries) this.#audit.insert(entry);
       for (const record of checkpoints) {
-        if (record.thread !== "") continue;
-        if (!step) this.#sessions.record(record);
+        if (record.thread !== "") {
+          // A nested graph's checkpoint is told of (to every process: a batch that is not a
+          // step counts as changed) only when it changed the summary's gate.
+          if (gateEffect(record) !== "nested" || !this.#sessions.recordNested(record)) continue;
+        } else if (!step) {
+          this.#sessions.record(record);
+        }
         this.#notifier.record(
           {
             kind: "checkpoint",

@@ -65,7 +65,10 @@ function nodes(plan: PlanNode): PlanNode[] {
 function literal(value: unknown): string {
   if (value === null || value === undefined) return "NULL";
   if (typeof value === "number" || typeof value === "boolean") return String(value);
-  if (Array.isArray(value)) return `ARRAY[${value.map(literal).join(", ")}]`;
+  // An empty ARRAY[] has no type; the untyped '{}' takes the parameter's.
+  if (Array.isArray(value)) {
+    return value.length === 0 ? "'{}'" : `ARRAY[${value.map(literal).join(", ")}]`;
+  }
   return `'${String(value).replaceAll("'", "''")}'`;
 }
 

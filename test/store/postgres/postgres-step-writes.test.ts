@@ -412,3 +412,111 @@ describe("PostgresStore: a batch that settles messages", () => {
     }
   });
 });
+
+describe("PostgresStore: a nested graph's gate in the summary", () => {
+  const APPROVED = { status: "applied", action: { type: "approve" }, appliedAt: T0 } as const;
+  const gate = { ...GATE, requestId: "child-run.1", node: "child/check" };
+  const child = (sessionId: string, seq: number, fields: Parameters<typeof checkpoint>[2] = {}) =>
+    checkpoint(sessionId, seq, { thread: "child", runId: "child-run", ...fields });
+
+  it("takes a transaction only where the gate opens or closes, and tells other processes", async () => {
+    const heard: StoreEvent[] = [];
+    const stop = b.notifier.subscribe("nested", (event) => heard.push(event));
+    const held = await lease(a, "nested");
+    await a.commit({
+      lease: held,
+      checkpoints: [checkpoint("nested", 1, { meta: { v: 1, graph: "outer" } })],
+      now: T0,
+    });
+    const approve = await enqueue(a, message("nested"));
+    const seen = watchAll();
+    try {
+      // The nested graph's own steps, and its gate opening with its audit entry.
+      await a.commit({ lease: held, checkpoints: [child("nested", 1)], now: T0 });
+      await a.commit({
+        lease: held,
+        checkpoints: [child("nested", 2, { meta: { v: 1, gate }, createdAt: T0 + 10 })],
+        audit: [entry("nested", "approval.requested", T0 + 10)],
+        now: T0 + 10,
+      });
+      expect(await b.sessions.get("nested")).toMatchObject({ gate, updatedAt: T0 + 10 });
+      // A branch beside it saves its progress: a step that keeps the gate.
+      const progress = { v: 1 as const, progress: { node: "group", data: { branch: "b" } } };
+      await a.commit({
+        lease: held,
+        checkpoints: [checkpoint("nested", 2, { meta: progress })],
+        now: T0,
+      });
+      expect(await b.sessions.get("nested")).toMatchObject({ checkpointId: "nested|#2", gate });
+      // The decision, with the message it consumed.
+      await a.commit({
+        lease: held,
+        checkpoints: [child("nested", 3, { meta: { v: 1, decision: decisionOf(gate) } })],
+        settle: [{ id: approve.id, outcome: APPROVED }],
+        audit: [entry("nested", "approval.decided", T0 + 20)],
+        now: T0 + 20,
+      });
+      await a.commit({ lease: held, checkpoints: [child("nested", 4)], now: T0 });
+    } finally {
+      seen.stop();
+    }
+    try {
+      // What the commits sent (the reads in between are the other store's).
+      expect(seen.sent.filter((name) => name !== "session_get")).toEqual([
+        "step_insert",
+        "BEGIN",
+        "checkpoint_insert_1_audit",
+        "nested_gate_write",
+        "COMMIT",
+        "step_insert",
+        "BEGIN",
+        "checkpoint_insert_1",
+        "nested_gate_read",
+        "nested_gate_write",
+        "settle_audit",
+        "COMMIT",
+        "step_insert",
+      ]);
+      expect(await b.sessions.get("nested")).not.toHaveProperty("gate");
+      expect(await auditOf("nested")).toEqual([
+        [1, "interrupt.received"],
+        [2, "approval.requested"],
+        [3, "approval.decided"],
+      ]);
+      await eventually(() =>
+        expect(heard.filter((e) => e.kind === "checkpoint").map((e) => e.id)).toEqual([
+          "nested|#1",
+          "nested|child#2",
+          "nested|child#3",
+        ]),
+      );
+    } finally {
+      stop();
+    }
+  });
+
+  it("writes nothing of a nested gate's batch whose lease was lost", async () => {
+    const old = await lease(a, "nested-lost", { ttlMs: 10 });
+    await a.commit({ lease: old, checkpoints: [checkpoint("nested-lost", 1)], now: T0 });
+    await lease(b, "nested-lost", { now: T0 + 10 });
+    await expect(
+      a.commit({
+        lease: old,
+        checkpoints: [child("nested-lost", 1, { meta: { v: 1, gate } })],
+        now: T0 + 11,
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await b.checkpoints.list("nested-lost", "child")).toEqual([]);
+    expect(await b.sessions.get("nested-lost")).not.toHaveProperty("gate");
+  });
+});
+
+function decisionOf(gate: typeof GATE) {
+  return {
+    requestId: gate.requestId,
+    node: gate.node,
+    revision: gate.revision,
+    decision: "approve" as const,
+    by: "human" as const,
+  };
+}
