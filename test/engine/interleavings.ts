@@ -331,6 +331,7 @@ export function describeInterleavings(
               }),
         },
       );
-    });
+      // A failing interleaving is shrunk by playing smaller ones again: give that time.
+    }, 120_000);
   });
 }

@@ -7,9 +7,9 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-// Fewer runs than on the memory store: each store call is a round trip to the server.
-// The second service and agent connect again, as another process would.
+// As many runs as on the other stores (a play takes about 50 ms here). The second service and
+// agent connect again, as another process would.
 describeInterleavings("PostgresStore", () => connect(schema), {
-  runs: 30,
+  runs: 50,
   connectAgain: () => connect(schema),
 });
