@@ -3,8 +3,10 @@ import { z } from "zod";
 import { type CancelTimer, later } from "../clock.js";
 import { InvalidOptionError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { GateDecisionMeta, GateMeta, OutcomeMeta } from "../store/checkpoint-meta.js";
 import type { StoredRecord } from "../store/checkpoint-store.js";
 import type { StoreEvent } from "../store/notifier.js";
+import type { SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import { signWebhook } from "./webhook-signature.js";
 
@@ -96,7 +98,24 @@ export function resolveWebhookOptions(value: unknown): Required<WebhookOptions> 
   } as Required<WebhookOptions>;
 }
 
-/** The events a checkpoint of a session's own thread stands for. */
+/**
+ * Whether a run is waiting for a reviewer at `gate`, told from its status: suspended there
+ * (`paused`), or waiting in process (`running`) at a timed gate. A gate without a timeout is
+ * not waited at in process: the run suspends at it right after it opens (or takes a decision
+ * queued before), and is waiting once that suspension is stored.
+ */
+function waitsAt(status: StoredRecord["status"], gate: GateMeta | undefined): gate is GateMeta {
+  return (
+    gate !== undefined &&
+    (status === "paused" || (status === "running" && gate.deadline !== undefined))
+  );
+}
+
+/**
+ * The events a checkpoint of a session's own thread stands for. One whose run waits at its
+ * gate (see `waitsAt`) stands for `approval.requested`; the sender delivers that once per
+ * request, whichever such checkpoint it sees first.
+ */
 export function webhookEventsOf(record: StoredRecord): WebhookEventType[] {
   if (record.kind === "unparsable") return [];
   const types: WebhookEventType[] = [];
@@ -104,6 +123,9 @@ export function webhookEventsOf(record: StoredRecord): WebhookEventType[] {
   switch (record.status) {
     case "paused":
       types.push(record.meta.gate === undefined ? "session.paused" : "approval.requested");
+      break;
+    case "running":
+      if (waitsAt(record.status, record.meta.gate)) types.push("approval.requested");
       break;
     case "completed":
     case "failed":
@@ -115,6 +137,90 @@ export function webhookEventsOf(record: StoredRecord): WebhookEventType[] {
       break;
   }
   return types;
+}
+
+/** What a delivery's body says besides its id. */
+interface WebhookPayload {
+  readonly type: WebhookEventType;
+  readonly sessionId: string;
+  readonly checkpointId: string;
+  readonly status: StoredRecord["status"];
+  readonly node: string | null;
+  readonly at: number;
+  readonly graph?: string;
+  readonly gate?: {
+    readonly requestId: string;
+    readonly node: string;
+    readonly revision: number;
+    readonly deadline?: number;
+  };
+  readonly decision?: GateDecisionMeta;
+  readonly outcome?: OutcomeMeta;
+}
+
+/**
+ * One event to deliver to every endpoint. `subject` is what tells it from the session's other
+ * events of its type, and with the endpoint, session and type makes the delivery id: the
+ * approval request for `approval.requested` (one delivery per request, whichever checkpoint
+ * shows it), the checkpoint for every other type.
+ */
+interface WebhookEvent {
+  readonly subject: string;
+  readonly payload: WebhookPayload;
+}
+
+/** The gate as a delivery names it. */
+function gatePayload(gate: GateMeta): NonNullable<WebhookPayload["gate"]> {
+  return {
+    requestId: gate.requestId,
+    node: gate.node,
+    revision: gate.revision,
+    ...(gate.deadline === undefined ? {} : { deadline: gate.deadline }),
+  };
+}
+
+/** The event of `type` a checkpoint of the session's own thread stands for. */
+function recordEvent(type: WebhookEventType, record: StoredRecord): WebhookEvent {
+  const meta = record.kind === "unparsable" ? undefined : record.meta;
+  const gate = meta?.gate;
+  return {
+    subject:
+      type === "approval.requested" && gate !== undefined ? `request:${gate.requestId}` : record.id,
+    payload: {
+      type,
+      sessionId: record.sessionId,
+      checkpointId: record.id,
+      status: record.status,
+      node: record.node,
+      at: record.createdAt,
+      ...(meta?.graph === undefined ? {} : { graph: meta.graph }),
+      ...(gate === undefined ? {} : { gate: gatePayload(gate) }),
+      ...(meta?.decision === undefined ? {} : { decision: meta.decision }),
+      ...(meta?.outcome === undefined ? {} : { outcome: meta.outcome }),
+    },
+  };
+}
+
+/**
+ * The `approval.requested` of the gate a session summary holds, for a gate a nested graph
+ * opened: its checkpoints are in a thread of their own, so the delivery carries, as the inbox
+ * shows, the status, checkpoint and graph of the session's own run, and for `node` and `at` the
+ * gated node's path and when the request was made.
+ */
+function summaryGateEvent(summary: SessionSummary, gate: GateMeta): WebhookEvent {
+  return {
+    subject: `request:${gate.requestId}`,
+    payload: {
+      type: "approval.requested",
+      sessionId: summary.sessionId,
+      checkpointId: summary.checkpointId,
+      status: summary.status,
+      node: gate.node,
+      at: gate.openedAt,
+      graph: summary.graph,
+      gate: gatePayload(gate),
+    },
+  };
 }
 
 const sleep = (ms: number, timers: Set<CancelTimer>) =>
@@ -129,10 +235,13 @@ const sleep = (ms: number, timers: Set<CancelTimer>) =>
 /**
  * Sends signed JSON POSTs to webhook endpoints when a session pauses, needs approval, is
  * decided, completes, fails, is rejected or cancelled. It listens to the store's notifier, so
- * runs of any process are seen; a run never waits for a delivery. Each delivery is retried with
+ * runs of any process are seen; a run never waits for a delivery. A session needs approval
+ * whenever it waits at a gate: suspended there, waiting in process at a timed gate, or at a
+ * gate inside a nested graph (which the session summary shows). Each delivery is retried with
  * exponential backoff up to `maxAttempts`, each attempt bounded by `timeoutMs`; its id
- * (`Trellis-Delivery`) is derived from the endpoint, session, checkpoint and event, so it is the
- * same on every retry and on every server that sends it, and receivers can drop repeats.
+ * (`Trellis-Delivery`) is derived from the endpoint, session, event type and the checkpoint
+ * (for `approval.requested`, the request: one delivery per request), so it is the same on every
+ * retry and on every server that sends it, and receivers can drop repeats.
  */
 export class WebhookSender {
   readonly #store: Store;
@@ -172,11 +281,11 @@ export class WebhookSender {
 
   #onEvent(event: StoreEvent): void {
     if (event.kind !== "checkpoint") return;
-    void this.#store.checkpoints.get(event.sessionId, "", event.id).then(
-      (record) => {
-        if (record === undefined || this.#closed) return;
-        for (const type of webhookEventsOf(record)) {
-          for (const endpoint of this.#options.endpoints) this.#enqueue(endpoint, type, record);
+    void this.#eventsOf(event).then(
+      (events) => {
+        if (this.#closed) return;
+        for (const e of events) {
+          for (const endpoint of this.#options.endpoints) this.#enqueue(endpoint, e);
         }
       },
       (error: unknown) =>
@@ -187,9 +296,30 @@ export class WebhookSender {
     );
   }
 
-  #enqueue(endpoint: WebhookEndpoint, type: WebhookEventType, record: StoredRecord): void {
+  /**
+   * What a checkpoint event stands for. A checkpoint of the session's own thread says it
+   * itself. Any other is one of a nested graph's threads that changed the summary's gate: when
+   * its run goes on or suspends (`running`, `paused`) it may have opened one, and the summary,
+   * read only then, names the gate open now, whichever thread opened it. A nested gate without
+   * a timeout suspends the whole run, whose own paused checkpoint then carries it.
+   */
+  async #eventsOf(
+    event: Extract<StoreEvent, { kind: "checkpoint" }>,
+  ): Promise<readonly WebhookEvent[]> {
+    const record = await this.#store.checkpoints.get(event.sessionId, "", event.id);
+    if (record !== undefined) return webhookEventsOf(record).map((t) => recordEvent(t, record));
+    if (event.status !== "running" && event.status !== "paused") return [];
+    const summary = await this.#store.sessions.get(event.sessionId);
+    const gate = summary?.gate;
+    return summary !== undefined && waitsAt(summary.status, gate)
+      ? [summaryGateEvent(summary, gate)]
+      : [];
+  }
+
+  #enqueue(endpoint: WebhookEndpoint, event: WebhookEvent): void {
+    const { type, sessionId, checkpointId } = event.payload;
     const id = createHash("sha256")
-      .update(`${endpoint.url}\n${record.sessionId}\n${record.id}\n${type}`)
+      .update(`${endpoint.url}\n${sessionId}\n${event.subject}\n${type}`)
       .digest("hex")
       .slice(0, 32);
     if (this.#deliveries.has(id)) return;
@@ -198,8 +328,8 @@ export class WebhookSender {
       id,
       url: endpoint.url,
       type,
-      sessionId: record.sessionId,
-      checkpointId: record.id,
+      sessionId,
+      checkpointId,
       status: "pending",
       attempts: 0,
       lastError: null,
@@ -212,28 +342,8 @@ export class WebhookSender {
       const oldest = this.#deliveries.keys().next().value as string;
       this.#deliveries.delete(oldest);
     }
-    const body = JSON.stringify(this.#payload(delivery, record));
+    const body = JSON.stringify({ id, ...event.payload });
     void this.#deliver(endpoint, delivery, body);
-  }
-
-  #payload(delivery: Delivery, record: StoredRecord) {
-    const meta = record.kind === "unparsable" ? undefined : record.meta;
-    const gate = meta?.gate;
-    return {
-      id: delivery.id,
-      type: delivery.type,
-      sessionId: record.sessionId,
-      checkpointId: record.id,
-      status: record.status,
-      node: record.node,
-      at: record.createdAt,
-      ...(meta?.graph === undefined ? {} : { graph: meta.graph }),
-      ...(gate === undefined
-        ? {}
-        : { gate: { requestId: gate.requestId, node: gate.node, revision: gate.revision } }),
-      ...(meta?.decision === undefined ? {} : { decision: meta.decision }),
-      ...(meta?.outcome === undefined ? {} : { outcome: meta.outcome }),
-    };
   }
 
   async #deliver(endpoint: WebhookEndpoint, delivery: Delivery, body: string): Promise<void> {
