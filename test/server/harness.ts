@@ -14,6 +14,7 @@ import {
 } from "../../src/entries/server.js";
 import { SqliteStore } from "../../src/entries/sqlite.js";
 import {
+  type AnyAgent,
   InProcessDispatcher,
   InterruptService,
   type Store,
@@ -61,18 +62,25 @@ export interface Api {
   close(): Promise<void>;
 }
 
-/** Opens a store (default: a new SQLite file), builds the server over it and listens on port 0. */
+/**
+ * Opens a store (default: a new SQLite file), builds the server over it and listens on port 0.
+ * `agents` builds the agents it runs (default: `reviewAgents`).
+ */
 export async function startApi(
   options: {
     readonly store?: Store;
     readonly dbFile?: string;
     readonly server?: Partial<ServerOptions>;
+    readonly agents?: (deps: {
+      readonly store: Store;
+      readonly interrupts: InterruptService;
+    }) => Readonly<Record<string, AnyAgent>>;
   } = {},
 ): Promise<Api> {
   const store =
     options.store ?? (await SqliteStore.open({ path: options.dbFile!, logger: silentLogger }));
   const interrupts = new InterruptService({ store, logger: silentLogger });
-  const agents = reviewAgents({ store, interrupts });
+  const agents = (options.agents ?? reviewAgents)({ store, interrupts });
   const dispatcher = new InProcessDispatcher(agents, { logger: silentLogger });
   const server = await createServer({
     store,

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { signWebhook, verifyWebhook } from "../../src/entries/server.js";
 import type { CheckpointRecord } from "../../src/index.js";
 import { webhookEventsOf } from "../../src/server/webhooks.js";
+import { nestedReviewAgents } from "./fixtures/review-agents.js";
 import { type Api, REVIEWER, startApi, tempDir, until } from "./harness.js";
 
 const dir = tempDir("server-webhooks");
@@ -47,6 +49,55 @@ afterAll(async () => {
   for (const api of apis) await api.close();
 });
 
+/** A server whose gates wait in process for `waitMs` (0: they suspend), sending to `url`. */
+async function hookedApi(name: string, url: string, waitMs: number): Promise<Api> {
+  const before = process.env.TRELLIS_TEST_GATE_WAIT_MS;
+  process.env.TRELLIS_TEST_GATE_WAIT_MS = String(waitMs);
+  try {
+    const api = await startApi({
+      dbFile: `${dir}/${name}.db`,
+      agents: nestedReviewAgents,
+      server: { webhooks: { endpoints: [{ url, secret: SECRET }], backoffMs: 50 } },
+    });
+    apis.push(api);
+    return api;
+  } finally {
+    if (before === undefined) delete process.env.TRELLIS_TEST_GATE_WAIT_MS;
+    else process.env.TRELLIS_TEST_GATE_WAIT_MS = before;
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: payloads are JSON of several shapes.
+type Payload = any;
+
+/** The payloads delivered for one session, each delivery once, in the order they arrived. */
+function deliveredFor(received: readonly Received[], sessionId: string): Payload[] {
+  const seen = new Map<string, Payload>();
+  for (const r of received) {
+    const payload = JSON.parse(r.body);
+    if (payload.sessionId === sessionId && !seen.has(payload.id)) seen.set(payload.id, payload);
+  }
+  return [...seen.values()];
+}
+
+const requestsOf = (payloads: readonly Payload[]) =>
+  payloads.filter((p) => p.type === "approval.requested");
+
+/** The delivery id a payload should carry: by request for a request, else by checkpoint. */
+function expectedId(url: string, payload: Payload): string {
+  const subject =
+    payload.type === "approval.requested"
+      ? `request:${payload.gate.requestId}`
+      : payload.checkpointId;
+  return createHash("sha256")
+    .update(`${url}\n${payload.sessionId}\n${subject}\n${payload.type}`)
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** Gives the server's deliveries and the notifier time to send anything more. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
 describe("webhooks", () => {
   it("names the events a checkpoint stands for", () => {
     const record = (
@@ -89,6 +140,11 @@ describe("webhooks", () => {
     expect(webhookEventsOf(record("running"))).toEqual([]);
     expect(webhookEventsOf(record("paused"))).toEqual(["session.paused"]);
     expect(webhookEventsOf(record("paused", { gate }))).toEqual(["approval.requested"]);
+    // A timed gate is waited at in process; one without a timeout suspends right after it opens.
+    expect(webhookEventsOf(record("running", { gate: { ...gate, deadline: 5 } }))).toEqual([
+      "approval.requested",
+    ]);
+    expect(webhookEventsOf(record("running", { gate }))).toEqual([]);
     expect(webhookEventsOf(record("running", { decision }))).toEqual(["approval.decided"]);
     expect(webhookEventsOf(record("paused", { decision, gate }))).toEqual([
       "approval.decided",
@@ -239,5 +295,170 @@ describe("webhooks", () => {
       return d.length > 0 && d.every((x) => x.status === "failed") ? d : undefined;
     }, "the deliveries to be abandoned");
     expect(failed[0]!.lastError).toContain("no answer within 2000 ms");
+  });
+
+  it("asks for approval once while a run waits in process at a timed gate, before the timeout acts, and not again when it suspends there", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const api = await hookedApi("timed", hook.url, 30_000);
+    const id = "hook-timed";
+    await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: id } });
+    const [request] = await until(() => {
+      const r = requestsOf(deliveredFor(hook.received, id));
+      return r.length > 0 ? r : undefined;
+    }, "the approval request of the timed gate");
+    expect(request).toMatchObject({
+      type: "approval.requested",
+      status: "running",
+      node: "draft",
+      gate: { node: "draft", revision: 0 },
+    });
+    expect(request.gate.deadline).toBeGreaterThan(Date.now());
+    // Still waiting in process: the timeout has not acted.
+    const summary = await api.store.sessions.get(id);
+    expect(summary).toMatchObject({
+      status: "running",
+      gate: { requestId: request.gate.requestId },
+    });
+    expect(request.checkpointId).toBe(summary?.checkpointId);
+
+    await api.interrupts.send(id, { type: "pause", mode: "suspend" }, { sender: "rita" });
+    await until(async () => {
+      const s = await api.store.sessions.get(id);
+      return s?.status === "paused" && s.gate !== undefined ? true : undefined;
+    }, "the run to suspend at the gate");
+    await settle();
+    expect(requestsOf(deliveredFor(hook.received, id))).toHaveLength(1);
+
+    await api.call("POST", `/api/sessions/${id}/interrupts`, {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    const payloads = await until(() => {
+      const p = deliveredFor(hook.received, id);
+      return p.some((x) => x.type === "session.completed") ? p : undefined;
+    }, "completion");
+    await settle();
+    const all = deliveredFor(hook.received, id);
+    expect(all.map((p) => p.type)).toEqual([
+      "approval.requested",
+      "approval.decided",
+      "session.completed",
+    ]);
+    expect(payloads.find((p) => p.type === "approval.decided")).toMatchObject({
+      decision: { decision: "approve", requestId: request.gate.requestId },
+    });
+    for (const p of all) expect(p.id).toBe(expectedId(hook.url, p));
+  });
+
+  it("asks again for each request_changes round at a timed gate, with the round's new request", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const api = await hookedApi("rounds", hook.url, 30_000);
+    const id = "hook-rounds";
+    await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: id } });
+    const waitFor = (n: number) =>
+      until(() => {
+        const r = requestsOf(deliveredFor(hook.received, id));
+        return r.length >= n ? r : undefined;
+      }, `approval request ${n}`);
+    const [first] = await waitFor(1);
+    await api.call("POST", `/api/sessions/${id}/interrupts`, {
+      token: REVIEWER,
+      body: { type: "request_changes", feedback: "mention otters" },
+    });
+    const [, second] = await waitFor(2);
+    expect(second).toMatchObject({ status: "running", gate: { node: "draft", revision: 1 } });
+    expect(second.gate.requestId).not.toBe(first.gate.requestId);
+    expect(second.id).not.toBe(first.id);
+    await api.call("POST", `/api/sessions/${id}/interrupts`, {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    await until(() => {
+      const p = deliveredFor(hook.received, id);
+      return p.some((x) => x.type === "session.completed") ? p : undefined;
+    }, "completion");
+    await settle();
+    expect(deliveredFor(hook.received, id).map((p) => p.type)).toEqual([
+      "approval.requested",
+      "approval.decided",
+      "approval.requested",
+      "approval.decided",
+      "session.completed",
+    ]);
+  });
+
+  it("asks for approval at a nested graph's timed gate, naming its path and the session's own checkpoint", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const api = await hookedApi("nested-timed", hook.url, 30_000);
+    const id = "hook-nested";
+    await api.call("POST", "/api/runs", { body: { agent: "nested", sessionId: id } });
+    const [request] = await until(() => {
+      const r = requestsOf(deliveredFor(hook.received, id));
+      return r.length > 0 ? r : undefined;
+    }, "the approval request of the nested gate");
+    const summary = await api.store.sessions.get(id);
+    expect(summary).toMatchObject({ status: "running", gate: { node: "child/draft" } });
+    expect(request).toMatchObject({
+      type: "approval.requested",
+      status: "running",
+      node: "child/draft",
+      graph: "nested-review",
+      checkpointId: summary?.checkpointId,
+      at: summary?.gate?.openedAt,
+      gate: {
+        requestId: summary?.gate?.requestId,
+        node: "child/draft",
+        revision: 0,
+        deadline: summary?.gate?.deadline,
+      },
+    });
+    expect(request.id).toBe(expectedId(hook.url, request));
+    await api.call("POST", `/api/sessions/${id}/interrupts`, {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    await until(
+      () =>
+        deliveredFor(hook.received, id).some((x) => x.type === "session.completed")
+          ? true
+          : undefined,
+      "completion",
+    );
+    await settle();
+    expect(requestsOf(deliveredFor(hook.received, id))).toHaveLength(1);
+  });
+
+  it("asks for approval once, as suspended, at a nested graph's gate without a timeout", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const api = await hookedApi("nested-suspended", hook.url, 0);
+    const id = "hook-nested-suspended";
+    await api.call("POST", "/api/runs", { body: { agent: "nested", sessionId: id } });
+    await until(async () => {
+      const s = await api.store.sessions.get(id);
+      return s?.status === "paused" ? true : undefined;
+    }, "the run to suspend at the nested gate");
+    await until(
+      () => (requestsOf(deliveredFor(hook.received, id)).length > 0 ? true : undefined),
+      "the approval request",
+    );
+    await settle();
+    const requests = requestsOf(deliveredFor(hook.received, id));
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({
+      status: "paused",
+      gate: { node: "child/draft", revision: 0 },
+    });
+    expect(requests[0].gate).not.toHaveProperty("deadline");
+    await api.call("POST", `/api/sessions/${id}/interrupts`, {
+      token: REVIEWER,
+      body: { type: "approve" },
+    });
+    await until(
+      () =>
+        deliveredFor(hook.received, id).some((x) => x.type === "session.completed")
+          ? true
+          : undefined,
+      "completion",
+    );
   });
 });
