@@ -426,6 +426,10 @@ describe("webhooks", () => {
     );
     await settle();
     expect(requestsOf(deliveredFor(hook.received, id))).toHaveLength(1);
+    // A nested decision is not delivered; the audit trail (and `gate.decided` on the live
+    // events) tells of it.
+    const audit = await api.store.audit.list(id, { limit: 500 });
+    expect(audit.items.map((e) => e.kind)).toContain("approval.decided");
   });
 
   it("asks for approval once, as suspended, at a nested graph's gate without a timeout", async () => {
