@@ -98,6 +98,14 @@ function expectedId(url: string, payload: Payload): string {
 /** Gives the server's deliveries and the notifier time to send anything more. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
+/** Waits until a delivery of `type` for `sessionId` arrived. */
+function untilDelivered(received: readonly Received[], sessionId: string, type: string) {
+  return until(
+    () => (deliveredFor(received, sessionId).some((x) => x.type === type) ? true : undefined),
+    `a ${type} delivery`,
+  );
+}
+
 describe("webhooks", () => {
   it("names the events a checkpoint stands for", () => {
     const record = (
@@ -417,13 +425,7 @@ describe("webhooks", () => {
       token: REVIEWER,
       body: { type: "approve" },
     });
-    await until(
-      () =>
-        deliveredFor(hook.received, id).some((x) => x.type === "session.completed")
-          ? true
-          : undefined,
-      "completion",
-    );
+    await untilDelivered(hook.received, id, "session.completed");
     await settle();
     expect(requestsOf(deliveredFor(hook.received, id))).toHaveLength(1);
     // A nested decision is not delivered; the audit trail (and `gate.decided` on the live
@@ -457,12 +459,6 @@ describe("webhooks", () => {
       token: REVIEWER,
       body: { type: "approve" },
     });
-    await until(
-      () =>
-        deliveredFor(hook.received, id).some((x) => x.type === "session.completed")
-          ? true
-          : undefined,
-      "completion",
-    );
+    await untilDelivered(hook.received, id, "session.completed");
   });
 });
