@@ -11,7 +11,7 @@ import type {
   SessionSummary,
 } from "../session-store.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
-import type { Database } from "./database.js";
+import type { Database, Transaction } from "./database.js";
 import type { PostgresInterruptStore } from "./postgres-interrupt-store.js";
 import { num, type SummaryRow, toSummary } from "./rows.js";
 
@@ -178,22 +178,27 @@ WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
         };
       }
       // Another acquirer took the row after this statement's snapshot: read who holds it now.
-      const [holder] = await this.#db.query<AcquireRow>({
-        name: `${s}.lease_holder`,
-        text: `SELECT false AS ok, owner, expires_at FROM ${s}.leases WHERE session_id = $1`,
-        values: [request.sessionId],
-      });
-      if (holder !== undefined) {
-        return {
-          ok: false,
-          owner: String(holder.owner),
-          expiresAt: num(holder.expires_at, "a lease expiry"),
-        };
-      }
+      const holder = await this.#holder(this.#db, request.sessionId);
+      if (holder !== undefined) return { ok: false, ...holder };
       if (attempt >= 3) {
         return { ok: false, owner: "", expiresAt: request.now };
       }
     }
+  }
+
+  /** Who holds the session's lease row as `via` reads it now, if anyone. */
+  async #holder(
+    via: Transaction,
+    sessionId: string,
+  ): Promise<{ owner: string; expiresAt: number } | undefined> {
+    const [row] = await via.query<AcquireRow>({
+      name: `${this.#s}.lease_holder`,
+      text: `SELECT false AS ok, owner, expires_at FROM ${this.#s}.leases WHERE session_id = $1`,
+      values: [sessionId],
+    });
+    return row === undefined
+      ? undefined
+      : { owner: String(row.owner), expiresAt: num(row.expires_at, "a lease expiry") };
   }
 
   async renew(lease: Lease, now: number): Promise<Lease | undefined> {
@@ -327,17 +332,7 @@ SELECT (SELECT count(*) FROM lease) AS taken, (SELECT count(*) FROM summary) AS 
         values: [sessionId, options.now],
       });
       if (Number(taken?.taken) === 0) {
-        const [holder] = await tx.query<AcquireRow>({
-          name: `${s}.lease_holder`,
-          text: `SELECT false AS ok, owner, expires_at FROM ${s}.leases WHERE session_id = $1`,
-          values: [sessionId],
-        });
-        throw new SessionBusyError(
-          sessionId,
-          holder === undefined
-            ? undefined
-            : { owner: String(holder.owner), expiresAt: num(holder.expires_at, "a lease expiry") },
-        );
+        throw new SessionBusyError(sessionId, await this.#holder(tx, sessionId));
       }
       // Its messages go as any deletion removes them: audited, and their senders told.
       const removed = await this.#interrupts.removeIn(tx, {

@@ -1,10 +1,11 @@
 /**
  * The statement for the most frequent commit of all: one checkpoint of a run's step, under its
  * lease, that leaves the session's summary as it is (the same status, gate and graph), or that
- * belongs to a nested graph's thread and changes no gate (see `gateEffect`). It fences and extends the lease and inserts
- * the checkpoint, as {@link checkpointInsert} does, but has no summary upsert: a data-modifying
- * CTE on `sessions` costs the server its setup (the table, its indexes, the conflict arbiter)
- * even when it writes nothing, about a third of the server's time for a step.
+ * belongs to a nested graph's thread and changes no gate (see `gateEffect`). It fences and
+ * extends the lease and inserts the checkpoint, as {@link checkpointInsert} does, but has no
+ * summary upsert: a data-modifying CTE on `sessions` costs the server its setup (the table, its
+ * indexes, the conflict arbiter) even when it writes nothing, about a third of the server's
+ * time for a step.
  *
  * It checks instead that the summary row still holds what the record would write, and when it
  * does not (another process changed it, or the session was deleted), it refuses with
