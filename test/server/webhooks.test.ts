@@ -98,6 +98,14 @@ function expectedId(url: string, payload: Payload): string {
 /** Gives the server's deliveries and the notifier time to send anything more. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
+/** Waits until at least `n` approval requests for `sessionId` arrived; returns them all. */
+function untilRequests(received: readonly Received[], sessionId: string, n = 1) {
+  return until(() => {
+    const requests = requestsOf(deliveredFor(received, sessionId));
+    return requests.length >= n ? requests : undefined;
+  }, `approval request ${n} of ${sessionId}`);
+}
+
 /** Waits until a delivery of `type` for `sessionId` arrived. */
 function untilDelivered(received: readonly Received[], sessionId: string, type: string) {
   return until(
@@ -310,10 +318,7 @@ describe("webhooks", () => {
     const api = await hookedApi("timed", hook.url, 30_000);
     const id = "hook-timed";
     await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: id } });
-    const [request] = await until(() => {
-      const r = requestsOf(deliveredFor(hook.received, id));
-      return r.length > 0 ? r : undefined;
-    }, "the approval request of the timed gate");
+    const [request] = await untilRequests(hook.received, id);
     expect(request).toMatchObject({
       type: "approval.requested",
       status: "running",
@@ -363,11 +368,7 @@ describe("webhooks", () => {
     const api = await hookedApi("rounds", hook.url, 30_000);
     const id = "hook-rounds";
     await api.call("POST", "/api/runs", { body: { agent: "review", sessionId: id } });
-    const waitFor = (n: number) =>
-      until(() => {
-        const r = requestsOf(deliveredFor(hook.received, id));
-        return r.length >= n ? r : undefined;
-      }, `approval request ${n}`);
+    const waitFor = (n: number) => untilRequests(hook.received, id, n);
     const [first] = await waitFor(1);
     await api.call("POST", `/api/sessions/${id}/interrupts`, {
       token: REVIEWER,
@@ -400,10 +401,7 @@ describe("webhooks", () => {
     const api = await hookedApi("nested-timed", hook.url, 30_000);
     const id = "hook-nested";
     await api.call("POST", "/api/runs", { body: { agent: "nested", sessionId: id } });
-    const [request] = await until(() => {
-      const r = requestsOf(deliveredFor(hook.received, id));
-      return r.length > 0 ? r : undefined;
-    }, "the approval request of the nested gate");
+    const [request] = await untilRequests(hook.received, id);
     const summary = await api.store.sessions.get(id);
     expect(summary).toMatchObject({ status: "running", gate: { node: "child/draft" } });
     expect(request).toMatchObject({
@@ -443,10 +441,7 @@ describe("webhooks", () => {
       const s = await api.store.sessions.get(id);
       return s?.status === "paused" ? true : undefined;
     }, "the run to suspend at the nested gate");
-    await until(
-      () => (requestsOf(deliveredFor(hook.received, id)).length > 0 ? true : undefined),
-      "the approval request",
-    );
+    await untilRequests(hook.received, id);
     await settle();
     const requests = requestsOf(deliveredFor(hook.received, id));
     expect(requests).toHaveLength(1);
