@@ -28,6 +28,21 @@ async function cutConnections(): Promise<number> {
   return rows.length;
 }
 
+/**
+ * Waits, up to 2 s, until some run has stored its start and not yet its end, so that a cut
+ * then lands in the middle of a run rather than only between runs or at their first write.
+ */
+async function someRunUnderWay(): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ n: string }>(
+      `SELECT count(*) AS n FROM "${schema}".sessions WHERE status = 'running'`,
+    );
+    if (Number(row?.n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe("a worker whose connections are cut", () => {
   it("sends failed runs back with a clear error and completes every session", async () => {
     const warnings: { message: string; attributes?: Record<string, unknown> }[] = [];
@@ -59,6 +74,7 @@ describe("a worker whose connections are cut", () => {
       let cut = 0;
       for (let i = 0; i < 4; i++) {
         await new Promise((resolve) => setTimeout(resolve, 120));
+        await someRunUnderWay();
         cut += await cutConnections();
       }
       expect(cut).toBeGreaterThan(0);
