@@ -1,7 +1,8 @@
 /**
  * The end of a run: settles cancels that arrived while it ended, writes the final checkpoint
  * (with the outcome, the trace context and every deferred settlement and audit entry), and
- * assembles the `RunResult`. A failed final write is logged and fails a completed run.
+ * assembles the `RunResult`. A run whose final write failed ends `failed` with the write's error,
+ * whatever it reached: the store still holds the checkpoint before, so a resume ends it again.
  */
 import { TrellisError } from "../errors.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
@@ -26,6 +27,7 @@ export async function finishRun<S extends Record<string, unknown>>(
   }
   const status: RunStatus = outcome.status;
   let error = "error" in outcome ? outcome.error : undefined;
+  let unwritten: TrellisError | undefined;
   const where = { runId: s.runId, iteration: run.plan.iteration };
   try {
     const settledAtEnd = (await s.session?.finish(status, where)) ?? [];
@@ -69,18 +71,26 @@ export async function finishRun<S extends Record<string, unknown>>(
       if (late.length > 0) await run.record(late, []);
     }
   } catch (writeError) {
-    s.logger.error("Could not write the final checkpoint", { error: String(writeError) });
-    error ??=
+    // Nothing of this end is stored: not its status, its gate or pause, nor the messages it
+    // settled (they stay queued and their receipts pending). Reporting what the run reached
+    // would say a gate is open, or a cancel applied, that no other process can see.
+    s.logger.error("Could not write the final checkpoint", {
+      error: String(writeError),
+      reached: status,
+      ...(error === undefined ? {} : { reachedError: error.message }),
+    });
+    unwritten =
       writeError instanceof TrellisError
         ? writeError
         : new TrellisError("CHECKPOINT_WRITE", String(writeError), { cause: writeError });
   }
-  if (outcome.status === "paused" && s.thread !== "") {
+  if (unwritten !== undefined) error = unwritten;
+  if (outcome.status === "paused" && s.thread !== "" && unwritten === undefined) {
     run.stop ??= { kind: "suspend", pause: outcome.pause, gate: run.plan.gate };
   }
   const plan = run.plan;
   const result: RunResult<S> = {
-    status: error && status === "completed" ? "failed" : status,
+    status: unwritten === undefined ? status : "failed",
     sessionId: s.sessionId,
     runId: s.runId,
     state: plan.state,
@@ -88,7 +98,7 @@ export async function finishRun<S extends Record<string, unknown>>(
     iterations: plan.iteration,
     checkpointId: s.checkpointer.lastId,
     error,
-    ...(plan.gate === undefined ? {} : { gate: plan.gate }),
+    ...(plan.gate === undefined || unwritten !== undefined ? {} : { gate: plan.gate }),
   };
   s.tracing.finish(result.status, error, result.path.length, result.state);
   run.emit("run:finished", {

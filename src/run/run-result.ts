@@ -17,7 +17,12 @@ export interface RunResult<S> {
   readonly iterations: number;
   /** The last checkpoint written, if any. */
   readonly checkpointId: string | null;
-  /** Why the run failed, was cancelled or rejected. */
+  /**
+   * Why the run failed, was cancelled or rejected. A run whose final checkpoint could not be
+   * written ends `failed` with the write's error (`STORE_UNAVAILABLE`, `CHECKPOINT_WRITE`, …)
+   * whatever it reached, and has no `gate`: the store holds the checkpoint before, which a resume
+   * continues.
+   */
   readonly error: TrellisError | undefined;
   /**
    * The approval request the run waits for, when it ended `paused` (or `cancelled`) at a gate:

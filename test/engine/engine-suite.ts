@@ -39,6 +39,7 @@ import {
 import { nestedGateCases } from "./nested-gate-cases.js";
 import { stateCases } from "./state-cases.js";
 import { stepKeyCases } from "./step-key-cases.js";
+import { unwrittenEndCases } from "./unwritten-end-cases.js";
 
 const T0 = 1_700_000_000_000;
 const WHEN = new Date(T0 + 123);
@@ -401,5 +402,6 @@ export function describeEngine(
     stateCases(store, other, session);
     nestedGateCases(store, other, session);
     stepKeyCases(store, other, session);
+    unwrittenEndCases(store, other, session);
   });
 }

@@ -1,0 +1,164 @@
+/**
+ * Engine suite cases: a run whose final checkpoint does not reach the store. The run ends
+ * `failed` with the write's error, whatever it had reached (a gate, a cancel), because nothing
+ * of that end is stored; a resume in another process then ends it as the first run would have,
+ * each message applied once. Where the end did reach the store and only the answer was lost,
+ * the store's end stands: a resume finds the gate it opened.
+ */
+import { expect, it } from "vitest";
+import { z } from "zod";
+import { SimulatedClock } from "../../src/entries/testing.js";
+import { StoreUnavailableError } from "../../src/errors.js";
+import {
+  END,
+  Graph,
+  GraphAgent,
+  type GraphEvent,
+  type InterruptConfig,
+  InterruptService,
+  START,
+  type Store,
+  silentLogger,
+} from "../../src/index.js";
+import type { StoreBatch } from "../../src/store/store.js";
+import { CrashableStore, type StoreCall } from "./crashable-store.js";
+import { eventually, expectAuditInOrder, settledOutcome } from "./engine-checks.js";
+
+const T0 = 1_700_000_000_000;
+const SUSPENDING: InterruptConfig = { approvals: { review: {} } };
+const TIMED: InterruptConfig = { approvals: { review: { timeoutMs: 60_000 } } };
+
+const Log = z.object({ log: z.array(z.string()).default([]) });
+
+/** START → draft → review (the gate) → publish → END, counting executions across processes. */
+function reviewGraph(counts: Map<string, number>) {
+  const node = (name: string) => () => {
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    return { log: [name] };
+  };
+  return new Graph({ state: Log, reducers: { log: "append" }, name: "engine-unwritten" })
+    .addNode("draft", node("draft"))
+    .addNode("review", node("review"))
+    .addNode("publish", node("publish"))
+    .addEdge(START, "draft")
+    .addEdge("draft", "review")
+    .addEdge("review", "publish")
+    .addEdge("publish", END)
+    .compile();
+}
+
+function processOver(
+  store: Store,
+  counts: Map<string, number>,
+  interruptConfig: InterruptConfig,
+  at = T0,
+) {
+  const clock = new SimulatedClock(at);
+  const interrupts = new InterruptService({ store, clock, logger: silentLogger });
+  const agent = new GraphAgent({
+    graph: reviewGraph(counts),
+    store,
+    interrupts,
+    clock,
+    logger: silentLogger,
+    leaseTtlMs: 1_000,
+    interruptConfig,
+  });
+  const events: GraphEvent[] = [];
+  agent.on("approval:requested", (e) => events.push(e));
+  return { clock, interrupts, agent, events };
+}
+
+/** The commit of a run's end with `status`. */
+function endCommit(status: string) {
+  return (call: Omit<StoreCall, "result">): boolean =>
+    call.name === "commit" &&
+    ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.status === status) ?? false);
+}
+
+const cut = () => {
+  throw new StoreUnavailableError("crashable", "the connection was cut");
+};
+
+export function unwrittenEndCases(
+  store: () => Store,
+  other: () => Store,
+  session: (label: string) => string,
+): void {
+  it("ends a run whose gate could not be written failed, and a resume elsewhere opens the gate and obeys a reject", async () => {
+    const counts = new Map<string, number>();
+    const id = session("unwritten-gate");
+    const cutting = new CrashableStore(store());
+    cutting.before(endCommit("paused"), cut);
+    const one = processOver(cutting, counts, SUSPENDING);
+    const first = await one.agent.run({}, { sessionId: id });
+    expect(first.status).toBe("failed");
+    expect(first.error?.code).toBe("STORE_UNAVAILABLE");
+    expect(first.gate).toBeUndefined();
+    // No process sees the session waiting: the store holds the step before the end.
+    expect((await other().sessions.get(id))?.status).toBe("running");
+
+    const two = processOver(other(), counts, SUSPENDING);
+    const paused = await two.agent.resume(id);
+    expect(paused.status).toBe("paused");
+    expect(paused.gate).toMatchObject({ node: "review", revision: 0 });
+    expect((await other().sessions.get(id))?.gate?.requestId).toBe(paused.gate?.requestId);
+    const reject = await two.interrupts.send(id, { type: "reject" }, { sender: "ana" });
+    expect((await two.agent.resume(id)).status).toBe("rejected");
+    expect(Object.fromEntries(counts)).toEqual({ draft: 1, review: 1 });
+    expect(await settledOutcome((m) => two.interrupts.outcome(m), reject.id)).toMatchObject({
+      status: "applied",
+    });
+    const { items } = await two.agent.auditTrail(id, { limit: 500 });
+    expectAuditInOrder(items, { abandoned: 1 });
+    expect(items.filter((e) => e.kind === "approval.requested")).toHaveLength(1);
+  });
+
+  it("keeps a cancel whose end could not be written queued, and the next run elsewhere applies it once", async () => {
+    const counts = new Map<string, number>();
+    const id = session("unwritten-cancel");
+    const cutting = new CrashableStore(store());
+    const one = processOver(cutting, counts, TIMED);
+    const run = one.agent.run({}, { sessionId: id });
+    await eventually(() => one.events.length === 1, "the gate opens");
+    cutting.before(endCommit("cancelled"), cut);
+    const cancel = await one.interrupts.send(id, { type: "cancel" }, { sender: "bob" });
+    const first = await run;
+    expect(first.status).toBe("failed");
+    expect(first.error?.code).toBe("STORE_UNAVAILABLE");
+    // Its claim was not settled: the message is there for the next run.
+    expect((await other().interrupts.get(cancel.id))?.state).toMatch(/^(queued|claimed)$/);
+    expect((await other().sessions.get(id))?.status).not.toBe("cancelled");
+
+    const two = processOver(other(), counts, TIMED, one.clock.now());
+    const cancelled = await two.agent.resume(id);
+    expect(cancelled.status).toBe("cancelled");
+    expect(cancelled.gate?.node).toBe("review");
+    expect(Object.fromEntries(counts)).toEqual({ draft: 1, review: 1 });
+    expect(await settledOutcome((m) => two.interrupts.outcome(m), cancel.id)).toMatchObject({
+      status: "applied",
+    });
+    const { items } = await two.agent.auditTrail(id, { limit: 500 });
+    expectAuditInOrder(items, { abandoned: 1 });
+    expect(items.filter((e) => e.kind === "interrupt.applied")).toHaveLength(1);
+  });
+
+  it("reports a gate whose write reached the store but whose answer was lost as failed, and a resume finds that gate", async () => {
+    const counts = new Map<string, number>();
+    const id = session("lost-answer");
+    const cutting = new CrashableStore(store());
+    cutting.after(endCommit("paused"), cut);
+    const one = processOver(cutting, counts, SUSPENDING);
+    const first = await one.agent.run({}, { sessionId: id });
+    expect(first.status).toBe("failed");
+    const stored = await other().sessions.get(id);
+    expect(stored?.status).toBe("paused");
+    expect(stored?.gate?.node).toBe("review");
+
+    const two = processOver(other(), counts, SUSPENDING);
+    const again = await two.agent.resume(id);
+    expect(again.status).toBe("paused");
+    expect(again.gate?.requestId).toBe(stored?.gate?.requestId);
+    expect(Object.fromEntries(counts)).toEqual({ draft: 1, review: 1 });
+  });
+}
