@@ -24,6 +24,12 @@ export const JobData = z.discriminatedUnion("kind", [
     sessionId: z.string().min(1).max(256),
     /** How many times this session was sent back after a passing store fault. */
     attempt: z.number().int().min(0).default(0),
+    /**
+     * The run a store fault failed, for a `retry` it queued: when the session's latest
+     * checkpoint is that run's end after all (the write reached the store, its answer did not),
+     * the retry has nothing to continue.
+     */
+    run: z.string().min(1).optional(),
   }),
 ]);
 

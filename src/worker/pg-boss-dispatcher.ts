@@ -210,14 +210,18 @@ export class PgBossDispatcher implements RunDispatcher {
     return this.#keyed("retry", request, 0);
   }
 
-  /** @internal Sends a session's job back, to run no sooner than `afterMs` from now. */
+  /**
+   * @internal Sends a session's job back, to run no sooner than `afterMs` from now; `run` is the
+   * run a store fault failed, for a retry.
+   */
   async requeue(
     kind: "resume" | "retry",
     request: ResumeRequest,
     attempt: number,
     afterMs: number,
+    run?: string,
   ): Promise<Dispatched> {
-    return this.#keyed(kind, request, attempt, afterMs);
+    return this.#keyed(kind, request, attempt, afterMs, run);
   }
 
   async #keyed(
@@ -225,6 +229,7 @@ export class PgBossDispatcher implements RunDispatcher {
     request: ResumeRequest,
     attempt: number,
     afterMs = 0,
+    run?: string,
   ): Promise<Dispatched> {
     checkRequest(request);
     const data: JobData = {
@@ -233,6 +238,7 @@ export class PgBossDispatcher implements RunDispatcher {
       agent: request.agent,
       sessionId: request.sessionId,
       attempt,
+      ...(run === undefined ? {} : { run }),
     };
     const id = await this.#boss.send(RESUME_QUEUE, data, {
       ...this.#sendOptions(),
@@ -248,7 +254,7 @@ export class PgBossDispatcher implements RunDispatcher {
       );
     const existing = queued.rows[0] as { id: string } | undefined;
     // The queued one was claimed in between: queue this one after all.
-    if (existing === undefined) return this.#keyed(kind, request, attempt, afterMs);
+    if (existing === undefined) return this.#keyed(kind, request, attempt, afterMs, run);
     return { id: existing.id, sessionId: request.sessionId };
   }
 

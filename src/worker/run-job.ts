@@ -6,6 +6,7 @@ import {
 } from "../errors.js";
 import type { AnyAgent } from "../run/define-agents.js";
 import type { RunResult } from "../run/run-result.js";
+import type { SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import type { ClaimedJob } from "./job.js";
 
@@ -18,6 +19,7 @@ export type JobResult =
   | {
       readonly kind: "ran";
       readonly status: RunResult<unknown>["status"];
+      readonly runId: string;
       readonly takeover: boolean;
       /** The run failed for a passing store fault: send the session back. */
       readonly passing: TrellisError | undefined;
@@ -44,15 +46,20 @@ export async function runJob(job: ClaimedJob, agent: AnyAgent, store: Store): Pr
       if (summary === undefined || !ours) {
         return ran(await agent.run(data.input, { sessionId: data.sessionId }), false);
       }
-      const unfinished =
-        summary.status === "running" ||
-        (summary.status === "failed" && (await failedByStore(store, data.sessionId)));
-      if (!unfinished) {
+      if (!(await unfinishedRun(store, summary))) {
         return { kind: "skipped", reason: `the run this job started ended ${summary.status}` };
       }
       return ran(await agent.resume(data.sessionId), summary.status === "running");
     }
     const before = data.kind === "retry" ? await store.sessions.get(data.sessionId) : undefined;
+    if (
+      data.kind === "retry" &&
+      before !== undefined &&
+      (await endedAfterAll(store, before, data.run))
+    ) {
+      // Resuming would continue what that end stopped: go past a pause, or reopen a gate.
+      return { kind: "skipped", reason: `the run to retry ended ${before.status} after all` };
+    }
     const result = await agent.resume(data.sessionId);
     return ran(result, data.kind === "retry" && before?.status === "running");
   } catch (error) {
@@ -71,7 +78,7 @@ function ran(result: RunResult<unknown>, takeover: boolean): JobResult {
   const error = result.error;
   const passing =
     result.status === "failed" && error !== undefined && isPassing(error) ? error : undefined;
-  return { kind: "ran", status: result.status, takeover, passing };
+  return { kind: "ran", status: result.status, runId: result.runId, takeover, passing };
 }
 
 /** Whether a run's failure came from the store going away rather than from the graph. */
@@ -82,6 +89,26 @@ function isPassing(error: { readonly code: string; readonly message: string }): 
   const cause = (error as { cause?: unknown }).cause;
   const message = cause instanceof Error ? cause.message : String(cause ?? error.message);
   return /connection|terminat|ECONNRE|socket/i.test(message);
+}
+
+/**
+ * Whether the run a store fault failed (`run`, named by its retry) ended after all: its final
+ * checkpoint reached the store and only the answer was lost. A resumed run whose first write
+ * failed leaves the session as it was (paused, say, by an earlier run): that one is continued.
+ */
+async function endedAfterAll(
+  store: Store,
+  summary: SessionSummary,
+  run: string | undefined,
+): Promise<boolean> {
+  if (run === undefined || (await unfinishedRun(store, summary))) return false;
+  return (await store.checkpoints.latest(summary.sessionId, ""))?.runId === run;
+}
+
+/** Whether the session's last run stopped without ending, or failed for a passing store fault. */
+async function unfinishedRun(store: Store, summary: SessionSummary): Promise<boolean> {
+  if (summary.status === "running") return true;
+  return summary.status === "failed" && (await failedByStore(store, summary.sessionId));
 }
 
 /** Whether the session's latest checkpoint records a failure a passing store fault caused. */

@@ -390,7 +390,7 @@ export class Worker {
             data.kind !== "start" || (await this.#store.sessions.get(data.sessionId)) !== undefined;
           await send(() =>
             written
-              ? dispatcher.requeue("retry", request, attempt + 1, this.#storeRetryMs)
+              ? dispatcher.requeue("retry", request, attempt + 1, this.#storeRetryMs, result.runId)
               : dispatcher.start({ ...request, input: data.kind === "start" ? data.input : {} }),
           );
           return {
