@@ -158,3 +158,10 @@ export function endOfCancelledRun(call: Omit<StoreCall, "result">): boolean {
   const batch = call.args[0] as StoreBatch;
   return batch.checkpoints?.some((c) => c.status === "cancelled") ?? false;
 }
+
+/** The commit of a checkpoint with `status`: a run's end, say. */
+export function commitWithStatus(status: string) {
+  return (call: Omit<StoreCall, "result">): boolean =>
+    call.name === "commit" &&
+    ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.status === status) ?? false);
+}

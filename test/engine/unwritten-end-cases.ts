@@ -20,8 +20,7 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import type { StoreBatch } from "../../src/store/store.js";
-import { CrashableStore, type StoreCall } from "./crashable-store.js";
+import { CrashableStore, commitWithStatus } from "./crashable-store.js";
 import { eventually, expectAuditInOrder, settledOutcome } from "./engine-checks.js";
 
 const T0 = 1_700_000_000_000;
@@ -69,12 +68,6 @@ function processOver(
   return { clock, interrupts, agent, events };
 }
 
-/** The commit of a run's end with `status`. */
-function endCommit(status: string) {
-  return (call: Omit<StoreCall, "result">): boolean =>
-    call.name === "commit" &&
-    ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.status === status) ?? false);
-}
 
 const cut = () => {
   throw new StoreUnavailableError("crashable", "the connection was cut");
@@ -89,7 +82,7 @@ export function unwrittenEndCases(
     const counts = new Map<string, number>();
     const id = session("unwritten-gate");
     const cutting = new CrashableStore(store());
-    cutting.before(endCommit("paused"), cut);
+    cutting.before(commitWithStatus("paused"), cut);
     const one = processOver(cutting, counts, SUSPENDING);
     const first = await one.agent.run({}, { sessionId: id });
     expect(first.status).toBe("failed");
@@ -121,7 +114,7 @@ export function unwrittenEndCases(
     const one = processOver(cutting, counts, TIMED);
     const run = one.agent.run({}, { sessionId: id });
     await eventually(() => one.events.length === 1, "the gate opens");
-    cutting.before(endCommit("cancelled"), cut);
+    cutting.before(commitWithStatus("cancelled"), cut);
     const cancel = await one.interrupts.send(id, { type: "cancel" }, { sender: "bob" });
     const first = await run;
     expect(first.status).toBe("failed");
@@ -147,7 +140,7 @@ export function unwrittenEndCases(
     const counts = new Map<string, number>();
     const id = session("lost-answer");
     const cutting = new CrashableStore(store());
-    cutting.after(endCommit("paused"), cut);
+    cutting.after(commitWithStatus("paused"), cut);
     const one = processOver(cutting, counts, SUSPENDING);
     const first = await one.agent.run({}, { sessionId: id });
     expect(first.status).toBe("failed");

@@ -15,10 +15,9 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import type { StoreBatch } from "../../src/store/store.js";
 import type { ClaimedJob } from "../../src/worker/job.js";
 import { runJob } from "../../src/worker/run-job.js";
-import { CrashableStore, type StoreCall } from "../engine/crashable-store.js";
+import { CrashableStore, commitWithStatus } from "../engine/crashable-store.js";
 import { eventually } from "../engine/engine-checks.js";
 
 const Log = z.object({ log: z.array(z.string()).default([]) });
@@ -53,12 +52,6 @@ function retryJob(sessionId: string, run: string): ClaimedJob {
   return { id: "job-1", queue: "trellis-resume", data, retryCount: 0, createdAt: Date.now() };
 }
 
-function commitWith(status: string) {
-  return (call: Omit<StoreCall, "result">): boolean =>
-    call.name === "commit" &&
-    ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.status === status) ?? false);
-}
-
 const cut = () => {
   throw new StoreUnavailableError("memory", "the connection was cut");
 };
@@ -82,7 +75,7 @@ describe("a worker's retry after a store fault", () => {
     const store = new MemoryStore({ logger: silentLogger });
     const counts = new Map<string, number>();
     const cutting = new CrashableStore(store);
-    cutting.after(commitWith("paused"), cut);
+    cutting.after(commitWithStatus("paused"), cut);
     const first = await runToPause(cutting, counts, "lost-answer");
     expect(first.status).toBe("failed");
     expect((await store.sessions.get("lost-answer"))?.status).toBe("paused");
@@ -99,7 +92,7 @@ describe("a worker's retry after a store fault", () => {
     const store = new MemoryStore({ logger: silentLogger });
     const counts = new Map<string, number>();
     const cutting = new CrashableStore(store);
-    cutting.before(commitWith("paused"), cut);
+    cutting.before(commitWithStatus("paused"), cut);
     const first = await runToPause(cutting, counts, "unwritten");
     expect(first.status).toBe("failed");
     expect((await store.sessions.get("unwritten"))?.status).toBe("running");
