@@ -68,7 +68,6 @@ function processOver(
   return { clock, interrupts, agent, events };
 }
 
-
 const cut = () => {
   throw new StoreUnavailableError("crashable", "the connection was cut");
 };
