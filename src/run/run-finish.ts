@@ -26,7 +26,7 @@ export async function finishRun<S extends Record<string, unknown>>(
     outcome = end.cancelled();
   }
   const status: RunStatus = outcome.status;
-  let error = "error" in outcome ? outcome.error : undefined;
+  const reached = "error" in outcome ? outcome.error : undefined;
   let unwritten: TrellisError | undefined;
   const where = { runId: s.runId, iteration: run.plan.iteration };
   try {
@@ -44,7 +44,7 @@ export async function finishRun<S extends Record<string, unknown>>(
                 iteration: run.plan.iteration,
               },
               status,
-              error,
+              reached,
             ),
           ];
     await run.checkpoint(
@@ -77,20 +77,21 @@ export async function finishRun<S extends Record<string, unknown>>(
     s.logger.error("Could not write the final checkpoint", {
       error: String(writeError),
       reached: status,
-      ...(error === undefined ? {} : { reachedError: error.message }),
+      ...(reached === undefined ? {} : { reachedError: reached.message }),
     });
     unwritten =
       writeError instanceof TrellisError
         ? writeError
         : new TrellisError("CHECKPOINT_WRITE", String(writeError), { cause: writeError });
   }
-  if (unwritten !== undefined) error = unwritten;
-  if (outcome.status === "paused" && s.thread !== "" && unwritten === undefined) {
+  const written = unwritten === undefined;
+  const error = unwritten ?? reached;
+  if (outcome.status === "paused" && s.thread !== "" && written) {
     run.stop ??= { kind: "suspend", pause: outcome.pause, gate: run.plan.gate };
   }
   const plan = run.plan;
   const result: RunResult<S> = {
-    status: unwritten === undefined ? status : "failed",
+    status: written ? status : "failed",
     sessionId: s.sessionId,
     runId: s.runId,
     state: plan.state,
@@ -98,7 +99,7 @@ export async function finishRun<S extends Record<string, unknown>>(
     iterations: plan.iteration,
     checkpointId: s.checkpointer.lastId,
     error,
-    ...(plan.gate === undefined || unwritten !== undefined ? {} : { gate: plan.gate }),
+    ...(plan.gate === undefined || !written ? {} : { gate: plan.gate }),
   };
   s.tracing.finish(result.status, error, result.path.length, result.state);
   run.emit("run:finished", {
