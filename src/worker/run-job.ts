@@ -6,6 +6,7 @@ import {
 } from "../errors.js";
 import type { AnyAgent } from "../run/define-agents.js";
 import type { RunResult } from "../run/run-result.js";
+import type { StoredRecord } from "../store/checkpoint-store.js";
 import type { SessionSummary } from "../store/session-store.js";
 import type { Store } from "../store/store.js";
 import type { ClaimedJob } from "./job.js";
@@ -101,8 +102,11 @@ async function endedAfterAll(
   summary: SessionSummary,
   run: string | undefined,
 ): Promise<boolean> {
-  if (run === undefined || (await unfinishedRun(store, summary))) return false;
-  return (await store.checkpoints.latest(summary.sessionId, ""))?.runId === run;
+  if (run === undefined || summary.status === "running") return false;
+  const latest = await store.checkpoints.latest(summary.sessionId, "");
+  if (latest?.runId !== run) return false;
+  // A failure that same store fault wrote is no end: the run is continued.
+  return !(summary.status === "failed" && recordsPassingFault(latest));
 }
 
 /** Whether the session's last run stopped without ending, or failed for a passing store fault. */
@@ -113,8 +117,12 @@ async function unfinishedRun(store: Store, summary: SessionSummary): Promise<boo
 
 /** Whether the session's latest checkpoint records a failure a passing store fault caused. */
 export async function failedByStore(store: Store, sessionId: string): Promise<boolean> {
-  const latest = await store.checkpoints.latest(sessionId, "");
-  if (latest === undefined || latest.kind === "unparsable") return false;
-  const outcome = latest.meta.outcome;
+  return recordsPassingFault(await store.checkpoints.latest(sessionId, ""));
+}
+
+/** Whether `record` is the end of a run a passing store fault failed. */
+function recordsPassingFault(record: StoredRecord | undefined): boolean {
+  if (record === undefined || record.kind === "unparsable") return false;
+  const outcome = record.meta.outcome;
   return outcome?.status === "failed" && isPassing(outcome.error);
 }
