@@ -16,12 +16,18 @@ import { FOREIGN_ID } from "./sqlite-schema-v2.js";
 
 // The statements, built once: a statement's text is its cache key, so it must not be rebuilt.
 /**
- * @internal The row goes in only when no row of its thread has its seq or a higher one, and none has its
- * id: neither the row at the seq the id names (an id of the form `<run id>.<seq>`) nor one of
- * the partial index (any other id). Rows of the first form cannot share an id, since their seqs
+ * @internal What stands in a new row's way, read before it is inserted (the write lock is held,
+ * so nothing changes between the two): the thread's highest seq, and whether its id is taken,
+ * by the row at the seq the id names (an id of the form `<run id>.<seq>`) or by one of the
+ * partial index (any other id). Rows of the first form cannot share an id, since their seqs
  * differ; the partial index, unique, guards the second form on its own as well.
+ *
+ * The check is a statement of its own, not a condition of an `INSERT … SELECT`: an insert whose
+ * SELECT reads its own table first copies the row into a temporary table, which took more than
+ * the whole check does.
  */
-export const INSERT = `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq >= ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID})`;
+export const BLOCKING = `SELECT (SELECT max(seq) FROM checkpoints WHERE session_id = ? AND thread = ?) AS top, EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) OR EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}) AS taken`;
+const INSERT = `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const LATEST = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
 const LIST = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
 /** @internal An id of the form `<run id>.<seq>`: the row at that seq, down the primary key, if its id is the same. */
@@ -48,30 +54,22 @@ export class SqliteCheckpointStore implements CheckpointStore {
   insert(record: CheckpointRecord): void {
     checkRecord(record);
     const connection = this.#connection;
-    let inserted: number;
+    const { sessionId, thread, id } = record;
+    const blocking = connection
+      .statement(BLOCKING)
+      .get(sessionId, thread, sessionId, thread, seqOfId(id), id, sessionId, thread, id) as {
+      top: number | null;
+      taken: number;
+    };
+    if ((blocking.top !== null && blocking.top >= record.seq) || blocking.taken !== 0) {
+      throw conflict(record);
+    }
     try {
-      // One statement checks the seq and inserts: the row goes in only when no row of the
-      // thread has this seq or a higher one.
-      inserted = connection
-        .statement(INSERT)
-        .run(
-          ...checkpointRowValues(record),
-          record.sessionId,
-          record.thread,
-          record.seq,
-          record.sessionId,
-          record.thread,
-          seqOfId(record.id),
-          record.id,
-          record.sessionId,
-          record.thread,
-          record.id,
-        ).changes;
+      connection.statement(INSERT).run(...checkpointRowValues(record));
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(record);
       throw error;
     }
-    if (inserted === 0) throw conflict(record);
   }
 
   /** @internal Deletes every thread of the session in the open write transaction. */

@@ -6,9 +6,9 @@ import { silentLogger } from "../../../src/logger.js";
 import { seqOfId } from "../../../src/store/checkpoint-id.js";
 import type { CheckpointRecord } from "../../../src/store/checkpoint-store.js";
 import {
+  BLOCKING,
   BY_FOREIGN_ID,
   BY_SEQ_ID,
-  INSERT,
 } from "../../../src/store/sqlite/sqlite-checkpoint-store.js";
 import { SQLITE_MIGRATIONS } from "../../../src/store/sqlite/sqlite-migrations.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
@@ -98,9 +98,9 @@ describe("SqliteStore: checkpoint ids", () => {
       "SEARCH checkpoints USING INDEX checkpoints_by_foreign_id (session_id=? AND thread=? AND id=?)",
     ]);
     // The commit's checks seek too: none reads the thread through.
-    const insertPlan = plan(path, INSERT, ...Array.from({ length: 24 }, () => "x"));
+    const insertPlan = plan(path, BLOCKING, ...Array.from({ length: 9 }, () => "x"));
     expect(insertPlan.filter((line) => line.includes("checkpoints"))).toEqual([
-      "SEARCH checkpoints USING PRIMARY KEY (session_id=? AND thread=? AND seq>?)",
+      "SEARCH checkpoints USING PRIMARY KEY (session_id=? AND thread=?)",
       "SEARCH checkpoints USING PRIMARY KEY (session_id=? AND thread=? AND seq=?)",
       "SEARCH checkpoints USING INDEX checkpoints_by_foreign_id (session_id=? AND thread=? AND id=?)",
     ]);
