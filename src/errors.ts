@@ -1037,6 +1037,27 @@ export class StoreCorruptError extends TrellisError {
 }
 
 /**
+ * Whether `error`, or one of its causes, says the store or the session's lease gave way: the
+ * store unreachable or locked, the lease lost, a checkpoint in conflict with another writer's.
+ * A fault of where the run is kept, not of what it was asked to do.
+ */
+export function causedByStore(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; depth < 16 && cause instanceof Error; depth++) {
+    if (
+      cause instanceof StoreUnavailableError ||
+      cause instanceof StoreLockedError ||
+      cause instanceof LeaseLostError ||
+      cause instanceof CheckpointConflictError
+    ) {
+      return true;
+    }
+    cause = cause.cause;
+  }
+  return false;
+}
+
+/**
  * A feature needs an optional peer dependency that is not installed: `@google/genai` for
  * `GeminiModel`, the OpenTelemetry SDK for `setupTelemetry()`, `tsx` for running `.ts` agent
  * files from the CLI. The message gives the command that installs it.

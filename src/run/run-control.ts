@@ -1,5 +1,5 @@
 import type { Attributes } from "@opentelemetry/api";
-import { InterruptNotApplicableError, TrellisError } from "../errors.js";
+import { causedByStore, InterruptNotApplicableError, TrellisError } from "../errors.js";
 import type { ResolvedInterruptConfig } from "../interrupts/interrupt-config.js";
 import type { InterruptDecisionSource, QueuedInterrupt } from "../interrupts/interrupt-message.js";
 import type { ReasonerContext } from "../interrupts/interrupt-reasoner.js";
@@ -264,6 +264,12 @@ export class RunControl {
         handled = changed ? "changed" : "kept";
       }
     } catch (error) {
+      // The store failing is not the sender's mistake: the message stays claimed, unsettled,
+      // and goes back to the queue when the failed run lets the session go.
+      if (causedByStore(error)) {
+        span.endWithError(error);
+        throw error;
+      }
       await this.#refuse(message, error, where, span);
       return "kept";
     }

@@ -3,13 +3,10 @@
  * what the final checkpoint (its meta) and the audit trail (`run.finished`) say of it.
  */
 import {
-  CheckpointConflictError,
-  LeaseLostError,
+  causedByStore,
   NodeExecutionError,
   NodeTimeoutError,
   RunCancelledError,
-  StoreLockedError,
-  StoreUnavailableError,
   serializeError,
   TrellisError,
 } from "../errors.js";
@@ -50,22 +47,14 @@ export function keepsStepKeys(outcome: Outcome): boolean {
   if (outcome.status !== "failed") return true;
   const error = outcome.error;
   if (!(error instanceof NodeExecutionError) && !(error instanceof NodeTimeoutError)) return true;
-  return interruptedByStore(error.cause);
+  return causedByStore(error.cause) || cancelledBy(error.cause);
 }
 
-/** Whether `error` or one of its causes says the store or the lease gave way. */
-function interruptedByStore(error: unknown): boolean {
+/** Whether `error` or one of its causes is a cancel. */
+function cancelledBy(error: unknown): boolean {
   let cause = error;
   for (let depth = 0; depth < 16 && cause instanceof Error; depth++) {
-    if (
-      cause instanceof StoreUnavailableError ||
-      cause instanceof StoreLockedError ||
-      cause instanceof LeaseLostError ||
-      cause instanceof CheckpointConflictError ||
-      cause instanceof RunCancelledError
-    ) {
-      return true;
-    }
+    if (cause instanceof RunCancelledError) return true;
     cause = cause.cause;
   }
   return false;

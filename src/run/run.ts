@@ -11,7 +11,7 @@
  * - `run-outcome.ts`: outcomes as data and what the final checkpoint and audit say;
  * - `invoked.ts`: a node's result read; `run-setup.ts`: what a run is given.
  */
-import { RunCancelledError, SiblingFailedError } from "../errors.js";
+import { causedByStore, RunCancelledError, SiblingFailedError } from "../errors.js";
 import { deepFreeze } from "../freeze.js";
 import type { NodeContext } from "../graph/node.js";
 import { MergedUpdate, type NodeRuntime, type NodeStop } from "../graph/node-runtime.js";
@@ -363,6 +363,27 @@ export class Run<S extends Record<string, unknown>> {
     audit: readonly AuditEntryInput[],
   ): Promise<boolean> {
     const extras = { settled: settled === undefined ? [] : [settled], audit };
+    const plan = this.#plan;
+    const parent = this.#setup.checkpointer.lastId;
+    try {
+      return await this.#carryOut(directive, extras);
+    } catch (error) {
+      // Its write failed: the run goes back to where the store has it, so its failed end
+      // records the position before the directive (a gate still open, say), never one the
+      // directive reached unrecorded. The message stays unsettled and is applied on resume.
+      if (causedByStore(error)) {
+        this.#plan = plan;
+        if (parent !== null) this.#setup.checkpointer.jumpTo(parent);
+      }
+      throw error;
+    }
+  }
+
+  async #carryOut(
+    directive: Directive,
+    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
+  ): Promise<boolean> {
+    const { audit } = extras;
     switch (directive.kind) {
       case "none":
       case "resume":
