@@ -11,12 +11,12 @@ import type { CheckpointStatus } from "../store/checkpoint-store.js";
 import type { Outcome } from "./planner.js";
 import { finalMeta, finishedAudit, keepsStepKeys } from "./run-outcome.js";
 import type { RunResult, RunStatus } from "./run-result.js";
-import type { RunRecords, RunShell } from "./run-shell.js";
+import type { DeferredEnd, RunShell } from "./run-shell.js";
 
 /** Ends the run `run` stands for; `cancelled` gives the outcome of its cancel. */
 export async function finishRun<S extends Record<string, unknown>>(
   run: RunShell<S>,
-  end: { readonly deferred: RunRecords; readonly cancelled: () => Outcome },
+  end: { readonly deferred: DeferredEnd; readonly cancelled: () => Outcome },
 ): Promise<RunResult<S>> {
   const s = run.setup;
   let outcome = run.plan.outcome ?? { status: "completed" as const };
@@ -66,6 +66,7 @@ export async function finishRun<S extends Record<string, unknown>>(
       },
       true,
     );
+    for (const announce of end.deferred.announce) announce();
     if (s.session !== undefined) {
       const late = await s.session.finished(status, where);
       if (late.length > 0) await run.record(late, []);

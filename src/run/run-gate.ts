@@ -96,26 +96,34 @@ export async function decideGate<S extends Record<string, unknown>>(
     decision,
   );
   const all = { settled: records.settled, audit: [...records.audit, decided] };
-  run.emit("approval:decided", {
-    node: decision.node,
-    decision: decision.decision,
-    actor: decision.actor,
-    by: decision.by,
-    requestId: decision.requestId,
-  });
-  s.tracing.event(TrellisEvents.APPROVAL_DECIDED, () => ({
-    [TrellisAttributes.NODE]: decision.node,
-    [TrellisAttributes.APPROVAL_DECISION]: decision.decision,
-    [TrellisAttributes.APPROVAL_BY]: decision.by,
-  }));
+  // Announced once the decision is stored (as its request is), so a decision lost to a failed
+  // write or a crash is announced only when a later run makes it again, and once.
+  const announce = () => {
+    run.emit("approval:decided", {
+      node: decision.node,
+      decision: decision.decision,
+      actor: decision.actor,
+      by: decision.by,
+      requestId: decision.requestId,
+    });
+    s.tracing.event(TrellisEvents.APPROVAL_DECIDED, () => ({
+      [TrellisAttributes.NODE]: decision.node,
+      [TrellisAttributes.APPROVAL_DECISION]: decision.decision,
+      [TrellisAttributes.APPROVAL_BY]: decision.by,
+    }));
+  };
   if (decision.decision === "request_changes") {
     const node = gate.node.slice(s.prefix.length);
     const rerun = changesRequested(gate, node, directive.feedback ?? decision.content ?? "");
-    return restoreTo(run, node, rerun.feedback, rerun, all, decision);
+    const done = await restoreTo(run, node, rerun.feedback, rerun, all, decision);
+    announce();
+    return done;
   }
   const onReject = run.gateOf(gate.node)?.onReject;
   if (decision.decision === "reject" && onReject === undefined) {
+    // The rejection is stored with the run's final checkpoint.
     run.defer(all);
+    run.announceAtEnd(announce);
     run.plan = planner.rejectAtGate(
       run.plan,
       decision,
@@ -125,14 +133,6 @@ export async function decideGate<S extends Record<string, unknown>>(
   }
   const target = decision.decision === "reject" ? onReject : undefined;
   run.plan = planner.passGate(run.plan, target);
-  if (target !== undefined) {
-    run.emit("edge:taken", {
-      from: gate.node,
-      to: [target],
-      reason: "interrupt",
-      label: "rejected",
-    });
-  }
   await run.checkpoint(
     {
       node: null,
@@ -142,7 +142,17 @@ export async function decideGate<S extends Record<string, unknown>>(
       meta: run.meta({ decision }),
     },
     all,
+    true,
   );
+  announce();
+  if (target !== undefined) {
+    run.emit("edge:taken", {
+      from: gate.node,
+      to: [target],
+      reason: "interrupt",
+      label: "rejected",
+    });
+  }
   return true;
 }
 

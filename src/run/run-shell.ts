@@ -17,6 +17,11 @@ export interface RunRecords {
   readonly audit: readonly AuditEntryInput[];
 }
 
+/** What a run keeps for its final checkpoint: records written with it, and what it announces once that is stored. */
+export interface DeferredEnd extends RunRecords {
+  readonly announce: readonly (() => void)[];
+}
+
 /** Checkpoint meta without the parts the checkpointer adds. */
 export type OpenMeta = Omit<CheckpointMeta, "v" | "path">;
 
@@ -41,6 +46,8 @@ export interface RunShell<S extends Record<string, unknown>> {
   record(settled: readonly Settled[], audit: readonly AuditEntryInput[]): Promise<void>;
   /** Keeps settlements and audit entries for the run's final checkpoint. */
   defer(records: RunRecords): void;
+  /** Calls `announce` once the run's final checkpoint is stored; never when that write fails. */
+  announceAtEnd(announce: () => void): void;
   /** The approval gate configured on `node` (a path), if any. */
   gateOf(node: string): { readonly onReject?: string | undefined } | undefined;
 }

@@ -64,8 +64,12 @@ export class Run<S extends Record<string, unknown>> {
   #plan: RunPlan<S>;
   #control: RunControl | undefined;
   #notes: CheckpointMeta["notes"];
-  /** Settlements and audit entries that go with the run's final checkpoint. */
-  readonly #deferred: { settled: Settled[]; audit: AuditEntryInput[] } = { settled: [], audit: [] };
+  /** Settlements and audit entries that go with the run's final checkpoint, and what it announces once stored. */
+  readonly #deferred: {
+    settled: Settled[];
+    audit: AuditEntryInput[];
+    announce: (() => void)[];
+  } = { settled: [], audit: [], announce: [] };
   /** Set when a course change was carried out during a check. */
   #changed = false;
   /** Set when a nested run stops without ending. */
@@ -465,6 +469,9 @@ export class Run<S extends Record<string, unknown>> {
       meta: (extra) => this.#meta(extra),
       record: (settled, audit) => this.#record(settled, audit),
       defer: (records) => this.#defer(records),
+      announceAtEnd: (announce) => {
+        this.#deferred.announce.push(announce);
+      },
       gateOf: (node) => this.gateOf(node),
     };
     return this.#shellValue;

@@ -3,7 +3,9 @@
  * `failed` with the write's error, whatever it had reached (a gate, a cancel), because nothing
  * of that end is stored; a resume in another process then ends it as the first run would have,
  * each message applied once. Where the end did reach the store and only the answer was lost,
- * the store's end stands: a resume finds the gate it opened.
+ * the store's end stands: a resume finds the gate it opened. A decision whose write fails is
+ * neither refused nor announced: the gate stays open in the failed end, and the next run
+ * decides it and announces it once.
  */
 import { expect, it } from "vitest";
 import { z } from "zod";
@@ -20,7 +22,8 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import { CrashableStore, commitWithStatus } from "./crashable-store.js";
+import type { StoreBatch } from "../../src/store/store.js";
+import { CrashableStore, commitWithStatus, type StoreCall } from "./crashable-store.js";
 import { eventually, expectAuditInOrder, settledOutcome } from "./engine-checks.js";
 
 const T0 = 1_700_000_000_000;
@@ -65,7 +68,21 @@ function processOver(
   });
   const events: GraphEvent[] = [];
   agent.on("approval:requested", (e) => events.push(e));
-  return { clock, interrupts, agent, events };
+  const decided: GraphEvent[] = [];
+  agent.on("approval:decided", (e) => decided.push(e));
+  return { clock, interrupts, agent, events, decided };
+}
+
+/** The commit that stores a gate's decision: a checkpoint whose meta carries it, or the run's end. */
+function decisionCommit(decision: string) {
+  return (call: Omit<StoreCall, "result">): boolean =>
+    call.name === "commit" &&
+    ((call.args[0] as StoreBatch).audit?.some(
+      (entry) =>
+        entry.kind === "approval.decided" &&
+        (entry.data as { decision?: string } | undefined)?.decision === decision,
+    ) ??
+      false);
 }
 
 const cut = () => {
@@ -153,4 +170,52 @@ export function unwrittenEndCases(
     expect(again.gate?.requestId).toBe(stored?.gate?.requestId);
     expect(Object.fromEntries(counts)).toEqual({ draft: 1, review: 1 });
   });
+
+  for (const decision of ["approve", "reject", "request_changes"] as const) {
+    it(`announces a ${decision} only once it is stored: a failed write announces nothing, and the resume elsewhere announces it once`, async () => {
+      const counts = new Map<string, number>();
+      const id = session(`unannounced-${decision}`);
+      const one = processOver(store(), counts, SUSPENDING);
+      const paused = await one.agent.run({}, { sessionId: id });
+      expect(paused.status).toBe("paused");
+      const action =
+        decision === "approve"
+          ? { type: decision, comment: "as decided" }
+          : decision === "reject"
+            ? { type: decision, reason: "as decided" }
+            : { type: decision, feedback: "as decided" };
+      await one.interrupts.send(id, action, { sender: "ana" });
+
+      const cutting = new CrashableStore(store());
+      cutting.before(decisionCommit(decision), cut);
+      const two = processOver(cutting, counts, SUSPENDING, one.clock.now());
+      const failed = await two.agent.resume(id);
+      expect(failed.status).toBe("failed");
+      expect(two.decided).toEqual([]);
+      // The failed end keeps the gate open: nothing got past it unrecorded.
+      expect(counts.get("publish")).toBeUndefined();
+      expect(counts.get("review")).toBe(1);
+      const latest = await other().checkpoints.latest(id, "");
+      expect(latest?.kind === "unparsable" ? undefined : latest?.meta.gate?.requestId).toBe(
+        paused.gate?.requestId,
+      );
+
+      const three = processOver(other(), counts, SUSPENDING, one.clock.now());
+      const ended = await three.agent.resume(id);
+      expect(ended.status).toBe(
+        decision === "approve" ? "completed" : decision === "reject" ? "rejected" : "paused",
+      );
+      expect(three.decided).toMatchObject([{ type: "approval:decided", decision }]);
+      expect(three.decided[0]).toMatchObject({ requestId: paused.gate?.requestId });
+      expect(Object.fromEntries(counts)).toEqual(
+        decision === "approve"
+          ? { draft: 1, review: 1, publish: 1 }
+          : decision === "reject"
+            ? { draft: 1, review: 1 }
+            : { draft: 1, review: 2 },
+      );
+      const { items } = await three.agent.auditTrail(id, { limit: 500 });
+      expect(items.filter((e) => e.kind === "approval.decided")).toHaveLength(1);
+    });
+  }
 }
