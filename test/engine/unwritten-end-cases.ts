@@ -218,4 +218,40 @@ export function unwrittenEndCases(
       expect(items.filter((e) => e.kind === "approval.decided")).toHaveLength(1);
     });
   }
+
+  it("keeps a go-back whose write failed queued, with the gate open, and the resume elsewhere goes back once", async () => {
+    const counts = new Map<string, number>();
+    const id = session("unwritten-go-back");
+    const one = processOver(store(), counts, SUSPENDING);
+    const paused = await one.agent.run({}, { sessionId: id });
+    expect(paused.status).toBe("paused");
+    const back = await one.interrupts.send(id, { type: "go_back", to: "draft" }, { sender: "ana" });
+
+    const cutting = new CrashableStore(store());
+    cutting.before(
+      (call) =>
+        call.name === "commit" &&
+        ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.meta.restoredFrom) ?? false),
+      cut,
+    );
+    const two = processOver(cutting, counts, SUSPENDING, one.clock.now());
+    const failed = await two.agent.resume(id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error?.code).toBe("STORE_UNAVAILABLE");
+    // Not refused: the message waits for the next run.
+    expect((await other().interrupts.get(back.id))?.state).toBe("queued");
+    const latest = await other().checkpoints.latest(id, "");
+    expect(latest?.kind === "unparsable" ? undefined : latest?.meta.gate?.requestId).toBe(
+      paused.gate?.requestId,
+    );
+    expect(Object.fromEntries(counts)).toEqual({ draft: 1, review: 1 });
+
+    const three = processOver(other(), counts, SUSPENDING, one.clock.now());
+    const again = await three.agent.resume(id);
+    expect(again.status).toBe("paused");
+    expect(Object.fromEntries(counts)).toEqual({ draft: 2, review: 2 });
+    expect(await settledOutcome((m) => three.interrupts.outcome(m), back.id)).toMatchObject({
+      status: "applied",
+    });
+  });
 }
