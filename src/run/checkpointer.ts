@@ -70,6 +70,8 @@ export class Checkpointer {
   readonly #lease: () => Lease | undefined;
   #seq: number;
   #parentId: string | null;
+  /** The latest checkpoint of this lineage known to be stored. */
+  #storedId: string | null;
   /** The checkpoint the idempotency keys of the next steps derive from. */
   #keyBase: string | null;
   /** The key base before the first record of the batch being built. */
@@ -114,6 +116,7 @@ export class Checkpointer {
     this.#lease = options.lease;
     this.#seq = options.nextSeq;
     this.#parentId = options.parentId;
+    this.#storedId = options.parentId;
     this.#keyBase = options.keyBase === undefined ? options.parentId : options.keyBase;
   }
 
@@ -123,6 +126,17 @@ export class Checkpointer {
    */
   jumpTo(checkpointId: string): void {
     this.#parentId = checkpointId;
+    this.#forceFull = true;
+  }
+
+  /**
+   * A course change failed to be written (a jump back whose checkpoint was lost): the next
+   * checkpoint continues the latest one that is stored, as a full snapshot, as if the change
+   * had not been made.
+   */
+  continueFromStored(): void {
+    if (this.#parentId === this.#storedId) return;
+    this.#parentId = this.#storedId;
     this.#forceFull = true;
   }
 
@@ -222,6 +236,7 @@ export class Checkpointer {
           if (settle.length > 0) batch.settle = settle;
           if (audit.length > 0) batch.audit = audit;
           await this.#store.commit(batch);
+          if (checkpoints.length > 0) this.#storedId = checkpoints.at(-1)!.id;
         } catch (error) {
           this.#lost(checkpoints, keyBase);
           throw error;

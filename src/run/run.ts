@@ -368,7 +368,6 @@ export class Run<S extends Record<string, unknown>> {
   ): Promise<boolean> {
     const extras = { settled: settled === undefined ? [] : [settled], audit };
     const plan = this.#plan;
-    const parent = this.#setup.checkpointer.lastId;
     try {
       return await this.#carryOut(directive, extras);
     } catch (error) {
@@ -377,7 +376,7 @@ export class Run<S extends Record<string, unknown>> {
       // directive reached unrecorded. The message stays unsettled and is applied on resume.
       if (causedByStore(error)) {
         this.#plan = plan;
-        if (parent !== null) this.#setup.checkpointer.jumpTo(parent);
+        this.#setup.checkpointer.continueFromStored();
       }
       throw error;
     }

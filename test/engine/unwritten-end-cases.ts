@@ -54,6 +54,7 @@ function processOver(
   counts: Map<string, number>,
   interruptConfig: InterruptConfig,
   at = T0,
+  durability: "step" | "exit" = "step",
 ) {
   const clock = new SimulatedClock(at);
   const interrupts = new InterruptService({ store, clock, logger: silentLogger });
@@ -65,6 +66,7 @@ function processOver(
     logger: silentLogger,
     leaseTtlMs: 1_000,
     interruptConfig,
+    durability,
   });
   const events: GraphEvent[] = [];
   agent.on("approval:requested", (e) => events.push(e));
@@ -171,11 +173,19 @@ export function unwrittenEndCases(
     expect(Object.fromEntries(counts)).toEqual({ draft: 1, review: 1 });
   });
 
-  for (const decision of ["approve", "reject", "request_changes"] as const) {
-    it(`announces a ${decision} only once it is stored: a failed write announces nothing, and the resume elsewhere announces it once`, async () => {
+  const decisions = [
+    ["approve", "step"],
+    ["reject", "step"],
+    ["request_changes", "step"],
+    // Buffered steps go with the decision's write and are lost with it.
+    ["approve", "exit"],
+    ["request_changes", "exit"],
+  ] as const;
+  for (const [decision, durability] of decisions) {
+    it(`announces a ${decision} only once it is stored (durability ${durability}): a failed write announces nothing, and the resume elsewhere announces it once`, async () => {
       const counts = new Map<string, number>();
-      const id = session(`unannounced-${decision}`);
-      const one = processOver(store(), counts, SUSPENDING);
+      const id = session(`unannounced-${decision}-${durability}`);
+      const one = processOver(store(), counts, SUSPENDING, T0, durability);
       const paused = await one.agent.run({}, { sessionId: id });
       expect(paused.status).toBe("paused");
       const action =
@@ -188,7 +198,7 @@ export function unwrittenEndCases(
 
       const cutting = new CrashableStore(store());
       cutting.before(decisionCommit(decision), cut);
-      const two = processOver(cutting, counts, SUSPENDING, one.clock.now());
+      const two = processOver(cutting, counts, SUSPENDING, one.clock.now(), durability);
       const failed = await two.agent.resume(id);
       expect(failed.status).toBe("failed");
       expect(two.decided).toEqual([]);
@@ -200,7 +210,7 @@ export function unwrittenEndCases(
         paused.gate?.requestId,
       );
 
-      const three = processOver(other(), counts, SUSPENDING, one.clock.now());
+      const three = processOver(other(), counts, SUSPENDING, one.clock.now(), durability);
       const ended = await three.agent.resume(id);
       expect(ended.status).toBe(
         decision === "approve" ? "completed" : decision === "reject" ? "rejected" : "paused",
