@@ -129,17 +129,6 @@ export class Checkpointer {
     this.#forceFull = true;
   }
 
-  /**
-   * A course change failed to be written (a jump back whose checkpoint was lost): the next
-   * checkpoint continues the latest one that is stored, as a full snapshot, as if the change
-   * had not been made.
-   */
-  continueFromStored(): void {
-    if (this.#parentId === this.#storedId) return;
-    this.#parentId = this.#storedId;
-    this.#forceFull = true;
-  }
-
   /** `{ v, keySeq }` (or `keyFrom`), built once per key base: most steps have no other meta. */
   #stepMeta(base: string, runId: string): CheckpointMeta {
     const cached = this.#plainStep;
@@ -255,13 +244,15 @@ export class Checkpointer {
 
   /**
    * A batch was not written: the next checkpoint continues the last one that was, as a full
-   * snapshot, so no record ever names a parent (or a delta base) that is not stored. Records
-   * built on top of the lost ones since are left as they are: their write fails the same way.
+   * snapshot, so no record ever names a parent (or a delta base) that is not stored. That is the
+   * latest stored checkpoint, not the lost batch's parent: a jump back whose checkpoint was lost
+   * did not happen. Records built on top of the lost ones since are left as they are: their
+   * write fails the same way.
    */
   #lost(checkpoints: readonly CheckpointRecord[], keyBase: string | null): void {
     const first = checkpoints[0];
     if (first === undefined || this.#parentId !== checkpoints.at(-1)!.id) return;
-    this.#parentId = first.parentId;
+    this.#parentId = this.#storedId;
     this.#keyBase = keyBase;
     this.#forceFull = true;
     // What a run's first checkpoint says of the session (the graph that runs it, a fork's

@@ -371,13 +371,11 @@ export class Run<S extends Record<string, unknown>> {
     try {
       return await this.#carryOut(directive, extras);
     } catch (error) {
-      // Its write failed: the run goes back to where the store has it, so its failed end
-      // records the position before the directive (a gate still open, say), never one the
-      // directive reached unrecorded. The message stays unsettled and is applied on resume.
-      if (causedByStore(error)) {
-        this.#plan = plan;
-        this.#setup.checkpointer.continueFromStored();
-      }
+      // Its write failed: the plan goes back to where the store has it (the checkpointer
+      // continues the latest stored checkpoint on its own), so the failed end records the
+      // position before the directive (a gate still open, say), never one the directive
+      // reached unrecorded. The message stays unsettled and is applied on resume.
+      if (causedByStore(error)) this.#plan = plan;
       throw error;
     }
   }
