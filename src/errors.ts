@@ -1036,25 +1036,33 @@ export class StoreCorruptError extends TrellisError {
   }
 }
 
-/**
- * Whether `error`, or one of its causes, says the store or the session's lease gave way: the
- * store unreachable or locked, the lease lost, a checkpoint in conflict with another writer's.
- * A fault of where the run is kept, not of what it was asked to do.
- */
-export function causedByStore(error: unknown): boolean {
+/** Whether `error` or one of its causes (followed 16 deep at most) passes `test`. */
+export function someCause(error: unknown, test: (cause: Error) => boolean): boolean {
   let cause = error;
   for (let depth = 0; depth < 16 && cause instanceof Error; depth++) {
-    if (
-      cause instanceof StoreUnavailableError ||
-      cause instanceof StoreLockedError ||
-      cause instanceof LeaseLostError ||
-      cause instanceof CheckpointConflictError
-    ) {
-      return true;
-    }
+    if (test(cause)) return true;
     cause = cause.cause;
   }
   return false;
+}
+
+/**
+ * Whether `error` says the store or the session's lease gave way: the store unreachable or
+ * locked, the lease lost, a checkpoint in conflict with another writer's. A fault of where the
+ * run is kept, not of what it was asked to do.
+ */
+export function isStoreFault(error: Error): boolean {
+  return (
+    error instanceof StoreUnavailableError ||
+    error instanceof StoreLockedError ||
+    error instanceof LeaseLostError ||
+    error instanceof CheckpointConflictError
+  );
+}
+
+/** Whether `error`, or one of its causes, is a store fault (see {@link isStoreFault}). */
+export function causedByStore(error: unknown): boolean {
+  return someCause(error, isStoreFault);
 }
 
 /**

@@ -3,11 +3,12 @@
  * what the final checkpoint (its meta) and the audit trail (`run.finished`) say of it.
  */
 import {
-  causedByStore,
+  isStoreFault,
   NodeExecutionError,
   NodeTimeoutError,
   RunCancelledError,
   serializeError,
+  someCause,
   TrellisError,
 } from "../errors.js";
 import type { AuditEntryInput } from "../store/audit-store.js";
@@ -47,17 +48,10 @@ export function keepsStepKeys(outcome: Outcome): boolean {
   if (outcome.status !== "failed") return true;
   const error = outcome.error;
   if (!(error instanceof NodeExecutionError) && !(error instanceof NodeTimeoutError)) return true;
-  return causedByStore(error.cause) || cancelledBy(error.cause);
-}
-
-/** Whether `error` or one of its causes is a cancel. */
-function cancelledBy(error: unknown): boolean {
-  let cause = error;
-  for (let depth = 0; depth < 16 && cause instanceof Error; depth++) {
-    if (cause instanceof RunCancelledError) return true;
-    cause = cause.cause;
-  }
-  return false;
+  return someCause(
+    error.cause,
+    (cause) => isStoreFault(cause) || cause instanceof RunCancelledError,
+  );
 }
 
 /** What the final checkpoint's meta records of `outcome`. */
