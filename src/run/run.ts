@@ -41,7 +41,7 @@ import { cancelledOutcome, failedOutcome } from "./run-outcome.js";
 import type { RunPath } from "./run-path.js";
 import type { RunResult } from "./run-result.js";
 import type { RunSetup, RunStopReason } from "./run-setup.js";
-import type { RunShell } from "./run-shell.js";
+import type { RunRecords, RunShell } from "./run-shell.js";
 import {
   endNodeSpan,
   errorName,
@@ -380,15 +380,11 @@ export class Run<S extends Record<string, unknown>> {
     }
   }
 
-  async #carryOut(
-    directive: Directive,
-    extras: { readonly settled: readonly Settled[]; readonly audit: readonly AuditEntryInput[] },
-  ): Promise<boolean> {
-    const { audit } = extras;
+  async #carryOut(directive: Directive, extras: RunRecords): Promise<boolean> {
     switch (directive.kind) {
       case "none":
       case "resume":
-        await this.#record(extras.settled, audit);
+        await this.#record(extras.settled, extras.audit);
         return false;
       case "suspend":
         this.#defer(extras);
@@ -415,14 +411,11 @@ export class Run<S extends Record<string, unknown>> {
         return false;
       case "skip":
         if (this.#plan.position.at === "before" && this.#plan.frontier.length === 1) {
-          await skipNode(this.#shell(), this.#plan.frontier[0]!, {
-            settled: extras.settled,
-            audit,
-          });
+          await skipNode(this.#shell(), this.#plan.frontier[0]!, extras);
           return true;
         }
         this.#plan = planner.skipNext(this.#plan);
-        await this.#record(extras.settled, audit);
+        await this.#record(extras.settled, extras.audit);
         return false;
       case "update":
         await updateState(this.#shell(), directive.values, extras);
