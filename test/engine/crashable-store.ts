@@ -153,15 +153,16 @@ export class CrashableStore implements Store {
  * first, the commit of that checkpoint.
  */
 export function endOfCancelledRun(call: Omit<StoreCall, "result">): boolean {
-  if (call.name === "interrupts.stats") return true;
-  if (call.name !== "commit") return false;
-  const batch = call.args[0] as StoreBatch;
-  return batch.checkpoints?.some((c) => c.status === "cancelled") ?? false;
+  return call.name === "interrupts.stats" || commitWithStatus("cancelled")(call);
+}
+
+/** A commit whose batch passes `test`. */
+export function commitWhere(test: (batch: StoreBatch) => boolean) {
+  return (call: Omit<StoreCall, "result">): boolean =>
+    call.name === "commit" && test(call.args[0] as StoreBatch);
 }
 
 /** The commit of a checkpoint with `status`: a run's end, say. */
 export function commitWithStatus(status: string) {
-  return (call: Omit<StoreCall, "result">): boolean =>
-    call.name === "commit" &&
-    ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.status === status) ?? false);
+  return commitWhere((batch) => batch.checkpoints?.some((c) => c.status === status) ?? false);
 }

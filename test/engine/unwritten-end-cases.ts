@@ -22,8 +22,7 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import type { StoreBatch } from "../../src/store/store.js";
-import { CrashableStore, commitWithStatus, type StoreCall } from "./crashable-store.js";
+import { CrashableStore, commitWhere, commitWithStatus } from "./crashable-store.js";
 import { eventually, expectAuditInOrder, settledOutcome } from "./engine-checks.js";
 
 const T0 = 1_700_000_000_000;
@@ -77,14 +76,14 @@ function processOver(
 
 /** The commit that stores a gate's decision: a checkpoint whose meta carries it, or the run's end. */
 function decisionCommit(decision: string) {
-  return (call: Omit<StoreCall, "result">): boolean =>
-    call.name === "commit" &&
-    ((call.args[0] as StoreBatch).audit?.some(
-      (entry) =>
-        entry.kind === "approval.decided" &&
-        (entry.data as { decision?: string } | undefined)?.decision === decision,
-    ) ??
-      false);
+  return commitWhere(
+    (batch) =>
+      batch.audit?.some(
+        (entry) =>
+          entry.kind === "approval.decided" &&
+          (entry.data as { decision?: string } | undefined)?.decision === decision,
+      ) ?? false,
+  );
 }
 
 const cut = () => {
@@ -239,9 +238,7 @@ export function unwrittenEndCases(
 
     const cutting = new CrashableStore(store());
     cutting.before(
-      (call) =>
-        call.name === "commit" &&
-        ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.meta.restoredFrom) ?? false),
+      commitWhere((batch) => batch.checkpoints?.some((c) => c.meta.restoredFrom) ?? false),
       cut,
     );
     const two = processOver(cutting, counts, SUSPENDING, one.clock.now());

@@ -8,8 +8,7 @@ import {
   type Store,
   silentLogger,
 } from "../../src/index.js";
-import type { StoreBatch } from "../../src/store/store.js";
-import { CrashableStore, endOfCancelledRun } from "../engine/crashable-store.js";
+import { CrashableStore, commitWhere, endOfCancelledRun } from "../engine/crashable-store.js";
 import { decided, linearGraph, refusedWith, type State, setup } from "./harness.js";
 
 const REASON = "the session was already cancelled when this message arrived";
@@ -318,9 +317,7 @@ describe("a cancel sent before the session was cancelled, after a run without in
     // session's latest checkpoint is a step of that run, which carries no number.
     const dying = new CrashableStore(t.store);
     dying.crashAfter(
-      (call) =>
-        call.name === "commit" &&
-        ((call.args[0] as StoreBatch).checkpoints?.some((c) => c.node === "c") ?? false),
+      commitWhere((batch) => batch.checkpoints?.some((c) => c.node === "c") ?? false),
     );
     await agentWithoutInterrupts(t, { store: dying })
       .resume("s")
