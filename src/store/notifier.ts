@@ -28,6 +28,8 @@ export type StoreEvent =
        */
       readonly kind: "checkpoint";
       readonly sessionId: string;
+      /** The checkpoint's thread: `""` for the session's own, a nested graph's path otherwise. */
+      readonly thread: string;
       readonly id: string;
       readonly status: CheckpointStatus;
     }

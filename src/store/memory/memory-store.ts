@@ -92,6 +92,7 @@ export class MemoryStore implements Store {
       this.#notifier.publish({
         kind: "checkpoint",
         sessionId: record.sessionId,
+        thread: record.thread,
         id: record.id,
         status: record.status,
       });

@@ -116,6 +116,7 @@ export function encodeCheckpoints(records: readonly CheckpointRecord[]): Encoded
     const event: StoreEvent = {
       kind: "checkpoint",
       sessionId: record.sessionId,
+      thread: record.thread,
       id: record.id,
       status: record.status,
     };

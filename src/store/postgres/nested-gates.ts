@@ -67,6 +67,7 @@ export async function writeNestedGates(
       events.push({
         kind: "checkpoint",
         sessionId,
+        thread: record.thread,
         id: record.id,
         status: record.status,
       });

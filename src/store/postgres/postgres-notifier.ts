@@ -17,6 +17,10 @@ function toEvent(payload: string | undefined): StoreEvent | undefined {
   try {
     const event = JSON.parse(payload) as Partial<StoreEvent> | null;
     if (event && KINDS.has(event.kind as string) && typeof event.sessionId === "string") {
+      // A checkpoint event of an older build names no thread: it was of the session's own.
+      if (event.kind === "checkpoint" && typeof event.thread !== "string") {
+        return { ...event, thread: "" } as StoreEvent;
+      }
       return event as StoreEvent;
     }
   } catch {

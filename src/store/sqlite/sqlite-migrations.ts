@@ -11,6 +11,7 @@ import { STORE_NAME } from "./sqlite-errors.js";
 import type { SqliteMigration } from "./sqlite-migration.js";
 import { SCHEMA_V1 } from "./sqlite-schema-v1.js";
 import { SCHEMA_V2 } from "./sqlite-schema-v2.js";
+import { SCHEMA_V3 } from "./sqlite-schema-v3.js";
 
 export type { SqliteMigration } from "./sqlite-migration.js";
 
@@ -18,6 +19,7 @@ export type { SqliteMigration } from "./sqlite-migration.js";
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: "initial schema", sql: SCHEMA_V1 },
   { version: 2, name: "partial index of checkpoint ids", sql: SCHEMA_V2 },
+  { version: 3, name: "thread of a checkpoint event", sql: SCHEMA_V3 },
 ];
 
 /** The schema version this build writes. */

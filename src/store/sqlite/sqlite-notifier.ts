@@ -30,6 +30,7 @@ interface EventRow {
   readonly ref: string | null;
   readonly priority: number | null;
   readonly detail: string | null;
+  readonly thread: string | null;
 }
 
 /**
@@ -97,7 +98,7 @@ export class SqliteNotifier implements Notifier {
     const now = Date.now();
     const info = connection
       .statement(
-        "INSERT INTO events (origin, written_at, kind, session_id, ref, priority, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (origin, written_at, kind, session_id, ref, priority, detail, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
         this.#origin,
@@ -111,6 +112,8 @@ export class SqliteNotifier implements Notifier {
           : event.kind === "checkpoint"
             ? event.status
             : null,
+        // NULL for the session's own thread, as rows of schema version 2 hold.
+        event.kind === "checkpoint" && event.thread !== "" ? event.thread : null,
       );
     if (++this.#recorded % MARK_EVERY === 0) {
       this.#marks.push([Number(info.lastInsertRowid), now]);
@@ -242,7 +245,7 @@ export class SqliteNotifier implements Notifier {
   /** Delivers the outbox rows other connections wrote since the last read. */
   #drain(): void {
     const select = this.#connection.statement(
-      "SELECT id, origin, kind, session_id, ref, priority, detail FROM events WHERE id > ? ORDER BY id LIMIT ?",
+      "SELECT id, origin, kind, session_id, ref, priority, detail, thread FROM events WHERE id > ? ORDER BY id LIMIT ?",
     );
     for (;;) {
       const rows = select.all(this.#lastId, BATCH) as EventRow[];
@@ -282,6 +285,7 @@ function toEvent(row: EventRow): StoreEvent | undefined {
       return {
         kind: "checkpoint",
         sessionId,
+        thread: row.thread ?? "",
         id: row.ref,
         status: row.detail as Extract<StoreEvent, { kind: "checkpoint" }>["status"],
       };

@@ -230,6 +230,7 @@ export class SqliteStore implements Store {
           {
             kind: "checkpoint",
             sessionId: record.sessionId,
+            thread: record.thread,
             id: record.id,
             status: record.status,
           },

@@ -8,6 +8,7 @@ import {
   checkpoint,
   enqueue,
   eventually,
+  GATE,
   lease,
   leaseRequest,
   message,
@@ -72,7 +73,14 @@ describe("SqliteStore: two connections to one file", () => {
     const held = await lease(b, "s1");
     await b.commit({
       lease: held,
-      checkpoints: [checkpoint("s1", 1)],
+      // The nested checkpoint opens a gate, so it is told, with its thread, through the outbox.
+      checkpoints: [
+        checkpoint("s1", 1),
+        checkpoint("s1", 1, {
+          thread: "child",
+          meta: { v: 1, gate: { ...GATE, node: "child/draft" } },
+        }),
+      ],
       settle: [
         {
           id: queued.id,
@@ -85,18 +93,19 @@ describe("SqliteStore: two connections to one file", () => {
     const expected: StoreEvent[] = [
       { kind: "queued", sessionId: "s1", id: queued.id, priority: 2 },
       { kind: "settled", sessionId: "s1", id: queued.id },
-      { kind: "checkpoint", sessionId: "s1", id: "s1|#1", status: "running" },
+      { kind: "checkpoint", sessionId: "s1", thread: "", id: "s1|#1", status: "running" },
+      { kind: "checkpoint", sessionId: "s1", thread: "child", id: "s1|child#1", status: "running" },
       { kind: "released", sessionId: "s1" },
     ];
     // A wrote the first event and B the rest: each store gets its own at once and the other's
-    // from the outbox, so only A, which polled B's three after its own, sees them all in order.
+    // from the outbox, so only A, which polled B's four after its own, sees them all in order.
     await eventually(() => expect(atA).toEqual(expected));
-    await eventually(() => expect(atB).toHaveLength(4));
-    expect(atB.slice(0, 3)).toEqual(expected.slice(1));
-    expect(atB[3]).toEqual(expected[0]);
+    await eventually(() => expect(atB).toHaveLength(5));
+    expect(atB.slice(0, 4)).toEqual(expected.slice(1));
+    expect(atB[4]).toEqual(expected[0]);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(atA).toHaveLength(4);
-    expect(atB).toHaveLength(4);
+    expect(atA).toHaveLength(5);
+    expect(atB).toHaveLength(5);
   });
 
   it("writes no outbox rows while no other connection listens", async () => {

@@ -320,8 +320,15 @@ export function nestedGateCases(store: () => Store): void {
       await step(5, { status: "completed" });
       await eventually(() =>
         expect(
-          events.map((e) => (e.kind === "checkpoint" ? `${e.id} ${e.status}` : e.kind)),
-        ).toEqual(["s1|#1 running", "s1|#2 running", "s1|child#2 running", "s1|child#4 running"]),
+          events.map((e) =>
+            e.kind === "checkpoint" ? `${e.thread || "own"} ${e.id} ${e.status}` : e.kind,
+          ),
+        ).toEqual([
+          "own s1|#1 running",
+          "own s1|#2 running",
+          "child s1|child#2 running",
+          "child s1|child#4 running",
+        ]),
       );
     });
 

@@ -43,7 +43,7 @@ export function notifierCases(store: () => Store): void {
           { kind: "queued", sessionId: "s1", id: cancelId, priority: 0, action: "cancel" },
           { kind: "queued", sessionId: "s1", id: text.id, priority: 2 },
           expect.objectContaining({ kind: "settled", sessionId: "s1", id: text.id }),
-          { kind: "checkpoint", sessionId: "s1", id: "s1|#1", status: "running" },
+          { kind: "checkpoint", sessionId: "s1", thread: "", id: "s1|#1", status: "running" },
           { kind: "released", sessionId: "s1" },
         ]),
       );
