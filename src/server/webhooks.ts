@@ -162,7 +162,8 @@ interface WebhookPayload {
  * One event to deliver to every endpoint. `subject` is what tells it from the session's other
  * events of its type, and with the endpoint, session and type makes the delivery id: the
  * approval request for `approval.requested` (one delivery per request, whichever checkpoint
- * shows it), the checkpoint for every other type.
+ * shows it) and for `approval.decided` (a request is decided once, in the session's own thread
+ * or a nested graph's), the checkpoint for every other type.
  */
 interface WebhookEvent {
   readonly subject: string;
@@ -185,7 +186,11 @@ function recordEvent(type: WebhookEventType, record: StoredRecord): WebhookEvent
   const gate = meta?.gate;
   return {
     subject:
-      type === "approval.requested" && gate !== undefined ? `request:${gate.requestId}` : record.id,
+      type === "approval.requested" && gate !== undefined
+        ? `request:${gate.requestId}`
+        : type === "approval.decided" && meta?.decision !== undefined
+          ? `decision:${meta.decision.requestId}`
+          : record.id,
     payload: {
       type,
       sessionId: record.sessionId,
@@ -219,6 +224,32 @@ function summaryGateEvent(summary: SessionSummary, gate: GateMeta): WebhookEvent
       at: gate.openedAt,
       graph: summary.graph,
       gate: gatePayload(gate),
+    },
+  };
+}
+
+/**
+ * The `approval.decided` of a gate inside a nested graph, told by the checkpoint of the nested
+ * thread that records the decision. As for its request, the delivery carries the status,
+ * checkpoint and graph of the session's own run as the inbox shows them, the gated node's path
+ * for `node`, and when the decision was stored for `at`.
+ */
+function nestedDecisionEvent(
+  summary: SessionSummary,
+  record: StoredRecord,
+  decision: GateDecisionMeta,
+): WebhookEvent {
+  return {
+    subject: `decision:${decision.requestId}`,
+    payload: {
+      type: "approval.decided",
+      sessionId: summary.sessionId,
+      checkpointId: summary.checkpointId,
+      status: summary.status,
+      node: decision.node,
+      at: record.createdAt,
+      graph: summary.graph,
+      decision,
     },
   };
 }
@@ -298,22 +329,31 @@ export class WebhookSender {
 
   /**
    * What a checkpoint event stands for. A checkpoint of the session's own thread says it
-   * itself. Any other is one of a nested graph's threads that changed the summary's gate: when
-   * its run goes on or suspends (`running`, `paused`) it may have opened one, and the summary,
-   * read only then, names the gate open now, whichever thread opened it. A nested gate without
-   * a timeout suspends the whole run, whose own paused checkpoint then carries it.
+   * itself. Any other is one of a nested graph's threads that changed the summary's gate: it
+   * stands for `approval.decided` when it records the decision of that gate, and when its run
+   * goes on or suspends (`running`, `paused`) it may have opened one, which the summary, read
+   * only then, names as the gate open now, whichever thread opened it. A nested gate without a
+   * timeout suspends the whole run, whose own paused checkpoint then carries it.
    */
   async #eventsOf(
     event: Extract<StoreEvent, { kind: "checkpoint" }>,
   ): Promise<readonly WebhookEvent[]> {
-    const record = await this.#store.checkpoints.get(event.sessionId, "", event.id);
-    if (record !== undefined) return webhookEventsOf(record).map((t) => recordEvent(t, record));
-    if (event.status !== "running" && event.status !== "paused") return [];
+    const record = await this.#store.checkpoints.get(event.sessionId, event.thread, event.id);
+    if (event.thread === "") {
+      return record === undefined ? [] : webhookEventsOf(record).map((t) => recordEvent(t, record));
+    }
+    const decision = record?.kind === "unparsable" ? undefined : record?.meta.decision;
+    const opens = event.status === "running" || event.status === "paused";
+    if (decision === undefined && !opens) return [];
     const summary = await this.#store.sessions.get(event.sessionId);
-    const gate = summary?.gate;
-    return summary !== undefined && waitsAt(summary.status, gate)
-      ? [summaryGateEvent(summary, gate)]
-      : [];
+    if (summary === undefined) return [];
+    const events: WebhookEvent[] = [];
+    if (record !== undefined && decision !== undefined) {
+      events.push(nestedDecisionEvent(summary, record, decision));
+    }
+    const gate = summary.gate;
+    if (opens && waitsAt(summary.status, gate)) events.push(summaryGateEvent(summary, gate));
+    return events;
   }
 
   #enqueue(endpoint: WebhookEndpoint, event: WebhookEvent): void {

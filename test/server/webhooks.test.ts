@@ -83,12 +83,14 @@ function deliveredFor(received: readonly Received[], sessionId: string): Payload
 const requestsOf = (payloads: readonly Payload[]) =>
   payloads.filter((p) => p.type === "approval.requested");
 
-/** The delivery id a payload should carry: by request for a request, else by checkpoint. */
+/** The delivery id a payload should carry: by request for a request or decision, else by checkpoint. */
 function expectedId(url: string, payload: Payload): string {
   const subject =
     payload.type === "approval.requested"
       ? `request:${payload.gate.requestId}`
-      : payload.checkpointId;
+      : payload.type === "approval.decided"
+        ? `decision:${payload.decision.requestId}`
+        : payload.checkpointId;
   return createHash("sha256")
     .update(`${url}\n${payload.sessionId}\n${subject}\n${payload.type}`)
     .digest("hex")
@@ -425,11 +427,24 @@ describe("webhooks", () => {
     });
     await untilDelivered(hook.received, id, "session.completed");
     await settle();
-    expect(requestsOf(deliveredFor(hook.received, id))).toHaveLength(1);
-    // A nested decision is not delivered; the audit trail (and `gate.decided` on the live
-    // events) tells of it.
-    const audit = await api.store.audit.list(id, { limit: 500 });
-    expect(audit.items.map((e) => e.kind)).toContain("approval.decided");
+    const all = deliveredFor(hook.received, id);
+    expect(all.map((p) => p.type)).toEqual([
+      "approval.requested",
+      "approval.decided",
+      "session.completed",
+    ]);
+    const decided = all[1]!;
+    expect(decided).toMatchObject({
+      node: "child/draft",
+      graph: "nested-review",
+      decision: {
+        requestId: request.gate.requestId,
+        node: "child/draft",
+        decision: "approve",
+        by: "human",
+      },
+    });
+    expect(decided.id).toBe(expectedId(hook.url, decided));
   });
 
   it("asks for approval once, as suspended, at a nested graph's gate without a timeout", async () => {
@@ -455,5 +470,15 @@ describe("webhooks", () => {
       body: { type: "approve" },
     });
     await untilDelivered(hook.received, id, "session.completed");
+    await settle();
+    const all = deliveredFor(hook.received, id);
+    expect(all.map((p) => p.type)).toEqual([
+      "approval.requested",
+      "approval.decided",
+      "session.completed",
+    ]);
+    expect(all[1]).toMatchObject({
+      decision: { requestId: requests[0].gate.requestId, decision: "approve" },
+    });
   });
 });
