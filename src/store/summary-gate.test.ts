@@ -86,7 +86,21 @@ describe("the summary's gate", () => {
     expect(gateEffect(record("child", {}))).toBe("keep");
     expect(gateEffect(record("child", {}, "completed"))).toBe("keep");
     expect(gateEffect(record("child", { progress: { node: "x", data: 1 } }))).toBe("keep");
-    expect(summaryGate(CHILD, record("child", { restoredFrom: "c.1" }))).toBe(CHILD);
+  });
+
+  it("goes when the nested run goes back to an earlier state, if the gate was its own or one nested inside it", () => {
+    const back = record("child", { restoredFrom: "child-run.1" });
+    expect(gateEffect(back)).toBe("nested");
+    expect(summaryGate(CHILD, back)).toBeUndefined();
+    expect(summaryGate(gate("inner-run.1", "child/inner/check"), back)).toBeUndefined();
+    // Another thread's gate, or the session's own, is still open.
+    expect(summaryGate(ROOT, back)).toBe(ROOT);
+    expect(summaryGate(gate("r.1", "other/review"), back)).toEqual(gate("r.1", "other/review"));
+    // A restore that lands at the gate again opens it anew.
+    const again = gate("child-run.4", "child/review");
+    expect(summaryGate(CHILD, record("child", { restoredFrom: "child-run.1", gate: again }))).toBe(
+      again,
+    );
   });
 
   it("treats threads named like prototype members as any other", () => {

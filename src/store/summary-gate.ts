@@ -22,9 +22,10 @@ export type GateRecord = Pick<CheckpointRecordFields, "thread" | "status" | "met
  *   gate (a branch beside it finished, or the run resumed into it): it still sets the rest of
  *   the summary. A checkpoint of a nested graph's thread that neither opens nor
  *   decides a gate, nor ends its run early, changes nothing of the summary.
- * - `"nested"`: a checkpoint of a nested graph's thread that carries a gate, records a decision
- *   or ends its run `failed`, `cancelled` or `rejected`: {@link summaryGate} says, from the
- *   gate the summary holds, what becomes of it. Only these need that gate read.
+ * - `"nested"`: a checkpoint of a nested graph's thread that carries a gate, records a decision,
+ *   restores an earlier state (a `go_back`, `rerun` or `request_changes` inside it) or ends its
+ *   run `failed`, `cancelled` or `rejected`: {@link summaryGate} says, from the gate the summary
+ *   holds, what becomes of it. Only these need that gate read.
  */
 export type GateEffect = "own" | "keep" | "nested";
 
@@ -39,7 +40,10 @@ export function gateEffect(record: GateRecord): GateEffect {
       ? "keep"
       : "own";
   }
-  return meta.gate !== undefined || meta.decision !== undefined || ENDED_EARLY.has(record.status)
+  return meta.gate !== undefined ||
+    meta.decision !== undefined ||
+    meta.restoredFrom !== undefined ||
+    ENDED_EARLY.has(record.status)
     ? "nested"
     : "keep";
 }
@@ -52,9 +56,11 @@ export function gateEffect(record: GateRecord): GateEffect {
  * - a checkpoint of a nested graph's thread that carries a gate while its run goes on or
  *   suspends (`running`, `paused`) sets that gate: it just opened, or is still open;
  * - one that records the decision of the summary's gate (the same `requestId`) clears it;
- * - one whose run ended `failed`, `cancelled` or `rejected` clears the summary's gate when that
- *   gate belongs to its run or to one nested inside it (its node path starts with the thread
- *   and a `/`): a cancel at a nested gate closes the gate without a decision;
+ * - one whose run ended `failed`, `cancelled` or `rejected`, or went back to an earlier state,
+ *   clears the summary's gate when that gate belongs to its run or to one nested inside it (its
+ *   node path starts with the thread and a `/`): a cancel at a nested gate closes the gate
+ *   without a decision, and a `go_back` from it leaves the gate, which opens anew (another
+ *   request) if the run reaches it again;
  * - anything else leaves the gate as it is.
  *
  * A nested checkpoint changes only the gate (and the summary's update time), never the status,
@@ -74,9 +80,8 @@ export function summaryGate(
   }
   if (current === undefined) return undefined;
   if (decision !== undefined && decision.requestId === current.requestId) return undefined;
-  if (ENDED_EARLY.has(record.status) && current.node.startsWith(`${record.thread}/`)) {
-    return undefined;
-  }
+  const leaves = ENDED_EARLY.has(record.status) || record.meta.restoredFrom !== undefined;
+  if (leaves && current.node.startsWith(`${record.thread}/`)) return undefined;
   return current;
 }
 

@@ -29,9 +29,20 @@ const TIMEOUT_MS = 60_000;
 const Notes = z.object({ log: z.array(z.string()).default([]) });
 type Notes = z.output<typeof Notes>;
 
-/** Lets a test hold the nested graph's last node until it says so. */
+/**
+ * Lets a test hold one of the nested graph's nodes (its last, `after`, unless told) until it
+ * says so, from its execution `skip + 1` on.
+ */
 class Hold {
   reached = false;
+  #runs = 0;
+  constructor(
+    readonly node: "draft" | "after" = "after",
+    readonly skip = 0,
+  ) {}
+  async at(node: string): Promise<void> {
+    if (node === this.node && this.#runs++ >= this.skip) await this.wait();
+  }
   #release: () => void = () => {};
   readonly #released = new Promise<void>((resolve) => {
     this.#release = resolve;
@@ -47,14 +58,17 @@ class Hold {
 
 /**
  * START → prep → child → finish → END, `child` a nested graph: draft → check → after, with a
- * timed gate on `child/check`; `after` waits for `hold` when one is given.
+ * timed gate on `child/check`; the node `hold` names waits for it when one is given.
  */
 function outerGraph(hold: Hold | undefined) {
   const inner = new Graph({ state: Notes, reducers: { log: "append" }, name: "engine-inner" })
-    .addNode("draft", () => ({ log: ["draft"] }))
+    .addNode("draft", async () => {
+      await hold?.at("draft");
+      return { log: ["draft"] };
+    })
     .addNode("check", () => ({ log: ["check"] }))
     .addNode("after", async () => {
-      await hold?.wait();
+      await hold?.at("after");
       return { log: ["after"] };
     })
     .addEdge(START, "draft")
@@ -167,6 +181,37 @@ export function nestedGateCases(
     } finally {
       stop();
     }
+  });
+
+  it("stops listing a session whose nested graph went back from its gate, until the gate opens again", async () => {
+    const id = session("nested-go-back");
+    const hold = new Hold("draft", 1);
+    const one = processOver(store(), { hold });
+    const run = one.agent.run({}, { sessionId: id });
+    const first = await waitsAtGate(one);
+    await expectWaiting(id, first);
+    const two = new InterruptService({
+      store: other(),
+      clock: new SimulatedClock(T0),
+      logger: silentLogger,
+    });
+    const back = await two.send(id, { type: "go_back", to: "child/draft" }, { sender: "bob" });
+    expect(await back.decision).toMatchObject({ status: "applied" });
+    // The nested run drafts again: nothing waits for a reviewer until it reaches the gate.
+    await eventually(() => hold.reached, "the nested graph drafts again");
+    await expectNotWaiting(id, "running");
+    hold.release();
+    const second = await waitsAtGate(one, 2);
+    expect(second).not.toBe(first);
+    await expectWaiting(id, second);
+    // The request it left is gone: an approval naming it is refused, the open one is applied.
+    const stale = await two.send(id, { type: "approve", requestId: first }, { sender: "ana" });
+    expect(await stale.decision).toMatchObject({ status: "refused" });
+    await two.send(id, { type: "approve", requestId: second }, { sender: "ana" });
+    const done = await run;
+    expect(done.status).toBe("completed");
+    expect(done.state.log).toEqual(["prep", "draft", "check", "after", "finish"]);
+    await expectNotWaiting(id, "completed");
   });
 
   it("stops listing a session cancelled while its nested graph waited at a gate", async () => {
