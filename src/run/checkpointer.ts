@@ -214,32 +214,47 @@ export class Checkpointer {
     this.#records = [];
     this.#settle = [];
     this.#audit = [];
-    const write = async () => {
-      try {
-        const lease = this.#lease();
-        try {
-          // Filled in field by field rather than spread together: this runs on every step.
-          const batch: { -readonly [K in keyof StoreBatch]: StoreBatch[K] } = { now: this.#now() };
-          if (lease !== undefined) batch.lease = lease;
-          if (checkpoints.length > 0) batch.checkpoints = checkpoints;
-          if (settle.length > 0) batch.settle = settle;
-          if (audit.length > 0) batch.audit = audit;
-          await this.#store.commit(batch);
-          if (checkpoints.length > 0) this.#storedId = checkpoints.at(-1)!.id;
-        } catch (error) {
-          this.#lost(checkpoints, keyBase);
-          throw error;
-        }
-      } finally {
-        this.#busy--;
-      }
-    };
     // A failed write fails its caller; the next one still goes (and conflicts if it must).
-    // Most writes find none under way and start at once, without a promise hop.
+    // Most writes find none under way and start at once, without a promise hop. The write is
+    // a method called from anonymous arrows, not a named one made per flush: under tsx
+    // (esbuild's `keepNames`) each named arrow made costs a call that defines its `name`.
     this.#busy++;
-    const next = this.#busy === 1 ? write() : this.#writing.then(write, write);
+    const next =
+      this.#busy === 1
+        ? this.#write(checkpoints, keyBase, settle, audit)
+        : this.#writing.then(
+            () => this.#write(checkpoints, keyBase, settle, audit),
+            () => this.#write(checkpoints, keyBase, settle, audit),
+          );
     this.#writing = next;
     return next;
+  }
+
+  /** One batch's write, in its turn (see {@link flush}). */
+  async #write(
+    checkpoints: CheckpointRecord[],
+    keyBase: string | null,
+    settle: Settlement[],
+    audit: AuditEntryInput[],
+  ): Promise<void> {
+    try {
+      const lease = this.#lease();
+      try {
+        // Filled in field by field rather than spread together: this runs on every step.
+        const batch: { -readonly [K in keyof StoreBatch]: StoreBatch[K] } = { now: this.#now() };
+        if (lease !== undefined) batch.lease = lease;
+        if (checkpoints.length > 0) batch.checkpoints = checkpoints;
+        if (settle.length > 0) batch.settle = settle;
+        if (audit.length > 0) batch.audit = audit;
+        await this.#store.commit(batch);
+        if (checkpoints.length > 0) this.#storedId = checkpoints.at(-1)!.id;
+      } catch (error) {
+        this.#lost(checkpoints, keyBase);
+        throw error;
+      }
+    } finally {
+      this.#busy--;
+    }
   }
 
   /**

@@ -81,6 +81,7 @@ interface InnerProgress {
 
 const isInner = (entry: unknown): entry is InnerProgress =>
   typeof entry === "object" && entry !== null && "inner" in entry;
+const notInner = (entry: unknown) => !isInner(entry);
 
 /** The factory of node runtimes for one run. */
 export function runtimeFactory(env: RuntimeEnvironment): NodeRuntimeFactory {
@@ -106,40 +107,50 @@ interface Scope {
   readonly parentPath: NodeSet;
 }
 
+/**
+ * The runtime's functions are method definitions, not arrow properties: one runtime is made per
+ * node execution, and under tsx (esbuild's `keepNames`) every named arrow made costs a call
+ * that defines its `name`, together 0.6 µs a step. They use no `this`, so a node may take them
+ * off the runtime and call them alone.
+ */
 function makeRuntime(env: RuntimeEnvironment, scope: Scope): NodeRuntime {
   return {
     clock: env.clock,
     logger: env.logger,
     state: env.state,
     conflicts: env.conflicts,
-    progress: scope.progress.filter((entry) => !isInner(entry)),
+    progress: scope.progress.length === 0 ? scope.progress : scope.progress.filter(notInner),
     saveProgress: scope.saveProgress,
     note: scope.note,
-    event: (name, attributes) => {
+    event(name, attributes) {
       scope.span.addEvent(name, attributes as () => Record<string, string>);
     },
-    attributes: (attributes) => {
+    attributes(attributes) {
       scope.span.setAttributes(attributes as () => Record<string, string>);
     },
-    generate: (model, request, signal) =>
-      tracedGenerate(model, request, {
+    generate(model, request, signal) {
+      return tracedGenerate(model, request, {
         tracer: env.tracer,
         parent: scope.span.context,
         ...(signal === undefined ? {} : { signal }),
-      }),
-    branch: (name, attributes) => makeBranch(env, scope, name, attributes),
-    runChild: (graph, input, signal?: AbortSignal) =>
-      env.runChild({
+      });
+    },
+    branch(name, attributes) {
+      return makeBranch(env, scope, name, attributes);
+    },
+    runChild(graph, input, signal?: AbortSignal) {
+      return env.runChild({
         graph,
         thread: scope.thread,
         input,
         signal,
         parentSpan: scope.span,
-        progress: scope.progress.filter((entry) => !isInner(entry)),
+        progress: scope.progress.filter(notInner),
         saveProgress: scope.saveProgress,
         control: scope.control,
         parentPath: scope.parentPath,
-      }),
+      });
+    },
   };
 }
 

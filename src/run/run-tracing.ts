@@ -104,25 +104,29 @@ export class RunTracing {
           : SpanNames.node(name);
     return this.tracer.startSpan(spanName, {
       parent: parent ?? this.#root.context,
-      attributes: () => ({
-        [TrellisAttributes.NODE]: name,
-        [TrellisAttributes.NODE_KIND]: kind,
-        [TrellisAttributes.ITERATION]: iteration,
-        // The first attempt; a retry raises it to the attempt that finished.
-        [TrellisAttributes.ATTEMPT]: 1,
-        ...(kind === "agent"
-          ? {
-              [GenAiAttributes.OPERATION_NAME]: GenAiOperations.INVOKE_AGENT,
-              [GenAiAttributes.AGENT_NAME]: definition.agentName ?? name,
-              ...(definition.model
-                ? {
-                    [GenAiAttributes.PROVIDER_NAME]: definition.model.provider,
-                    [GenAiAttributes.REQUEST_MODEL]: definition.model.name,
-                  }
-                : {}),
-            }
-          : {}),
-      }),
+      // A method, not an arrow property: made for every node execution, and under tsx
+      // (esbuild's `keepNames`) a named arrow costs a call that defines its `name`.
+      attributes() {
+        return {
+          [TrellisAttributes.NODE]: name,
+          [TrellisAttributes.NODE_KIND]: kind,
+          [TrellisAttributes.ITERATION]: iteration,
+          // The first attempt; a retry raises it to the attempt that finished.
+          [TrellisAttributes.ATTEMPT]: 1,
+          ...(kind === "agent"
+            ? {
+                [GenAiAttributes.OPERATION_NAME]: GenAiOperations.INVOKE_AGENT,
+                [GenAiAttributes.AGENT_NAME]: definition.agentName ?? name,
+                ...(definition.model
+                  ? {
+                      [GenAiAttributes.PROVIDER_NAME]: definition.model.provider,
+                      [GenAiAttributes.REQUEST_MODEL]: definition.model.name,
+                    }
+                  : {}),
+              }
+            : {}),
+        };
+      },
     });
   }
 
