@@ -1,3 +1,4 @@
+import type { AuditEntry } from "../store/audit-store.js";
 import type { Store } from "../store/store.js";
 
 /**
@@ -9,25 +10,42 @@ export type ReviewersOf = (sessionId: string) => Promise<readonly string[] | und
 /** The audit kind `POST /api/runs` records the run request (and its `reviewers`) under. */
 export const RUN_REQUESTED = "custom.run.requested";
 
-/** How many audit entries are read to find a session's reviewers. */
+/** How many audit entries are read per query while looking for a session's run request. */
 const SCAN = 500;
 
 /**
- * The default {@link ReviewersOf}: the `reviewers` of the latest `custom.run.requested` audit
- * entry among the session's first 500 (where `POST /api/runs` writes it, before the run
- * starts). The audit trail is shared by every process on the store, so every server agrees.
+ * The default {@link ReviewersOf}: the `reviewers` of the session's latest `custom.run.requested`
+ * audit entry (where `POST /api/runs` writes it, before the run starts), read from the newest
+ * entry back. The audit trail is shared by every process on the store, so every server agrees.
+ *
+ * It fails closed: when the session has no run request left but retention pruned the start of
+ * its trail (its oldest entry's `seq` is past 1, or a session that ran has no entry at all),
+ * the request may have been among what was pruned, and only admins may act (`[]`). A session
+ * with no run request in a whole trail was not started through the server, and every reviewer
+ * may act on it.
  */
 export function reviewersFromAudit(store: Store): ReviewersOf {
   return async (sessionId) => {
-    const page = await store.audit.list(sessionId, { limit: SCAN });
-    let found: readonly string[] | undefined;
-    for (const entry of page.items) {
-      if (entry.kind !== RUN_REQUESTED) continue;
-      const reviewers = (entry.data as { reviewers?: unknown } | undefined)?.reviewers;
-      found = Array.isArray(reviewers)
-        ? reviewers.filter((r): r is string => typeof r === "string")
-        : undefined;
+    const { total } = await store.audit.list(sessionId, { limit: 1 });
+    for (let end = total; end > 0; ) {
+      const offset = Math.max(0, end - SCAN);
+      const { items } = await store.audit.list(sessionId, { offset, limit: end - offset });
+      for (let i = items.length - 1; i >= 0; i--) {
+        if (items[i]!.kind === RUN_REQUESTED) return reviewersIn(items[i]!);
+      }
+      end = offset;
     }
-    return found;
+    // Read last, so a prune that ran during the scan (and may have shifted the pages) is seen.
+    const [oldest] = (await store.audit.list(sessionId, { limit: 1 })).items;
+    if (oldest !== undefined) return oldest.seq > 1 ? [] : undefined;
+    // No entry at all: every run writes some, so a session that ran lost them all to retention.
+    return (await store.sessions.get(sessionId)) === undefined ? undefined : [];
   };
+}
+
+function reviewersIn(entry: AuditEntry): readonly string[] | undefined {
+  const reviewers = (entry.data as { reviewers?: unknown } | undefined)?.reviewers;
+  return Array.isArray(reviewers)
+    ? reviewers.filter((r): r is string => typeof r === "string")
+    : undefined;
 }
