@@ -217,14 +217,21 @@ function summaryGateEvent(summary: SessionSummary, gate: GateMeta): WebhookEvent
     subject: `request:${gate.requestId}`,
     payload: {
       type: "approval.requested",
-      sessionId: summary.sessionId,
-      checkpointId: summary.checkpointId,
-      status: summary.status,
+      ...asTheInboxShows(summary),
       node: gate.node,
       at: gate.openedAt,
-      graph: summary.graph,
       gate: gatePayload(gate),
     },
+  };
+}
+
+/** What a delivery about a nested gate says of the session: its own run's, from the summary. */
+function asTheInboxShows(summary: SessionSummary) {
+  return {
+    sessionId: summary.sessionId,
+    checkpointId: summary.checkpointId,
+    status: summary.status,
+    graph: summary.graph,
   };
 }
 
@@ -243,12 +250,9 @@ function nestedDecisionEvent(
     subject: `decision:${decision.requestId}`,
     payload: {
       type: "approval.decided",
-      sessionId: summary.sessionId,
-      checkpointId: summary.checkpointId,
-      status: summary.status,
+      ...asTheInboxShows(summary),
       node: decision.node,
       at: record.createdAt,
-      graph: summary.graph,
       decision,
     },
   };

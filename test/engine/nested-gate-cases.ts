@@ -121,6 +121,10 @@ export function nestedGateCases(
     return one.requested.at(-1)!.requestId;
   }
 
+  /** An interrupt service of another process, over its view of the store. */
+  const senderElsewhere = () =>
+    new InterruptService({ store: other(), clock: new SimulatedClock(T0), logger: silentLogger });
+
   /** What another process reads of the session: the summary, and whether the inbox lists it. */
   async function seenElsewhere(id: string) {
     const summary = await other().sessions.get(id);
@@ -190,11 +194,7 @@ export function nestedGateCases(
     const run = one.agent.run({}, { sessionId: id });
     const first = await waitsAtGate(one);
     await expectWaiting(id, first);
-    const two = new InterruptService({
-      store: other(),
-      clock: new SimulatedClock(T0),
-      logger: silentLogger,
-    });
+    const two = senderElsewhere();
     const back = await two.send(id, { type: "go_back", to: "child/draft" }, { sender: "bob" });
     expect(await back.decision).toMatchObject({ status: "applied" });
     // The nested run drafts again: nothing waits for a reviewer until it reaches the gate.
@@ -220,11 +220,7 @@ export function nestedGateCases(
     const run = one.agent.run({}, { sessionId: id });
     const requestId = await waitsAtGate(one);
     await expectWaiting(id, requestId);
-    const two = new InterruptService({
-      store: other(),
-      clock: new SimulatedClock(T0),
-      logger: silentLogger,
-    });
+    const two = senderElsewhere();
     await two.send(id, { type: "cancel" }, { sender: "bob" });
     const cancelled = await run;
     expect(cancelled.status).toBe("cancelled");

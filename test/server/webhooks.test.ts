@@ -100,6 +100,21 @@ function expectedId(url: string, payload: Payload): string {
 /** Gives the server's deliveries and the notifier time to send anything more. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
+/**
+ * Once the deliveries settle, what the session was sent, checked to be one gate's request, its
+ * decision and the run's completion.
+ */
+async function oneDecidedGate(received: readonly Received[], sessionId: string) {
+  await settle();
+  const all = deliveredFor(received, sessionId);
+  expect(all.map((p) => p.type)).toEqual([
+    "approval.requested",
+    "approval.decided",
+    "session.completed",
+  ]);
+  return all;
+}
+
 /** Waits until at least `n` approval requests for `sessionId` arrived; returns them all. */
 function untilRequests(received: readonly Received[], sessionId: string, n = 1) {
   return until(() => {
@@ -352,13 +367,7 @@ describe("webhooks", () => {
       const p = deliveredFor(hook.received, id);
       return p.some((x) => x.type === "session.completed") ? p : undefined;
     }, "completion");
-    await settle();
-    const all = deliveredFor(hook.received, id);
-    expect(all.map((p) => p.type)).toEqual([
-      "approval.requested",
-      "approval.decided",
-      "session.completed",
-    ]);
+    const all = await oneDecidedGate(hook.received, id);
     expect(payloads.find((p) => p.type === "approval.decided")).toMatchObject({
       decision: { decision: "approve", requestId: request.gate.requestId },
     });
@@ -426,13 +435,7 @@ describe("webhooks", () => {
       body: { type: "approve" },
     });
     await untilDelivered(hook.received, id, "session.completed");
-    await settle();
-    const all = deliveredFor(hook.received, id);
-    expect(all.map((p) => p.type)).toEqual([
-      "approval.requested",
-      "approval.decided",
-      "session.completed",
-    ]);
+    const all = await oneDecidedGate(hook.received, id);
     const decided = all[1]!;
     expect(decided).toMatchObject({
       node: "child/draft",
@@ -470,13 +473,7 @@ describe("webhooks", () => {
       body: { type: "approve" },
     });
     await untilDelivered(hook.received, id, "session.completed");
-    await settle();
-    const all = deliveredFor(hook.received, id);
-    expect(all.map((p) => p.type)).toEqual([
-      "approval.requested",
-      "approval.decided",
-      "session.completed",
-    ]);
+    const all = await oneDecidedGate(hook.received, id);
     expect(all[1]).toMatchObject({
       decision: { requestId: requests[0].gate.requestId, decision: "approve" },
     });
