@@ -23,7 +23,7 @@ const inputOf = (message: QueuedInterrupt): InterruptInput =>
  * Resumes suspended sessions when a message that wakes them arrives ({@link wakesSession}: any
  * message at an approval gate, `resume` or `cancel` after a pause), from any process sharing
  * the store, so nobody has to call `resume()` after sending a decision. A message that arrives
- * while the session's run is still suspending is caught too: when a session's checkpoint says
+ * while the session's run is still suspending is caught too: when a session's own checkpoint says
  * `paused`, its queue is read again. Duplicate resumes of one session collapse in the queue
  * (several processes running this is fine).
  *
@@ -57,7 +57,8 @@ export function dispatchWakes(options: DispatchWakesOptions): () => void {
       if (stored !== undefined && stored.state === "queued") {
         await wake(event.sessionId, [stored.message]);
       }
-    } else if (event.kind === "checkpoint" && event.status === "paused") {
+    } else if (event.kind === "checkpoint" && event.status === "paused" && event.thread === "") {
+      // The session's own thread: a nested graph's paused checkpoint comes before its run's.
       const queued = await store.interrupts.list(event.sessionId, { limit: 50 });
       if (queued.items.length > 0) await wake(event.sessionId, queued.items);
     }
