@@ -110,8 +110,8 @@ interface Scope {
 /**
  * The runtime's functions are method definitions, not arrow properties: one runtime is made per
  * node execution, and under tsx (esbuild's `keepNames`) every named arrow made costs a call
- * that defines its `name`, together 0.6 µs a step. They use no `this`, so a node may take them
- * off the runtime and call them alone.
+ * that defines its `name` (see `Run#context`). They use no `this`, so a node may take them off
+ * the runtime and call them alone.
  */
 function makeRuntime(env: RuntimeEnvironment, scope: Scope): NodeRuntime {
   return {
