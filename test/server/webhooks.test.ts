@@ -102,17 +102,18 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 /**
  * Once the deliveries settle, what the session was sent, checked to be one gate's request, its
- * decision and the run's completion.
+ * decision and the run's completion, each once. Each delivery is a POST of its own, so they may
+ * arrive in any order; `decided` is the decision's.
  */
 async function oneDecidedGate(received: readonly Received[], sessionId: string) {
   await settle();
   const all = deliveredFor(received, sessionId);
-  expect(all.map((p) => p.type)).toEqual([
-    "approval.requested",
+  expect(all.map((p) => p.type).sort()).toEqual([
     "approval.decided",
+    "approval.requested",
     "session.completed",
   ]);
-  return all;
+  return { all, decided: all.find((p) => p.type === "approval.decided")! };
 }
 
 /** Waits until at least `n` approval requests for `sessionId` arrived; returns them all. */
@@ -367,7 +368,7 @@ describe("webhooks", () => {
       const p = deliveredFor(hook.received, id);
       return p.some((x) => x.type === "session.completed") ? p : undefined;
     }, "completion");
-    const all = await oneDecidedGate(hook.received, id);
+    const { all } = await oneDecidedGate(hook.received, id);
     expect(payloads.find((p) => p.type === "approval.decided")).toMatchObject({
       decision: { decision: "approve", requestId: request.gate.requestId },
     });
@@ -435,8 +436,7 @@ describe("webhooks", () => {
       body: { type: "approve" },
     });
     await untilDelivered(hook.received, id, "session.completed");
-    const all = await oneDecidedGate(hook.received, id);
-    const decided = all[1]!;
+    const { decided } = await oneDecidedGate(hook.received, id);
     expect(decided).toMatchObject({
       node: "child/draft",
       graph: "nested-review",
@@ -473,8 +473,8 @@ describe("webhooks", () => {
       body: { type: "approve" },
     });
     await untilDelivered(hook.received, id, "session.completed");
-    const all = await oneDecidedGate(hook.received, id);
-    expect(all[1]).toMatchObject({
+    const { decided } = await oneDecidedGate(hook.received, id);
+    expect(decided).toMatchObject({
       decision: { requestId: requests[0].gate.requestId, decision: "approve" },
     });
   });
