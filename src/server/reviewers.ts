@@ -26,10 +26,15 @@ const SCAN = 500;
  */
 export function reviewersFromAudit(store: Store): ReviewersOf {
   return async (sessionId) => {
-    const { total } = await store.audit.list(sessionId, { limit: 1 });
-    for (let end = total; end > 0; ) {
+    // The oldest page first: it says how many entries there are, and holds them all when they
+    // fit in one page (most trails), so the check takes one query.
+    const first = await store.audit.list(sessionId, { limit: SCAN });
+    for (let end = first.total; end > 0; ) {
       const offset = Math.max(0, end - SCAN);
-      const { items } = await store.audit.list(sessionId, { offset, limit: end - offset });
+      const items =
+        offset === 0
+          ? first.items.slice(0, end)
+          : (await store.audit.list(sessionId, { offset, limit: end - offset })).items;
       for (let i = items.length - 1; i >= 0; i--) {
         if (items[i]!.kind === RUN_REQUESTED) return reviewersIn(items[i]!);
       }

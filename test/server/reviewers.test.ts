@@ -50,6 +50,13 @@ describe.each(backends)("reviewers from the audit trail (%s)", (_name, open) => 
     expect(await reviewersOf("s")).toEqual(["ben", "cy"]);
   });
 
+  it("finds a run request at the start of a trail longer than a page", async () => {
+    store = await open();
+    await requested("s", ["ana"]);
+    await filler("s", 700);
+    expect(await reviewersFromAudit(store)("s")).toEqual(["ana"]);
+  });
+
   it("lets every reviewer act on a session that was never requested through the server", async () => {
     store = await open();
     const reviewersOf = reviewersFromAudit(store);
