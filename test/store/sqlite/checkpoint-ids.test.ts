@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import Database from "better-sqlite3";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { CheckpointConflictError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/logger.js";
@@ -84,6 +85,42 @@ describe("SqliteStore: checkpoint ids", () => {
     for (const id of ["custom", "r.", "r.007", "r.5x", "r.1e3", "r.99999999999999999999", ""]) {
       expect(seqOfId(id)).toBeNull();
     }
+  });
+
+  it("reads an id's seq as the pattern of a decimal integer SQLite writes does", () => {
+    const pattern = /\.(-?(?:0|[1-9]\d{0,15}))$/;
+    const byPattern = (id: string): number | null => {
+      const match = pattern.exec(id);
+      const seq = match === null ? Number.NaN : Number(match[1]);
+      return Number.isSafeInteger(seq) ? seq : null;
+    };
+    const piece = fc.oneof(
+      fc.constantFrom(".", "-", "0", "00", "9", "e", " ", "\n", "1.5", "\u0660"),
+      fc.integer({ min: -1, max: 20 }).map((n) => "9".repeat(Math.max(n, 0))),
+      fc.maxSafeInteger().map(String),
+      fc.string({ maxLength: 4 }),
+    );
+    // Ids near the form: a run id, a dot, a sign, digits, and at times something after them.
+    const nearForm = fc
+      .tuple(
+        fc.string({ maxLength: 6 }),
+        fc.constantFrom("", "-", "--", "+"),
+        fc.stringMatching(/^[0-9]{0,18}$/),
+        fc.constantFrom("", "", "x", ".", "-"),
+      )
+      .map(([run, sign, digits, tail]) => `${run}.${sign}${digits}${tail}`);
+    const id = fc.oneof(
+      fc.array(piece, { maxLength: 6 }).map((p) => p.join("")),
+      nearForm,
+    );
+    fc.assert(
+      fc.property(id, (text) => {
+        expect(Object.is(seqOfId(text), byPattern(text))).toBe(true);
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(seqOfId(`r.${Number.MAX_SAFE_INTEGER}`)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(seqOfId("r.9999999999999999")).toBeNull();
   });
 
   it("finds an id of the form <run id>.<seq> down the primary key, and others through the partial index", async () => {
