@@ -13,6 +13,7 @@ import {
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { isUniqueViolation, STORE_NAME } from "./sqlite-errors.js";
 import { FOREIGN_ID } from "./sqlite-schema-v2.js";
+import type { StepLeft } from "./sqlite-step-memo.js";
 
 // The statements, built once: a statement's text is its cache key, so it must not be rebuilt.
 /**
@@ -20,13 +21,17 @@ import { FOREIGN_ID } from "./sqlite-schema-v2.js";
  * so nothing changes between the two): the thread's highest seq, and whether its id is taken,
  * by the row at the seq the id names (an id of the form `<run id>.<seq>`) or by one of the
  * partial index (any other id). Rows of the first form cannot share an id, since their seqs
- * differ; the partial index, unique, guards the second form on its own as well.
+ * differ; the partial index, unique, guards the second form on its own as well. And whether
+ * the partial index holds none of the thread's rows (`plain`): then, as long as only ids of
+ * the first form are added above `top`, none can be taken (see `SqliteStepMemo`). That probe
+ * names its index: the planner would otherwise take the primary key's `(session_id, thread)`
+ * prefix, which filters every row of the thread.
  *
  * The check is a statement of its own, not a condition of an `INSERT … SELECT`: an insert whose
  * SELECT reads its own table first copies the row into a temporary table, which took more than
  * the whole check does.
  */
-export const BLOCKING = `SELECT (SELECT max(seq) FROM checkpoints WHERE session_id = ? AND thread = ?) AS top, EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) OR EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}) AS taken`;
+export const BLOCKING = `SELECT (SELECT max(seq) FROM checkpoints WHERE session_id = ? AND thread = ?) AS top, EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND seq = ? AND id = ?) OR EXISTS (SELECT 1 FROM checkpoints WHERE session_id = ? AND thread = ? AND id = ? AND ${FOREIGN_ID}) AS taken, NOT EXISTS (SELECT 1 FROM checkpoints INDEXED BY checkpoints_by_foreign_id WHERE session_id = ? AND thread = ? AND ${FOREIGN_ID}) AS plain`;
 const INSERT = `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const LATEST = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1`;
 const LIST = `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`;
@@ -49,20 +54,40 @@ export class SqliteCheckpointStore implements CheckpointStore {
 
   /**
    * @internal Inserts a record in the open write transaction. Throws `CheckpointConflictError`
-   * when its id is stored in its thread or its seq is not above the thread's highest.
+   * when its id is stored in its thread or its seq is not above the thread's highest. `known`
+   * is what the last step left of the thread, when nothing has written since (see
+   * `SqliteStepMemo`): a record above its top with an id of the form `<run id>.<seq>` into a
+   * thread of such ids only cannot conflict, and is inserted without reading the thread.
+   * Returns whether every id of the thread has that form afterwards.
    */
-  insert(record: CheckpointRecord): void {
+  insert(record: CheckpointRecord, known?: StepLeft): boolean {
     checkRecord(record);
     const connection = this.#connection;
-    const { sessionId, thread, id } = record;
-    const blocking = connection
-      .statement(BLOCKING)
-      .get(sessionId, thread, sessionId, thread, seqOfId(id), id, sessionId, thread, id) as {
-      top: number | null;
-      taken: number;
-    };
-    if ((blocking.top !== null && blocking.top >= record.seq) || blocking.taken !== 0) {
-      throw conflict(record);
+    const { sessionId, thread, id, seq } = record;
+    const own = id === `${record.runId}.${seq}`;
+    let plain: boolean;
+    if (known?.plainIds && own && seq > known.top) {
+      plain = true;
+    } else {
+      const blocking = connection
+        .statement(BLOCKING)
+        .get(
+          sessionId,
+          thread,
+          sessionId,
+          thread,
+          seqOfId(id),
+          id,
+          sessionId,
+          thread,
+          id,
+          sessionId,
+          thread,
+        ) as { top: number | null; taken: number; plain: number };
+      if ((blocking.top !== null && blocking.top >= seq) || blocking.taken !== 0) {
+        throw conflict(record);
+      }
+      plain = blocking.plain !== 0 && own;
     }
     try {
       connection.statement(INSERT).run(...checkpointRowValues(record));
@@ -70,6 +95,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
       if (isUniqueViolation(error)) throw conflict(record);
       throw error;
     }
+    return plain;
   }
 
   /** @internal Deletes every thread of the session in the open write transaction. */

@@ -18,6 +18,7 @@ import type {
 import { gateEffect, sameGate, summaryGate } from "../summary-gate.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
 import { corrupt, type RowName, readJson, readNumber, readString } from "./sqlite-rows.js";
+import type { FenceRow } from "./sqlite-step-memo.js";
 
 /** What deleting a session or taking its lease changes in the other parts of the store. */
 export interface SqliteSessionOwned {
@@ -36,16 +37,6 @@ interface SummaryRow {
   readonly checkpoint_id: unknown;
   readonly created_at: unknown;
   readonly updated_at: unknown;
-  readonly gate: string | null;
-}
-
-/** What a step's commit reads of its session's row: the lease and the summary fields it keeps. */
-interface FenceRow {
-  readonly lease_token: string | null;
-  readonly lease_expires_at: number | null;
-  readonly graph: string | null;
-  readonly status: string | null;
-  readonly created_at: number | null;
   readonly gate: string | null;
 }
 
@@ -163,13 +154,19 @@ export class SqliteSessionStore implements SessionStore {
    * @internal {@link touch} for the common batch of a run's step, `record` being a checkpoint
    * of the lease's session's own thread: also brings the summary up to date with it. The row is
    * written only when something it holds changes (the lease is due, or the status, gate or
-   * graph differ): a chain of running steps reads it and writes nothing. Returns `"lost"` when
-   * the lease was not current (nothing is changed then), `"changed"` when the summary changed,
-   * and `"same"` when it did not.
+   * graph differ): a chain of running steps reads it and writes nothing. `known` is the row as
+   * the last step left it, when nothing has written since (see `SqliteStepMemo`); without it the
+   * row is read. Returns the row as this step leaves it, and whether the summary changed;
+   * `undefined` when the lease was not current (nothing is changed then).
    */
-  touchAndRecord(lease: Lease, now: number, record: CheckpointRecord): "lost" | "same" | "changed" {
-    const row = this.#fence(lease.sessionId);
-    if (row === undefined || row.lease_token !== lease.token) return "lost";
+  touchAndRecord(
+    lease: Lease,
+    now: number,
+    record: CheckpointRecord,
+    known?: FenceRow,
+  ): { readonly row: FenceRow; readonly changed: boolean } | undefined {
+    const row = known ?? this.#fence(lease.sessionId);
+    if (row === undefined || row.lease_token !== lease.token) return undefined;
     const gate =
       gateEffect(record) === "keep"
         ? row.gate
@@ -183,21 +180,21 @@ export class SqliteSessionStore implements SessionStore {
       row.gate !== gate ||
       row.graph !== graph ||
       row.created_at === null;
-    if (due || changed) {
-      this.#connection
-        .statement(
-          "UPDATE sessions SET lease_expires_at = ?, graph = ?, status = ?, created_at = coalesce(created_at, ?), gate = ? WHERE session_id = ?",
-        )
-        .run(
-          due ? now + lease.ttlMs : row.lease_expires_at,
-          graph,
-          record.status,
-          record.createdAt,
-          gate,
-          lease.sessionId,
-        );
-    }
-    return changed ? "changed" : "same";
+    if (!due && !changed) return { row, changed };
+    const left: FenceRow = {
+      lease_token: row.lease_token,
+      lease_expires_at: due ? now + lease.ttlMs : row.lease_expires_at,
+      graph,
+      status: record.status,
+      created_at: row.created_at ?? record.createdAt,
+      gate,
+    };
+    this.#connection
+      .statement(
+        "UPDATE sessions SET lease_expires_at = ?, graph = ?, status = ?, created_at = coalesce(created_at, ?), gate = ? WHERE session_id = ?",
+      )
+      .run(left.lease_expires_at, graph, record.status, record.createdAt, gate, lease.sessionId);
+    return { row: left, changed };
   }
 
   #fence(sessionId: string): FenceRow | undefined {

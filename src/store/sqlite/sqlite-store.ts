@@ -25,6 +25,7 @@ import {
   type SqliteStoreOptions,
 } from "./sqlite-options.js";
 import { SqliteSessionStore } from "./sqlite-session-store.js";
+import { SqliteStepMemo } from "./sqlite-step-memo.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -41,6 +42,8 @@ export interface SqliteStoreInternals {
   /** Typed without the driver's types, so these declarations do not need them. */
   readonly importer?: () => Promise<{ readonly default: unknown }>;
   readonly migrations?: readonly SqliteMigration[];
+  /** `false`: every step reads the session's row and thread (what the step memo spares). */
+  readonly stepMemo?: boolean;
 }
 
 /**
@@ -69,13 +72,20 @@ export class SqliteStore implements Store {
   readonly #notifier: SqliteNotifier;
   readonly #interrupts: SqliteInterruptStore;
   readonly #sessions: SqliteSessionStore;
+  /** What the last step's commit left, which the next step of its lease need not read again. */
+  readonly #lastStep: SqliteStepMemo | undefined;
   #retention: CancelTimer | undefined;
 
-  private constructor(connection: SqliteConnection, options: ResolvedSqliteOptions) {
+  private constructor(
+    connection: SqliteConnection,
+    options: ResolvedSqliteOptions,
+    stepMemo: boolean,
+  ) {
     this.path = options.path;
     this.#connection = connection;
     this.#options = options;
     this.#checkpoints = new SqliteCheckpointStore(connection);
+    this.#lastStep = stepMemo ? new SqliteStepMemo(connection) : undefined;
     this.#audit = new SqliteAuditStore(connection);
     this.#notifier = new SqliteNotifier(connection, options.pollIntervalMs, options.logger);
     this.#interrupts = new SqliteInterruptStore(connection, this.#audit, this.#notifier);
@@ -153,7 +163,7 @@ export class SqliteStore implements Store {
           connection.run("open", () => db.pragma("synchronous = NORMAL"));
         }),
       );
-      const store = new SqliteStore(connection, resolved);
+      const store = new SqliteStore(connection, resolved, internals.stepMemo ?? true);
       store.applyRetention();
       store.#scheduleRetention();
       return store;
@@ -195,7 +205,9 @@ export class SqliteStore implements Store {
     const now = batch.now;
     this.#connection.write("commit", () => {
       // A run's step (one checkpoint of the leased session's own thread) renews the lease and
-      // updates the summary with one statement: it is the most frequent batch by far.
+      // updates the summary with one statement: it is the most frequent batch by far. While
+      // nothing else writes, it reads neither the session's row nor its thread either: the last
+      // step's memo holds both.
       const step =
         lease !== undefined &&
         checkpoints.length === 1 &&
@@ -204,16 +216,20 @@ export class SqliteStore implements Store {
       // Whether the step changed the session's summary: only then do other processes hear of
       // its checkpoint (one outbox row, a third page, while anyone elsewhere listens).
       let changed = true;
-      if (lease !== undefined) {
-        const current = step
-          ? this.#sessions.touchAndRecord(lease, now, checkpoints[0]!)
-          : this.#sessions.touch(lease, now)
-            ? "changed"
-            : "lost";
-        if (current === "lost") throw new LeaseLostError(lease.sessionId);
-        changed = current === "changed";
+      if (step) {
+        const record = checkpoints[0]!;
+        const known = this.#lastStep?.recall(lease);
+        const touched = this.#sessions.touchAndRecord(lease, now, record, known?.row);
+        if (touched === undefined) throw new LeaseLostError(lease.sessionId);
+        changed = touched.changed;
+        const plainIds = this.#checkpoints.insert(record, known);
+        this.#lastStep?.keep(lease, { row: touched.row, top: record.seq, plainIds });
+      } else {
+        if (lease !== undefined && !this.#sessions.touch(lease, now)) {
+          throw new LeaseLostError(lease.sessionId);
+        }
+        for (const record of checkpoints) this.#checkpoints.insert(record);
       }
-      for (const record of checkpoints) this.#checkpoints.insert(record);
       for (let i = 0; i < settle.length; i++) {
         this.#interrupts.settle(settle[i]!, outcomes[i]!, now);
       }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CheckpointConflictError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/logger.js";
 import { seqOfId } from "../../../src/store/checkpoint-id.js";
+import { CHECKPOINT_COLUMNS, checkpointRowValues } from "../../../src/store/checkpoint-row.js";
 import type { CheckpointRecord } from "../../../src/store/checkpoint-store.js";
 import {
   BLOCKING,
@@ -135,11 +136,12 @@ describe("SqliteStore: checkpoint ids", () => {
       "SEARCH checkpoints USING INDEX checkpoints_by_foreign_id (session_id=? AND thread=? AND id=?)",
     ]);
     // The commit's checks seek too: none reads the thread through.
-    const insertPlan = plan(path, BLOCKING, ...Array.from({ length: 9 }, () => "x"));
+    const insertPlan = plan(path, BLOCKING, ...Array.from({ length: 11 }, () => "x"));
     expect(insertPlan.filter((line) => line.includes("checkpoints"))).toEqual([
       "SEARCH checkpoints USING PRIMARY KEY (session_id=? AND thread=?)",
       "SEARCH checkpoints USING PRIMARY KEY (session_id=? AND thread=? AND seq=?)",
       "SEARCH checkpoints USING INDEX checkpoints_by_foreign_id (session_id=? AND thread=? AND id=?)",
+      "SEARCH checkpoints USING INDEX checkpoints_by_foreign_id (session_id=? AND thread=?)",
     ]);
     // A run's own ids are not in the index at all.
     expect(indexed(path)).toEqual([]);
@@ -262,8 +264,16 @@ describe("SqliteStore: checkpoint ids", () => {
     const path = temp.file();
     const v1 = await open(path, SQLITE_MIGRATIONS.slice(0, 1));
     const held = await lease(v1, "s1");
-    for (const each of MIXED) await v1.commit({ lease: held, checkpoints: [each], now: T0 });
     await v1.close();
+    // The rows as a build of version 1 wrote them: this build's statements need version 2.
+    const writer = new Database(path);
+    const insert = writer.prepare(
+      `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (${CHECKPOINT_COLUMNS.split(",")
+        .map(() => "?")
+        .join(", ")})`,
+    );
+    for (const each of MIXED) insert.run(...checkpointRowValues(each));
+    writer.close();
     const store = await open(path);
     const db = new Database(path, { readonly: true });
     expect(
