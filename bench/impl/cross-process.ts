@@ -2,7 +2,7 @@
  * Cross-process interrupt latency: process B (`interrupt-peer`) waits at an approval gate; this
  * process sends `approve` through its own `InterruptService` over the same store, and one run
  * is the time from `send()` to B's report that it applied the decision (its
- * `approval:decided` event: the run took the decision and goes on to commit it). B's report
+ * `approval:decided` event, announced once the run stored the decision). B's report
  * crosses one IPC hop (a fraction of a millisecond), so the time measured is an upper bound of
  * send-to-applied. With `until: "settled"` a run also waits for the receipt in this process to
  * resolve: B committed the decision with the message's settlement, and its notification came
