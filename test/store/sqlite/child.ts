@@ -120,6 +120,53 @@ async function main(): Promise<void> {
       setInterval(() => {}, 60_000);
       return;
     }
+    // Commits one checkpoint of the session's own thread at `seq` with `id`, under a lease it
+    // takes first (`lease`) or with none (`none`), and prints the outcome.
+    case "commit": {
+      const [sessionId, seq, id, leased] = [args[0]!, Number(args[1]), args[2]!, args[3]];
+      const store = await SqliteStore.open({ path, logger: silentLogger });
+      let outcome: string = "committed";
+      try {
+        const acquired =
+          leased === "lease"
+            ? await store.sessions.acquire({
+                sessionId,
+                owner: `child-${process.pid}`,
+                token: `child-${process.pid}`,
+                ttlMs: 60_000,
+                now: Date.now(),
+              })
+            : undefined;
+        if (acquired !== undefined && !acquired.ok) throw new Error("the session is busy");
+        await store.commit({
+          ...(acquired?.ok ? { lease: acquired.lease } : {}),
+          checkpoints: [
+            {
+              sessionId,
+              thread: "",
+              id,
+              seq,
+              parentId: null,
+              runId: "child-run",
+              node: null,
+              iteration: 0,
+              next: [],
+              status: "running",
+              meta: { v: 1 },
+              createdAt: Date.now(),
+              kind: "full",
+              state: { by: "child" },
+            },
+          ],
+          now: Date.now(),
+        });
+      } catch (error) {
+        outcome = (error as { code?: string }).code ?? String(error);
+      }
+      await store.close();
+      say(JSON.stringify({ outcome }));
+      return;
+    }
     // Opens the store (migrating a new file) once told `go`.
     case "open": {
       say("ready");

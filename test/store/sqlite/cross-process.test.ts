@@ -137,6 +137,69 @@ describe("SqliteStore across processes", () => {
     expect(await store.sessions.get("s1")).toMatchObject({ graph: "held", status: "running" });
   });
 
+  it("refuses a step after another process wrote its seq or took its lease, between two steps of a run", async () => {
+    const path = temp.file();
+    const store = await open(path);
+    const ttlMs = 500;
+    const acquired = await store.sessions.acquire({
+      sessionId: "s1",
+      owner: "parent",
+      token: "parent",
+      ttlMs,
+      now: Date.now(),
+    });
+    if (!acquired.ok) throw new Error("busy");
+    const step = (seq: number) =>
+      store
+        .commit({
+          lease: acquired.lease,
+          checkpoints: [
+            {
+              sessionId: "s1",
+              thread: "",
+              id: `run-p.${seq}`,
+              seq,
+              parentId: null,
+              runId: "run-p",
+              node: null,
+              iteration: seq,
+              next: [],
+              status: "running",
+              meta: { v: 1 },
+              createdAt: Date.now(),
+              kind: "full",
+              state: { seq },
+            },
+          ],
+          now: Date.now(),
+        })
+        .then(
+          () => "committed",
+          (error: unknown) => (error as { code?: string }).code ?? String(error),
+        );
+    const child = async (...args: string[]) =>
+      JSON.parse(await spawnChild(["commit", path, "s1", ...args]).line()).outcome as string;
+    // Steps in a row: each after the first can take the row and the thread from the last.
+    for (const seq of [1, 2, 3]) expect(await step(seq)).toBe("committed");
+    // Another process writes the next seq without a lease (as any writer may).
+    expect(await child("4", "child-run.4", "none")).toBe("committed");
+    expect(await step(4)).toBe("CHECKPOINT_CONFLICT");
+    expect(await step(5)).toBe("committed");
+    // Once the lease has run out, another process takes it and commits.
+    await new Promise((resolve) => setTimeout(resolve, ttlMs + 50));
+    expect(await child("6", "child-run.6", "lease")).toBe("committed");
+    expect(await step(6)).toBe("LEASE_LOST");
+    expect(await step(7)).toBe("LEASE_LOST");
+    expect((await store.checkpoints.list("s1", "")).map((r) => r.id)).toEqual([
+      "child-run.6",
+      "run-p.5",
+      "child-run.4",
+      "run-p.3",
+      "run-p.2",
+      "run-p.1",
+    ]);
+  });
+
   it("migrates a new file once when several processes open it at the same moment", async () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       const path = temp.file();
