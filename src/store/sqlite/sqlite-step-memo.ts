@@ -26,7 +26,7 @@ export interface StepLeft {
  * What this connection's last write transaction left, when it was a run's step, so that the
  * next step of the same lease need not read it again. A step's commit reads the session's row
  * (to fence the lease and compare the summary) and its thread's highest seq and ids (to refuse
- * a conflicting checkpoint): two statements, about a fifth of a step's time on tmpfs. While
+ * a conflicting checkpoint): two statements, about a sixth of a step's time on tmpfs. While
  * nothing else has written to the database, what they would read is what the last step left.
  *
  * "Nothing else" is checked in the step's own write transaction, with the write lock held, so
