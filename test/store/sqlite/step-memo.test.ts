@@ -1,18 +1,18 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
-import type { Lease } from "../session-store.js";
-import { SqliteConnection } from "./sqlite-connection.js";
-import { SqliteStepMemo, type StepLeft } from "./sqlite-step-memo.js";
+import { describe, expect, it } from "vitest";
+import type { Lease } from "../../../src/store/session-store.js";
+import { SqliteConnection } from "../../../src/store/sqlite/sqlite-connection.js";
+import { SqliteStepMemo, type StepLeft } from "../../../src/store/sqlite/sqlite-step-memo.js";
+import { tempDir } from "./temp-db.js";
 
-const dir = mkdtempSync(join(tmpdir(), "trellis-step-memo-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
+const temp = tempDir("step-memo-unit");
 
+/** Two connections on one new WAL file with a table to write to. */
 function connections() {
-  const path = join(dir, `memo-${++files}.db`);
+  const path = temp.file();
+  mkdirSync(dirname(path), { recursive: true });
   const open = () => {
     const db = new Database(path);
     db.pragma("journal_mode = WAL");
