@@ -6,6 +6,7 @@
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import { silentLogger } from "../../../src/logger.js";
+import type { CheckpointRecord } from "../../../src/store/checkpoint-store.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 
 const [command, given, ...args] = process.argv.slice(2);
@@ -21,6 +22,33 @@ const say = (line: string): void => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** High-resolution wall time, comparable between processes of one machine. */
 const wallTime = () => performance.timeOrigin + performance.now();
+
+/** A full checkpoint of run `child-run` in the session's own thread. */
+function childCheckpoint(
+  sessionId: string,
+  seq: number,
+  id: string,
+  fields: Partial<Pick<CheckpointRecord, "next" | "meta">> & {
+    readonly state: Record<string, unknown>;
+  },
+): CheckpointRecord {
+  return {
+    sessionId,
+    thread: "",
+    id,
+    seq,
+    parentId: null,
+    runId: "child-run",
+    node: null,
+    iteration: 0,
+    next: fields.next ?? [],
+    status: "running",
+    meta: fields.meta ?? { v: 1 },
+    createdAt: Date.now(),
+    kind: "full",
+    state: fields.state,
+  };
+}
 
 async function main(): Promise<void> {
   switch (command) {
@@ -97,22 +125,11 @@ async function main(): Promise<void> {
       await store.commit({
         lease: result.lease,
         checkpoints: [
-          {
-            sessionId,
-            thread: "",
-            id: "held-1",
-            seq: 1,
-            parentId: null,
-            runId: "child-run",
-            node: null,
-            iteration: 0,
+          childCheckpoint(sessionId, 1, "held-1", {
             next: ["work"],
-            status: "running",
             meta: { v: 1, graph: "held" },
-            createdAt: Date.now(),
-            kind: "full",
             state: { step: 1 },
-          },
+          }),
         ],
         now: Date.now(),
       });
@@ -140,24 +157,7 @@ async function main(): Promise<void> {
         if (acquired !== undefined && !acquired.ok) throw new Error("the session is busy");
         await store.commit({
           ...(acquired?.ok ? { lease: acquired.lease } : {}),
-          checkpoints: [
-            {
-              sessionId,
-              thread: "",
-              id,
-              seq,
-              parentId: null,
-              runId: "child-run",
-              node: null,
-              iteration: 0,
-              next: [],
-              status: "running",
-              meta: { v: 1 },
-              createdAt: Date.now(),
-              kind: "full",
-              state: { by: "child" },
-            },
-          ],
+          checkpoints: [childCheckpoint(sessionId, seq, id, { state: { by: "child" } })],
           now: Date.now(),
         });
       } catch (error) {
