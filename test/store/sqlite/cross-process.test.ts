@@ -6,7 +6,7 @@ import { silentLogger } from "../../../src/logger.js";
 import type { StoreEvent } from "../../../src/store/notifier.js";
 import { SQLITE_MIGRATIONS } from "../../../src/store/sqlite/sqlite-migrations.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
-import { eventually } from "../suite/fixtures.js";
+import { checkpoint, eventually } from "../suite/fixtures.js";
 import { writeV1File } from "./fixtures/v1-file.js";
 import { spawnChild } from "./spawn-child.js";
 import { tempDir } from "./temp-db.js";
@@ -154,22 +154,13 @@ describe("SqliteStore across processes", () => {
         .commit({
           lease: acquired.lease,
           checkpoints: [
-            {
-              sessionId: "s1",
-              thread: "",
+            checkpoint("s1", seq, {
               id: `run-p.${seq}`,
-              seq,
-              parentId: null,
               runId: "run-p",
-              node: null,
-              iteration: seq,
-              next: [],
-              status: "running",
-              meta: { v: 1 },
-              createdAt: Date.now(),
+              parentId: null,
               kind: "full",
-              state: { seq },
-            },
+              createdAt: Date.now(),
+            }),
           ],
           now: Date.now(),
         })
