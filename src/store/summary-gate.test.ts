@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CHECKPOINT_META_VERSION, type CheckpointMeta, type GateMeta } from "./checkpoint-meta.js";
 import type { CheckpointStatus } from "./checkpoint-store.js";
-import { type GateRecord, gateEffect, sameGate, summaryGate } from "./summary-gate.js";
+import { type GateRecord, gateEffect, isToldOf, sameGate, summaryGate } from "./summary-gate.js";
 
 function gate(requestId: string, node: string): GateMeta {
   return {
@@ -119,5 +119,18 @@ describe("the summary's gate", () => {
     expect(sameGate(CHILD, ROOT)).toBe(false);
     expect(sameGate(undefined, undefined)).toBe(true);
     expect(sameGate(CHILD, undefined)).toBe(false);
+  });
+});
+
+describe("which checkpoints are told of", () => {
+  it("tells every checkpoint of the own thread, and of a nested one those that change the gate or decide one", () => {
+    expect(isToldOf(record(""), false)).toBe(true);
+    expect(isToldOf(record("child"), false)).toBe(false);
+    expect(isToldOf(record("child", { gate: CHILD }), true)).toBe(true);
+    expect(isToldOf(record("child", { gate: CHILD }), false)).toBe(false);
+    // The decision of a gate the summary does not show leaves the summary as it is.
+    const other = record("child", { decision: decision("other-run.1", "child/other") });
+    expect(summaryGate(CHILD, other)).toBe(CHILD);
+    expect(isToldOf(other, false)).toBe(true);
   });
 });

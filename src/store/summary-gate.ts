@@ -89,3 +89,15 @@ export function summaryGate(
 export function sameGate(a: GateMeta | undefined, b: GateMeta | undefined): boolean {
   return a?.requestId === b?.requestId;
 }
+
+/**
+ * Whether a checkpoint is told of (to the store's listeners and to other processes), given
+ * whether it changed its session summary's gate: one of the session's own thread always (a
+ * running step's checkpoint only to this process's listeners: see each store), one of a
+ * nested graph's thread when it changed the gate or records a decision. Of two nested gates
+ * open at once the summary shows one, so the decision of the other changes nothing there,
+ * and is told all the same: it is that request's `approval.decided`.
+ */
+export function isToldOf(record: GateRecord, changedGate: boolean): boolean {
+  return record.thread === "" || changedGate || record.meta.decision !== undefined;
+}

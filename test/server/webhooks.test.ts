@@ -4,7 +4,15 @@ import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { signWebhook, verifyWebhook } from "../../src/entries/server.js";
 import type { CheckpointRecord } from "../../src/index.js";
-import { webhookEventsOf } from "../../src/server/webhooks.js";
+import { silentLogger } from "../../src/logger.js";
+import {
+  resolveWebhookOptions,
+  WebhookSender,
+  webhookEventsOf,
+} from "../../src/server/webhooks.js";
+import type { GateMeta } from "../../src/store/checkpoint-meta.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { checkpoint, GATE, T0 } from "../store/suite/fixtures.js";
 import { nestedReviewAgents } from "./fixtures/review-agents.js";
 import { type Api, REVIEWER, startApi, tempDir, until } from "./harness.js";
 
@@ -477,5 +485,65 @@ describe("webhooks", () => {
     expect(decided).toMatchObject({
       decision: { requestId: requests[0].gate.requestId, decision: "approve" },
     });
+  });
+});
+
+describe("webhooks of two nested gates open at once", () => {
+  it("tells the decision of the gate the inbox no longer shows, from another connection", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const path = `${dir}/two-nested.db`;
+    const writer = await SqliteStore.open({ path, logger: silentLogger });
+    const watcher = await SqliteStore.open({ path, logger: silentLogger, pollIntervalMs: 5 });
+    const sender = new WebhookSender(
+      watcher,
+      resolveWebhookOptions({ endpoints: [{ url: hook.url, secret: SECRET }], backoffMs: 50 }),
+      silentLogger,
+    );
+    afterAll(async () => {
+      sender.close();
+      await watcher.close();
+      await writer.close();
+    });
+    sender.start();
+    const id = "hook-two-nested";
+    const gateIn = (thread: string): GateMeta => ({
+      ...GATE,
+      requestId: `${thread}-run.1`,
+      node: `${thread}/draft`,
+      // Timed gates: the run waits at both in process, its own thread still running.
+      deadline: T0 + 60_000,
+    });
+    const nested = (thread: string, seq: number, meta: CheckpointRecord["meta"]) =>
+      checkpoint(id, seq, { thread, runId: `${thread}-run`, meta, createdAt: T0 + 10 * seq });
+    // Two branches of a parallel group, each a nested graph waiting at its timed gate: the
+    // inbox shows the one opened last.
+    await writer.commit({
+      checkpoints: [checkpoint(id, 1, { meta: { v: 1, graph: "outer" } }), checkpoint(id, 2)],
+      now: T0,
+    });
+    const [a, b] = [gateIn("a"), gateIn("b")];
+    await writer.commit({ checkpoints: [nested("a", 1, { v: 1, gate: a })], now: T0 });
+    await untilRequests(hook.received, id, 1);
+    await writer.commit({ checkpoints: [nested("b", 1, { v: 1, gate: b })], now: T0 });
+    await untilRequests(hook.received, id, 2);
+    expect((await writer.sessions.get(id))?.gate).toEqual(b);
+    const decision = {
+      requestId: a.requestId,
+      node: a.node,
+      revision: 0,
+      decision: "approve",
+      by: "human",
+    } as const;
+    await writer.commit({ checkpoints: [nested("a", 2, { v: 1, decision })], now: T0 });
+    await untilDelivered(hook.received, id, "approval.decided");
+    // Deciding `a` left the summary's gate as it was.
+    expect((await writer.sessions.get(id))?.gate).toEqual(b);
+    const delivered = deliveredFor(hook.received, id);
+    expect(delivered.map((p) => [p.type, p.gate?.requestId ?? p.decision?.requestId])).toEqual([
+      ["approval.requested", a.requestId],
+      ["approval.requested", b.requestId],
+      ["approval.decided", a.requestId],
+    ]);
+    expect(delivered[2]).toMatchObject({ node: "a/draft", status: "running", graph: "outer" });
   });
 });

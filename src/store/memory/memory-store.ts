@@ -7,6 +7,7 @@ import type { InterruptStore } from "../interrupt-store.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
+import { isToldOf } from "../summary-gate.js";
 import { MemoryAuditStore } from "./memory-audit-store.js";
 import { MemoryCheckpointStore } from "./memory-checkpoint-store.js";
 import { MemoryInterruptStore } from "./memory-interrupt-store.js";
@@ -87,8 +88,9 @@ export class MemoryStore implements Store {
     for (const entry of audit) this.#audit.insert(entry);
     if (lease !== undefined) this.#sessions.extend(lease, batch.now);
     for (const record of checkpoints) {
-      // A nested graph's checkpoint is told only when it changed the gate of the summary.
-      if (!this.#sessions.record(record) && record.thread !== "") continue;
+      // A nested graph's checkpoint is told only when it changed the gate of the summary or
+      // decided a gate (see `isToldOf`).
+      if (!isToldOf(record, this.#sessions.record(record))) continue;
       this.#notifier.publish({
         kind: "checkpoint",
         sessionId: record.sessionId,

@@ -9,13 +9,16 @@ import type { GateMeta } from "../checkpoint-meta.js";
 import type { CheckpointRecord } from "../checkpoint-store.js";
 import { jsonText } from "../json-text.js";
 import type { StoreEvent } from "../notifier.js";
-import { gateEffect, sameGate, summaryGate } from "../summary-gate.js";
+import { gateEffect, isToldOf, sameGate, summaryGate } from "../summary-gate.js";
 import type { Transaction } from "./database.js";
 import { parseJson } from "./rows.js";
 
 /** What the nested checkpoints of a batch changed. */
 export interface NestedGates {
-  /** The `checkpoint` events of the nested checkpoints that changed a summary's gate, in order. */
+  /**
+   * The `checkpoint` events of the nested checkpoints that changed a summary's gate or decided
+   * a gate, in order.
+   */
   readonly events: StoreEvent[];
   /** Each changed session's gate now, as the row holds it. */
   readonly gates: Map<string, string | null>;
@@ -48,49 +51,70 @@ export async function writeNestedGates(
         text: `SELECT gate FROM ${schema}.sessions WHERE session_id = $1 FOR UPDATE`,
         values: [sessionId],
       });
-      if (row === undefined) continue;
+      // No row yet: nothing is written below, and only decisions are told of.
       gate =
-        row.gate === null
+        row?.gate == null
           ? undefined
           : (parseJson(row.gate, `the gate of session \`${sessionId}\``) as GateMeta);
     }
     let known = !opens;
-    const events: StoreEvent[] = [];
+    // Every nested checkpoint that changed the gate, and every one that decided a gate: the
+    // first are told of once the row is written, the second in any case (see `isToldOf`).
+    const changes: { readonly event: StoreEvent; readonly always: boolean }[] = [];
+    let changed = false;
     let at = 0;
     for (const record of after) {
       if (gateEffect(record) !== "nested") continue;
       const next = summaryGate(gate, record);
-      if (known && sameGate(next, gate)) continue;
-      known = true;
-      gate = next;
-      at = record.createdAt;
-      events.push({
-        kind: "checkpoint",
-        sessionId,
-        thread: record.thread,
-        id: record.id,
-        status: record.status,
+      const same = known && sameGate(next, gate);
+      if (!same) {
+        known = true;
+        changed = true;
+        gate = next;
+        at = record.createdAt;
+      }
+      if (!isToldOf(record, !same)) continue;
+      changes.push({
+        event: {
+          kind: "checkpoint",
+          sessionId,
+          thread: record.thread,
+          id: record.id,
+          status: record.status,
+        },
+        always: isToldOf(record, false),
       });
     }
-    if (events.length === 0) continue;
+    if (changes.length === 0) continue;
     const text = gate === undefined ? null : jsonText(gate, "gate");
     const [written] = await tx.query<{ written: string | number }>({
       name: `${schema}.nested_gate_write`,
       text: `
 WITH u AS (
   UPDATE ${schema}.sessions SET gate = $2::text, updated_at = $3::bigint
-  WHERE session_id = $1::text AND gate IS DISTINCT FROM $2::text RETURNING 1
+  WHERE $7::boolean AND session_id = $1::text AND gate IS DISTINCT FROM $2::text RETURNING 1
 ), n AS (
-  SELECT pg_notify($4::text, e) FROM unnest($5::text[]) AS e WHERE EXISTS (SELECT 1 FROM u)
+  SELECT pg_notify($4::text, e.e) FROM unnest($5::text[], $6::boolean[]) WITH ORDINALITY AS e(e, always, ord)
+  WHERE e.always OR EXISTS (SELECT 1 FROM u)
+  ORDER BY e.ord
 )
 SELECT (SELECT count(*) FROM u) AS written, (SELECT count(*) FROM n) AS notified`,
-      values: [sessionId, text, at, channel, events.map((event) => JSON.stringify(event))],
+      values: [
+        sessionId,
+        text,
+        at,
+        channel,
+        changes.map((change) => JSON.stringify(change.event)),
+        changes.map((change) => change.always),
+        changed,
+      ],
     });
-    // No summary row (a nested graph changes the gate of a summary only once there is one), or
-    // it held that gate already.
-    if (Number(written?.written ?? 0) === 0) continue;
-    result.events.push(...events);
-    result.gates.set(sessionId, text);
+    // Not written: no summary row (a nested graph changes the gate of a summary only once
+    // there is one), it held that gate already, or no checkpoint changed it. Only decisions
+    // are told of then.
+    const wrote = Number(written?.written ?? 0) > 0;
+    for (const change of changes) if (wrote || change.always) result.events.push(change.event);
+    if (wrote) result.gates.set(sessionId, text);
   }
   return result;
 }

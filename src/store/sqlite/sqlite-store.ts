@@ -9,7 +9,7 @@ import { jsonText } from "../json-text.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
-import { gateEffect } from "../summary-gate.js";
+import { gateEffect, isToldOf } from "../summary-gate.js";
 import { prepareAuditEntry, SqliteAuditStore } from "./sqlite-audit-store.js";
 import { SqliteCheckpointStore } from "./sqlite-checkpoint-store.js";
 import { SqliteConnection } from "./sqlite-connection.js";
@@ -237,8 +237,10 @@ export class SqliteStore implements Store {
       for (const record of checkpoints) {
         if (record.thread !== "") {
           // A nested graph's checkpoint is told of (to every process: a batch that is not a
-          // step counts as changed) only when it changed the summary's gate.
-          if (gateEffect(record) !== "nested" || !this.#sessions.recordNested(record)) continue;
+          // step counts as changed) only when it changed the summary's gate or decided a gate.
+          const changedGate =
+            gateEffect(record) === "nested" && this.#sessions.recordNested(record);
+          if (!isToldOf(record, changedGate)) continue;
         } else if (!step) {
           this.#sessions.record(record);
         }

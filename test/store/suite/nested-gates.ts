@@ -290,6 +290,26 @@ export function nestedGateCases(store: () => Store): void {
       expect(await waiting(store())).toEqual([]);
     });
 
+    it("tells of a nested decision before the session has a summary, and writes none", async () => {
+      const events: StoreEvent[] = [];
+      stops.push(store().notifier.subscribe("s1", (event) => events.push(event)));
+      const gate = nestedGate("child");
+      await store().commit({
+        checkpoints: [child(1, { meta: { v: 1, gate } })],
+        now: T0,
+      });
+      await store().commit({
+        checkpoints: [child(2, { meta: { v: 1, decision: decided(gate) } })],
+        now: T0,
+      });
+      await eventually(() =>
+        expect(events.map((e) => (e.kind === "checkpoint" ? e.id : e.kind))).toEqual([
+          "s1|child#2",
+        ]),
+      );
+      expect(await store().sessions.get("s1")).toBeUndefined();
+    });
+
     it("lists sessions waiting in a nested graph by when the gate opened", async () => {
       await store().commit({
         checkpoints: [
@@ -305,7 +325,7 @@ export function nestedGateCases(store: () => Store): void {
       expect(await waiting(store())).toEqual(["s1", "a"]);
     });
 
-    it("tells listeners of the nested checkpoints that open or close a gate, and of no other", async () => {
+    it("tells listeners of the nested checkpoints that open, close or decide a gate, and of no other", async () => {
       const events: StoreEvent[] = [];
       stops.push(store().notifier.subscribe("s1", (event) => events.push(event)));
       await start();
@@ -327,6 +347,8 @@ export function nestedGateCases(store: () => Store): void {
           "own s1|#1 running",
           "own s1|#2 running",
           "child s1|child#2 running",
+          // The decision of a gate the summary does not show (another one opened after it).
+          "child s1|child#3 running",
           "child s1|child#4 running",
         ]),
       );
