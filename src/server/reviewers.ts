@@ -10,6 +10,9 @@ export type ReviewersOf = (sessionId: string) => Promise<readonly string[] | und
 /** The audit kind `POST /api/runs` records the run request (and its `reviewers`) under. */
 export const RUN_REQUESTED = "custom.run.requested";
 
+/** The audit kind a session's deletion appends: the trail before it is of the deleted session. */
+const SESSION_DELETED = "session.deleted";
+
 /** How many audit entries are read per query while looking for a session's run request. */
 const SCAN = 500;
 
@@ -22,7 +25,9 @@ const SCAN = 500;
  * its trail (its oldest entry's `seq` is past 1, or a session that ran has no entry at all),
  * the request may have been among what was pruned, and only admins may act (`[]`). A session
  * with no run request in a whole trail was not started through the server, and every reviewer
- * may act on it.
+ * may act on it. Neither does anything before the session's latest `session.deleted`: a session
+ * created again under a deleted one's id starts with a trail of its own (the deletion keeps
+ * the old trail), so its run request, if it has one, comes after that entry.
  */
 export function reviewersFromAudit(store: Store): ReviewersOf {
   return async (sessionId) => {
@@ -36,7 +41,10 @@ export function reviewersFromAudit(store: Store): ReviewersOf {
           ? first.items.slice(0, end)
           : (await store.audit.list(sessionId, { offset, limit: end - offset })).items;
       for (let i = items.length - 1; i >= 0; i--) {
-        if (items[i]!.kind === RUN_REQUESTED) return reviewersIn(items[i]!);
+        const kind = items[i]!.kind;
+        if (kind === RUN_REQUESTED) return reviewersIn(items[i]!);
+        // What came before belongs to the session deleted under the same id.
+        if (kind === SESSION_DELETED) return undefined;
       }
       end = offset;
     }

@@ -65,6 +65,23 @@ describe.each(backends)("reviewers from the audit trail (%s)", (_name, open) => 
     expect(await reviewersOf("cli")).toBeUndefined();
   });
 
+  it("forgets the run requests of a session deleted under the same id", async () => {
+    store = await open();
+    const reviewersOf = reviewersFromAudit(store);
+    await requested("s", ["ana"]);
+    await filler("s", 600);
+    await store.sessions.delete("s", { now: T0 + 1 });
+    expect((await store.audit.list("s", { offset: 601 })).items.map((e) => e.kind)).toEqual([
+      "session.deleted",
+    ]);
+    // Created again, not through the server: every reviewer may act.
+    await filler("s", 3, T0 + 2);
+    expect(await reviewersOf("s")).toBeUndefined();
+    // Through the server again: its new request decides.
+    await requested("s", ["ben"], T0 + 3);
+    expect(await reviewersOf("s")).toEqual(["ben"]);
+  });
+
   it("lets only admins act once retention pruned the run request", async () => {
     store = await open();
     const reviewersOf = reviewersFromAudit(store);

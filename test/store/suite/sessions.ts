@@ -157,6 +157,11 @@ export function sessionCases(store: () => Store): void {
         "session.deleted",
       ]);
       expect(items.at(-1)).toMatchObject({ actor: "admin", at: T0 + 5 });
+      // A session created again under the id goes on with the same trail, after the deletion.
+      await store().audit.append({ sessionId: "s1", at: T0 + 6, kind: "custom.again" });
+      const again = (await store().audit.list("s1")).items;
+      expect(again.map((e) => e.kind).slice(-2)).toEqual(["session.deleted", "custom.again"]);
+      expect(again.at(-1)!.seq).toBeGreaterThan(again.at(-2)!.seq);
       expect(await store().sessions.get("other")).toBeDefined();
       expect((await store().interrupts.stats("other")).depth).toBe(1);
     });
