@@ -29,6 +29,11 @@ export interface WebhookOptions {
   readonly timeoutMs?: number;
   /** How many deliveries `/api/deliveries` remembers (the newest). Default 1000. */
   readonly keep?: number;
+  /**
+   * How many sessions waiting for approval a starting sender asks for again (newest first),
+   * for gates that opened while no server listened. Default 100; 0 asks for none.
+   */
+  readonly catchUp?: number;
 }
 
 /** What a delivery tells: the session paused, needs approval, was decided, ended. */
@@ -72,6 +77,7 @@ const OptionsSchema = z
     maxBackoffMs: z.number().int().min(1).max(86_400_000).optional(),
     timeoutMs: z.number().int().min(1).max(600_000).optional(),
     keep: z.number().int().min(1).max(100_000).optional(),
+    catchUp: z.number().int().min(0).max(100_000).optional(),
   })
   .strict();
 
@@ -83,7 +89,7 @@ export function resolveWebhookOptions(value: unknown): Required<WebhookOptions> 
     const issue = parsed.error.issues[0]!;
     throw new InvalidOptionError(
       `webhooks.${issue.path.map(String).join(".")}`,
-      `${issue.message}: webhooks are [{ url: "https://…", secret }] or { endpoints, maxAttempts, backoffMs, maxBackoffMs, timeoutMs, keep }`,
+      `${issue.message}: webhooks are [{ url: "https://…", secret }] or { endpoints, maxAttempts, backoffMs, maxBackoffMs, timeoutMs, keep, catchUp }`,
       issue.path.at(-1) === "secret" ? "(not shown)" : undefined,
     );
   }
@@ -93,6 +99,7 @@ export function resolveWebhookOptions(value: unknown): Required<WebhookOptions> 
     maxBackoffMs: 60_000,
     timeoutMs: 10_000,
     keep: 1000,
+    catchUp: 100,
     ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)),
     endpoints: parsed.data.endpoints,
   } as Required<WebhookOptions>;
@@ -258,6 +265,9 @@ function nestedDecisionEvent(
   };
 }
 
+/** How many sessions waiting for approval the catch-up reads per query. */
+const CATCH_UP_PAGE = 100;
+
 const sleep = (ms: number, timers: Set<CancelTimer>) =>
   new Promise<void>((resolve) => {
     const cancel = later(ms, () => {
@@ -294,10 +304,19 @@ export class WebhookSender {
     this.#logger = logger;
   }
 
-  /** Starts listening (nothing happens without endpoints). */
+  /**
+   * Starts listening (nothing happens without endpoints), then asks for approval again where
+   * sessions wait (see {@link WebhookOptions.catchUp}).
+   */
   start(): void {
     if (this.#options.endpoints.length === 0 || this.#stop !== undefined) return;
+    // Listening first: a gate that opens while the inbox is read is heard of either way.
     this.#stop = this.#store.notifier.subscribe(null, (event) => this.#onEvent(event));
+    void this.#catchUp().catch((error: unknown) =>
+      this.#logger.warn("Webhooks could not read the sessions waiting for approval", {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
   }
 
   /** The remembered deliveries, newest first. */
@@ -358,6 +377,45 @@ export class WebhookSender {
     const gate = summary.gate;
     if (opens && waitsAt(summary.status, gate)) events.push(summaryGateEvent(summary, gate));
     return events;
+  }
+
+  /**
+   * Sends `approval.requested` for the sessions waiting for approval now, newest first, up to
+   * `catchUp` of them. Their gates may have opened while no server listened (a run of the
+   * CLI), or their delivery may have been under way in a server that stopped: the sender
+   * remembers its deliveries in memory only. A request delivered before is delivered again,
+   * with the same `Trellis-Delivery`, which receivers drop.
+   */
+  async #catchUp(): Promise<void> {
+    const total = this.#options.catchUp;
+    for (let offset = 0; offset < total && !this.#closed; offset += CATCH_UP_PAGE) {
+      const limit = Math.min(CATCH_UP_PAGE, total - offset);
+      const page = await this.#store.sessions.list({ waiting: "approval", offset, limit });
+      for (const summary of page.items) {
+        const event = await this.#waitingEvent(summary);
+        if (this.#closed) return;
+        if (event === undefined) continue;
+        for (const endpoint of this.#options.endpoints) this.#enqueue(endpoint, event);
+      }
+      if (page.items.length < limit) return;
+    }
+  }
+
+  /**
+   * The `approval.requested` of the gate `summary` waits at, as it was sent when the gate
+   * opened: from the session's checkpoint for a gate of its own graph, from the summary for
+   * one inside a nested graph.
+   */
+  async #waitingEvent(summary: SessionSummary): Promise<WebhookEvent | undefined> {
+    const gate = summary.gate;
+    if (!waitsAt(summary.status, gate)) return undefined;
+    const record = await this.#store.checkpoints.get(summary.sessionId, "", summary.checkpointId);
+    const own =
+      record !== undefined &&
+      record.kind !== "unparsable" &&
+      record.meta.gate?.requestId === gate.requestId &&
+      webhookEventsOf(record).includes("approval.requested");
+    return own ? recordEvent("approval.requested", record) : summaryGateEvent(summary, gate);
   }
 
   #enqueue(endpoint: WebhookEndpoint, event: WebhookEvent): void {

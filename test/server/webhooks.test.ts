@@ -547,3 +547,99 @@ describe("webhooks of two nested gates open at once", () => {
     expect(delivered[2]).toMatchObject({ node: "a/draft", status: "running", graph: "outer" });
   });
 });
+
+describe("webhooks of gates that opened while no server listened", () => {
+  /** A sender started on `path` after the sessions below were written. */
+  async function startSender(path: string, url: string, catchUp?: number) {
+    const store = await SqliteStore.open({ path, logger: silentLogger });
+    const sender = new WebhookSender(
+      store,
+      resolveWebhookOptions({
+        endpoints: [{ url, secret: SECRET }],
+        backoffMs: 50,
+        ...(catchUp === undefined ? {} : { catchUp }),
+      }),
+      silentLogger,
+    );
+    afterAll(async () => {
+      sender.close();
+      await store.close();
+    });
+    sender.start();
+    return sender;
+  }
+
+  /** Sessions waiting at a gate of their own graph, at a nested timed gate, and one done. */
+  async function written(path: string): Promise<{ own: GateMeta; nested: GateMeta }> {
+    const store = await SqliteStore.open({ path, logger: silentLogger });
+    const own: GateMeta = { ...GATE, requestId: "own-run.2" };
+    const nested: GateMeta = {
+      ...GATE,
+      requestId: "child-run.1",
+      node: "child/draft",
+      deadline: T0 + 60_000,
+    };
+    await store.commit({
+      checkpoints: [
+        checkpoint("own", 1, { meta: { v: 1, graph: "outer" } }),
+        checkpoint("own", 2, { status: "paused", node: "draft", meta: { v: 1, gate: own } }),
+        checkpoint("nested", 1, { meta: { v: 1, graph: "outer" }, createdAt: T0 + 10 }),
+        checkpoint("nested", 1, {
+          thread: "child",
+          runId: "child-run",
+          meta: { v: 1, gate: nested },
+          createdAt: T0 + 20,
+        }),
+        checkpoint("done", 1, { status: "completed", createdAt: T0 + 30 }),
+      ],
+      now: T0,
+    });
+    await store.close();
+    return { own, nested };
+  }
+
+  it("asks for approval where sessions wait, as it did when their gates opened", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const path = `${dir}/catch-up.db`;
+    const { own, nested } = await written(path);
+    await startSender(path, hook.url);
+    const [ownRequest] = await untilRequests(hook.received, "own");
+    const [nestedRequest] = await untilRequests(hook.received, "nested");
+    expect(ownRequest).toMatchObject({
+      type: "approval.requested",
+      status: "paused",
+      checkpointId: "own|#2",
+      node: "draft",
+      at: T0 + 2,
+      gate: { requestId: own.requestId, node: "draft", revision: 0 },
+    });
+    expect(nestedRequest).toMatchObject({
+      type: "approval.requested",
+      status: "running",
+      checkpointId: "nested|#1",
+      node: "child/draft",
+      at: nested.openedAt,
+      gate: { requestId: nested.requestId, deadline: nested.deadline },
+    });
+    for (const request of [ownRequest, nestedRequest]) {
+      expect(request.id).toBe(expectedId(hook.url, request));
+    }
+    await settle();
+    expect(hook.received.map((r) => JSON.parse(r.body).sessionId).sort()).toEqual([
+      "nested",
+      "own",
+    ]);
+  });
+
+  it("asks again for the newest `catchUp` sessions only, and for none with 0", async () => {
+    const hook = await receiver((_r, response) => response.writeHead(200).end());
+    const path = `${dir}/catch-up-bounded.db`;
+    await written(path);
+    await startSender(path, hook.url, 0);
+    await startSender(path, hook.url, 1);
+    await untilRequests(hook.received, "nested");
+    await settle();
+    // The nested gate opened last: it is the newest in the inbox.
+    expect(hook.received.map((r) => JSON.parse(r.body).sessionId)).toEqual(["nested"]);
+  });
+});
