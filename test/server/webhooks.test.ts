@@ -488,23 +488,35 @@ describe("webhooks", () => {
   });
 });
 
+/**
+ * A webhook sender to `url` over a connection of its own to the SQLite file at `path`, started,
+ * and closed after the file's tests.
+ */
+async function senderOn(path: string, url: string, catchUp?: number): Promise<void> {
+  const store = await SqliteStore.open({ path, logger: silentLogger, pollIntervalMs: 5 });
+  const sender = new WebhookSender(
+    store,
+    resolveWebhookOptions({
+      endpoints: [{ url, secret: SECRET }],
+      backoffMs: 50,
+      ...(catchUp === undefined ? {} : { catchUp }),
+    }),
+    silentLogger,
+  );
+  afterAll(async () => {
+    sender.close();
+    await store.close();
+  });
+  sender.start();
+}
+
 describe("webhooks of two nested gates open at once", () => {
   it("tells the decision of the gate the inbox no longer shows, from another connection", async () => {
     const hook = await receiver((_r, response) => response.writeHead(200).end());
     const path = `${dir}/two-nested.db`;
     const writer = await SqliteStore.open({ path, logger: silentLogger });
-    const watcher = await SqliteStore.open({ path, logger: silentLogger, pollIntervalMs: 5 });
-    const sender = new WebhookSender(
-      watcher,
-      resolveWebhookOptions({ endpoints: [{ url: hook.url, secret: SECRET }], backoffMs: 50 }),
-      silentLogger,
-    );
-    afterAll(async () => {
-      sender.close();
-      await watcher.close();
-      await writer.close();
-    });
-    sender.start();
+    afterAll(() => writer.close());
+    await senderOn(path, hook.url);
     const id = "hook-two-nested";
     const gateIn = (thread: string): GateMeta => ({
       ...GATE,
@@ -549,26 +561,6 @@ describe("webhooks of two nested gates open at once", () => {
 });
 
 describe("webhooks of gates that opened while no server listened", () => {
-  /** A sender started on `path` after the sessions below were written. */
-  async function startSender(path: string, url: string, catchUp?: number) {
-    const store = await SqliteStore.open({ path, logger: silentLogger });
-    const sender = new WebhookSender(
-      store,
-      resolveWebhookOptions({
-        endpoints: [{ url, secret: SECRET }],
-        backoffMs: 50,
-        ...(catchUp === undefined ? {} : { catchUp }),
-      }),
-      silentLogger,
-    );
-    afterAll(async () => {
-      sender.close();
-      await store.close();
-    });
-    sender.start();
-    return sender;
-  }
-
   /** Sessions waiting at a gate of their own graph, at a nested timed gate, and one done. */
   async function written(path: string): Promise<{ own: GateMeta; nested: GateMeta }> {
     const store = await SqliteStore.open({ path, logger: silentLogger });
@@ -602,7 +594,7 @@ describe("webhooks of gates that opened while no server listened", () => {
     const hook = await receiver((_r, response) => response.writeHead(200).end());
     const path = `${dir}/catch-up.db`;
     const { own, nested } = await written(path);
-    await startSender(path, hook.url);
+    await senderOn(path, hook.url);
     const [ownRequest] = await untilRequests(hook.received, "own");
     const [nestedRequest] = await untilRequests(hook.received, "nested");
     expect(ownRequest).toMatchObject({
@@ -635,8 +627,8 @@ describe("webhooks of gates that opened while no server listened", () => {
     const hook = await receiver((_r, response) => response.writeHead(200).end());
     const path = `${dir}/catch-up-bounded.db`;
     await written(path);
-    await startSender(path, hook.url, 0);
-    await startSender(path, hook.url, 1);
+    await senderOn(path, hook.url, 0);
+    await senderOn(path, hook.url, 1);
     await untilRequests(hook.received, "nested");
     await settle();
     // The nested gate opened last: it is the newest in the inbox.
