@@ -34,6 +34,8 @@
  * {@link EncodedCheckpoints.events} to them itself once the statement succeeded, whether it
  * notified or not (see `postgres-notifier.ts`).
  */
+
+import type { Settlement } from "../interrupt-store.js";
 import type { Lease } from "../session-store.js";
 import { type AuditColumns, auditCtes } from "./audit-insert.js";
 import {
@@ -46,6 +48,7 @@ import {
 } from "./checkpoint-sql.js";
 import type { Statement } from "./database.js";
 import { COLUMNS, CONFLICT, type EncodedCheckpoints, LEASE_LOST } from "./encoded-checkpoints.js";
+import { settleCtes, settleValues } from "./settle.js";
 
 /**
  * The statement for a batch of several records: bound as one array per column and unnested,
@@ -109,14 +112,16 @@ SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes) AS done`;
  * refused cost the server more than the insert itself; with one record, the insert either
  * happened or the whole statement is refused.
  */
-function singleText(schema: string, audit: boolean): string {
+function singleText(schema: string, audit: boolean, settles = false): string {
   const s = schema;
   const p = COLUMNS.length;
   // $1 session, $2 thread, $3 seq, $4 id, $10 status, $14 created at; $p+1 lease session,
   // $p+2 lease token, $p+3 now, $p+4 whether the record is of the session's own thread (and
   // so has a summary), $p+5 its graph, $p+6 its gate, $p+7 whether it keeps the row's gate,
   // $p+8 channel, $p+9 event or null, $p+10 whether to commit without waiting for the disk;
-  // $p+11..$p+18 the audit entries, when the batch appends some.
+  // when it settles messages, $p+11..$p+16 the settlements (`settle.ts`); then the audit
+  // entries, when the batch appends some ($p+11..$p+18, or $p+17..$p+24 after settlements).
+  const auditFirst = settles ? p + 17 : p + 11;
   return `
 WITH lease AS (
   ${extendLease(s, `$${p + 1}::text`, `$${p + 2}::text`, `$${p + 3}::bigint`)}
@@ -152,9 +157,17 @@ WITH lease AS (
   WHERE NOT EXISTS (SELECT 1 FROM ins)
 ), relaxed AS (
   SELECT set_config('synchronous_commit', 'off', true) WHERE $${p + 10}::boolean
-)${audit ? `, ${auditCtes(s, p + 11)}` : ""}
-SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes)
-  + (SELECT count(*) FROM relaxed) AS done`;
+)${settles ? `, ${settleCtes(s, p + 11, "fence")}` : ""}${
+    audit ? `, ${auditCtes(s, auditFirst, settles ? "settle_counted" : undefined)}` : ""
+  }
+${
+  settles
+    ? `SELECT settle_rows.id, settle_rows.session_id, (SELECT count(*) FROM refusal)
+  + (SELECT count(*) FROM notes) + (SELECT count(*) FROM relaxed) AS done
+FROM settle_notes LEFT JOIN settle_rows ON true ORDER BY settle_rows.ord`
+    : `SELECT (SELECT count(*) FROM refusal) + (SELECT count(*) FROM notes)
+  + (SELECT count(*) FROM relaxed) AS done`
+}`;
 }
 
 interface Texts {
@@ -162,6 +175,8 @@ interface Texts {
   readonly batch: string;
   readonly singleAudit: string;
   readonly batchAudit: string;
+  readonly decision: string;
+  readonly decisionAudit: string;
 }
 
 const texts = new Map<string, Texts>();
@@ -174,6 +189,8 @@ function textsOf(schema: string): Texts {
       batch: batchText(schema, false),
       singleAudit: singleText(schema, true),
       batchAudit: batchText(schema, true),
+      decision: singleText(schema, false, true),
+      decisionAudit: singleText(schema, true, true),
     };
     texts.set(schema, cached);
   }
@@ -205,24 +222,10 @@ export function checkpointInsert(
   const suffix = audit === undefined ? "" : "_audit";
   const entries = audit?.values ?? [];
   if (encoded.rows.length === 1) {
-    const summary = encoded.summaries[0];
     return {
       name: `${schema}.checkpoint_insert_1${suffix}`,
       text: audit === undefined ? cached.single : cached.singleAudit,
-      values: [
-        ...encoded.rows[0]!,
-        leaseSession,
-        token,
-        now,
-        summary !== undefined,
-        summary?.graph ?? null,
-        summary?.gate ?? null,
-        summary?.keepsGate ?? false,
-        channel,
-        events[0] ?? null,
-        relaxed,
-        ...entries,
-      ],
+      values: [...singleValues(channel, encoded, lease, now, events[0], relaxed), ...entries],
     };
   }
   const summaries = encoded.summaries;
@@ -247,4 +250,61 @@ export function checkpointInsert(
       ...entries,
     ],
   };
+}
+
+/**
+ * The statement for a batch of one checkpoint that also settles messages, as a run commits a
+ * gate's decision with the message that made it: lease fencing and extension, the checkpoint,
+ * its session's summary, the settlements and their queues' counters (`settle.ts`), the audit
+ * entries when `audit` is given, and every notification, in ONE statement, where a transaction
+ * took four round trips (BEGIN, the checkpoint, the settlements, COMMIT). The locks are taken
+ * in every writer's order: the lease row first (no message is locked before `fence` has run),
+ * then the messages and their queue row, the audit counter last (after `settle_counted`). A
+ * refusal rolls all of it back, the settlements too. It notifies the `settled` events, then the
+ * checkpoint's, and waits for the disk, as every commit that settles messages does.
+ */
+export function decisionInsert(
+  schema: string,
+  channel: string,
+  encoded: EncodedCheckpoints,
+  lease: Lease | undefined,
+  now: number,
+  settlements: readonly Settlement[],
+  audit?: AuditColumns,
+): Statement {
+  const cached = textsOf(schema);
+  return {
+    name: `${schema}.decision_insert${audit === undefined ? "" : "_audit"}`,
+    text: audit === undefined ? cached.decision : cached.decisionAudit,
+    values: [
+      ...singleValues(channel, encoded, lease, now, undefined, false),
+      ...settleValues(settlements, now, { channel, events: encoded.events }),
+      ...(audit?.values ?? []),
+    ],
+  };
+}
+
+/** The values of a one-record statement before its settlements and audit entries. */
+function singleValues(
+  channel: string,
+  encoded: EncodedCheckpoints,
+  lease: Lease | undefined,
+  now: number,
+  event: string | undefined,
+  relaxed: boolean,
+): unknown[] {
+  const summary = encoded.summaries[0];
+  return [
+    ...encoded.rows[0]!,
+    lease?.sessionId ?? null,
+    lease?.token ?? null,
+    now,
+    summary !== undefined,
+    summary?.graph ?? null,
+    summary?.gate ?? null,
+    summary?.keepsGate ?? false,
+    channel,
+    event ?? null,
+    relaxed,
+  ];
 }

@@ -7,7 +7,7 @@ import type { Notifier, StoreEvent } from "../notifier.js";
 import type { Lease, SessionStore } from "../session-store.js";
 import type { Store, StoreBatch } from "../store.js";
 import { auditInsert, encodeAudit } from "./audit-insert.js";
-import { checkpointInsert } from "./checkpoint-insert.js";
+import { checkpointInsert, decisionInsert } from "./checkpoint-insert.js";
 import { Database } from "./database.js";
 import {
   type EncodedCheckpoints,
@@ -25,7 +25,7 @@ import { PostgresInterruptStore } from "./postgres-interrupt-store.js";
 import { PostgresNotifier } from "./postgres-notifier.js";
 import { type PostgresStoreOptions, resolvePostgresOptions } from "./postgres-options.js";
 import { PostgresSessionStore } from "./postgres-session-store.js";
-import { settle } from "./settle.js";
+import { type SettledRow, settle, settledEvents } from "./settle.js";
 import { SUMMARY_CHANGED, SummaryGuesses, stepInsert } from "./step-insert.js";
 import { toStoreError } from "./store-errors.js";
 
@@ -175,7 +175,8 @@ export class PostgresStore implements Store {
    * Writes a batch atomically. Checkpoints with a lease and no settlement (what a run writes
    * after each node, and at its start and end with their audit entries) are one statement:
    * fencing, insert, lease extension, summary, notification and audit entries in one round
-   * trip. Audit entries alone are one statement too. A batch that settles messages is one
+   * trip. Audit entries alone are one statement too. So is a batch of one checkpoint that settles
+   * messages, as a gate's decision is (`decisionInsert`); one that settles with several is one
    * transaction of two statements: the checkpoints, then the settlements with the audit entries
    * and the notifications (`settle.ts`). Once the write committed, its events are published to
    * this store's listeners: every checkpoint of a session's own thread, though other processes
@@ -215,6 +216,15 @@ export class PostgresStore implements Store {
       if (settlements.length === 0) {
         // Audit entries alone: one statement, nothing to notify.
         if (entries !== undefined) await this.#db.query(auditInsert(s, entries));
+        return;
+      }
+      if (encoded.rows.length === 1) {
+        // A gate's decision with the message that made it: one statement.
+        const rows = await this.#db.query<SettledRow>(
+          decisionInsert(s, this.#channel, encoded, lease, batch.now, settlements, entries),
+        );
+        this.#guesses.wrote(encoded);
+        this.#notifier.publish([...settledEvents(rows), ...encoded.events]);
         return;
       }
       // The checkpoints first, then the messages with the audit entries and every event.

@@ -122,6 +122,33 @@ describe("PostgresStore: the order writers lock a session's rows in", () => {
     expect(await store.interrupts.stats("order")).toMatchObject({ depth: 0, applied: 2 });
   });
 
+  it("takes a decision's lease row before it locks the message it settles", async () => {
+    const queued = await enqueue(store, message("first-lease"));
+    const held = await lease(store, "first-lease");
+    await other.query("BEGIN");
+    try {
+      // Where another writer of the session holds its lease row.
+      await other.query(`SELECT 1 FROM "${schema}".leases WHERE session_id = $1 FOR UPDATE`, [
+        "first-lease",
+      ]);
+      const commit = store.commit({
+        lease: held,
+        checkpoints: [checkpoint("first-lease", 1, { status: "running" })],
+        settle: [{ id: queued.id, outcome: APPLIED }],
+        audit: [{ sessionId: "first-lease", at: T0, kind: "approval.decided" }],
+        now: T0,
+      });
+      await blockedBehindOther();
+      expect(await free("interrupts", "id = $1", [queued.id])).toBe(true);
+      expect(await free("interrupt_queues", "session_id = $1", ["first-lease"])).toBe(true);
+      await other.query("ROLLBACK");
+      await commit;
+    } finally {
+      await other.query("ROLLBACK");
+    }
+    expect(await store.interrupts.get(queued.id)).toMatchObject({ state: "applied" });
+  });
+
   it("lets a session's deletion wait for the lease a run's commit holds before it locks the messages", async () => {
     const queued = await enqueue(store, message("doomed"));
     // A lease that runs out before the deletion, which a stalled run's commit still holds.

@@ -353,7 +353,7 @@ describe("PostgresStore: a run's first and last batch, checkpoints with audit en
 describe("PostgresStore: a batch that settles messages", () => {
   const APPLIED = { status: "applied", action: { type: "approve" }, appliedAt: T0 } as const;
 
-  it("sends the checkpoints, then the settlements with the audit entries and every event", async () => {
+  it("writes a decision, its message and its audit entries in one statement, then tells every event", async () => {
     const queued = await enqueue(a, message("decided"));
     const heard: StoreEvent[] = [];
     const stop = b.notifier.subscribe("decided", (event) => heard.push(event));
@@ -371,7 +371,7 @@ describe("PostgresStore: a batch that settles messages", () => {
       seen.stop();
     }
     try {
-      expect(seen.sent).toEqual(["BEGIN", "checkpoint_insert_1", "settle_audit", "COMMIT"]);
+      expect(seen.sent).toEqual(["decision_insert_audit"]);
       expect(await auditOf("decided")).toEqual([
         [1, "interrupt.received"],
         [2, "approval.decided"],
@@ -388,6 +388,83 @@ describe("PostgresStore: a batch that settles messages", () => {
     } finally {
       stop();
     }
+  });
+
+  it("sends several checkpoints, then the settlements with the audit entries, in a transaction", async () => {
+    const queued = await enqueue(a, message("decided-n"));
+    const held = await lease(a, "decided-n");
+    const seen = watchAll();
+    try {
+      await a.commit({
+        lease: held,
+        checkpoints: [
+          checkpoint("decided-n", 1, { status: "running" }),
+          checkpoint("decided-n", 2, { status: "running" }),
+        ],
+        settle: [{ id: queued.id, outcome: APPLIED }],
+        audit: [entry("decided-n", "approval.decided")],
+        now: T0,
+      });
+    } finally {
+      seen.stop();
+    }
+    expect(seen.sent).toEqual(["BEGIN", "checkpoint_insert_n", "settle_audit", "COMMIT"]);
+    expect(await seqsOf("decided-n")).toEqual([1, 2]);
+    expect(await b.interrupts.get(queued.id)).toMatchObject({ state: "applied" });
+  });
+
+  it("settles nothing and appends no entry when the decision's lease was lost", async () => {
+    const queued = await enqueue(a, message("decided-lost"));
+    const old = await lease(a, "decided-lost", { ttlMs: 10 });
+    const claimed = await a.interrupts.claim("decided-lost", { now: T0, owner: old.owner });
+    expect(claimed?.id).toBe(queued.id);
+    await lease(b, "decided-lost", { now: T0 + 10 });
+    const heard: StoreEvent[] = [];
+    const stop = b.notifier.subscribe("decided-lost", (event) => heard.push(event));
+    try {
+      await expect(
+        a.commit({
+          lease: old,
+          checkpoints: [checkpoint("decided-lost", 1, { status: "running" })],
+          settle: [{ id: queued.id, outcome: APPLIED }],
+          audit: [entry("decided-lost", "approval.decided", T0 + 11)],
+          now: T0 + 11,
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await seqsOf("decided-lost")).toEqual([]);
+      expect(await auditOf("decided-lost")).toEqual([[1, "interrupt.received"]]);
+      // The takeover queued again what the old holder had claimed; the refused write left it so.
+      expect(await b.interrupts.get(queued.id)).toMatchObject({ state: "queued" });
+      expect(await b.interrupts.stats("decided-lost")).toMatchObject({
+        depth: 1,
+        inFlight: 0,
+        applied: 0,
+      });
+      // A round trip of b's own after the refusal: a notification would have come before it.
+      await b.commit({ audit: [entry("decided-lost", "run.started", T0 + 12)], now: T0 + 12 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heard.filter((e) => e.kind !== "queued")).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+
+  it("settles nothing when the decision's checkpoint conflicts with one stored", async () => {
+    const queued = await enqueue(a, message("decided-conflict"));
+    const held = await lease(a, "decided-conflict");
+    await a.commit({ lease: held, checkpoints: [checkpoint("decided-conflict", 1)], now: T0 });
+    await expect(
+      a.commit({
+        lease: held,
+        checkpoints: [checkpoint("decided-conflict", 1, { status: "running", id: "other" })],
+        settle: [{ id: queued.id, outcome: APPLIED }],
+        audit: [entry("decided-conflict", "approval.decided")],
+        now: T0,
+      }),
+    ).rejects.toBeInstanceOf(CheckpointConflictError);
+    expect(await b.interrupts.get(queued.id)).toMatchObject({ state: "queued" });
+    expect(await b.interrupts.stats("decided-conflict")).toMatchObject({ depth: 1, applied: 0 });
+    expect(await auditOf("decided-conflict")).toEqual([[1, "interrupt.received"]]);
   });
 
   it("still sends the checkpoint's event when no message was left to settle", async () => {
