@@ -1,12 +1,12 @@
 /**
  * Cross-process interrupt latency: process B (`interrupt-peer`) waits at an approval gate; this
  * process sends `approve` through its own `InterruptService` over the same store, and one run
- * is the time from `send()` to B's report that it applied the decision (its
- * `approval:decided` event, announced once the run stored the decision). B's report
- * crosses one IPC hop (a fraction of a millisecond), so the time measured is an upper bound of
- * send-to-applied. With `until: "settled"` a run also waits for the receipt in this process to
- * resolve: B committed the decision with the message's settlement, and its notification came
- * back here. Arming the next session (B runs to its gate) happens between runs, untimed.
+ * is the time from `send()` to the moment B applied the decision (its `approval:decided` event,
+ * announced once the run stored the decision), both read on the machine's monotonic clock,
+ * which every process shares: the IPC hop that brings B's report here is not counted. With
+ * `until: "settled"` a run is timed here until the receipt in this process resolves: B
+ * committed the decision with the message's settlement, and its notification came back here.
+ * Arming the next session (B runs to its gate) happens between runs, untimed.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -71,16 +71,23 @@ export async function crossProcessLatency(
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 10));
   };
   await arm();
+  let ownTime: number | undefined;
   return {
     steps: 1,
+    ownTime: () => ownTime,
     async run() {
       const applied = expect(`applied:${sessionId}`);
+      const sent = process.hrtime.bigint();
       const receipt = await interrupts.send(sessionId, { type: "approve" });
-      check(await applied);
+      const report = await applied;
+      check(report);
       if (until === "settled") {
         const outcome = await receipt.decision;
         if (outcome.status !== "applied") throw new Error(`approval ${outcome.status}`);
+        return;
       }
+      if (report.kind !== "applied") throw new Error(`expected applied, got ${report.kind}`);
+      ownTime = Number(BigInt(report.at) - sent) / 1e6;
     },
     reset: arm,
     async close() {

@@ -4,7 +4,12 @@
  * A over IPC when a session waits and when its approval was applied.
  *
  *   A → B  { kind: "open", backend, location } | { kind: "arm", sessionId } | { kind: "close" }
- *   B → A  { kind: "ready" } | { kind: "waiting" | "applied", sessionId } | { kind: "error", message }
+ *   B → A  { kind: "ready" } | { kind: "waiting", sessionId } | { kind: "applied", sessionId, at }
+ *          | { kind: "error", message }
+ *
+ * `at` is when B announced the decision, on the machine's monotonic clock
+ * (`process.hrtime.bigint()`, nanoseconds, as a decimal string): one clock for every process
+ * of the machine, so A can tell how long after its send that was without the IPC hop.
  */
 import { z } from "zod";
 import { END, Graph, GraphAgent, InterruptService, START } from "../../src/index.js";
@@ -19,7 +24,8 @@ export type PeerCommand =
 
 export type PeerReport =
   | { readonly kind: "ready" }
-  | { readonly kind: "waiting" | "applied"; readonly sessionId: string }
+  | { readonly kind: "waiting"; readonly sessionId: string }
+  | { readonly kind: "applied"; readonly sessionId: string; readonly at: string }
   | { readonly kind: "error"; readonly message: string };
 
 const send = (report: PeerReport) => process.send?.(report);
@@ -61,7 +67,10 @@ async function open(backend: "sqlite" | "postgres", location: string): Promise<v
     interruptConfig: { approvals: { gate: { timeoutMs: 60_000 } } },
   });
   agent.on("approval:requested", (e) => send({ kind: "waiting", sessionId: e.sessionId }));
-  agent.on("approval:decided", (e) => send({ kind: "applied", sessionId: e.sessionId }));
+  agent.on("approval:decided", (e) => {
+    const at = process.hrtime.bigint().toString();
+    send({ kind: "applied", sessionId: e.sessionId, at });
+  });
   send({ kind: "ready" });
 }
 

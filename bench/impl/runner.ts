@@ -7,6 +7,11 @@ export interface Runner {
   readonly steps: number;
   /** One complete run from a fresh input. Throws when the result is wrong. */
   run(): Promise<void>;
+  /**
+   * The last run's milliseconds, for a runner that times its runs itself: one that ends in
+   * another process (see `cross-process.ts`). Others are timed around `run()`.
+   */
+  ownTime?(): number | undefined;
   /** Bytes of checkpoints stored by the last run (for runners that checkpoint). */
   checkpointBytes?(): number | Promise<number>;
   /** Drops what the last run stored, so every run starts from an empty store. Not timed. */
