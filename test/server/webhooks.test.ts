@@ -527,8 +527,10 @@ describe("webhooks of two nested gates open at once", () => {
     });
     const nested = (thread: string, seq: number, meta: CheckpointRecord["meta"]) =>
       checkpoint(id, seq, { thread, runId: `${thread}-run`, meta, createdAt: T0 + 10 * seq });
-    // Two branches of a parallel group, each a nested graph waiting at its timed gate: the
-    // inbox shows the one opened last.
+    // Two nested threads each waiting at a timed gate, as any writer of the store may leave
+    // them (a run of the engine opens one at a time: gates do not run in runs nested in
+    // parallel branches, and `interruptConfig` cannot name their nodes): the inbox shows the
+    // one opened last.
     await writer.commit({
       checkpoints: [checkpoint(id, 1, { meta: { v: 1, graph: "outer" } }), checkpoint(id, 2)],
       now: T0,
