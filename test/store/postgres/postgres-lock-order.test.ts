@@ -59,31 +59,51 @@ async function free(from: string, where: string, values: unknown[]): Promise<boo
   }
 }
 
+/**
+ * Locks the rows `from … where` selects from `other`'s transaction, as a concurrent writer
+ * holds them, starts `write`, which must queue behind them, runs `whileQueued` once it does,
+ * then lets it go on and waits for it to end.
+ */
+async function queuedBehind(
+  lock: { readonly from: string; readonly where: string; readonly values: unknown[] },
+  write: () => Promise<unknown>,
+  whileQueued: () => Promise<void>,
+): Promise<void> {
+  await other.query("BEGIN");
+  try {
+    await other.query(
+      `SELECT 1 FROM "${schema}".${lock.from} WHERE ${lock.where} FOR UPDATE`,
+      lock.values,
+    );
+    const written = write();
+    await blockedBehindOther();
+    await whileQueued();
+    await other.query("ROLLBACK");
+    await written;
+  } finally {
+    await other.query("ROLLBACK");
+  }
+}
+
 describe("PostgresStore: the order writers lock a session's rows in", () => {
   it("lets a decision's commit wait for a send's queue row before it locks the audit counter", async () => {
     const queued = await enqueue(store, message("decide"));
     const held = await lease(store, "decide");
-    await other.query("BEGIN");
-    try {
-      // Where a send holds its session's queue row and goes on to the audit counter.
-      await other.query(
-        `SELECT 1 FROM "${schema}".interrupt_queues WHERE session_id = $1 FOR UPDATE`,
-        ["decide"],
-      );
-      const commit = store.commit({
-        lease: held,
-        checkpoints: [checkpoint("decide", 1, { status: "running" })],
-        settle: [{ id: queued.id, outcome: APPLIED }],
-        audit: [{ sessionId: "decide", at: T0, kind: "approval.decided" }],
-        now: T0,
-      });
-      await blockedBehindOther();
-      expect(await free("audit_sequences", "session_id = $1", ["decide"])).toBe(true);
-      await other.query("ROLLBACK");
-      await commit;
-    } finally {
-      await other.query("ROLLBACK");
-    }
+    // Where a send holds its session's queue row and goes on to the audit counter.
+    await queuedBehind(
+      { from: "interrupt_queues", where: "session_id = $1", values: ["decide"] },
+      () =>
+        store.commit({
+          lease: held,
+          checkpoints: [checkpoint("decide", 1, { status: "running" })],
+          settle: [{ id: queued.id, outcome: APPLIED }],
+          audit: [{ sessionId: "decide", at: T0, kind: "approval.decided" }],
+          now: T0,
+        }),
+      async () => {
+        expect(await free("audit_sequences", "session_id = $1", ["decide"])).toBe(true);
+      },
+    );
     expect(await store.interrupts.get(queued.id)).toMatchObject({ state: "applied" });
     const { items } = await store.audit.list("decide");
     expect(items.map((e) => [e.seq, e.kind])).toEqual([
@@ -97,55 +117,45 @@ describe("PostgresStore: the order writers lock a session's rows in", () => {
     const first = await enqueue(store, message("order", { id: "order-z" }));
     const second = await enqueue(store, message("order", { id: "order-a" }));
     const held = await lease(store, "order");
-    await other.query("BEGIN");
-    try {
-      await other.query(`SELECT 1 FROM "${schema}".interrupts WHERE id = $1 FOR UPDATE`, [
-        second.id,
-      ]);
-      const commit = store.commit({
-        lease: held,
-        checkpoints: [checkpoint("order", 1, { status: "running" })],
-        settle: [
-          { id: second.id, outcome: APPLIED },
-          { id: first.id, outcome: APPLIED },
-        ],
-        now: T0,
-      });
-      await blockedBehindOther();
-      // The commit took the first message before it queued for the second.
-      expect(await free("interrupts", "id = $1", [first.id])).toBe(false);
-      await other.query("ROLLBACK");
-      await commit;
-    } finally {
-      await other.query("ROLLBACK");
-    }
+    await queuedBehind(
+      { from: "interrupts", where: "id = $1", values: [second.id] },
+      () =>
+        store.commit({
+          lease: held,
+          checkpoints: [checkpoint("order", 1, { status: "running" })],
+          settle: [
+            { id: second.id, outcome: APPLIED },
+            { id: first.id, outcome: APPLIED },
+          ],
+          now: T0,
+        }),
+      async () => {
+        // The commit took the first message before it queued for the second.
+        expect(await free("interrupts", "id = $1", [first.id])).toBe(false);
+      },
+    );
     expect(await store.interrupts.stats("order")).toMatchObject({ depth: 0, applied: 2 });
   });
 
   it("takes a decision's lease row before it locks the message it settles", async () => {
     const queued = await enqueue(store, message("first-lease"));
     const held = await lease(store, "first-lease");
-    await other.query("BEGIN");
-    try {
-      // Where another writer of the session holds its lease row.
-      await other.query(`SELECT 1 FROM "${schema}".leases WHERE session_id = $1 FOR UPDATE`, [
-        "first-lease",
-      ]);
-      const commit = store.commit({
-        lease: held,
-        checkpoints: [checkpoint("first-lease", 1, { status: "running" })],
-        settle: [{ id: queued.id, outcome: APPLIED }],
-        audit: [{ sessionId: "first-lease", at: T0, kind: "approval.decided" }],
-        now: T0,
-      });
-      await blockedBehindOther();
-      expect(await free("interrupts", "id = $1", [queued.id])).toBe(true);
-      expect(await free("interrupt_queues", "session_id = $1", ["first-lease"])).toBe(true);
-      await other.query("ROLLBACK");
-      await commit;
-    } finally {
-      await other.query("ROLLBACK");
-    }
+    // Where another writer of the session holds its lease row.
+    await queuedBehind(
+      { from: "leases", where: "session_id = $1", values: ["first-lease"] },
+      () =>
+        store.commit({
+          lease: held,
+          checkpoints: [checkpoint("first-lease", 1, { status: "running" })],
+          settle: [{ id: queued.id, outcome: APPLIED }],
+          audit: [{ sessionId: "first-lease", at: T0, kind: "approval.decided" }],
+          now: T0,
+        }),
+      async () => {
+        expect(await free("interrupts", "id = $1", [queued.id])).toBe(true);
+        expect(await free("interrupt_queues", "session_id = $1", ["first-lease"])).toBe(true);
+      },
+    );
     expect(await store.interrupts.get(queued.id)).toMatchObject({ state: "applied" });
   });
 
@@ -153,21 +163,15 @@ describe("PostgresStore: the order writers lock a session's rows in", () => {
     const queued = await enqueue(store, message("doomed"));
     // A lease that runs out before the deletion, which a stalled run's commit still holds.
     await lease(store, "doomed", { ttlMs: 1 });
-    await other.query("BEGIN");
-    try {
-      // Where a run's commit holds its lease row and goes on to the messages it settles.
-      await other.query(`SELECT 1 FROM "${schema}".leases WHERE session_id = $1 FOR UPDATE`, [
-        "doomed",
-      ]);
-      const deletion = store.sessions.delete("doomed", { now: T0 + 5 });
-      await blockedBehindOther();
-      expect(await free("interrupts", "id = $1", [queued.id])).toBe(true);
-      expect(await free("interrupt_queues", "session_id = $1", ["doomed"])).toBe(true);
-      await other.query("ROLLBACK");
-      await deletion;
-    } finally {
-      await other.query("ROLLBACK");
-    }
+    // Where a run's commit holds its lease row and goes on to the messages it settles.
+    await queuedBehind(
+      { from: "leases", where: "session_id = $1", values: ["doomed"] },
+      () => store.sessions.delete("doomed", { now: T0 + 5 }),
+      async () => {
+        expect(await free("interrupts", "id = $1", [queued.id])).toBe(true);
+        expect(await free("interrupt_queues", "session_id = $1", ["doomed"])).toBe(true);
+      },
+    );
     expect(await store.interrupts.get(queued.id)).toBeUndefined();
   });
 });
