@@ -8,8 +8,12 @@ import {
   type TargetResult,
 } from "../scenario.js";
 
-/** One sample per interrupt (no batching), so the samples are the latencies themselves. */
-const EACH: MeasureOptionsOverride = { warmupRuns: 10, warmupMs: 0, samples: 200, minSampleMs: 0 };
+/**
+ * One sample per interrupt (no batching), so the samples are the latencies themselves. A
+ * thousand of them make the p99 the tenth-highest sample, not the second as two hundred did,
+ * where one slow disk flush moved it by milliseconds.
+ */
+const EACH: MeasureOptionsOverride = { warmupRuns: 10, warmupMs: 0, samples: 1000, minSampleMs: 0 };
 
 function p99(
   r: ReadonlyMap<string, ImplResult>,
