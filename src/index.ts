@@ -286,6 +286,17 @@ export {
   type UnparsableRecord,
 } from "./store/checkpoint-store.js";
 export {
+  checkDeliveryClaim,
+  checkDeliveryKeep,
+  checkNewDeliveries,
+  type Delivery,
+  type DeliveryClaim,
+  type DeliveryOutcome,
+  type DeliveryStatus,
+  type DeliveryStore,
+  type NewDelivery,
+} from "./store/delivery-store.js";
+export {
   type ClaimOptions,
   type EnqueueLimits,
   type EnqueueResult,

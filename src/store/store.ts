@@ -1,5 +1,6 @@
 import type { AuditEntryInput, AuditStore } from "./audit-store.js";
 import type { CheckpointRecord, CheckpointStore } from "./checkpoint-store.js";
+import type { DeliveryStore } from "./delivery-store.js";
 import type { InterruptStore, Settlement } from "./interrupt-store.js";
 import type { Notifier } from "./notifier.js";
 import type { Lease, SessionStore } from "./session-store.js";
@@ -31,7 +32,7 @@ export interface StoreBatch {
 
 /**
  * Everything Trellis persists, behind one object: checkpoints, interrupt queues, the audit
- * trail, session leases and summaries, and a notifier. Backends (memory, SQLite, PostgreSQL)
+ * trail, session leases and summaries, the webhook outbox, and a notifier. Backends (memory, SQLite, PostgreSQL)
  * implement these parts and pass the shared suite in `test/store`.
  *
  * @example
@@ -46,6 +47,7 @@ export interface Store {
   readonly interrupts: InterruptStore;
   readonly audit: AuditStore;
   readonly sessions: SessionStore;
+  readonly deliveries: DeliveryStore;
   readonly notifier: Notifier;
   /** Writes a batch atomically (see {@link StoreBatch}). */
   commit(batch: StoreBatch): Promise<void>;

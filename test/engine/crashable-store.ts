@@ -9,6 +9,7 @@
 import { StoreUnavailableError } from "../../src/errors.js";
 import type { AuditStore } from "../../src/store/audit-store.js";
 import type { CheckpointStore } from "../../src/store/checkpoint-store.js";
+import type { DeliveryStore } from "../../src/store/delivery-store.js";
 import type { InterruptStore } from "../../src/store/interrupt-store.js";
 import type { Notifier } from "../../src/store/notifier.js";
 import type { SessionStore } from "../../src/store/session-store.js";
@@ -27,6 +28,7 @@ export class CrashableStore implements Store {
   readonly interrupts: InterruptStore;
   readonly audit: AuditStore;
   readonly sessions: SessionStore;
+  readonly deliveries: DeliveryStore;
   readonly notifier: Notifier;
   readonly #inner: Store;
   #crashed = false;
@@ -44,6 +46,7 @@ export class CrashableStore implements Store {
     this.interrupts = this.#part("interrupts", inner.interrupts);
     this.audit = this.#part("audit", inner.audit);
     this.sessions = this.#part("sessions", inner.sessions);
+    this.deliveries = this.#part("deliveries", inner.deliveries);
     this.notifier = {
       subscribe: (sessionId, listener) =>
         inner.notifier.subscribe(sessionId, (event) => {

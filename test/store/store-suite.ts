@@ -16,6 +16,7 @@ import { batchCases } from "./suite/batches.js";
 import { checkpointCases } from "./suite/checkpoints.js";
 import { commitCases } from "./suite/commit.js";
 import { damagedCheckpointCases, type RowDamage } from "./suite/damaged-checkpoints.js";
+import { deliveryCases } from "./suite/deliveries.js";
 import { interruptCases } from "./suite/interrupts.js";
 import { nestedGateCases } from "./suite/nested-gates.js";
 import { notifierCases } from "./suite/notifier.js";
@@ -47,6 +48,7 @@ export function describeStore(
     nestedGateCases(store);
     batchCases(store);
     notifierCases(store);
+    deliveryCases(store);
     if (damage !== undefined) damagedCheckpointCases(store, damage);
   });
 }

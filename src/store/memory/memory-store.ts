@@ -3,6 +3,7 @@ import { consoleLogger, type Logger } from "../../logger.js";
 import type { AuditStore } from "../audit-store.js";
 import { checkAuditEntry } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
+import type { DeliveryStore } from "../delivery-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
 import type { Notifier } from "../notifier.js";
 import type { SessionStore } from "../session-store.js";
@@ -10,6 +11,7 @@ import type { Store, StoreBatch } from "../store.js";
 import { isToldOf } from "../summary-gate.js";
 import { MemoryAuditStore } from "./memory-audit-store.js";
 import { MemoryCheckpointStore } from "./memory-checkpoint-store.js";
+import { MemoryDeliveryStore } from "./memory-delivery-store.js";
 import { MemoryInterruptStore } from "./memory-interrupt-store.js";
 import { MemoryNotifier } from "./memory-notifier.js";
 import { MemorySessionStore } from "./memory-session-store.js";
@@ -28,6 +30,7 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly #checkpoints = new MemoryCheckpointStore();
   readonly #audit = new MemoryAuditStore();
+  readonly #deliveries = new MemoryDeliveryStore();
   readonly #notifier: MemoryNotifier;
   readonly #interrupts: MemoryInterruptStore;
   readonly #sessions: MemorySessionStore;
@@ -40,6 +43,7 @@ export class MemoryStore implements Store {
         requeue: (sessionId) => this.#interrupts.requeue(sessionId),
         drop: (sessionId, now, actor) => {
           this.#checkpoints.drop(sessionId);
+          this.#deliveries.drop(sessionId);
           // Removed like `deleted`: audited, and waiting receipts are told.
           void this.#interrupts.remove({ reason: "deleted", now, sessionId });
           this.#audit.insert({
@@ -69,6 +73,10 @@ export class MemoryStore implements Store {
   /** Session leases and inbox summaries. */
   get sessions(): SessionStore {
     return this.#sessions;
+  }
+  /** The webhook outbox. */
+  get deliveries(): DeliveryStore {
+    return this.#deliveries;
   }
   /** Calls listeners of this process right after each change. */
   get notifier(): Notifier {

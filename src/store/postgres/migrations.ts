@@ -164,6 +164,33 @@ BEGIN
 END
 $enqueue$;`,
   },
+  // `seq` orders deliveries as they were added (newest first in the list, the oldest finished
+  // ones pruned first); a claim is the sender holding a delivery for its attempt, and until when.
+  {
+    version: 4,
+    name: "webhook outbox",
+    sql: (s) => `
+CREATE TABLE ${s}.deliveries (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id text COLLATE "C" NOT NULL UNIQUE,
+  url text NOT NULL,
+  type text NOT NULL,
+  session_id text COLLATE "C" NOT NULL,
+  checkpoint_id text NOT NULL,
+  body text NOT NULL,
+  status text NOT NULL,
+  attempts integer NOT NULL,
+  last_error text,
+  last_status integer,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  due_at bigint,
+  claimed_by text,
+  claimed_until bigint
+);
+CREATE INDEX deliveries_due ON ${s}.deliveries (due_at) WHERE status = 'pending';
+CREATE INDEX deliveries_session ON ${s}.deliveries (session_id);`,
+  },
 ];
 
 /** The schema version this build writes. */

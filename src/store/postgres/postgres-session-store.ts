@@ -294,8 +294,8 @@ FROM (SELECT 1) one LEFT JOIN LATERAL (
   }
 
   /**
-   * One transaction: every row of the session but its audit trail, and a `session.deleted`
-   * entry. It takes the session's rows in the order every writer takes them: the lease, as a
+   * One transaction: every row of the session but its audit trail (its webhook deliveries
+   * too), and a `session.deleted` entry. It takes the session's rows in the order every writer takes them: the lease, as a
    * run would take it (so it waits for a run starting at that moment, and refuses one that
    * holds it), the summary, then the messages and queue row as any deletion of messages does
    * (`PostgresInterruptStore.removeIn`). Taken in another order, a run's commit racing the
@@ -347,7 +347,8 @@ WITH c AS (DELETE FROM ${s}.checkpoints WHERE session_id = $1),
 i AS (DELETE FROM ${s}.interrupts WHERE session_id = $1),
 q AS (DELETE FROM ${s}.interrupt_queues WHERE session_id = $1),
 l AS (DELETE FROM ${s}.leases WHERE session_id = $1),
-x AS (DELETE FROM ${s}.sessions WHERE session_id = $1)
+x AS (DELETE FROM ${s}.sessions WHERE session_id = $1),
+w AS (DELETE FROM ${s}.deliveries WHERE session_id = $1)
 SELECT 1`,
         values: [sessionId],
       });

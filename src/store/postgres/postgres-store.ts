@@ -2,6 +2,7 @@ import type * as Pg from "pg";
 import type { Logger } from "../../logger.js";
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
+import type { DeliveryStore } from "../delivery-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
 import type { Notifier, StoreEvent } from "../notifier.js";
 import type { Lease, SessionStore } from "../session-store.js";
@@ -21,6 +22,7 @@ import { migrate } from "./migrations.js";
 import { writeNestedGates } from "./nested-gates.js";
 import { PostgresAuditStore } from "./postgres-audit-store.js";
 import { PostgresCheckpointStore } from "./postgres-checkpoint-store.js";
+import { PostgresDeliveryStore } from "./postgres-delivery-store.js";
 import { PostgresInterruptStore } from "./postgres-interrupt-store.js";
 import { PostgresNotifier } from "./postgres-notifier.js";
 import { type PostgresStoreOptions, resolvePostgresOptions } from "./postgres-options.js";
@@ -56,6 +58,7 @@ export class PostgresStore implements Store {
   readonly #checkpoints: PostgresCheckpointStore;
   readonly #interrupts: PostgresInterruptStore;
   readonly #audit: PostgresAuditStore;
+  readonly #deliveries: PostgresDeliveryStore;
   readonly #sessions: PostgresSessionStore;
   readonly #fastSteps: boolean;
   /** What this store wrote into summary rows, to pick a step's statement. */
@@ -77,6 +80,7 @@ export class PostgresStore implements Store {
     const publish = (events: readonly StoreEvent[]) => notifier.publish(events);
     this.#interrupts = new PostgresInterruptStore(db, this.#s, schema, channel, publish);
     this.#audit = new PostgresAuditStore(db, this.#s);
+    this.#deliveries = new PostgresDeliveryStore(db, this.#s);
     this.#sessions = new PostgresSessionStore(
       db,
       this.#s,
@@ -158,6 +162,10 @@ export class PostgresStore implements Store {
   /** The audit trail. */
   get audit(): AuditStore {
     return this.#audit;
+  }
+  /** The webhook outbox. */
+  get deliveries(): DeliveryStore {
+    return this.#deliveries;
   }
   /** Session leases (freed at once when the holder's connection is gone) and inbox summaries. */
   get sessions(): SessionStore {

@@ -12,6 +12,7 @@ import type { SqliteMigration } from "./sqlite-migration.js";
 import { SCHEMA_V1 } from "./sqlite-schema-v1.js";
 import { SCHEMA_V2 } from "./sqlite-schema-v2.js";
 import { SCHEMA_V3 } from "./sqlite-schema-v3.js";
+import { SCHEMA_V4 } from "./sqlite-schema-v4.js";
 
 export type { SqliteMigration } from "./sqlite-migration.js";
 
@@ -20,6 +21,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: "initial schema", sql: SCHEMA_V1 },
   { version: 2, name: "partial index of checkpoint ids", sql: SCHEMA_V2 },
   { version: 3, name: "thread of a checkpoint event", sql: SCHEMA_V3 },
+  { version: 4, name: "webhook outbox", sql: SCHEMA_V4 },
 ];
 
 /** The schema version this build writes. */

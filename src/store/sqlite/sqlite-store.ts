@@ -4,6 +4,7 @@ import { type CancelTimer, every, systemClock } from "../../clock.js";
 import { LeaseLostError, StoreLockedError, StoreUnavailableError } from "../../errors.js";
 import type { AuditStore } from "../audit-store.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
+import type { DeliveryStore } from "../delivery-store.js";
 import type { InterruptStore } from "../interrupt-store.js";
 import { jsonText } from "../json-text.js";
 import type { Notifier } from "../notifier.js";
@@ -13,6 +14,7 @@ import { gateEffect, isToldOf } from "../summary-gate.js";
 import { prepareAuditEntry, SqliteAuditStore } from "./sqlite-audit-store.js";
 import { SqliteCheckpointStore } from "./sqlite-checkpoint-store.js";
 import { SqliteConnection } from "./sqlite-connection.js";
+import { SqliteDeliveryStore } from "./sqlite-delivery-store.js";
 import { addonError, loadSqliteDriver, type SqliteDatabase } from "./sqlite-driver.js";
 import { STORE_NAME, sqliteCode, toStoreError } from "./sqlite-errors.js";
 import { SqliteInterruptStore } from "./sqlite-interrupt-store.js";
@@ -69,6 +71,7 @@ export class SqliteStore implements Store {
   readonly #options: ResolvedSqliteOptions;
   readonly #checkpoints: SqliteCheckpointStore;
   readonly #audit: SqliteAuditStore;
+  readonly #deliveries: SqliteDeliveryStore;
   readonly #notifier: SqliteNotifier;
   readonly #interrupts: SqliteInterruptStore;
   readonly #sessions: SqliteSessionStore;
@@ -87,12 +90,14 @@ export class SqliteStore implements Store {
     this.#checkpoints = new SqliteCheckpointStore(connection);
     this.#lastStep = stepMemo ? new SqliteStepMemo(connection) : undefined;
     this.#audit = new SqliteAuditStore(connection);
+    this.#deliveries = new SqliteDeliveryStore(connection);
     this.#notifier = new SqliteNotifier(connection, options.pollIntervalMs, options.logger);
     this.#interrupts = new SqliteInterruptStore(connection, this.#audit, this.#notifier);
     this.#sessions = new SqliteSessionStore(connection, {
       requeue: (sessionId) => this.#interrupts.requeue(sessionId),
       drop: (sessionId, now, actor) => {
         this.#checkpoints.drop(sessionId);
+        this.#deliveries.drop(sessionId);
         // Its messages go as any deletion removes them: audited, and their senders told.
         this.#interrupts.removeIn({ reason: "deleted", now, sessionId });
         this.#audit.insert(
@@ -188,6 +193,10 @@ export class SqliteStore implements Store {
   /** Session leases and inbox summaries. */
   get sessions(): SessionStore {
     return this.#sessions;
+  }
+  /** The webhook outbox. */
+  get deliveries(): DeliveryStore {
+    return this.#deliveries;
   }
   /** Events from this process at once, and from other processes by polling `PRAGMA data_version`. */
   get notifier(): Notifier {

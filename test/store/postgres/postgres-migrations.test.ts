@@ -25,10 +25,10 @@ describe("PostgresStore schema", () => {
   it("creates the schema and every migration on first connect, and nothing on the next", async () => {
     const name = schema("create");
     await (await connect(name)).close();
-    expect(await versions(name)).toEqual([1, 2, 3]);
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(await versions(name)).toEqual([1, 2, 3, 4]);
+    expect(SCHEMA_VERSION).toBe(4);
     await (await connect(name)).close();
-    expect(await versions(name)).toEqual([1, 2, 3]);
+    expect(await versions(name)).toEqual([1, 2, 3, 4]);
   });
 
   it("opens a version 1 database in the current version, with its data readable", async () => {
@@ -36,7 +36,7 @@ describe("PostgresStore schema", () => {
     await sql(schemaV1(name));
     const store = await connect(name);
     try {
-      expect(await versions(name)).toEqual([1, 2, 3]);
+      expect(await versions(name)).toEqual([1, 2, 3, 4]);
       const lineage = await store.checkpoints.lineage("s1", "", "s1#2");
       expect(lineage.map((r) => r.id)).toEqual(["s1#1", "s1#2"]);
       expect(lineage[0]).toMatchObject({ kind: "full", state: { topic: "tea", notes: [] } });
@@ -58,6 +58,12 @@ describe("PostgresStore schema", () => {
         (await store.sessions.acquire({ ...request, token: "t2", now: 1_700_000_030_000 })).ok,
       ).toBe(true);
       expect(await store.audit.append({ sessionId: "s1", at: 1, kind: "custom.after" })).toBe(2);
+      // The webhook outbox of version 4 is there, empty.
+      expect((await store.deliveries.list()).total).toBe(0);
+      const delivery = { url: "https://h.example", type: "t", sessionId: "s1", body: "{}" };
+      expect(
+        await store.deliveries.add([{ ...delivery, id: "d1", checkpointId: "s1#2" }], 1),
+      ).toEqual(["d1"]);
     } finally {
       await store.close();
     }
@@ -71,7 +77,7 @@ describe("PostgresStore schema", () => {
     const error = await connect(name).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreVersionError);
     expect(error).toMatchObject({ found: 99, supported: SCHEMA_VERSION });
-    expect(await versions(name)).toEqual([1, 2, 3, 99]);
+    expect(await versions(name)).toEqual([1, 2, 3, 4, 99]);
     expect(await sql(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = $1`, [name])).toEqual(
       before,
     );
@@ -81,6 +87,6 @@ describe("PostgresStore schema", () => {
     const name = schema("race");
     const stores = await Promise.all(Array.from({ length: 4 }, () => connect(name)));
     await Promise.all(stores.map((store) => store.close()));
-    expect(await versions(name)).toEqual([1, 2, 3]);
+    expect(await versions(name)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -63,3 +63,41 @@ describe("two PostgresStores over one schema", () => {
     expect(await a.interrupts.stats("s3")).toMatchObject({ depth: 1, inFlight: 0 });
   });
 });
+
+describe("two PostgresStores claiming webhook deliveries at once", () => {
+  it("never hand one delivery to both, and between them take every due one", async () => {
+    const url = "https://hooks.example/a";
+    const ids = Array.from({ length: 60 }, (_, i) => `shared-d${i}`);
+    await a.deliveries.add(
+      ids.map((id) => ({
+        id,
+        url,
+        type: "session.completed",
+        sessionId: "s9",
+        checkpointId: "c",
+        body: "{}",
+      })),
+      T0,
+    );
+    const claimed: string[][] = [[], []];
+    await Promise.all(
+      [a, b].map(async (store, which) => {
+        for (let round = 0; round < 12; round++) {
+          const got = await store.deliveries.claim({
+            owner: `owner-${which}`,
+            urls: [url],
+            limit: 3,
+            now: T0,
+            until: T0 + 60_000,
+          });
+          claimed[which]!.push(...got.map((d) => d.id));
+        }
+      }),
+    );
+    const all = [...claimed[0]!, ...claimed[1]!];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.sort()).toEqual([...ids].sort());
+    expect(claimed[0]!.length).toBeGreaterThan(0);
+    expect(claimed[1]!.length).toBeGreaterThan(0);
+  });
+});

@@ -76,6 +76,7 @@ export async function truncate(schema: string): Promise<void> {
     "interrupts",
     "audit_sequences",
     "audit",
+    "deliveries",
   ];
   await sql(tables.map((table) => `DELETE FROM "${schema}".${table};`).join("\n"));
 }

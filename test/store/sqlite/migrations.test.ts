@@ -117,9 +117,14 @@ describe("SqliteStore schema migrations", () => {
     expect(CURRENT.slice(1)).toEqual([
       { version: 2, name: "partial index of checkpoint ids" },
       { version: 3, name: "thread of a checkpoint event" },
+      { version: 4, name: "webhook outbox" },
     ]);
     expect((await store.checkpoints.latest("s1", ""))?.id).toBe("c2");
     expect((await store.checkpoints.get("s1", "draft", "n1"))?.seq).toBe(1);
+    const delivery = { url: "https://h.example", type: "t", sessionId: "s1", body: "{}" };
+    expect(await store.deliveries.add([{ ...delivery, id: "d1", checkpointId: "c2" }], 1)).toEqual([
+      "d1",
+    ]);
     await store.close();
     // Opening again applies nothing.
     await open(path);

@@ -144,3 +144,38 @@ describe("SqliteStore: two connections to one file", () => {
     expect(atB.map((e) => e.kind === "checkpoint" && e.id)).toEqual(["s1|#1"]);
   });
 });
+
+describe("SqliteStore: two connections claiming webhook deliveries", () => {
+  it("never hand one delivery to both, and a delivery one added is not added again by the other", async () => {
+    const [a, b] = await pair();
+    const url = "https://hooks.example/a";
+    const ids = Array.from({ length: 40 }, (_, i) => `d${i}`);
+    const of = (id: string) => ({
+      id,
+      url,
+      type: "session.completed",
+      sessionId: "s1",
+      checkpointId: "c",
+      body: "{}",
+    });
+    expect(await a.deliveries.add(ids.map(of), T0)).toHaveLength(40);
+    expect(await b.deliveries.add(ids.slice(0, 5).map(of), T0)).toEqual([]);
+    const claimed: string[] = [];
+    await Promise.all(
+      [a, b].flatMap((store, which) =>
+        Array.from({ length: 10 }, async () => {
+          const got = await store.deliveries.claim({
+            owner: `owner-${which}`,
+            urls: [url],
+            limit: 3,
+            now: T0,
+            until: T0 + 60_000,
+          });
+          claimed.push(...got.map((d) => d.id));
+        }),
+      ),
+    );
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.sort()).toEqual([...ids].sort());
+  });
+});
