@@ -41,10 +41,7 @@ export {
   tokensFromEnv,
 } from "../server/tokens.js";
 export { type MountWebOptions, mountWeb, WEB_CSP } from "../server/web/mount-web.js";
+export type { WebhookEventType } from "../server/webhook-events.js";
+export type { WebhookEndpoint, WebhookOptions } from "../server/webhook-options.js";
 export { signWebhook, verifyWebhook } from "../server/webhook-signature.js";
-export type {
-  Delivery,
-  WebhookEndpoint,
-  WebhookEventType,
-  WebhookOptions,
-} from "../server/webhooks.js";
+export type { Delivery, DeliveryStatus } from "../store/delivery-store.js";

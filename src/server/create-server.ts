@@ -6,26 +6,28 @@ import type { InterruptService } from "../interrupts/interrupt-service.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import type { AnyAgent } from "../run/define-agents.js";
 import { InProcessDispatcher, type RunDispatcher } from "../run/dispatcher.js";
+import type { Delivery } from "../store/delivery-store.js";
+import type { Page, PageOptions } from "../store/page.js";
 import type { Store } from "../store/store.js";
 import { type AuthMode, authenticate, isLoopbackHost, requireRole } from "./auth.js";
 import { toErrorResponse } from "./error-response.js";
 import { eventStreamRoute, OpenStreams } from "./event-stream.js";
 import { interruptRoute } from "./interrupt-route.js";
+import { PageQuery } from "./page-query.js";
 import { type ReviewersOf, reviewersFromAudit } from "./reviewers.js";
 import { runRoute } from "./run-route.js";
-import type { ApiApp, ApiEnv, ServerParts } from "./server-context.js";
+import { type ApiApp, type ApiEnv, parseQuery, type ServerParts } from "./server-context.js";
 import { BodyTooLargeError, InsecureListenError, NotFoundError } from "./server-errors.js";
 import { resolveServerLimits, type ServerLimits } from "./server-limits.js";
 import { sessionRoutes } from "./session-routes.js";
 import { SessionWaker } from "./session-waker.js";
 import { type ApiToken, TokenRegistry } from "./tokens.js";
 import {
-  type Delivery,
   resolveWebhookOptions,
   type WebhookEndpoint,
   type WebhookOptions,
-  WebhookSender,
-} from "./webhooks.js";
+} from "./webhook-options.js";
+import { WebhookSender } from "./webhooks.js";
 
 /** How long `close()` waits for requests under way before it cuts their connections. */
 const CLOSE_GRACE_MS = 5000;
@@ -75,8 +77,8 @@ export interface TrellisServer {
   readonly app: ApiApp;
   /** Listens on `host` (default 127.0.0.1) and `port` (default 8787; 0 for any free one). */
   listen(options?: { readonly port?: number; readonly host?: string }): Promise<ListeningServer>;
-  /** The webhook deliveries remembered, newest first. */
-  deliveries(): Delivery[];
+  /** The webhook deliveries of the store's outbox, newest first, one page at a time. */
+  deliveries(page?: PageOptions): Promise<Page<Delivery>>;
   /** Stops webhooks and wake-ups, and closes every listener. Leaves the store open. */
   close(): Promise<void>;
 }
@@ -205,9 +207,10 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
       })),
     });
   });
-  app.get("/api/deliveries", (c) => {
+  app.get("/api/deliveries", async (c) => {
     requireRole(c, "admin");
-    return c.json({ items: webhooks.list() });
+    const { offset = 0, limit = 50 } = parseQuery(c, PageQuery);
+    return c.json(await webhooks.list({ offset, limit }));
   });
   options.routes?.(app);
   webhooks.start();
@@ -215,7 +218,7 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
   const listeners = new Set<ListeningServer>();
   return {
     app,
-    deliveries: () => webhooks.list(),
+    deliveries: (page) => webhooks.list(page),
     async listen(listenOptions = {}) {
       const host = listenOptions.host ?? "127.0.0.1";
       const port = listenOptions.port ?? 8787;
@@ -272,8 +275,8 @@ export async function createServer(options: ServerOptions): Promise<TrellisServe
       return listening;
     },
     async close() {
-      webhooks.close();
       waker.close();
+      await webhooks.close();
       await Promise.all([...listeners].map((l) => l.close()));
     },
   };

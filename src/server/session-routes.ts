@@ -2,30 +2,15 @@ import { z } from "zod";
 import { SessionBusyError } from "../errors.js";
 import { agentOf } from "../run/dispatcher.js";
 import { CHECKPOINT_STATUSES, type CheckpointStatus } from "../store/checkpoint-store.js";
-import { MAX_PAGE_LIMIT } from "../store/page.js";
 import type { SessionSummary } from "../store/session-store.js";
 import { actPermission } from "./act-permission.js";
 import { requireRole } from "./auth.js";
 import { listInbox } from "./inbox.js";
+import { PageQuery } from "./page-query.js";
 import { type ApiApp, ownAgent, parseQuery, type ServerParts } from "./server-context.js";
 import { NotFoundError } from "./server-errors.js";
 import { summaryJson } from "./session-json.js";
 import type { Caller } from "./tokens.js";
-
-/** A non-negative integer written in decimal, as a query parameter. */
-const count = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,9}$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().max(max));
-
-const PageQuery = z
-  .object({
-    offset: count(1_000_000_000).optional(),
-    limit: count(MAX_PAGE_LIMIT).pipe(z.number().min(1)).optional(),
-  })
-  .strict();
 
 const InboxQuery = PageQuery.extend({
   status: z.enum(CHECKPOINT_STATUSES as [CheckpointStatus, ...CheckpointStatus[]]).optional(),

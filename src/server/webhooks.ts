@@ -1,300 +1,81 @@
-import { createHash } from "node:crypto";
-import { z } from "zod";
+import { createHash, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { type CancelTimer, later } from "../clock.js";
-import { InvalidOptionError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { GateDecisionMeta, GateMeta, OutcomeMeta } from "../store/checkpoint-meta.js";
-import type { StoredRecord } from "../store/checkpoint-store.js";
+import type { Delivery, NewDelivery } from "../store/delivery-store.js";
 import type { StoreEvent } from "../store/notifier.js";
-import type { SessionSummary } from "../store/session-store.js";
+import type { Page, PageOptions } from "../store/page.js";
 import type { Store } from "../store/store.js";
+import { checkpointEvents, type WebhookEvent, waitingEvent } from "./webhook-events.js";
+import type { WebhookEndpoint, WebhookOptions } from "./webhook-options.js";
 import { signWebhook } from "./webhook-signature.js";
 
-/** Where deliveries go, and the secret their signature is made with. */
-export interface WebhookEndpoint {
-  readonly url: string;
-  readonly secret: string;
-}
-
-/** Webhook endpoints and how deliveries are retried. */
-export interface WebhookOptions {
-  readonly endpoints: readonly WebhookEndpoint[];
-  /** Attempts per delivery, the first included. Default 5. */
-  readonly maxAttempts?: number;
-  /** Wait before the second attempt, doubled before each further one, in ms. Default 1000. */
-  readonly backoffMs?: number;
-  /** Longest wait between attempts, in ms. Default 60 000. */
-  readonly maxBackoffMs?: number;
-  /** How long one attempt may take before it is abandoned, in ms. Default 10 000. */
-  readonly timeoutMs?: number;
-  /** How many deliveries `/api/deliveries` remembers (the newest). Default 1000. */
-  readonly keep?: number;
-  /**
-   * How many sessions waiting for approval a starting sender asks for again (newest first),
-   * for gates that opened while no server listened. Default 100; 0 asks for none.
-   */
-  readonly catchUp?: number;
-}
-
-/** What a delivery tells: the session paused, needs approval, was decided, ended. */
-export type WebhookEventType =
-  | "session.paused"
-  | "approval.requested"
-  | "approval.decided"
-  | "session.completed"
-  | "session.failed"
-  | "session.rejected"
-  | "session.cancelled";
-
-/** One delivery as `/api/deliveries` shows it. */
-export interface Delivery {
-  /** Sent as `Trellis-Delivery`; the same on every attempt, and for the same event on every server. */
-  readonly id: string;
-  readonly url: string;
-  readonly type: WebhookEventType;
-  readonly sessionId: string;
-  readonly checkpointId: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  lastError: string | null;
-  lastStatus: number | null;
-  readonly createdAt: number;
-  updatedAt: number;
-}
-
-const OptionsSchema = z
-  .object({
-    endpoints: z.array(
-      z
-        .object({
-          url: z.url({ protocol: /^https?$/ }),
-          secret: z.string().min(16, "a secret needs at least 16 characters"),
-        })
-        .strict(),
-    ),
-    maxAttempts: z.number().int().min(1).max(20).optional(),
-    backoffMs: z.number().int().min(1).max(3_600_000).optional(),
-    maxBackoffMs: z.number().int().min(1).max(86_400_000).optional(),
-    timeoutMs: z.number().int().min(1).max(600_000).optional(),
-    keep: z.number().int().min(1).max(100_000).optional(),
-    catchUp: z.number().int().min(0).max(100_000).optional(),
-  })
-  .strict();
-
-/** Checks webhook options (an array is just the endpoints) and fills the defaults. */
-export function resolveWebhookOptions(value: unknown): Required<WebhookOptions> {
-  const given = Array.isArray(value) ? { endpoints: value } : (value ?? { endpoints: [] });
-  const parsed = OptionsSchema.safeParse(given);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InvalidOptionError(
-      `webhooks.${issue.path.map(String).join(".")}`,
-      `${issue.message}: webhooks are [{ url: "https://…", secret }] or { endpoints, maxAttempts, backoffMs, maxBackoffMs, timeoutMs, keep, catchUp }`,
-      issue.path.at(-1) === "secret" ? "(not shown)" : undefined,
-    );
-  }
-  return {
-    maxAttempts: 5,
-    backoffMs: 1000,
-    maxBackoffMs: 60_000,
-    timeoutMs: 10_000,
-    keep: 1000,
-    catchUp: 100,
-    ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)),
-    endpoints: parsed.data.endpoints,
-  } as Required<WebhookOptions>;
-}
-
-/**
- * Whether a run is waiting for a reviewer at `gate`, told from its status: suspended there
- * (`paused`), or waiting in process (`running`) at a timed gate. A gate without a timeout is
- * not waited at in process: the run suspends at it right after it opens (or takes a decision
- * queued before), and is waiting once that suspension is stored.
- */
-function waitsAt(status: StoredRecord["status"], gate: GateMeta | undefined): gate is GateMeta {
-  return (
-    gate !== undefined &&
-    (status === "paused" || (status === "running" && gate.deadline !== undefined))
-  );
-}
-
-/**
- * The events a checkpoint of a session's own thread stands for. One whose run waits at its
- * gate (see `waitsAt`) stands for `approval.requested`; the sender delivers that once per
- * request, whichever such checkpoint it sees first.
- */
-export function webhookEventsOf(record: StoredRecord): WebhookEventType[] {
-  if (record.kind === "unparsable") return [];
-  const types: WebhookEventType[] = [];
-  if (record.meta.decision !== undefined) types.push("approval.decided");
-  switch (record.status) {
-    case "paused":
-      types.push(record.meta.gate === undefined ? "session.paused" : "approval.requested");
-      break;
-    case "running":
-      if (waitsAt(record.status, record.meta.gate)) types.push("approval.requested");
-      break;
-    case "completed":
-    case "failed":
-    case "rejected":
-    case "cancelled":
-      types.push(`session.${record.status}`);
-      break;
-    default:
-      break;
-  }
-  return types;
-}
-
-/** What a delivery's body says besides its id. */
-interface WebhookPayload {
-  readonly type: WebhookEventType;
-  readonly sessionId: string;
-  readonly checkpointId: string;
-  readonly status: StoredRecord["status"];
-  readonly node: string | null;
-  readonly at: number;
-  readonly graph?: string;
-  readonly gate?: {
-    readonly requestId: string;
-    readonly node: string;
-    readonly revision: number;
-    readonly deadline?: number;
-  };
-  readonly decision?: GateDecisionMeta;
-  readonly outcome?: OutcomeMeta;
-}
-
-/**
- * One event to deliver to every endpoint. `subject` is what tells it from the session's other
- * events of its type, and with the endpoint, session and type makes the delivery id: the
- * approval request for `approval.requested` (one delivery per request, whichever checkpoint
- * shows it) and for `approval.decided` (a request is decided once, in the session's own thread
- * or a nested graph's), the checkpoint for every other type.
- */
-interface WebhookEvent {
-  readonly subject: string;
-  readonly payload: WebhookPayload;
-}
-
-/** The gate as a delivery names it. */
-function gatePayload(gate: GateMeta): NonNullable<WebhookPayload["gate"]> {
-  return {
-    requestId: gate.requestId,
-    node: gate.node,
-    revision: gate.revision,
-    ...(gate.deadline === undefined ? {} : { deadline: gate.deadline }),
-  };
-}
-
-/** The event of `type` a checkpoint of the session's own thread stands for. */
-function recordEvent(type: WebhookEventType, record: StoredRecord): WebhookEvent {
-  const meta = record.kind === "unparsable" ? undefined : record.meta;
-  const gate = meta?.gate;
-  return {
-    subject:
-      type === "approval.requested" && gate !== undefined
-        ? `request:${gate.requestId}`
-        : type === "approval.decided" && meta?.decision !== undefined
-          ? `decision:${meta.decision.requestId}`
-          : record.id,
-    payload: {
-      type,
-      sessionId: record.sessionId,
-      checkpointId: record.id,
-      status: record.status,
-      node: record.node,
-      at: record.createdAt,
-      ...(meta?.graph === undefined ? {} : { graph: meta.graph }),
-      ...(gate === undefined ? {} : { gate: gatePayload(gate) }),
-      ...(meta?.decision === undefined ? {} : { decision: meta.decision }),
-      ...(meta?.outcome === undefined ? {} : { outcome: meta.outcome }),
-    },
-  };
-}
-
-/**
- * The `approval.requested` of the gate a session summary holds, for a gate a nested graph
- * opened: its checkpoints are in a thread of their own, so the delivery carries, as the inbox
- * shows, the status, checkpoint and graph of the session's own run, and for `node` and `at` the
- * gated node's path and when the request was made.
- */
-function summaryGateEvent(summary: SessionSummary, gate: GateMeta): WebhookEvent {
-  return {
-    subject: `request:${gate.requestId}`,
-    payload: {
-      type: "approval.requested",
-      ...asTheInboxShows(summary),
-      node: gate.node,
-      at: gate.openedAt,
-      gate: gatePayload(gate),
-    },
-  };
-}
-
-/** What a delivery about a nested gate says of the session: its own run's, from the summary. */
-function asTheInboxShows(summary: SessionSummary) {
-  return {
-    sessionId: summary.sessionId,
-    checkpointId: summary.checkpointId,
-    status: summary.status,
-    graph: summary.graph,
-  };
-}
-
-/**
- * The `approval.decided` of a gate inside a nested graph, told by the checkpoint of the nested
- * thread that records the decision. As for its request, the delivery carries the status,
- * checkpoint and graph of the session's own run as the inbox shows them, the gated node's path
- * for `node`, and when the decision was stored for `at`.
- */
-function nestedDecisionEvent(
-  summary: SessionSummary,
-  record: StoredRecord,
-  decision: GateDecisionMeta,
-): WebhookEvent {
-  return {
-    subject: `decision:${decision.requestId}`,
-    payload: {
-      type: "approval.decided",
-      ...asTheInboxShows(summary),
-      node: decision.node,
-      at: record.createdAt,
-      decision,
-    },
-  };
-}
+export { type WebhookEventType, webhookEventsOf } from "./webhook-events.js";
+export {
+  resolveWebhookOptions,
+  type WebhookEndpoint,
+  type WebhookOptions,
+} from "./webhook-options.js";
 
 /** How many sessions waiting for approval the catch-up reads per query. */
 const CATCH_UP_PAGE = 100;
+/**
+ * How long a claim outlasts its attempt's `timeoutMs`: time to store the outcome. A sender that
+ * stopped mid-attempt leaves its claim; another sender may try the delivery once it runs out.
+ */
+const CLAIM_MARGIN_MS = 5_000;
+/**
+ * The longest a sender goes without looking for due deliveries, so it sends those that a
+ * sender which stopped left claimed or pending, even when nothing else wakes it.
+ */
+const SWEEP_MS = 30_000;
+/** The shortest wait before looking again, so a delivery due right now cannot spin the loop. */
+const MIN_WAIT_MS = 10;
+/** How often finished deliveries past `keep` are deleted. */
+const PRUNE_EVERY_MS = 60_000;
 
-const sleep = (ms: number, timers: Set<CancelTimer>) =>
-  new Promise<void>((resolve) => {
-    const cancel = later(ms, () => {
-      timers.delete(cancel);
-      resolve();
-    });
-    timers.add(cancel);
-  });
+/** The id of the delivery of `event` to `url`: the same in every process and on every attempt. */
+function deliveryId(url: string, event: WebhookEvent): string {
+  const { type, sessionId } = event.payload;
+  return createHash("sha256")
+    .update(`${url}\n${sessionId}\n${event.subject}\n${type}`)
+    .digest("hex")
+    .slice(0, 32);
+}
 
 /**
  * Sends signed JSON POSTs to webhook endpoints when a session pauses, needs approval, is
  * decided, completes, fails, is rejected or cancelled. It listens to the store's notifier, so
  * runs of any process are seen; a run never waits for a delivery. A session needs approval
  * whenever it waits at a gate: suspended there, waiting in process at a timed gate, or at a
- * gate inside a nested graph (which the session summary shows). Each delivery is retried with
- * exponential backoff up to `maxAttempts`, each attempt bounded by `timeoutMs`; its id
- * (`Trellis-Delivery`) is derived from the endpoint, session, event type and the checkpoint
- * (for `approval.requested`, the request: one delivery per request), so it is the same on every
- * retry and on every server that sends it, and receivers can drop repeats.
+ * gate inside a nested graph (which the session summary shows).
+ *
+ * Deliveries go through the store's outbox (`store.deliveries`): the sender adds each one when
+ * it hears of the event, then claims the due ones, attempts them and records each outcome. So
+ * a delivery outlives the server that added it (another server on the store, or this one after
+ * a restart, sends what is left), and servers that all hear of an event send it once between
+ * them. A delivery's id (`Trellis-Delivery`) is derived from the endpoint, session, event type
+ * and the checkpoint (for `approval.requested`, the request: one delivery per request), so it
+ * is the same on every attempt and in every process. Each delivery is retried with exponential
+ * backoff up to `maxAttempts`, each attempt bounded by `timeoutMs`. Delivery is at least once:
+ * an attempt cut short by a stop may have reached its receiver and is made again.
  */
 export class WebhookSender {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #options: Required<WebhookOptions>;
-  readonly #deliveries = new Map<string, Delivery>();
-  readonly #timers = new Set<CancelTimer>();
+  readonly #endpoints: ReadonlyMap<string, WebhookEndpoint>;
+  readonly #urls: readonly string[];
+  /** Tells this sender's claims from those of every other sender on the store. */
+  readonly #owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   readonly #inFlight = new Set<AbortController>();
+  /** Every promise of this sender's own work, so `close` can wait for it. */
+  readonly #work = new Set<Promise<void>>();
+  #running = 0;
+  #pumping = false;
+  #again = false;
+  #wake: CancelTimer | undefined;
+  #prunedAt = 0;
   #stop: (() => void) | undefined;
   #closed = false;
 
@@ -302,207 +83,254 @@ export class WebhookSender {
     this.#store = store;
     this.#options = options;
     this.#logger = logger;
+    this.#endpoints = new Map(options.endpoints.map((e) => [e.url, e]));
+    this.#urls = [...this.#endpoints.keys()];
   }
 
   /**
-   * Starts listening (nothing happens without endpoints), then asks for approval again where
-   * sessions wait (see {@link WebhookOptions.catchUp}).
+   * Starts listening (nothing happens without endpoints), sends what the outbox holds for the
+   * endpoints, then asks for approval again where sessions wait (see
+   * {@link WebhookOptions.catchUp}).
    */
   start(): void {
-    if (this.#options.endpoints.length === 0 || this.#stop !== undefined) return;
+    if (this.#urls.length === 0 || this.#stop !== undefined || this.#closed) return;
     // Listening first: a gate that opens while the inbox is read is heard of either way.
     this.#stop = this.#store.notifier.subscribe(null, (event) => this.#onEvent(event));
-    void this.#catchUp().catch((error: unknown) =>
-      this.#logger.warn("Webhooks could not read the sessions waiting for approval", {
-        error: error instanceof Error ? error.message : String(error),
-      }),
+    this.#kick();
+    this.#track(
+      this.#catchUp().catch((error: unknown) =>
+        this.#warn("Webhooks could not read the sessions waiting for approval", error),
+      ),
     );
   }
 
-  /** The remembered deliveries, newest first. */
-  list(): Delivery[] {
-    return [...this.#deliveries.values()].reverse().map((d) => ({ ...d }));
+  /** The outbox's deliveries, newest first, one page at a time. */
+  list(page?: PageOptions): Promise<Page<Delivery>> {
+    return this.#store.deliveries.list(page);
   }
 
-  /** Stops listening and abandons retries and attempts under way. */
-  close(): void {
+  /**
+   * Stops listening, abandons attempts under way (their claims run out, and another sender, or
+   * this server after a restart, attempts them again) and waits for the sender's own work to
+   * end. The store stays open.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#stop?.();
-    for (const cancel of this.#timers) cancel();
-    this.#timers.clear();
+    this.#wake?.();
     for (const controller of this.#inFlight) controller.abort();
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  #track(work: Promise<void>): void {
+    this.#work.add(work);
+    void work.finally(() => this.#work.delete(work));
+  }
+
+  #warn(message: string, error: unknown, fields: Record<string, string | number> = {}): void {
+    this.#logger.warn(message, {
+      ...fields,
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 
   #onEvent(event: StoreEvent): void {
-    if (event.kind !== "checkpoint") return;
-    void this.#eventsOf(event).then(
-      (events) => {
-        if (this.#closed) return;
-        for (const e of events) {
-          for (const endpoint of this.#options.endpoints) this.#enqueue(endpoint, e);
-        }
-      },
-      (error: unknown) =>
-        this.#logger.warn("A webhook could not read the checkpoint it was told of", {
-          sessionId: event.sessionId,
-          error: error instanceof Error ? error.message : String(error),
-        }),
+    if (event.kind !== "checkpoint" || this.#closed) return;
+    this.#track(
+      checkpointEvents(this.#store, event).then(
+        (events) => this.#add(events),
+        (error: unknown) =>
+          this.#warn("A webhook could not read the checkpoint it was told of", error, {
+            sessionId: event.sessionId,
+          }),
+      ),
     );
-  }
-
-  /**
-   * What a checkpoint event stands for. A checkpoint of the session's own thread says it
-   * itself. Any other is one of a nested graph's threads that changed the summary's gate: it
-   * stands for `approval.decided` when it records the decision of that gate, and when its run
-   * goes on or suspends (`running`, `paused`) it may have opened one, which the summary, read
-   * only then, names as the gate open now, whichever thread opened it. A nested gate without a
-   * timeout suspends the whole run, whose own paused checkpoint then carries it.
-   */
-  async #eventsOf(
-    event: Extract<StoreEvent, { kind: "checkpoint" }>,
-  ): Promise<readonly WebhookEvent[]> {
-    const record = await this.#store.checkpoints.get(event.sessionId, event.thread, event.id);
-    if (event.thread === "") {
-      return record === undefined ? [] : webhookEventsOf(record).map((t) => recordEvent(t, record));
-    }
-    const decision = record?.kind === "unparsable" ? undefined : record?.meta.decision;
-    const opens = event.status === "running" || event.status === "paused";
-    if (decision === undefined && !opens) return [];
-    const summary = await this.#store.sessions.get(event.sessionId);
-    if (summary === undefined) return [];
-    const events: WebhookEvent[] = [];
-    if (record !== undefined && decision !== undefined) {
-      events.push(nestedDecisionEvent(summary, record, decision));
-    }
-    const gate = summary.gate;
-    if (opens && waitsAt(summary.status, gate)) events.push(summaryGateEvent(summary, gate));
-    return events;
   }
 
   /**
    * Sends `approval.requested` for the sessions waiting for approval now, newest first, up to
-   * `catchUp` of them. Their gates may have opened while no server listened (a run of the
-   * CLI), or their delivery may have been under way in a server that stopped: the sender
-   * remembers its deliveries in memory only. A request delivered before is delivered again,
-   * with the same `Trellis-Delivery`, which receivers drop.
+   * `catchUp` of them: their gates may have opened while no server listened (a run of the
+   * CLI). A request the outbox holds already is not added again.
    */
   async #catchUp(): Promise<void> {
     const total = this.#options.catchUp;
     for (let offset = 0; offset < total && !this.#closed; offset += CATCH_UP_PAGE) {
       const limit = Math.min(CATCH_UP_PAGE, total - offset);
       const page = await this.#store.sessions.list({ waiting: "approval", offset, limit });
+      const events: WebhookEvent[] = [];
       for (const summary of page.items) {
-        const event = await this.#waitingEvent(summary);
-        if (this.#closed) return;
-        if (event === undefined) continue;
-        for (const endpoint of this.#options.endpoints) this.#enqueue(endpoint, event);
+        const event = await waitingEvent(this.#store, summary);
+        if (event !== undefined) events.push(event);
       }
+      await this.#add(events);
       if (page.items.length < limit) return;
     }
   }
 
+  /** Adds the deliveries of `events` to every endpoint to the outbox, then sends what is due. */
+  async #add(events: readonly WebhookEvent[]): Promise<void> {
+    if (this.#closed || events.length === 0) return;
+    const deliveries: NewDelivery[] = [];
+    for (const event of events) {
+      const { type, sessionId, checkpointId } = event.payload;
+      for (const url of this.#urls) {
+        const id = deliveryId(url, event);
+        const body = JSON.stringify({ id, ...event.payload });
+        deliveries.push({ id, url, type, sessionId, checkpointId, body });
+      }
+    }
+    try {
+      const added = await this.#store.deliveries.add(deliveries, Date.now());
+      if (added.length > 0) this.#kick();
+    } catch (error) {
+      this.#warn("Webhook deliveries could not be stored", error, {
+        sessionId: events[0]!.payload.sessionId,
+      });
+    }
+  }
+
   /**
-   * The `approval.requested` of the gate `summary` waits at, as it was sent when the gate
-   * opened: from the session's checkpoint for a gate of its own graph, from the summary for
-   * one inside a nested graph.
+   * Claims and attempts due deliveries while there are free attempts, then sleeps until the
+   * next one is due (at most {@link SWEEP_MS}). One pass runs at a time; a kick during it
+   * makes it look again.
    */
-  async #waitingEvent(summary: SessionSummary): Promise<WebhookEvent | undefined> {
-    const gate = summary.gate;
-    if (!waitsAt(summary.status, gate)) return undefined;
-    const record = await this.#store.checkpoints.get(summary.sessionId, "", summary.checkpointId);
-    const own =
-      record !== undefined &&
-      record.kind !== "unparsable" &&
-      record.meta.gate?.requestId === gate.requestId &&
-      webhookEventsOf(record).includes("approval.requested");
-    return own ? recordEvent("approval.requested", record) : summaryGateEvent(summary, gate);
-  }
-
-  #enqueue(endpoint: WebhookEndpoint, event: WebhookEvent): void {
-    const { type, sessionId, checkpointId } = event.payload;
-    const id = createHash("sha256")
-      .update(`${endpoint.url}\n${sessionId}\n${event.subject}\n${type}`)
-      .digest("hex")
-      .slice(0, 32);
-    if (this.#deliveries.has(id)) return;
-    const now = Date.now();
-    const delivery: Delivery = {
-      id,
-      url: endpoint.url,
-      type,
-      sessionId,
-      checkpointId,
-      status: "pending",
-      attempts: 0,
-      lastError: null,
-      lastStatus: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    this.#deliveries.set(id, delivery);
-    while (this.#deliveries.size > this.#options.keep) {
-      const oldest = this.#deliveries.keys().next().value as string;
-      this.#deliveries.delete(oldest);
+  #kick(): void {
+    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
     }
-    const body = JSON.stringify({ id, ...event.payload });
-    void this.#deliver(endpoint, delivery, body);
+    this.#pumping = true;
+    this.#wake?.();
+    this.#wake = undefined;
+    this.#track(
+      this.#pump()
+        .catch((error: unknown) => {
+          this.#warn("Webhooks could not read the outbox", error);
+          this.#sleep(this.#options.backoffMs);
+        })
+        .finally(() => {
+          this.#pumping = false;
+          if (this.#again) {
+            this.#again = false;
+            this.#kick();
+          }
+        }),
+    );
   }
 
-  async #deliver(endpoint: WebhookEndpoint, delivery: Delivery, body: string): Promise<void> {
+  async #pump(): Promise<void> {
+    const { concurrency, timeoutMs, keep } = this.#options;
+    for (;;) {
+      this.#again = false;
+      const free = concurrency - this.#running;
+      if (free <= 0) return; // each attempt that ends kicks again
+      const now = Date.now();
+      const due = await this.#store.deliveries.claim({
+        owner: this.#owner,
+        urls: this.#urls,
+        limit: free,
+        now,
+        until: now + timeoutMs + CLAIM_MARGIN_MS,
+      });
+      if (this.#closed) return; // claimed, not attempted: the claims run out
+      for (const delivery of due) this.#attempt(delivery);
+      if (due.length < free && !this.#again) break;
+    }
+    if (Date.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+      this.#prunedAt = Date.now();
+      await this.#store.deliveries.prune({ keep });
+    }
+    const next = await this.#store.deliveries.nextDue(this.#urls);
+    this.#sleep(next === undefined ? SWEEP_MS : next - Date.now());
+  }
+
+  #sleep(ms: number): void {
+    if (this.#closed) return;
+    this.#wake?.();
+    this.#wake = later(Math.min(Math.max(ms, MIN_WAIT_MS), SWEEP_MS), () => {
+      this.#wake = undefined;
+      this.#kick();
+    });
+  }
+
+  #attempt(delivery: Delivery): void {
+    this.#running++;
+    this.#track(
+      this.#send(delivery)
+        .catch((error: unknown) =>
+          this.#warn("A webhook attempt could not be recorded", error, { id: delivery.id }),
+        )
+        .finally(() => {
+          this.#running--;
+          this.#kick();
+        }),
+    );
+  }
+
+  /** One attempt of a claimed delivery, and its outcome stored (unless the sender stopped). */
+  async #send(delivery: Delivery): Promise<void> {
+    const endpoint = this.#endpoints.get(delivery.url)!;
     const { maxAttempts, backoffMs, maxBackoffMs, timeoutMs } = this.#options;
-    while (!this.#closed && delivery.attempts < maxAttempts) {
-      if (delivery.attempts > 0) {
-        await sleep(Math.min(backoffMs * 2 ** (delivery.attempts - 1), maxBackoffMs), this.#timers);
-        if (this.#closed) return;
-      }
-      delivery.attempts++;
-      const controller = new AbortController();
-      this.#inFlight.add(controller);
-      const cancelTimeout = later(timeoutMs, () => controller.abort());
-      try {
-        const response = await fetch(endpoint.url, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "user-agent": "trellis-webhooks",
-            "trellis-delivery": delivery.id,
-            "trellis-event": delivery.type,
-            "trellis-signature": signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000)),
-          },
-          body,
-          signal: controller.signal,
-          redirect: "manual",
-        });
-        await response.body?.cancel().catch(() => {});
-        delivery.lastStatus = response.status;
-        if (response.ok) {
-          delivery.status = "delivered";
-          delivery.lastError = null;
-          delivery.updatedAt = Date.now();
-          return;
-        }
-        delivery.lastError = `HTTP ${response.status}`;
-      } catch (error) {
-        delivery.lastError = controller.signal.aborted
-          ? `no answer within ${timeoutMs} ms`
-          : error instanceof Error
-            ? error.cause instanceof Error
-              ? error.cause.message
-              : error.message
-            : String(error);
-      } finally {
-        cancelTimeout();
-        this.#inFlight.delete(controller);
-      }
-      delivery.updatedAt = Date.now();
+    const attempts = delivery.attempts + 1;
+    const controller = new AbortController();
+    this.#inFlight.add(controller);
+    const cancelTimeout = later(timeoutMs, () => controller.abort());
+    let lastStatus: number | null = delivery.lastStatus;
+    let lastError: string | null = null;
+    try {
+      const response = await fetch(endpoint.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "trellis-webhooks",
+          "trellis-delivery": delivery.id,
+          "trellis-event": delivery.type,
+          "trellis-signature": signWebhook(
+            endpoint.secret,
+            delivery.body,
+            Math.floor(Date.now() / 1000),
+          ),
+        },
+        body: delivery.body,
+        signal: controller.signal,
+        redirect: "manual",
+      });
+      await response.body?.cancel().catch(() => {});
+      lastStatus = response.status;
+      if (!response.ok) lastError = `HTTP ${response.status}`;
+    } catch (error) {
+      lastError = controller.signal.aborted
+        ? `no answer within ${timeoutMs} ms`
+        : error instanceof Error
+          ? error.cause instanceof Error
+            ? error.cause.message
+            : error.message
+          : String(error);
+    } finally {
+      cancelTimeout();
+      this.#inFlight.delete(controller);
     }
-    if (delivery.status === "pending") {
-      delivery.status = "failed";
+    // Cut short by `close`: the attempt is made again once its claim runs out.
+    if (this.#closed && lastError !== null) return;
+    const now = Date.now();
+    const status =
+      lastError === null ? "delivered" : attempts >= maxAttempts ? "failed" : "pending";
+    const recorded = await this.#store.deliveries.record(delivery.id, this.#owner, {
+      status,
+      attempts,
+      lastError,
+      lastStatus,
+      dueAt:
+        status === "pending" ? now + Math.min(backoffMs * 2 ** (attempts - 1), maxBackoffMs) : null,
+      now,
+    });
+    if (recorded && status === "failed") {
       this.#logger.warn("A webhook delivery failed", {
         id: delivery.id,
         url: delivery.url,
-        attempts: delivery.attempts,
-        error: delivery.lastError ?? "",
+        attempts,
+        error: lastError ?? "",
       });
     }
   }

@@ -504,7 +504,7 @@ async function senderOn(path: string, url: string, catchUp?: number): Promise<vo
     silentLogger,
   );
   afterAll(async () => {
-    sender.close();
+    await sender.close();
     await store.close();
   });
   sender.start();
