@@ -15,6 +15,7 @@ import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { connect, dropSchema, testSchema } from "../store/postgres/test-database.js";
 import { checkpoint, GATE, T0 } from "../store/suite/fixtures.js";
+import { spawnFixture } from "./child.js";
 import { tempDir, until } from "./harness.js";
 
 const dir = tempDir("webhook-outbox");
@@ -27,7 +28,7 @@ interface Received {
   readonly answered: number;
 }
 
-/** A receiver that answers `status()` to every POST and remembers each. */
+/** A receiver that answers `status()` to every POST (0: never) and remembers each. */
 async function receiver(status: () => number) {
   const received: Received[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -44,7 +45,8 @@ async function receiver(status: () => number) {
         sessionId: payload.sessionId,
         answered,
       });
-      response.writeHead(answered).end();
+      // 0: no answer at all, as a receiver that hangs.
+      if (answered !== 0) response.writeHead(answered).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -193,6 +195,36 @@ describe("webhook outbox", () => {
     await settle();
     expect(hook.received).toHaveLength(3);
   });
+
+  it("a delivery under way in a process killed with SIGKILL is sent by another once its claim runs out", async () => {
+    let hang = true;
+    const hook = await receiver(() => (hang ? 0 : 204));
+    const path = `${dir}/killed.db`;
+    const writer = await sqlite(path);
+    const child = spawnFixture("sender-child.ts", [path, hook.url, SECRET, "2000"]);
+    expect(await child.line()).toBe("started");
+    await completed(writer, "killed");
+    await until(() => (hook.received.length >= 1 ? true : undefined), "the child's attempt");
+    const [claimed] = (await writer.deliveries.list()).items;
+    expect(claimed).toMatchObject({ status: "pending", attempts: 0 });
+    child.process.kill("SIGKILL");
+    await child.exited;
+    hang = false;
+    const killedAt = Date.now();
+    sender(await sqlite(path), hook.url, { timeoutMs: 2_000 });
+    await until(
+      () => (hook.received.some((r) => r.answered === 204) ? true : undefined),
+      "the delivery from the second sender",
+      15_000,
+    );
+    // Not before the child's claim ran out: its attempt's 2 s timeout and 5 s more.
+    expect(Date.now() - killedAt).toBeGreaterThan(4_000);
+    expect(new Set(hook.received.map((r) => r.delivery))).toEqual(new Set([claimed!.id]));
+    await until(async () => {
+      const [d] = (await writer.deliveries.list()).items;
+      return d?.status === "delivered" ? d : undefined;
+    }, "the delivery recorded");
+  }, 30_000);
 
   it("refuses the same endpoint URL twice", () => {
     const endpoint = { url: "https://hooks.example/a", secret: SECRET };
