@@ -288,6 +288,7 @@ export {
 export {
   checkDeliveryClaim,
   checkDeliveryKeep,
+  checkDeliveryOutcome,
   checkNewDeliveries,
   type Delivery,
   type DeliveryClaim,

@@ -128,3 +128,24 @@ export function checkDeliveryClaim(claim: DeliveryClaim): void {
     throw new InvalidOptionError("limit", "an integer from 1 to 1000", claim.limit);
   }
 }
+
+const OUTCOME_STATUSES: ReadonlySet<unknown> = new Set(["pending", "delivered", "failed"]);
+
+/**
+ * Checks an attempt's outcome before it is recorded: a known status, a count of attempts, and
+ * for `pending` the time of the next attempt.
+ */
+export function checkDeliveryOutcome(outcome: DeliveryOutcome): void {
+  if (!OUTCOME_STATUSES.has(outcome.status)) {
+    throw new InvalidOptionError("status", '"pending", "delivered" or "failed"', outcome.status);
+  }
+  if (!Number.isInteger(outcome.attempts) || outcome.attempts < 0) {
+    throw new InvalidOptionError("attempts", "an integer from 0 and up", outcome.attempts);
+  }
+  if (outcome.status === "pending" && !Number.isFinite(outcome.dueAt)) {
+    throw new InvalidOptionError("dueAt", "a finite time for a pending delivery", outcome.dueAt);
+  }
+  if (!Number.isFinite(outcome.now)) {
+    throw new InvalidOptionError("now", "a finite number of milliseconds", outcome.now);
+  }
+}

@@ -1,6 +1,7 @@
 import {
   checkDeliveryClaim,
   checkDeliveryKeep,
+  checkDeliveryOutcome,
   checkNewDeliveries,
   type Delivery,
   type DeliveryClaim,
@@ -68,6 +69,7 @@ export class MemoryDeliveryStore implements DeliveryStore {
   }
 
   async record(id: string, owner: string, outcome: DeliveryOutcome): Promise<boolean> {
+    checkDeliveryOutcome(outcome);
     const e = this.#entries.get(id);
     if (e === undefined || e.claimedBy !== owner || e.delivery.status !== "pending") return false;
     e.delivery = Object.freeze({

@@ -1,6 +1,7 @@
 import {
   checkDeliveryClaim,
   checkDeliveryKeep,
+  checkDeliveryOutcome,
   checkNewDeliveries,
   type Delivery,
   type DeliveryClaim,
@@ -105,6 +106,7 @@ RETURNING ${COLUMNS.split(", ")
   }
 
   async record(id: string, owner: string, outcome: DeliveryOutcome): Promise<boolean> {
+    checkDeliveryOutcome(outcome);
     const rows = await this.#db.query({
       name: `${this.#s}.deliveries_record`,
       text: `

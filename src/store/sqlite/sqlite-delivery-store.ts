@@ -1,6 +1,7 @@
 import {
   checkDeliveryClaim,
   checkDeliveryKeep,
+  checkDeliveryOutcome,
   checkNewDeliveries,
   type Delivery,
   type DeliveryClaim,
@@ -104,6 +105,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async record(id: string, owner: string, outcome: DeliveryOutcome): Promise<boolean> {
+    checkDeliveryOutcome(outcome);
     const connection = this.#connection;
     const { changes } = connection.write("deliveries.record", () =>
       connection

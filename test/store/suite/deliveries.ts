@@ -211,6 +211,19 @@ export function deliveryCases(store: () => Store): void {
       await expect(store().deliveries.claim(claim("one", T0, { limit: 0 }))).rejects.toThrow(
         InvalidOptionError,
       );
+      // A retry without a time, or an unknown status, is refused and the claim stays.
+      await store().deliveries.add([delivery("d1")], T0);
+      await store().deliveries.claim(claim("one", T0));
+      await expect(
+        store().deliveries.record("d1", "one", { ...failed(T0, 1, T0), dueAt: null }),
+      ).rejects.toThrow(/dueAt/);
+      await expect(
+        store().deliveries.record("d1", "one", {
+          ...failed(T0, 1, T0),
+          status: "lost" as "failed",
+        }),
+      ).rejects.toThrow(/status/);
+      expect(await store().deliveries.record("d1", "one", failed(T0, 1, T0 + 5))).toBe(true);
     });
   });
 }
