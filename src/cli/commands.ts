@@ -1,5 +1,6 @@
 import type { Command } from "./command.js";
 import { auditCommand } from "./commands/audit.js";
+import { forkCommand } from "./commands/fork.js";
 import { historyCommand } from "./commands/history.js";
 import { resumeCommand } from "./commands/resume.js";
 import { runCommand } from "./commands/run.js";
@@ -13,6 +14,7 @@ import { workerCommand } from "./commands/worker.js";
 export const COMMANDS: readonly Command[] = [
   runCommand,
   resumeCommand,
+  forkCommand,
   sendCommand,
   sessionsCommand,
   historyCommand,

@@ -8,6 +8,7 @@ import { TRELLIS_VERSION } from "../telemetry/tracing.js";
 import { cliLogger } from "./cli-logger.js";
 import { type CliIO, type Command, EXIT } from "./command.js";
 import { COMMANDS } from "./commands.js";
+import { hintOf } from "./error-hint.js";
 import { formatError } from "./format-error.js";
 import { UsageError } from "./usage-error.js";
 
@@ -101,7 +102,8 @@ function errorJson(error: unknown): string {
           message: error.message,
         }
       : { name: "Error", code: "INTERNAL", message: String(error) };
-  return JSON.stringify({ type: "error", ...fields });
+  const hint = hintOf(error);
+  return JSON.stringify({ type: "error", ...fields, ...(hint === undefined ? {} : { hint }) });
 }
 
 const wantsHelp = (args: readonly string[]) => {
@@ -170,7 +172,10 @@ export async function main(
     }
     return await command.run(rest, io);
   } catch (error) {
-    io.err(wantsJson(rest) && !verbose ? errorJson(error) : formatError(error, verbose));
+    const json = wantsJson(rest) && !verbose;
+    io.err(json ? errorJson(error) : formatError(error, verbose));
+    const hint = hintOf(error);
+    if (!json && hint !== undefined) io.err(hint);
     if (error instanceof UsageError) {
       io.err(command.help.split("\n")[0]!);
       return EXIT.usage;

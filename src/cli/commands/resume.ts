@@ -1,6 +1,8 @@
-import { CheckpointNotFoundError } from "../../errors.js";
+import { CheckpointNotFoundError, SessionEndedError } from "../../errors.js";
 import { cliLogger } from "../cli-logger.js";
 import { type Command, EXIT } from "../command.js";
+import { withHint } from "../error-hint.js";
+import { forkHint } from "../fork-hint.js";
 import { cancelOnInterrupt } from "../interrupt-signal.js";
 import { jsonLine } from "../json-line.js";
 import { openContext } from "../open-context.js";
@@ -16,7 +18,8 @@ const HELP = `Usage: trellis resume <session> --agents <module> [options]
 
 Continues a session from its latest checkpoint: after a pause, at an approval gate (a decision
 sent with \`trellis send\` is read there), after a cancel, a failure or a crash. Nodes that
-completed do not run again. The agent is the module's agent whose graph last ran the session.
+completed do not run again. A session that ended completed or rejected goes on only with
+\`trellis fork\`. The agent is the module's agent whose graph last ran the session.
 
 If another process holds the session, resume waits for its lease to run out (a process that
 died mid-run leaves one behind until it expires); a lease that is renewed while it waits belongs
@@ -106,6 +109,9 @@ export const resumeCommand: Command = {
           hint: { module: file, store: values.store, sharesStore: context.sharesStore },
         });
       } catch (error) {
+        if (error instanceof SessionEndedError) {
+          throw withHint(error, forkHint(sessionId, file, values.store));
+        }
         // Ctrl-C while waiting for another process's lease: nothing ran.
         if (interrupt.signal.aborted && !(error instanceof Error)) return EXIT.cancelled;
         throw error;

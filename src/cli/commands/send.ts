@@ -1,4 +1,3 @@
-import { hostname, userInfo } from "node:os";
 import { later } from "../../clock.js";
 import { SessionEndedError } from "../../errors.js";
 import { INTERRUPT_ACTION_TYPES } from "../../interrupts/actions.js";
@@ -6,6 +5,9 @@ import type { InterruptInput, InterruptOutcome } from "../../interrupts/interrup
 import { wakesSession } from "../../run/dispatcher.js";
 import { cliLogger } from "../cli-logger.js";
 import { type CliIO, type Command, EXIT } from "../command.js";
+import { defaultSender } from "../default-sender.js";
+import { withHint } from "../error-hint.js";
+import { forkHint } from "../fork-hint.js";
 import { cancelOnInterrupt } from "../interrupt-signal.js";
 import { jsonLine } from "../json-line.js";
 import { openContext } from "../open-context.js";
@@ -86,14 +88,6 @@ function resumeLine(sessionId: string, file: string | undefined, store: readonly
   return `${head} --agents ${file === undefined ? "<module>" : commandLine([file])}${store.length === 0 ? "" : ` ${commandLine(store)}`}`;
 }
 
-function defaultSender(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `cli@${hostname()}`;
-  }
-}
-
 function printDecision(outcome: InterruptOutcome, io: CliIO, json: boolean): number {
   if (json) {
     io.out(jsonLine({ type: "decision", ...outcome }));
@@ -162,7 +156,10 @@ export const sendCommand: Command = {
     try {
       const summary = await context.store.sessions.get(sessionId);
       if (summary?.status === "completed" || summary?.status === "rejected") {
-        throw new SessionEndedError(sessionId, summary.status, "");
+        throw withHint(
+          new SessionEndedError(sessionId, summary.status, ""),
+          forkHint(sessionId, values.agents, values.store),
+        );
       }
       const receipt = await context.interrupts.send(sessionId, message, {
         sender: values.sender ?? defaultSender(),
