@@ -1,3 +1,4 @@
+import { DELIVERY_COLUMNS, type DeliveryRow, decodeDeliveryRow } from "../delivery-row.js";
 import {
   checkDeliveryClaim,
   checkDeliveryKeep,
@@ -6,34 +7,17 @@ import {
   type Delivery,
   type DeliveryClaim,
   type DeliveryOutcome,
-  type DeliveryStatus,
   type DeliveryStore,
   type NewDelivery,
 } from "../delivery-store.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
 import type { Database } from "./database.js";
 import { num } from "./rows.js";
-import { corrupt } from "./store-errors.js";
+import { STORE_NAME } from "./store-errors.js";
 
-interface DeliveryRow {
-  readonly id: unknown;
-  readonly url: unknown;
-  readonly type: unknown;
-  readonly session_id: unknown;
-  readonly checkpoint_id: unknown;
-  readonly body: unknown;
-  readonly status: unknown;
-  readonly attempts: unknown;
-  readonly last_error: unknown;
-  readonly last_status: unknown;
-  readonly created_at: unknown;
-  readonly updated_at: unknown;
-  readonly due_at: unknown;
-}
-
-const COLUMNS =
-  "id, url, type, session_id, checkpoint_id, body, status, attempts, last_error, last_status, created_at, updated_at, due_at";
-const STATUSES: ReadonlySet<unknown> = new Set(["pending", "delivered", "failed"]);
+const COLUMNS = DELIVERY_COLUMNS.join(", ");
+/** The columns as the claim's `UPDATE … FROM` returns them, of the updated table. */
+const CLAIMED_COLUMNS = DELIVERY_COLUMNS.map((c) => `d.${c}`).join(", ");
 
 /**
  * The webhook outbox in PostgreSQL. A claim is one statement that locks the due rows with
@@ -97,9 +81,7 @@ WITH due AS (
 )
 UPDATE ${s}.deliveries d SET claimed_by = $1, claimed_until = $2
 FROM due WHERE d.seq = due.seq
-RETURNING ${COLUMNS.split(", ")
-        .map((c) => `d.${c}`)
-        .join(", ")}`,
+RETURNING ${CLAIMED_COLUMNS}`,
       values: [claim.owner, claim.until, claim.now, claim.urls, claim.limit],
     });
     return rows.map(toDelivery).sort((a, b) => a.dueAt! - b.dueAt!);
@@ -176,28 +158,4 @@ WITH gone AS (
   }
 }
 
-function toDelivery(row: DeliveryRow): Delivery {
-  const where = `deliveries (${String(row.id)})`;
-  const text = (value: unknown, column: string): string => {
-    if (typeof value !== "string") throw corrupt(`${where}: ${column} is not text`);
-    return value;
-  };
-  const nullable = (value: unknown, column: string) =>
-    value === null ? null : num(value, `${where}: ${column}`);
-  if (!STATUSES.has(row.status)) throw corrupt(`${where}: status is ${String(row.status)}`);
-  return Object.freeze({
-    id: text(row.id, "id"),
-    url: text(row.url, "url"),
-    type: text(row.type, "type"),
-    sessionId: text(row.session_id, "session_id"),
-    checkpointId: text(row.checkpoint_id, "checkpoint_id"),
-    body: text(row.body, "body"),
-    status: row.status as DeliveryStatus,
-    attempts: num(row.attempts, `${where}: attempts`),
-    lastError: row.last_error === null ? null : text(row.last_error, "last_error"),
-    lastStatus: nullable(row.last_status, "last_status"),
-    createdAt: num(row.created_at, `${where}: created_at`),
-    updatedAt: num(row.updated_at, `${where}: updated_at`),
-    dueAt: nullable(row.due_at, "due_at"),
-  });
-}
+const toDelivery = (row: DeliveryRow) => decodeDeliveryRow(row, STORE_NAME);

@@ -1,3 +1,4 @@
+import { DELIVERY_COLUMNS, type DeliveryRow, decodeDeliveryRow } from "../delivery-row.js";
 import {
   checkDeliveryClaim,
   checkDeliveryKeep,
@@ -6,33 +7,14 @@ import {
   type Delivery,
   type DeliveryClaim,
   type DeliveryOutcome,
-  type DeliveryStatus,
   type DeliveryStore,
   type NewDelivery,
 } from "../delivery-store.js";
 import { type Page, type PageOptions, resolvePage } from "../page.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
-import { corrupt, type RowName, readInteger, readNumber, readString } from "./sqlite-rows.js";
+import { STORE_NAME } from "./sqlite-errors.js";
 
-interface DeliveryRow {
-  readonly id: unknown;
-  readonly url: unknown;
-  readonly type: unknown;
-  readonly session_id: unknown;
-  readonly checkpoint_id: unknown;
-  readonly body: unknown;
-  readonly status: unknown;
-  readonly attempts: unknown;
-  readonly last_error: unknown;
-  readonly last_status: unknown;
-  readonly created_at: unknown;
-  readonly updated_at: unknown;
-  readonly due_at: unknown;
-}
-
-const COLUMNS =
-  "id, url, type, session_id, checkpoint_id, body, status, attempts, last_error, last_status, created_at, updated_at, due_at";
-const STATUSES: ReadonlySet<unknown> = new Set(["pending", "delivered", "failed"]);
+const COLUMNS = DELIVERY_COLUMNS.join(", ");
 
 /** The endpoints as a JSON array, bound as one parameter: `IN (SELECT value FROM json_each(?))`. */
 const urlList = (urls: readonly string[]) => JSON.stringify(urls);
@@ -176,24 +158,4 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 }
 
-function toDelivery(row: DeliveryRow): Delivery {
-  const where: RowName = () => `deliveries (${String(row.id)})`;
-  if (!STATUSES.has(row.status)) throw corrupt(where, `status is ${String(row.status)}`);
-  const nullable = (value: unknown, column: string) =>
-    value === null ? null : readNumber(value, column, where);
-  return Object.freeze({
-    id: readString(row.id, "id", where),
-    url: readString(row.url, "url", where),
-    type: readString(row.type, "type", where),
-    sessionId: readString(row.session_id, "session_id", where),
-    checkpointId: readString(row.checkpoint_id, "checkpoint_id", where),
-    body: readString(row.body, "body", where),
-    status: row.status as DeliveryStatus,
-    attempts: readInteger(row.attempts, "attempts", where),
-    lastError: row.last_error === null ? null : readString(row.last_error, "last_error", where),
-    lastStatus: nullable(row.last_status, "last_status"),
-    createdAt: readNumber(row.created_at, "created_at", where),
-    updatedAt: readNumber(row.updated_at, "updated_at", where),
-    dueAt: nullable(row.due_at, "due_at"),
-  });
-}
+const toDelivery = (row: DeliveryRow) => decodeDeliveryRow(row, STORE_NAME);

@@ -113,6 +113,33 @@ describe("SqliteStore failures", () => {
     expect(await store.sessions.get("s3")).toMatchObject({ checkpointId: "s3|#1" });
   });
 
+  it("gives StoreCorruptError naming the delivery for a webhook delivery row it cannot read", async () => {
+    const path = temp.file();
+    const store = await open(path);
+    const fields = {
+      url: "https://h.example",
+      type: "t",
+      sessionId: "s1",
+      checkpointId: "c",
+      body: "{}",
+    };
+    await store.deliveries.add(
+      [
+        { ...fields, id: "good" },
+        { ...fields, id: "bad" },
+      ],
+      T0,
+    );
+    raw(path, "UPDATE deliveries SET status = 'sent' WHERE id = 'bad'");
+    const error = await store.deliveries.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect((error as Error).message).toContain("deliveries (bad): status is sent");
+    raw(path, "UPDATE deliveries SET status = 'pending', attempts = 'many' WHERE id = 'bad'");
+    await expect(store.deliveries.list()).rejects.toThrow(
+      /deliveries \(bad\): attempts is not a number/,
+    );
+  });
+
   it("refuses to write a checkpoint it could not read back, writing nothing of the batch", async () => {
     const store = await open(temp.file());
     for (const bad of [
