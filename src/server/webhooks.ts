@@ -311,8 +311,9 @@ export class WebhookSender {
       cancelTimeout();
       this.#inFlight.delete(controller);
     }
-    // Cut short by `close`: the attempt is made again once its claim runs out.
-    if (this.#closed && lastError !== null) return;
+    // Cut short by `close` (an answer that came is recorded): the attempt is made again once
+    // its claim runs out.
+    if (this.#closed && controller.signal.aborted) return;
     const now = Date.now();
     const status =
       lastError === null ? "delivered" : attempts >= maxAttempts ? "failed" : "pending";

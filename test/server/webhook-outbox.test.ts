@@ -116,7 +116,10 @@ describe("webhook outbox", () => {
     const writer = await sqlite(path);
     const first = sender(await sqlite(path), hook.url, { backoffMs: 200 });
     await completed(writer, "done");
-    await until(() => (hook.received.length >= 1 ? true : undefined), "a first attempt");
+    await until(async () => {
+      const [d] = (await writer.deliveries.list()).items;
+      return d !== undefined && d.attempts > 0 ? true : undefined;
+    }, "a first attempt recorded");
     await first.close();
     const [left] = (await writer.deliveries.list()).items;
     expect(left).toMatchObject({

@@ -1,19 +1,16 @@
 import { CheckpointNotFoundError } from "../../errors.js";
 import { cliLogger } from "../cli-logger.js";
-import { type Command, EXIT } from "../command.js";
+import type { Command } from "../command.js";
 import { defaultSender } from "../default-sender.js";
 import { withHint } from "../error-hint.js";
-import { cancelOnInterrupt } from "../interrupt-signal.js";
 import { jsonLine } from "../json-line.js";
+import { leasedRun } from "../leased-run.js";
 import { openContext } from "../open-context.js";
 import { integerOption, jsonOption, parseCommandArgs } from "../parse-command-args.js";
-import { reportOutcome } from "../report-outcome.js";
 import { agentForSession } from "../select-agent.js";
 import { commandLine } from "../shell-quote.js";
 import { DEFAULT_STORE } from "../store-spec.js";
 import { UsageError } from "../usage-error.js";
-import { waitForLease } from "../wait-for-lease.js";
-import { watchRun } from "../watch-run.js";
 
 const HELP = `Usage: trellis fork <session> <checkpoint> --agents <module> [options]
 
@@ -109,25 +106,24 @@ export const forkCommand: Command = {
       } else {
         io.out(`session ${target} (forked from ${sessionId} at ${checkpointId})`);
       }
-      const interrupt = cancelOnInterrupt(io);
-      const stop = watchRun(agent, target, io, json);
       try {
-        const result = await waitForLease(
-          target,
-          () =>
+        return await leasedRun(
+          io,
+          {
+            agent,
+            sessionId: target,
+            json,
+            maxWaitMs,
+            hint: { module: file, store: values.store, sharesStore: context.sharesStore },
+          },
+          (signal) =>
             agent.fork(sessionId, checkpointId, {
-              signal: interrupt.signal,
+              signal,
               actor: values.actor ?? defaultSender(),
               ...(values.to === undefined ? {} : { toSessionId: values.to }),
               ...(update === undefined ? {} : { update: update as Record<string, unknown> }),
             }),
-          io,
-          { maxWaitMs, signal: interrupt.signal },
         );
-        return reportOutcome(result, io, {
-          json,
-          hint: { module: file, store: values.store, sharesStore: context.sharesStore },
-        });
       } catch (error) {
         if (error instanceof CheckpointNotFoundError && error.checkpointId !== undefined) {
           const store = values.store === undefined ? [] : ["--store", values.store];
@@ -136,12 +132,7 @@ export const forkCommand: Command = {
             `List its checkpoints: ${commandLine(["trellis", "history", sessionId, ...store])}`,
           );
         }
-        // Ctrl-C while waiting for another process's lease: nothing ran.
-        if (interrupt.signal.aborted && !(error instanceof Error)) return EXIT.cancelled;
         throw error;
-      } finally {
-        stop();
-        interrupt.stop();
       }
     } finally {
       await context.close();

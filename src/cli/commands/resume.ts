@@ -1,18 +1,15 @@
 import { CheckpointNotFoundError, SessionEndedError } from "../../errors.js";
 import { cliLogger } from "../cli-logger.js";
-import { type Command, EXIT } from "../command.js";
+import type { Command } from "../command.js";
 import { withHint } from "../error-hint.js";
 import { forkHint } from "../fork-hint.js";
-import { cancelOnInterrupt } from "../interrupt-signal.js";
 import { jsonLine } from "../json-line.js";
+import { leasedRun } from "../leased-run.js";
 import { openContext } from "../open-context.js";
 import { integerOption, parseCommandArgs } from "../parse-command-args.js";
-import { reportOutcome } from "../report-outcome.js";
 import { agentForSession } from "../select-agent.js";
 import { DEFAULT_STORE } from "../store-spec.js";
 import { UsageError } from "../usage-error.js";
-import { waitForLease } from "../wait-for-lease.js";
-import { watchRun } from "../watch-run.js";
 
 const HELP = `Usage: trellis resume <session> --agents <module> [options]
 
@@ -91,33 +88,27 @@ export const resumeCommand: Command = {
       } else {
         io.out(`session ${sessionId}`);
       }
-      const interrupt = cancelOnInterrupt(io);
-      const stop = watchRun(agent, sessionId, io, json);
       try {
-        const result = await waitForLease(
-          sessionId,
-          () =>
+        return await leasedRun(
+          io,
+          {
+            agent,
+            sessionId,
+            json,
+            maxWaitMs,
+            hint: { module: file, store: values.store, sharesStore: context.sharesStore },
+          },
+          (signal) =>
             agent.resume(sessionId, {
-              signal: interrupt.signal,
+              signal,
               ...(values.checkpoint === undefined ? {} : { checkpointId: values.checkpoint }),
             }),
-          io,
-          { maxWaitMs, signal: interrupt.signal },
         );
-        return reportOutcome(result, io, {
-          json,
-          hint: { module: file, store: values.store, sharesStore: context.sharesStore },
-        });
       } catch (error) {
         if (error instanceof SessionEndedError) {
           throw withHint(error, forkHint(sessionId, file, values.store));
         }
-        // Ctrl-C while waiting for another process's lease: nothing ran.
-        if (interrupt.signal.aborted && !(error instanceof Error)) return EXIT.cancelled;
         throw error;
-      } finally {
-        stop();
-        interrupt.stop();
       }
     } finally {
       await context.close();

@@ -1,11 +1,13 @@
 /**
  * Schema version 4 of the SQLite store: the webhook outbox. `seq` orders deliveries as they
- * were added (newest first in the list, oldest finished ones pruned first); a claim is the
- * sender that holds a delivery for its attempt (`claimed_by`) and until when.
+ * were added (newest first in the list, oldest finished ones pruned first). It is the rowid:
+ * a new row gets one more than the highest left, so a new delivery never sorts before an older
+ * one. A claim is the sender that holds a delivery for its attempt (`claimed_by`) and
+ * until when.
  */
 export const SCHEMA_V4 = `
 CREATE TABLE deliveries (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   url TEXT NOT NULL,
   type TEXT NOT NULL,

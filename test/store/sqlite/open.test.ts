@@ -41,6 +41,7 @@ describe("SqliteStore.open", () => {
       "audit",
       "audit_sequences",
       "checkpoints",
+      "deliveries",
       "events",
       "interrupt_queues",
       "interrupts",
