@@ -170,7 +170,10 @@ describe("webhook outbox", () => {
     const writer = await sqlite(path);
     const first = sender(await sqlite(path), hook.url);
     await gated(writer, "waits");
-    await until(() => (hook.received.length >= 1 ? true : undefined), "the request");
+    await until(async () => {
+      const [d] = (await writer.deliveries.list()).items;
+      return d?.status === "delivered" ? true : undefined;
+    }, "the request delivered");
     await first.close();
     // The catch-up of a new server finds the request delivered already.
     sender(await sqlite(path), hook.url);
@@ -269,7 +272,10 @@ describe("webhook outbox on PostgreSQL", () => {
     up = false;
     await a.close();
     await completed(writer, "pg-c");
-    await until(() => (hook.received.length >= 3 ? true : undefined), "an attempt at pg-c");
+    await until(async () => {
+      const d = (await writer.deliveries.list()).items.find((x) => x.sessionId === "pg-c");
+      return d !== undefined && d.attempts > 0 ? true : undefined;
+    }, "an attempt at pg-c recorded");
     await b.close();
     up = true;
     sender(await pg(), hook.url);
