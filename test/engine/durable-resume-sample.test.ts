@@ -1,25 +1,9 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const MAIN = fileURLToPath(new URL("../../samples/durable-resume/main.ts", import.meta.url));
+import { runSample } from "../run-sample.js";
 
 describe("samples/durable-resume", () => {
   it("suspends in one process, approves in a second and finishes in a third, with the Date intact", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--conditions=trellis-source", "--import", "tsx", MAIN],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { code, out, err } = await runSample("durable-resume/main.ts");
     expect(err).toBe("");
     expect(code).toBe(0);
     const lines = out.trim().split("\n");

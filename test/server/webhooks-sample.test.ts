@@ -1,25 +1,9 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const MAIN = fileURLToPath(new URL("../../samples/webhooks/main.ts", import.meta.url));
+import { runSample } from "../run-sample.js";
 
 describe("samples/webhooks", () => {
   it("sends from a second server the request the first could not deliver, then the decision and the end", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--conditions=trellis-source", "--import", "tsx", MAIN],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { code, out, err } = await runSample("webhooks/main.ts");
     expect(err).toBe("");
     expect(code).toBe(0);
     expect(out.trim().split("\n")).toEqual([
